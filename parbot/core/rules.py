@@ -1,0 +1,490 @@
+"""Scoring rules: how a unit's answer to one item becomes points.
+
+Every rule is a pydantic model (unknown keys are refused) with three duties:
+``inputs`` says what to ask, ``parse`` validates a raw answer into canonical form, and ``score`` turns a
+canonical answer into exact Decimal points in [0, max]. A rule never sees the database or the chat.
+
+Points may be one number or a mapping block -> number where blocks differ; ``resolve`` picks the block's.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .decimals import HUNDRED, ZERO, fmt, round_half_up, to_decimal
+from .errors import DomainError
+
+PointsSpec = Union[Decimal, dict[str, Decimal]]
+
+
+def resolve(points: PointsSpec, block: str) -> Decimal:
+    if isinstance(points, dict):
+        if block not in points:
+            raise DomainError("criteria.block_missing", block=block)
+        return points[block]
+    return points
+
+
+def _coerce_points(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): to_decimal(v) for k, v in value.items()}
+    if value is None:
+        return None
+    return to_decimal(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Input(_Strict):
+    """One value the officer types or picks; ``key`` names it in the stored answer."""
+
+    key: str
+    label: str
+    label_en: str | None = None
+    kind: Literal["number", "integer", "boolean", "option"]
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+
+class AnswerError(DomainError):
+    """The raw answer does not fit the rule; ``code`` picks the catalog message."""
+
+
+def parse_number(raw: Any, *, integer: bool, minimum: Decimal | None, maximum: Decimal | None) -> Decimal:
+    """Parse a typed number the way officers write it: '12', '12,5' (Vietnamese comma) or '12.5'."""
+    try:
+        value = to_decimal(raw)
+    except ValueError:
+        raise AnswerError("answer.not_a_number", value=str(raw)) from None
+    if integer and value != value.to_integral_value():
+        raise AnswerError("answer.not_an_integer", value=fmt(value))
+    if minimum is not None and value < minimum:
+        raise AnswerError("answer.below_minimum", value=fmt(value), minimum=fmt(minimum))
+    if maximum is not None and value > maximum:
+        raise AnswerError("answer.above_maximum", value=fmt(value), maximum=fmt(maximum))
+    return value
+
+
+class _RuleBase(_Strict):
+    def inputs(self) -> list[Input]:
+        raise NotImplementedError
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Validate a raw answer (strings as typed, option codes as pressed) into canonical JSON-safe form."""
+        raise NotImplementedError
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal | None:
+        """Points for a canonical answer; ``None`` means the item does not apply (zero denominator rule)."""
+        raise NotImplementedError
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        """Every value ``score`` can produce at its extremes, to check the rule never exceeds the maximum."""
+        raise NotImplementedError
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        raise NotImplementedError
+
+    @property
+    def self_scored(self) -> bool:
+        return True
+
+
+class YesNoRule(_RuleBase):
+    kind: Literal["yes_no"]
+    yes: PointsSpec | None = None  # default: the item's maximum
+    no: PointsSpec = Decimal(0)
+    yes_label: str = "Có / Đạt"
+    no_label: str = "Không / Không đạt"
+
+    _points = field_validator("yes", "no", mode="before")(_coerce_points)
+
+    def yes_points(self, maximum: Decimal, block: str) -> Decimal:
+        return maximum if self.yes is None else resolve(self.yes, block)
+
+    def inputs(self) -> list[Input]:
+        return [Input(key="yes", label="", kind="boolean")]
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        value = raw.get("yes")
+        if isinstance(value, str):
+            value = {"1": True, "y": True, "yes": True, "co": True, "có": True, "true": True,
+                     "0": False, "n": False, "no": False, "khong": False, "không": False,
+                     "false": False}.get(value.strip().lower())
+        if not isinstance(value, bool):
+            raise AnswerError("answer.pick_option")
+        return {"yes": value}
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal:
+        return self.yes_points(maximum, block) if answer["yes"] else resolve(self.no, block)
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        return [self.yes_points(maximum, block), resolve(self.no, block)]
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        yes, no = fmt(self.yes_points(maximum, block)), fmt(resolve(self.no, block))
+        return f"{self.yes_label}: {yes} ; {self.no_label}: {no}"
+
+
+class Option(_Strict):
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,16}$")]
+    label: str
+    label_en: str | None = None
+    points: PointsSpec
+
+    _points = field_validator("points", mode="before")(_coerce_points)
+
+
+class ChoiceRule(_RuleBase):
+    """One of several written options, e.g. timeliness: on time 1 / late 0.5 / not done 0."""
+
+    kind: Literal["choice"]
+    options: Annotated[list[Option], Field(min_length=2)]
+
+    def option(self, code: str) -> Option:
+        for option in self.options:
+            if option.code == code:
+                return option
+        raise AnswerError("answer.pick_option")
+
+    def inputs(self) -> list[Input]:
+        return [Input(key="option", label="", kind="option")]
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        return {"option": self.option(str(raw.get("option", ""))).code}
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal:
+        return resolve(self.option(answer["option"]).points, block)
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        return [resolve(o.points, block) for o in self.options]
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        return " ; ".join(
+            f"{(o.label_en if lang == 'en' and o.label_en else o.label)}: {fmt(resolve(o.points, block))}"
+            for o in self.options
+        )
+
+
+class Tier(_Strict):
+    """A band of the measured value. Edges spell the decision's wording: 'trên 90%' is ``above: 90``,
+    'từ 70% đến 90%' is ``at_least: 70, at_most: 90``, 'dưới 70%' is ``below: 70``."""
+
+    above: Decimal | None = None
+    at_least: Decimal | None = None
+    below: Decimal | None = None
+    at_most: Decimal | None = None
+    points: PointsSpec
+    label: str | None = None
+
+    _points = field_validator("points", mode="before")(_coerce_points)
+    _edges = field_validator("above", "at_least", "below", "at_most", mode="before")(_coerce_points)
+
+    def lower(self) -> tuple[Decimal | None, bool]:
+        """(edge, inclusive); None means unbounded below."""
+        if self.at_least is not None:
+            return self.at_least, True
+        if self.above is not None:
+            return self.above, False
+        return None, True
+
+    def upper(self) -> tuple[Decimal | None, bool]:
+        if self.at_most is not None:
+            return self.at_most, True
+        if self.below is not None:
+            return self.below, False
+        return None, True
+
+    def contains(self, value: Decimal) -> bool:
+        low, low_incl = self.lower()
+        high, high_incl = self.upper()
+        if low is not None and (value < low or (value == low and not low_incl)):
+            return False
+        if high is not None and (value > high or (value == high and not high_incl)):
+            return False
+        return True
+
+    def text(self, unit: str) -> str:
+        low, low_incl = self.lower()
+        high, high_incl = self.upper()
+        parts = []
+        if low is not None:
+            parts.append(f"{'≥' if low_incl else '>'} {fmt(low)}{unit}")
+        if high is not None:
+            parts.append(f"{'≤' if high_incl else '<'} {fmt(high)}{unit}")
+        return self.label or (" và ".join(parts) if parts else "mọi giá trị")
+
+
+ZeroDenominator = Literal["not_applicable", "full", "zero"]
+
+
+class _RatioInputs(_Strict):
+    numerator: str | None = None
+    numerator_en: str | None = None
+    denominator: str | None = None
+    denominator_en: str | None = None
+    zero_denominator: ZeroDenominator = "not_applicable"
+
+    def ratio_inputs(self) -> list[Input]:
+        return [
+            Input(key="numerator", label=self.numerator or "", label_en=self.numerator_en,
+                  kind="integer", minimum=ZERO),
+            Input(key="denominator", label=self.denominator or "", label_en=self.denominator_en,
+                  kind="integer", minimum=ZERO),
+        ]
+
+    def parse_ratio(self, raw: dict[str, Any]) -> dict[str, Any]:
+        numerator = parse_number(raw.get("numerator"), integer=True, minimum=ZERO, maximum=None)
+        denominator = parse_number(raw.get("denominator"), integer=True, minimum=ZERO, maximum=None)
+        if numerator > denominator:
+            raise AnswerError("answer.numerator_exceeds_denominator",
+                              numerator=fmt(numerator), denominator=fmt(denominator))
+        return {"numerator": str(numerator), "denominator": str(denominator)}
+
+    def ratio_percent(self, answer: dict[str, Any]) -> Decimal | None:
+        denominator = to_decimal(answer["denominator"])
+        if denominator == 0:
+            return None
+        return to_decimal(answer["numerator"]) / denominator * HUNDRED
+
+    def zero_result(self, maximum: Decimal) -> Decimal | None:
+        return {"not_applicable": None, "full": maximum, "zero": ZERO}[self.zero_denominator]
+
+
+class TiersRule(_RatioInputs, _RuleBase):
+    """Points by the band a number (or a ratio in percent of two counts) falls in."""
+
+    kind: Literal["tiers"]
+    measure: Literal["number", "ratio"] = "number"
+    label: str | None = None  # what the number is, for measure: number
+    label_en: str | None = None
+    unit: str = ""  # shown after values, e.g. "%"
+    integer: bool = False
+    minimum: Decimal = ZERO
+    maximum: Decimal | None = None  # for measure: ratio the domain is [0, 100]
+    tiers: Annotated[list[Tier], Field(min_length=1)]
+
+    def domain(self) -> tuple[Decimal, Decimal | None]:
+        if self.measure == "ratio":
+            return ZERO, HUNDRED
+        return self.minimum, self.maximum
+
+    def inputs(self) -> list[Input]:
+        if self.measure == "ratio":
+            return self.ratio_inputs()
+        return [Input(key="value", label=self.label or "", label_en=self.label_en,
+                      kind="integer" if self.integer else "number",
+                      minimum=self.minimum, maximum=self.maximum)]
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        if self.measure == "ratio":
+            return self.parse_ratio(raw)
+        value = parse_number(raw.get("value"), integer=self.integer, minimum=self.minimum, maximum=self.maximum)
+        return {"value": str(value)}
+
+    def value_of(self, answer: dict[str, Any]) -> Decimal | None:
+        if self.measure == "ratio":
+            return self.ratio_percent(answer)
+        return to_decimal(answer["value"])
+
+    def tier_for(self, value: Decimal) -> Tier | None:
+        for tier in self.tiers:
+            if tier.contains(value):
+                return tier
+        return None
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal | None:
+        value = self.value_of(answer)
+        if value is None:
+            return self.zero_result(maximum)
+        tier = self.tier_for(value)
+        return ZERO if tier is None else resolve(tier.points, block)
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        values = [resolve(t.points, block) for t in self.tiers]
+        zero = self.zero_result(maximum) if self.measure == "ratio" else None
+        return values + ([zero] if zero is not None else [])
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        unit = "%" if self.measure == "ratio" else self.unit
+        return " ; ".join(f"{t.text(unit)}: {fmt(resolve(t.points, block))}" for t in self.tiers)
+
+
+class ProportionalRule(_RatioInputs, _RuleBase):
+    """Points = ratio of two reported counts × the item's maximum ('Điểm = Tỷ lệ × điểm tối đa')."""
+
+    kind: Literal["proportional"]
+    decimals: Annotated[int, Field(ge=0, le=4)] = 2
+
+    def inputs(self) -> list[Input]:
+        return self.ratio_inputs()
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        return self.parse_ratio(raw)
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal | None:
+        ratio = self.ratio_percent(answer)
+        if ratio is None:
+            return self.zero_result(maximum)
+        # Rounded half-up, then clamped: a ratio ≤ 1 keeps the result ≤ max even after rounding.
+        return min(round_half_up(ratio / HUNDRED * maximum, self.decimals), maximum)
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        zero = self.zero_result(maximum)
+        return [ZERO, maximum] + ([zero] if zero is not None else [])
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        if lang == "en":
+            return f"points = ratio × {fmt(maximum)}"
+        return f"Điểm = tỷ lệ × {fmt(maximum)}"
+
+
+class PerOccurrenceRule(_RuleBase):
+    """Points per occurrence counted by the unit, capped: ``subtract`` starts from the maximum and
+    deducts (e.g. 0.5 per late report), ``add`` accumulates (e.g. 0.25 per initiative)."""
+
+    kind: Literal["per_occurrence"]
+    label: str | None = None
+    label_en: str | None = None
+    per: PointsSpec
+    mode: Literal["subtract", "add"] = "subtract"
+    cap: PointsSpec | None = None  # default and upper bound: the item's maximum
+
+    _points = field_validator("per", "cap", mode="before")(_coerce_points)
+
+    def capped(self, maximum: Decimal, block: str) -> Decimal:
+        return maximum if self.cap is None else resolve(self.cap, block)
+
+    def inputs(self) -> list[Input]:
+        return [Input(key="count", label=self.label or "", label_en=self.label_en, kind="integer", minimum=ZERO)]
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        count = parse_number(raw.get("count"), integer=True, minimum=ZERO, maximum=None)
+        return {"count": int(count)}
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal:
+        amount = min(Decimal(answer["count"]) * resolve(self.per, block), self.capped(maximum, block))
+        return maximum - amount if self.mode == "subtract" else amount
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        cap = self.capped(maximum, block)
+        return [maximum, maximum - cap] if self.mode == "subtract" else [ZERO, cap]
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        per, cap = fmt(resolve(self.per, block)), fmt(self.capped(maximum, block))
+        if lang == "en":
+            verb = "minus" if self.mode == "subtract" else "plus"
+            return f"{verb} {per} per occurrence, at most {cap}"
+        verb = "trừ" if self.mode == "subtract" else "cộng"
+        return f"Mỗi lần {verb} {per} điểm, tối đa {cap} điểm"
+
+
+class Condition(_Strict):
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,16}$")]
+    label: str
+    label_en: str | None = None
+
+
+class AllOfRule(_RuleBase):
+    """Full points only when every condition holds ('đủ số lượng VÀ đúng thời gian')."""
+
+    kind: Literal["all_of"]
+    conditions: Annotated[list[Condition], Field(min_length=2)]
+    points: PointsSpec | None = None  # default: the item's maximum
+
+    _points = field_validator("points", mode="before")(_coerce_points)
+
+    def full(self, maximum: Decimal, block: str) -> Decimal:
+        return maximum if self.points is None else resolve(self.points, block)
+
+    def inputs(self) -> list[Input]:
+        return [Input(key=c.code, label=c.label, label_en=c.label_en, kind="boolean") for c in self.conditions]
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        held = raw.get("conditions")
+        if not isinstance(held, dict) or set(held) != {c.code for c in self.conditions}:
+            raise AnswerError("answer.conditions_incomplete")
+        if not all(isinstance(v, bool) for v in held.values()):
+            raise AnswerError("answer.pick_option")
+        return {"conditions": {c.code: held[c.code] for c in self.conditions}}
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal:
+        return self.full(maximum, block) if all(answer["conditions"].values()) else ZERO
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        return [ZERO, self.full(maximum, block)]
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        full = fmt(self.full(maximum, block))
+        if lang == "en":
+            return f"all conditions met: {full} ; otherwise 0"
+        return f"Đạt đủ tất cả điều kiện: {full} ; không đủ: 0"
+
+
+class DirectPointsRule(_RuleBase):
+    """Points entered directly, in steps (for items scored by judgement)."""
+
+    kind: Literal["points"]
+    step: Decimal = Decimal("0.25")
+
+    _step = field_validator("step", mode="before")(_coerce_points)
+
+    def inputs(self) -> list[Input]:
+        return [Input(key="points", label="", kind="number", minimum=ZERO)]
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        value = parse_number(raw.get("points"), integer=False, minimum=ZERO, maximum=None)
+        if (value / self.step) != (value / self.step).to_integral_value():
+            raise AnswerError("answer.not_a_step", value=fmt(value), step=fmt(self.step))
+        return {"points": str(value)}
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal:
+        points = to_decimal(answer["points"])
+        if points > maximum:
+            raise AnswerError("answer.above_maximum", value=fmt(points), maximum=fmt(maximum))
+        return points
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        return [ZERO, maximum]
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        if lang == "en":
+            return f"points from 0 to {fmt(maximum)} in steps of {fmt(self.step)}"
+        return f"Chấm từ 0 đến {fmt(maximum)} điểm, bước {fmt(self.step)}"
+
+
+class SurveyRule(_RuleBase):
+    """Measured by the sociological survey: never self-scored, points come from the survey import."""
+
+    kind: Literal["survey"]
+    question: str | None = None
+
+    def inputs(self) -> list[Input]:
+        return []
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        raise AnswerError("answer.survey_not_self_scored")
+
+    def score(self, answer: dict[str, Any], maximum: Decimal, block: str) -> Decimal:
+        raise AnswerError("answer.survey_not_self_scored")
+
+    def reachable(self, maximum: Decimal, block: str) -> list[Decimal]:
+        return [ZERO, maximum]
+
+    def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
+        return "by the survey" if lang == "en" else "Điểm theo kết quả điều tra xã hội học"
+
+    @property
+    def self_scored(self) -> bool:
+        return False
+
+
+Rule = Annotated[
+    Union[YesNoRule, ChoiceRule, TiersRule, ProportionalRule, PerOccurrenceRule, AllOfRule,
+          DirectPointsRule, SurveyRule],
+    Field(discriminator="kind"),
+]
+RULE_KINDS = ("yes_no", "choice", "tiers", "proportional", "per_occurrence", "all_of", "points", "survey")
