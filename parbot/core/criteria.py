@@ -440,7 +440,9 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
         if isinstance(item.rule, TiersRule):
             _check_tiers(item.rule, (*loc, "rule", "tiers"), ck)
         rule = item.rule
-        if getattr(rule, "zero_denominator", None) == "not_applicable" and not item.not_applicable:
+        # Tiers on a plain number have no denominator, though they inherit the ratio settings.
+        counts_ratio = not (isinstance(rule, TiersRule) and rule.measure == "number")
+        if counts_ratio and getattr(rule, "zero_denominator", None) == "not_applicable" and not item.not_applicable:
             ck.add((*loc, "rule", "zero_denominator"),
                    "a zero denominator makes the item not applicable, but 'not_applicable: true' is not set; "
                    "set it, or choose zero_denominator: full or zero")
