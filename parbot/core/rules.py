@@ -35,6 +35,14 @@ def _coerce_points(value: Any) -> Any:
     return to_decimal(value)
 
 
+def _positive(value: Any) -> Any:
+    """A step or a per-occurrence amount must be positive: a negative one would push points above the maximum."""
+    values = value.values() if isinstance(value, dict) else [value]
+    if any(v <= 0 for v in values):
+        raise ValueError("must be a positive number")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -354,6 +362,7 @@ class PerOccurrenceRule(_RuleBase):
     cap: PointsSpec | None = None  # default and upper bound: the item's maximum
 
     _points = field_validator("per", "cap", mode="before")(_coerce_points)
+    _per = field_validator("per", mode="after")(_positive)
 
     def capped(self, maximum: Decimal, block: str) -> Decimal:
         return maximum if self.cap is None else resolve(self.cap, block)
@@ -431,6 +440,7 @@ class DirectPointsRule(_RuleBase):
     step: Decimal = Decimal("0.25")
 
     _step = field_validator("step", mode="before")(_coerce_points)
+    _step_positive = field_validator("step", mode="after")(_positive)
 
     def inputs(self) -> list[Input]:
         return [Input(key="points", label="", kind="number", minimum=ZERO)]
