@@ -358,6 +358,10 @@ def parse_criteria_set(text: str, file: str = "<text>") -> tuple[CriteriaSet | N
         mark = getattr(exc, "problem_mark", None)
         return None, [Problem(file, "", mark.line + 1 if mark else None, f"not valid YAML: {exc}")]
     checker = _Checker(file, _line_index(node) if node is not None else {})
+    if node is not None:
+        _check_duplicate_keys(node, checker)
+        if checker.problems:
+            return None, checker.problems
     if not isinstance(raw, dict):
         checker.add((), "the file must be a mapping starting with 'format: parbot/criteria-set@1'")
         return None, checker.problems
@@ -373,6 +377,23 @@ def parse_criteria_set(text: str, file: str = "<text>") -> tuple[CriteriaSet | N
         return None, checker.problems
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return CriteriaSet(spec=spec, content_hash=digest, source_text=text), []
+
+
+def _check_duplicate_keys(node: yaml.Node, ck: _Checker, path: tuple = ()) -> None:
+    """PyYAML silently keeps the last of two equal keys, so a mis-indented block would replace its sibling."""
+    if isinstance(node, yaml.MappingNode):
+        first: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key, line = key_node.value, key_node.start_mark.line + 1
+            if key in first:
+                ck.problems.append(Problem(ck.file, format_path((*path, key)), line,
+                                           f"the key {key!r} repeats (first at line {first[key]}); check the indentation"))
+            else:
+                first[key] = line
+            _check_duplicate_keys(value_node, ck, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            _check_duplicate_keys(child, ck, (*path, index))
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -450,8 +471,8 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
         if len(codes) != len(set(codes)):
             ck.add((*loc, "rule"), "option or condition codes repeat")
 
-    def check_sum(declared: Any, children: list[Any], loc: tuple, what: str) -> None:
-        if declared is None or not check_blocks_in(declared, (*loc, "max")):
+    def check_sum(declared: Any, children: list[Any], loc: tuple, what: str, key: str = "max") -> None:
+        if declared is None or not check_blocks_in(declared, (*loc, key)):
             return
         for block in blocks:
             total = ZERO
@@ -461,7 +482,7 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
             want = resolve(declared, block)
             if total != want:
                 suffix = f" for block {block}" if len(blocks) > 1 else ""
-                ck.add((*loc, "max"), f"{what} add up to {fmt(total)}, not {fmt(want)}{suffix}")
+                ck.add((*loc, key), f"{what} add up to {fmt(total)}, not {fmt(want)}{suffix}")
 
     def item_max(item: ItemSpec) -> dict[str, Decimal | None]:
         return {b: (resolve(item.max, b) if (item.blocks is None or b in item.blocks)
@@ -491,7 +512,7 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
         area_total = merged(crit_totals)
         check_sum(area.max, [area_total], a_loc, "the criteria's maxima")
         area_totals.append(area_total)
-    check_sum(spec.total_max, [merged(area_totals)], (), "the areas' maxima")
+    check_sum(spec.total_max, [merged(area_totals)], (), "the areas' maxima", key="total_max")
     for name in ("bonus", "deduction"):
         adj = getattr(spec, name)
         if adj is None:
