@@ -236,3 +236,27 @@ def compute_block(criteria: BlockCriteria, block_name: str, units: Iterable[Unit
     return BlockResult(block=criteria.block, block_name=block_name, year=criteria.year, units=tuple(ranked),
                        average_index=average, bands=tuple(bands), tie_rule=tie_rule,
                        area_codes=tuple(a.code for a in criteria.areas))
+
+
+def ranking_table(block: BlockResult, criteria: BlockCriteria) -> tuple[list[str], list[list[object]]]:
+    """The ranking in the shape provinces publish: rank, unit, per-area points, survey, total, max, index, class."""
+    survey_areas = {a.code for a in criteria.areas
+                    if a.item_codes and all(criteria.items[c].is_survey for c in a.item_codes)}
+    area_columns = [(i, a) for i, a in enumerate(criteria.areas) if a.code not in survey_areas]
+    header = ["rank", "unit_code", "unit", *[f"area_{a.code}" for _, a in area_columns], "survey"]
+    if criteria.bonus:
+        header.append("bonus")
+    if criteria.deduction:
+        header.append("deduction")
+    header += ["total", "maximum", "index_pct", "class"]
+    rows = []
+    for u in block.units:
+        row: list[object] = [u.rank, u.unit.code, u.unit.name, *[u.areas[i].points for i, _ in area_columns],
+                             u.survey]
+        if criteria.bonus:
+            row.append(u.bonus)
+        if criteria.deduction:
+            row.append(u.deduction)
+        row += [u.total, u.maximum, u.index, u.classification or ""]
+        rows.append(row)
+    return header, rows

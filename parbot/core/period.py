@@ -1,0 +1,123 @@
+"""A period (one assessment year): criteria set per block, stage deadlines, bands, tie rule, policies.
+
+Administrators write it as YAML (`parbot period create FILE`); it is stored as JSON on the period row.
+"""
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .criteria import Problem, _Checker, _line_index, _pydantic_loc
+from .results import Band, TieRule
+
+STAGES = ("self_assessment_opens", "self_assessment_closes", "appraisal_round1_closes",
+          "explanation_closes", "appraisal_round2_closes", "publication")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Deadlines(_Strict):
+    self_assessment_opens: datetime
+    self_assessment_closes: datetime
+    appraisal_round1_closes: datetime | None = None
+    explanation_closes: datetime | None = None
+    appraisal_round2_closes: datetime | None = None
+    publication: datetime | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give the time zone, e.g. 2020-12-31T17:00:00+07:00")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Deadlines":
+        given = [(name, getattr(self, name)) for name in STAGES if getattr(self, name) is not None]
+        for (first, a), (second, b) in zip(given, given[1:]):
+            if b < a:
+                raise ValueError(f"{second} ({b.isoformat()}) comes before {first} ({a.isoformat()})")
+        return self
+
+
+class BandSpec(_Strict):
+    label: str
+    min_index: Annotated[Decimal, Field(ge=0, le=100)]
+
+
+class ReminderPolicy(_Strict):
+    """When reminders go out for a stage deadline (defaults: 7, 3 and 1 days before, and the morning of)."""
+
+    days_before: list[Annotated[int, Field(ge=0, le=60)]] = [7, 3, 1, 0]
+    overdue_daily_max: Annotated[int, Field(ge=0, le=30)] = 3
+    send_at: time = time(8, 0)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(7, 0)
+    skip_weekends: bool = False
+    escalate_after: Annotated[int, Field(ge=1)] = 2  # ignored reminders before the unit leader is told
+    digest_to_leaders: bool = False
+    digest_at: time = time(7, 30)
+
+
+class AppraisalAssignment(_Strict):
+    """Which appraisers appraise which areas (each field's department appraises its own area)."""
+
+    areas: list[str]
+    appraiser_units: list[str] = []  # appraisers belonging to these units (e.g. STC for public finance)
+
+
+class PeriodConfig(_Strict):
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    criteria: dict[str, str]  # block -> criteria set file (shipped name or path) or "code@version"
+    deadlines: Deadlines
+    bands: dict[str, list[BandSpec]] = {}  # block -> bands; key "*" applies to blocks not listed
+    tie_rule: Literal["competition", "dense"] = "competition"
+    leader_approval_required: bool = False
+    leaders_see_block_ranking: bool = False
+    reminders: ReminderPolicy = ReminderPolicy()
+    appraisal: list[AppraisalAssignment] = []
+
+    def bands_for(self, block: str) -> tuple[Band, ...]:
+        specs = self.bands.get(block, self.bands.get("*", []))
+        return tuple(Band(label=b.label, min_index=b.min_index) for b in specs)
+
+    @property
+    def tie(self) -> TieRule:
+        return self.tie_rule
+
+
+def parse_period(text: str, file: str = "<text>") -> tuple[PeriodConfig | None, list[Problem]]:
+    text = unicodedata.normalize("NFC", text)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, [Problem(file, "", mark.line + 1 if mark else None, f"not valid YAML: {exc}")]
+    checker = _Checker(file, _line_index(node) if node is not None else {})
+    if not isinstance(raw, dict):
+        checker.add((), "the period file must be a mapping (year, criteria, deadlines, ...)")
+        return None, checker.problems
+    try:
+        return PeriodConfig.model_validate(raw), []
+    except ValidationError as exc:
+        for error in exc.errors():
+            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            checker.add(_pydantic_loc(error["loc"], raw), message)
+        return None, checker.problems
+
+
+def load_period(path: str | Path) -> tuple[PeriodConfig | None, list[Problem]]:
+    path = Path(path)
+    try:
+        return parse_period(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(str(path), "", None, f"cannot read the file: {exc}")]

@@ -1,0 +1,107 @@
+"""Scores from the three sources (self, appraised, survey), with an audit row for every change."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..criteria import Item
+from ..decimals import fmt, to_decimal
+from ..errors import ValidationFailed
+from ..model import SOURCES, AuditEntry, Period, Score
+from ..ports import UnitOfWork
+from .periods import get_period
+from .tabular import Row
+
+COLUMNS = ("unit", "item", "source", "points")
+
+
+def describe(score: Score | None) -> str | None:
+    if score is None:
+        return None
+    return "na" if score.not_applicable else fmt(score.points)  # type: ignore[arg-type]
+
+
+def put_score(uow: UnitOfWork, period: Period, score: Score, actor: str, action: str = "score") -> bool:
+    """Write one score with its audit row; an unchanged value writes nothing. Returns whether it changed."""
+    old = uow.scores.get(period.id, score.unit_code, score.item_code, score.source)
+    if old is not None and old.points == score.points and old.not_applicable == score.not_applicable \
+            and (old.reason or None) == (score.reason or None):
+        return False
+    uow.scores.put(period.id, score)
+    uow.audit.add(AuditEntry(actor=actor, action=action, period_id=period.id, unit_code=score.unit_code,
+                             item_code=score.item_code,
+                             source=score.source if score.appraisal_round is None
+                             else f"{score.source}:round{score.appraisal_round}",
+                             old=describe(old), new=describe(score), reason=score.reason))
+    return True
+
+
+def check_points(item: Item, source: str, text: str) -> tuple[Decimal | None, bool, str | None]:
+    """Validate one score value for an item; returns (points, not_applicable, problem)."""
+    if source == "survey" and not item.is_survey:
+        return None, False, f"item {item.code} is self-assessed: it takes no survey points"
+    if source != "survey" and item.is_survey:
+        return None, False, f"item {item.code} comes from the survey: it is never self-scored or appraised"
+    if text.lower() in ("na", "n/a", "kpt", "không phát sinh"):
+        if source == "survey" or not item.not_applicable_allowed:
+            return None, False, f"item {item.code} does not allow 'not applicable'"
+        return None, True, None
+    try:
+        points = to_decimal(text)
+    except ValueError:
+        return None, False, f"points {text!r} is not a number (use 12.5 or 12,5, or na)"
+    if points < 0:
+        return None, False, f"points {fmt(points)} are negative"
+    if points > item.maximum:
+        return None, False, f"points {fmt(points)} exceed item {item.code}'s maximum {fmt(item.maximum)}"
+    return points, False, None
+
+
+def import_scores(uow: UnitOfWork, year: int, header: list[str], rows: list[Row], actor: str,
+                  reason: str | None = None) -> tuple[int, int]:
+    """Validate every row, then write all or nothing. Returns (rows, changed scores)."""
+    problems = [f"missing column {c!r} (expected: unit,item,source,points[,reason])" for c in COLUMNS
+                if c not in header]
+    if problems:
+        raise ValidationFailed("scores.invalid", problems)
+    scores: list[Score] = []
+    with uow:
+        period = get_period(uow, year)
+        units = {u.code: u for u in uow.units.list()}
+        criteria = {block: period.criteria_for(block) for block in period.blocks}
+        seen: dict[tuple[str, str, str], int] = {}
+        for row in rows:
+            unit_code, item_code, source = row.get("unit"), row.get("item"), row.get("source").lower()
+            where = f"row {row.line}"
+            unit = units.get(unit_code)
+            if unit is None:
+                problems.append(f"{where}: unknown unit {unit_code!r}")
+                continue
+            if not unit.exists_in(year):
+                problems.append(f"{where}: unit {unit_code} does not exist in {year}")
+                continue
+            if unit.block not in criteria:
+                problems.append(f"{where}: period {year} has no criteria set for block {unit.block}")
+                continue
+            item = criteria[unit.block].items.get(item_code)
+            if item is None:
+                problems.append(f"{where}: unknown item {item_code!r} for block {unit.block}")
+                continue
+            if source not in SOURCES:
+                problems.append(f"{where}: source {source!r} must be one of {', '.join(SOURCES)}")
+                continue
+            key = (unit_code, item_code, source)
+            if key in seen:
+                problems.append(f"{where}: repeats row {seen[key]} ({unit_code}, {item_code}, {source})")
+                continue
+            seen[key] = row.line
+            points, not_applicable, problem = check_points(item, source, row.get("points"))
+            if problem:
+                problems.append(f"{where}: {problem}")
+                continue
+            scores.append(Score(unit_code=unit_code, item_code=item_code, source=source, points=points,
+                                not_applicable=not_applicable, reason=row.get("reason") or reason, by=actor))
+        if problems:
+            raise ValidationFailed("scores.invalid", problems)
+        changed = sum(put_score(uow, period, s, actor, action="import") for s in scores)
+        uow.commit()
+    return len(rows), changed

@@ -1,0 +1,81 @@
+"""The unit registry: import from a table, versioned by validity years with predecessor links."""
+from __future__ import annotations
+
+import unicodedata
+
+from ..errors import ValidationFailed
+from ..model import Block, Unit
+from ..ports import UnitOfWork
+from .tabular import Row
+
+COLUMNS = ("code", "name", "block")
+OPTIONAL = ("parent", "valid_from", "valid_to", "predecessors", "block_name")
+
+
+def _year(text: str, row: Row, column: str, problems: list[str]) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or not 1900 < int(text) < 2200:
+        problems.append(f"row {row.line}: {column} {text!r} is not a year")
+        return None
+    return int(text)
+
+
+def import_units(uow: UnitOfWork, header: list[str], rows: list[Row]) -> tuple[int, int]:
+    """All rows are checked first; nothing is written unless every row is valid. Returns (added, updated)."""
+    problems = [f"missing column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in COLUMNS
+                if c not in header]
+    problems += [f"unknown column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in header
+                 if c not in COLUMNS + OPTIONAL]
+    if problems:
+        raise ValidationFailed("units.invalid", problems)
+    units: list[Unit] = []
+    block_names: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for row in rows:
+        code, name, block = row.get("code"), unicodedata.normalize("NFC", row.get("name")), row.get("block")
+        if not code or not code.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(code) > 24 \
+                or not code.isascii():
+            problems.append(f"row {row.line}: code {code!r} must be 1–24 ASCII letters, digits, '-', '_' or '.'")
+        elif code in seen:
+            problems.append(f"row {row.line}: code {code} repeats row {seen[code]}")
+        seen.setdefault(code, row.line)
+        if not name:
+            problems.append(f"row {row.line}: the name is empty")
+        if not block:
+            problems.append(f"row {row.line}: the block is empty")
+        valid_from = _year(row.get("valid_from"), row, "valid_from", problems)
+        valid_to = _year(row.get("valid_to"), row, "valid_to", problems)
+        if valid_from and valid_to and valid_to < valid_from:
+            problems.append(f"row {row.line}: valid_to {valid_to} is before valid_from {valid_from}")
+        predecessors = tuple(p.strip() for p in row.get("predecessors").replace(",", ";").split(";") if p.strip())
+        if row.get("block_name"):
+            block_names[block] = unicodedata.normalize("NFC", row.get("block_name"))
+        units.append(Unit(code=code, name=name, block=block, parent_code=row.get("parent") or None,
+                          valid_from=valid_from, valid_to=valid_to, predecessors=predecessors))
+    with uow:
+        known = {u.code for u in uow.units.list()} | set(seen)
+        known_blocks = {b.code for b in uow.blocks.list()} | set(block_names)
+        for row, unit in zip(rows, units):
+            if unit.parent_code and unit.parent_code not in known:
+                problems.append(f"row {row.line}: parent {unit.parent_code} is not a known unit")
+            for predecessor in unit.predecessors:
+                if predecessor not in known:
+                    problems.append(f"row {row.line}: predecessor {predecessor} is not a known unit")
+            if unit.block and unit.block not in known_blocks:
+                problems.append(f"row {row.line}: block {unit.block!r} is unknown; load a criteria set for it "
+                                f"first or add a block_name column")
+        if problems:
+            raise ValidationFailed("units.invalid", problems)
+        for code, name in block_names.items():
+            if uow.blocks.get(code) is None:
+                uow.blocks.upsert(Block(code, name))
+        added = updated = 0
+        for unit in units:
+            if uow.units.get(unit.code) is None:
+                added += 1
+            else:
+                updated += 1
+            uow.units.upsert(unit)
+        uow.commit()
+    return added, updated

@@ -1,0 +1,252 @@
+"""The SQL unit of work and the repositories behind core's ports."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, Iterable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..core.criteria import CriteriaSet, parse_criteria_set
+from ..core.errors import DomainError
+from ..core.model import AuditEntry, Block, Period, Score, Unit
+from ..core.period import PeriodConfig
+from .tables import (AuditRow, BlockRow, CriteriaSetRow, PeriodCriteriaRow, PeriodRow, ScoreRow, UnitRow,
+                     utcnow)
+
+CHUNK = 900  # stay below SQLite's bound-parameter limit in IN (...) queries
+
+
+def chunks(values: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+@lru_cache(maxsize=64)
+def _parsed(content_hash: str, text: str) -> CriteriaSet:
+    """Criteria sets are immutable by content: parse each once per process."""
+    criteria_set, problems = parse_criteria_set(text, f"stored set {content_hash[:12]}")
+    if criteria_set is None:
+        raise DomainError("criteria.stored_invalid", problems="; ".join(map(str, problems)))
+    return criteria_set
+
+
+class _Repo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+class SqlCriteriaSets(_Repo):
+    def _row(self, code: str, version: int) -> CriteriaSetRow | None:
+        return self.session.exec(select(CriteriaSetRow).where(CriteriaSetRow.code == code,
+                                                              CriteriaSetRow.version == version)).first()
+
+    def get(self, code: str, version: int) -> CriteriaSet | None:
+        row = self._row(code, version)
+        return None if row is None else _parsed(row.content_hash, row.source_text)
+
+    def by_id(self, set_id: int) -> CriteriaSet:
+        row = self.session.get(CriteriaSetRow, set_id)
+        return _parsed(row.content_hash, row.source_text)
+
+    def id_of(self, code: str, version: int) -> int | None:
+        row = self._row(code, version)
+        return None if row is None else row.id
+
+    def add(self, criteria_set: CriteriaSet) -> int:
+        spec = criteria_set.spec
+        row = CriteriaSetRow(code=spec.code, version=spec.version, year=spec.year, title=spec.title,
+                             content_hash=criteria_set.content_hash, source_text=criteria_set.source_text)
+        self.session.add(row)
+        self.session.flush()
+        return row.id  # type: ignore[return-value]
+
+    def list(self) -> list[tuple[str, int, int, str]]:
+        rows = self.session.exec(select(CriteriaSetRow).order_by(CriteriaSetRow.year, CriteriaSetRow.code))
+        return [(r.code, r.version, r.year, r.title) for r in rows]
+
+
+class SqlBlocks(_Repo):
+    def upsert(self, block: Block) -> None:
+        row = self.session.get(BlockRow, block.code) or BlockRow(code=block.code, name=block.name)
+        row.name, row.name_en = block.name, block.name_en
+        self.session.add(row)
+        self.session.flush()
+
+    def get(self, code: str) -> Block | None:
+        row = self.session.get(BlockRow, code)
+        return None if row is None else Block(row.code, row.name, row.name_en)
+
+    def list(self) -> list[Block]:
+        return [Block(r.code, r.name, r.name_en) for r in self.session.exec(select(BlockRow).order_by(BlockRow.code))]
+
+
+def _unit(row: UnitRow) -> Unit:
+    return Unit(code=row.code, name=row.name, block=row.block, parent_code=row.parent_code,
+                valid_from=row.valid_from, valid_to=row.valid_to, predecessors=tuple(row.predecessors or ()))
+
+
+class SqlUnits(_Repo):
+    def get(self, code: str) -> Unit | None:
+        row = self.session.exec(select(UnitRow).where(UnitRow.code == code)).first()
+        return None if row is None else _unit(row)
+
+    def list(self, block: str | None = None, year: int | None = None) -> list[Unit]:
+        query = select(UnitRow).order_by(UnitRow.code)
+        if block is not None:
+            query = query.where(UnitRow.block == block)
+        units = [_unit(r) for r in self.session.exec(query)]
+        return [u for u in units if year is None or u.exists_in(year)]
+
+    def upsert(self, unit: Unit) -> None:
+        row = self.session.exec(select(UnitRow).where(UnitRow.code == unit.code)).first() or UnitRow(
+            code=unit.code, name=unit.name, block=unit.block)
+        row.name, row.block, row.parent_code = unit.name, unit.block, unit.parent_code
+        row.valid_from, row.valid_to, row.predecessors = unit.valid_from, unit.valid_to, list(unit.predecessors)
+        self.session.add(row)
+
+
+class SqlPeriods(_Repo):
+    def _load(self, row: PeriodRow | None) -> Period | None:
+        if row is None:
+            return None
+        links = self.session.exec(select(PeriodCriteriaRow).where(PeriodCriteriaRow.period_id == row.id))
+        sets = SqlCriteriaSets(self.session)
+        return Period(id=row.id, year=row.year, config=PeriodConfig.model_validate(row.config),  # type: ignore[arg-type]
+                      criteria_sets={link.block: sets.by_id(link.criteria_set_id) for link in links})
+
+    def get(self, year: int) -> Period | None:
+        return self._load(self.session.exec(select(PeriodRow).where(PeriodRow.year == year)).first())
+
+    def current(self) -> Period | None:
+        """The latest period: the one officers work on unless a year is named."""
+        return self._load(self.session.exec(select(PeriodRow).order_by(PeriodRow.year.desc())).first())
+
+    def by_id(self, period_id: int) -> Period | None:
+        return self._load(self.session.get(PeriodRow, period_id))
+
+    def save(self, config: PeriodConfig, criteria_ids: dict[str, int]) -> Period:
+        row = self.session.exec(select(PeriodRow).where(PeriodRow.year == config.year)).first()
+        if row is None:
+            row = PeriodRow(year=config.year)
+        row.config = config.model_dump(mode="json")
+        row.updated_at = utcnow()
+        self.session.add(row)
+        self.session.flush()
+        for link in self.session.exec(select(PeriodCriteriaRow).where(PeriodCriteriaRow.period_id == row.id)):
+            self.session.delete(link)
+        self.session.flush()
+        for block, set_id in criteria_ids.items():
+            self.session.add(PeriodCriteriaRow(period_id=row.id, block=block, criteria_set_id=set_id))
+        self.session.flush()
+        return self._load(row)  # type: ignore[return-value]
+
+    def years(self) -> list[int]:
+        return list(self.session.exec(select(PeriodRow.year).order_by(PeriodRow.year)))
+
+
+def _score(row: ScoreRow) -> Score:
+    return Score(unit_code=row.unit_code, item_code=row.item_code, source=row.source, points=row.points,
+                 not_applicable=row.not_applicable, reason=row.reason, appraisal_round=row.appraisal_round,
+                 by=row.by, at=row.at)
+
+
+class SqlScores(_Repo):
+    def for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[Score]:
+        query = select(ScoreRow).where(ScoreRow.period_id == period_id)
+        if unit_codes is None:
+            return [_score(r) for r in self.session.exec(query)]
+        out: list[Score] = []
+        for part in chunks(list(unit_codes)):
+            out += [_score(r) for r in self.session.exec(query.where(ScoreRow.unit_code.in_(part)))]
+        return out
+
+    def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> ScoreRow | None:
+        return self.session.exec(select(ScoreRow).where(
+            ScoreRow.period_id == period_id, ScoreRow.unit_code == unit_code, ScoreRow.item_code == item_code,
+            ScoreRow.source == source)).first()
+
+    def get(self, period_id: int, unit_code: str, item_code: str, source: str) -> Score | None:
+        row = self._row(period_id, unit_code, item_code, source)
+        return None if row is None else _score(row)
+
+    def put(self, period_id: int, score: Score) -> None:
+        row = self._row(period_id, score.unit_code, score.item_code, score.source) or ScoreRow(
+            period_id=period_id, unit_code=score.unit_code, item_code=score.item_code, source=score.source)
+        row.points, row.not_applicable, row.reason = score.points, score.not_applicable, score.reason
+        row.appraisal_round, row.by, row.at = score.appraisal_round, score.by, score.at or utcnow()
+        self.session.add(row)
+        self.session.flush()
+
+    def delete(self, period_id: int, unit_code: str, item_code: str, source: str) -> None:
+        row = self._row(period_id, unit_code, item_code, source)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
+
+class SqlAudit(_Repo):
+    def add(self, entry: AuditEntry) -> None:
+        self.session.add(AuditRow(actor=entry.actor, action=entry.action, period_id=entry.period_id,
+                                  unit_code=entry.unit_code, item_code=entry.item_code, source=entry.source,
+                                  old=entry.old, new=entry.new, reason=entry.reason, at=entry.at or utcnow()))
+
+    def query(self, period_id: int | None = None, unit_code: str | None = None,
+              item_code: str | None = None) -> list[AuditEntry]:
+        query = select(AuditRow).order_by(AuditRow.at, AuditRow.id)
+        if period_id is not None:
+            query = query.where(AuditRow.period_id == period_id)
+        if unit_code is not None:
+            query = query.where(AuditRow.unit_code == unit_code)
+        if item_code is not None:
+            query = query.where(AuditRow.item_code == item_code)
+        return [AuditEntry(actor=r.actor, action=r.action, period_id=r.period_id, unit_code=r.unit_code,
+                           item_code=r.item_code, source=r.source, old=r.old, new=r.new, reason=r.reason, at=r.at)
+                for r in self.session.exec(query)]
+
+
+class SqlUnitOfWork:
+    """One transaction: ``with uow: ...; uow.commit()``. Leaving the block without commit rolls back."""
+
+    # Later stages register their repositories here (attribute name -> class taking a Session).
+    repositories: dict[str, Callable[[Session], object]] = {
+        "criteria_sets": SqlCriteriaSets,
+        "blocks": SqlBlocks,
+        "units": SqlUnits,
+        "periods": SqlPeriods,
+        "scores": SqlScores,
+        "audit": SqlAudit,
+    }
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session: Session | None = None
+        self._depth = 0
+
+    def __enter__(self) -> "SqlUnitOfWork":
+        # Re-entrant: a service may call another service inside the same transaction.
+        if self._depth == 0:
+            self.session = Session(self.engine, expire_on_commit=False)
+            for name, factory in self.repositories.items():
+                setattr(self, name, factory(self.session))
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            assert self.session is not None
+            self.session.rollback()
+            self.session.close()
+            self.session = None
+
+    def commit(self) -> None:
+        assert self.session is not None
+        if self._depth == 1:
+            self.session.commit()
+        else:
+            self.session.flush()
+
+    def rollback(self) -> None:
+        assert self.session is not None
+        self.session.rollback()
