@@ -76,3 +76,53 @@ class AuditEntry:
     new: str | None = None
     reason: str | None = None
     at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    telegram_id: int
+    chat_id: int | None
+    name: str = ""
+    username: str | None = None
+    language: str = "vi"
+    unreachable_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    unit_code: str
+    item_code: str
+    value: dict
+    not_applicable: bool
+    points: Decimal | None
+    explanation: str | None = None
+    answered_by: int | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    id: int | None
+    unit_code: str
+    item_code: str
+    kind: str  # file | reference
+    sha256: str | None = None
+    stored_path: str | None = None
+    size: int | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+    reference: str | None = None
+    purpose: str = "self"  # self | explanation
+    sender_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UnitStage:
+    unit_code: str
+    submitted_at: datetime | None = None
+    submitted_by: int | None = None
+    approved_at: datetime | None = None
+    approved_by: int | None = None
+    state: dict = field(default_factory=dict)

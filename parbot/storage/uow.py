@@ -9,10 +9,11 @@ from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
 from ..core.errors import DomainError
-from ..core.model import AuditEntry, Block, Period, Score, Unit
+from ..core.model import Answer, AuditEntry, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from ..core.period import PeriodConfig
-from .tables import (AuditRow, BlockRow, CriteriaSetRow, PeriodCriteriaRow, PeriodRow, ScoreRow, UnitRow,
-                     utcnow)
+from ..core.permissions import Grant, Role
+from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
+                     PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
 
 CHUNK = 900  # stay below SQLite's bound-parameter limit in IN (...) queries
 
@@ -205,6 +206,179 @@ class SqlAudit(_Repo):
                 for r in self.session.exec(query)]
 
 
+def _person(row: PersonRow) -> Person:
+    return Person(id=row.id, telegram_id=row.telegram_id, chat_id=row.chat_id, name=row.name,  # type: ignore[arg-type]
+                  username=row.username, language=row.language, unreachable_at=row.unreachable_at)
+
+
+class SqlPeople(_Repo):
+    def get(self, person_id: int) -> Person | None:
+        row = self.session.get(PersonRow, person_id)
+        return None if row is None else _person(row)
+
+    def by_telegram_id(self, telegram_id: int) -> Person | None:
+        row = self.session.exec(select(PersonRow).where(PersonRow.telegram_id == telegram_id)).first()
+        return None if row is None else _person(row)
+
+    def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
+               language: str) -> Person:
+        """Find or create the person; keep name and chat current (a new Telegram name is harmless)."""
+        row = self.session.exec(select(PersonRow).where(PersonRow.telegram_id == telegram_id)).first()
+        if row is None:
+            row = PersonRow(telegram_id=telegram_id, language=language)
+        row.chat_id = chat_id if chat_id is not None else row.chat_id
+        row.name, row.username = name, username
+        self.session.add(row)
+        self.session.flush()
+        return _person(row)
+
+    def set_language(self, person_id: int, language: str) -> None:
+        row = self.session.get(PersonRow, person_id)
+        row.language = language
+        self.session.add(row)
+
+    def mark_unreachable(self, person_id: int, reason: str) -> None:
+        row = self.session.get(PersonRow, person_id)
+        if row.unreachable_at is None:
+            row.unreachable_at, row.unreachable_reason = utcnow(), reason
+            self.session.add(row)
+
+    def mark_reachable(self, person_id: int) -> None:
+        row = self.session.get(PersonRow, person_id)
+        if row.unreachable_at is not None:
+            row.unreachable_at, row.unreachable_reason = None, None
+            self.session.add(row)
+
+    def list(self) -> list[Person]:
+        return [_person(r) for r in self.session.exec(select(PersonRow).order_by(PersonRow.id))]
+
+
+class SqlRoles(_Repo):
+    def grants(self, person_id: int) -> list[Grant]:
+        rows = self.session.exec(select(RoleRow).where(RoleRow.person_id == person_id).order_by(RoleRow.id))
+        return [Grant(Role(r.role), r.unit_code, r.block) for r in rows]
+
+    def add(self, person_id: int, grant: Grant, invite_id: int | None = None) -> bool:
+        exists = self.session.exec(select(RoleRow).where(
+            RoleRow.person_id == person_id, RoleRow.role == grant.role.value,
+            RoleRow.unit_code == grant.unit_code, RoleRow.block == grant.block)).first()
+        if exists is not None:
+            return False
+        self.session.add(RoleRow(person_id=person_id, role=grant.role.value, unit_code=grant.unit_code,
+                                 block=grant.block, invite_id=invite_id))
+        self.session.flush()
+        return True
+
+    def remove(self, person_id: int, grant: Grant | None = None) -> int:
+        query = select(RoleRow).where(RoleRow.person_id == person_id)
+        if grant is not None:
+            query = query.where(RoleRow.role == grant.role.value, RoleRow.unit_code == grant.unit_code,
+                                RoleRow.block == grant.block)
+        rows = list(self.session.exec(query))
+        for row in rows:
+            self.session.delete(row)
+        self.session.flush()
+        return len(rows)
+
+    def holders(self, role: str, unit_code: str | None = None) -> list[Person]:
+        query = select(PersonRow).join(RoleRow, RoleRow.person_id == PersonRow.id).where(RoleRow.role == role)
+        if unit_code is not None:
+            query = query.where(RoleRow.unit_code == unit_code)
+        return [_person(r) for r in self.session.exec(query.distinct().order_by(PersonRow.id))]
+
+    def all(self) -> list[tuple[Person, Grant]]:
+        query = select(PersonRow, RoleRow).join(RoleRow, RoleRow.person_id == PersonRow.id).order_by(
+            PersonRow.id, RoleRow.id)
+        return [(_person(p), Grant(Role(r.role), r.unit_code, r.block)) for p, r in self.session.exec(query)]
+
+
+def _answer(row: AnswerRow) -> Answer:
+    return Answer(unit_code=row.unit_code, item_code=row.item_code, value=dict(row.value or {}),
+                  not_applicable=row.not_applicable, points=row.points, explanation=row.explanation,
+                  answered_by=row.answered_by, answered_at=row.answered_at)
+
+
+class SqlAnswers(_Repo):
+    def _row(self, period_id: int, unit_code: str, item_code: str) -> AnswerRow | None:
+        return self.session.exec(select(AnswerRow).where(
+            AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code,
+            AnswerRow.item_code == item_code)).first()
+
+    def get(self, period_id: int, unit_code: str, item_code: str) -> Answer | None:
+        row = self._row(period_id, unit_code, item_code)
+        return None if row is None else _answer(row)
+
+    def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
+        rows = self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id,
+                                                         AnswerRow.unit_code == unit_code))
+        return {r.item_code: _answer(r) for r in rows}
+
+    def for_period(self, period_id: int) -> list[Answer]:
+        return [_answer(r) for r in self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id))]
+
+    def put(self, period_id: int, answer: Answer) -> None:
+        row = self._row(period_id, answer.unit_code, answer.item_code) or AnswerRow(
+            period_id=period_id, unit_code=answer.unit_code, item_code=answer.item_code)
+        row.value, row.not_applicable, row.points = answer.value, answer.not_applicable, answer.points
+        row.explanation, row.answered_by = answer.explanation, answer.answered_by
+        row.answered_at = answer.answered_at or utcnow()
+        self.session.add(row)
+        self.session.flush()
+
+
+def _evidence(row: EvidenceRow) -> Evidence:
+    return Evidence(id=row.id, unit_code=row.unit_code, item_code=row.item_code, kind=row.kind, sha256=row.sha256,
+                    stored_path=row.stored_path, size=row.size, mime_type=row.mime_type, file_name=row.file_name,
+                    reference=row.reference, purpose=row.purpose, sender_id=row.sender_id, created_at=row.created_at)
+
+
+class SqlEvidence(_Repo):
+    def add(self, period_id: int, evidence: Evidence) -> int:
+        row = EvidenceRow(period_id=period_id, unit_code=evidence.unit_code, item_code=evidence.item_code,
+                          kind=evidence.kind, sha256=evidence.sha256, stored_path=evidence.stored_path,
+                          size=evidence.size, mime_type=evidence.mime_type, file_name=evidence.file_name,
+                          reference=evidence.reference, purpose=evidence.purpose, sender_id=evidence.sender_id)
+        self.session.add(row)
+        self.session.flush()
+        return row.id  # type: ignore[return-value]
+
+    def for_unit(self, period_id: int, unit_code: str) -> list[Evidence]:
+        rows = self.session.exec(select(EvidenceRow).where(EvidenceRow.period_id == period_id,
+                                                           EvidenceRow.unit_code == unit_code).order_by(EvidenceRow.id))
+        return [_evidence(r) for r in rows]
+
+    def for_period(self, period_id: int) -> list[Evidence]:
+        rows = self.session.exec(select(EvidenceRow).where(EvidenceRow.period_id == period_id).order_by(EvidenceRow.id))
+        return [_evidence(r) for r in rows]
+
+    def get(self, evidence_id: int) -> Evidence | None:
+        row = self.session.get(EvidenceRow, evidence_id)
+        return None if row is None else _evidence(row)
+
+
+def _stage(row: UnitStageRow) -> UnitStage:
+    return UnitStage(unit_code=row.unit_code, submitted_at=row.submitted_at, submitted_by=row.submitted_by,
+                     approved_at=row.approved_at, approved_by=row.approved_by, state=dict(row.state or {}))
+
+
+class SqlStages(_Repo):
+    def get(self, period_id: int, unit_code: str) -> UnitStage:
+        row = self.session.get(UnitStageRow, (period_id, unit_code))
+        return UnitStage(unit_code=unit_code) if row is None else _stage(row)
+
+    def put(self, period_id: int, stage: UnitStage) -> None:
+        row = self.session.get(UnitStageRow, (period_id, stage.unit_code)) or UnitStageRow(
+            period_id=period_id, unit_code=stage.unit_code)
+        row.submitted_at, row.submitted_by = stage.submitted_at, stage.submitted_by
+        row.approved_at, row.approved_by, row.state = stage.approved_at, stage.approved_by, dict(stage.state)
+        self.session.add(row)
+        self.session.flush()
+
+    def for_period(self, period_id: int) -> dict[str, UnitStage]:
+        rows = self.session.exec(select(UnitStageRow).where(UnitStageRow.period_id == period_id))
+        return {r.unit_code: _stage(r) for r in rows}
+
+
 class SqlUnitOfWork:
     """One transaction: ``with uow: ...; uow.commit()``. Leaving the block without commit rolls back."""
 
@@ -216,6 +390,11 @@ class SqlUnitOfWork:
         "periods": SqlPeriods,
         "scores": SqlScores,
         "audit": SqlAudit,
+        "people": SqlPeople,
+        "roles": SqlRoles,
+        "answers": SqlAnswers,
+        "evidence": SqlEvidence,
+        "stages": SqlStages,
     }
 
     def __init__(self, engine: Engine) -> None:
