@@ -1,6 +1,7 @@
 """What the services need from storage, as protocols (the storage package implements them)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterable, Protocol
 
 from .criteria import CriteriaSet
@@ -86,6 +87,13 @@ class StageRepository(Protocol):
     def for_period(self, period_id: int) -> dict[str, UnitStage]: ...
 
 
+class OutboxRepository(Protocol):
+    def enqueue(self, key: str, person_id: int | None, chat_id: int, kind: str, payload: dict,
+                not_before: datetime | None = None) -> bool:
+        """Queue a message unless one with the same key exists (then False: never queued twice)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     criteria_sets: CriteriaSetRepository
     blocks: BlockRepository
@@ -98,6 +106,7 @@ class UnitOfWork(Protocol):
     answers: AnswerRepository
     evidence: EvidenceRepository
     stages: StageRepository
+    outbox: OutboxRepository
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...

@@ -137,12 +137,17 @@ def signed(value: Decimal, lang: str) -> str:
     return ("+" if value > 0 else "−" if value < 0 else "±") + text
 
 
-def short_name(name: str, width: int, lines: int = 2) -> str:
-    """A unit's name fitted to ``lines`` lines of ``width`` characters: common prefixes abbreviated,
-    wrapped at spaces, the rest elided."""
+def abbreviate(name: str) -> str:
     for long, short in _ABBREVIATIONS:
         if name.startswith(long):
-            name = short + name[len(long):]
+            return short + name[len(long):]
+    return name
+
+
+def short_name(name: str, width: int, lines: int = 2) -> str:
+    """A name fitted to ``lines`` lines of ``width`` characters: common prefixes abbreviated, wrapped at
+    spaces, the rest elided."""
+    name = abbreviate(name)
     return "\n".join(textwrap.wrap(name, width, max_lines=lines, placeholder="…")) or name
 
 

@@ -87,18 +87,18 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _figure(width_in: float, height_in: float) -> Figure:
+def figure_in(width_in: float, height_in: float) -> Figure:
     # Whole pixels, so sizes are exact and comparable with Telegram's limits.
     return Figure(figsize=(round(width_in * DPI) / DPI, round(height_in * DPI) / DPI), dpi=DPI)
 
 
-def _axes(fig: Figure, left: float, top: float, width: float, height: float):
+def axes_at(fig: Figure, left: float, top: float, width: float, height: float):
     """Axes placed in inches from the figure's top-left corner."""
     w, h = fig.get_figwidth(), fig.get_figheight()
     return fig.add_axes((left / w, 1 - (top + height) / h, width / w, height / h))
 
 
-def _text(fig: Figure, x: float, top: float, text: str, **kwargs) -> None:
+def text_at(fig: Figure, x: float, top: float, text: str, **kwargs) -> None:
     w, h = fig.get_figwidth(), fig.get_figheight()
     fig.text(x / w, 1 - top / h, text, va="top", **kwargs)
 
@@ -135,16 +135,16 @@ def draw_unit_summary(fig: Figure, result: UnitResult, block: BlockResult, previ
     """Draw the summary from ``top`` (inches) down; return where it ends."""
     width = fig.get_figwidth()
     title = _summary_title(result)
-    _text(fig, 0.3, top + 0.15, title, fontsize=13, fontweight="bold", linespacing=1.15)
+    text_at(fig, 0.3, top + 0.15, title, fontsize=13, fontweight="bold", linespacing=1.15)
     top += SUMMARY_TITLE_LINE * title.count("\n")
-    _text(fig, 0.3, top + 0.5, f"{t(lang, 'summary_title', year=block.year)} · {block.block_name}",
+    text_at(fig, 0.3, top + 0.5, f"{t(lang, 'summary_title', year=block.year)} · {block.block_name}",
           fontsize=10, color="#555555")
     rank = f"{result.rank}/{result.rank_of}" if result.rank else "—"
     facts = [f"{t(lang, 'index')}: {num(result.index, lang)}%", f"{t(lang, 'rank')}: {rank}",
              f"{t(lang, 'class')}: {class_label(result, lang)}"]
     if previous_index is not None:
         facts.append(f"{t(lang, 'change')}: {signed(result.index - previous_index, lang)}")
-    _text(fig, 0.3, top + 0.8, "   ·   ".join(facts), fontsize=11, fontweight="bold")
+    text_at(fig, 0.3, top + 0.8, "   ·   ".join(facts), fontsize=11, fontweight="bold")
     points = [f"{t(lang, 'total')}: {num(result.total, lang, False)}/{num(result.maximum, lang, False)}",
               f"{t(lang, 'self')}: {num(result.self_total, lang, False)}"]
     if result.bonus:
@@ -153,12 +153,12 @@ def draw_unit_summary(fig: Figure, result: UnitResult, block: BlockResult, previ
         points.append(f"{t(lang, 'deduction')}: {num(result.deduction, lang, False)}")
     if result.missing_survey:
         points.append(t(lang, "missing_survey", n=result.missing_survey))
-    _text(fig, 0.3, top + 1.12, "   ·   ".join(points), fontsize=9.5)
+    text_at(fig, 0.3, top + 1.12, "   ·   ".join(points), fontsize=9.5)
 
     areas = result.areas
     label_w, right_w = 2.5, 1.45
     plot_h = SUMMARY_ROW * max(len(areas), 1)
-    ax = _axes(fig, label_w, top + SUMMARY_HEADER, width - label_w - right_w, plot_h)
+    ax = axes_at(fig, label_w, top + SUMMARY_HEADER, width - label_w - right_w, plot_h)
     averages = block.area_averages()
     differs = any(a.self_points != a.points for a in areas)
     colour = band_colours(block).get(result.classification or "", BAND_COLOURS[1])
@@ -201,7 +201,7 @@ def unit_summary_png(result: UnitResult, block: BlockResult, previous_index: Dec
     """One unit's result: per area its points against the maximum (self-scored beside appraised where they
     differ) and the block's average, with its index, rank "k/N", class and change from last year."""
     with style():
-        fig = _figure(WIDTH_IN, summary_height(result))
+        fig = figure_in(WIDTH_IN, summary_height(result))
         draw_unit_summary(fig, result, block, previous_index, lang)
         return _png(fig)
 
@@ -232,9 +232,9 @@ def draw_ranking(fig: Figure, block: BlockResult, units: Sequence[UnitResult], r
     title = t(lang, "ranking_title", year=block.year, block=block.block_name)
     if pages > 1:
         title += f" · {t(lang, 'page', page=page, pages=pages)}"
-    _text(fig, 0.3, 0.2, title, fontsize=12, fontweight="bold")
+    text_at(fig, 0.3, 0.2, title, fontsize=12, fontweight="bold")
     plot_h = height - RANK_TOP - RANK_BOTTOM
-    ax = _axes(fig, RANK_LABEL, RANK_TOP, width - RANK_LABEL - RANK_RIGHT, plot_h)
+    ax = axes_at(fig, RANK_LABEL, RANK_TOP, width - RANK_LABEL - RANK_RIGHT, plot_h)
     positions = range(len(units))
     ax.barh(positions, [float(u.index) for u in units], height=0.7,
             color=[colours.get(u.classification or "", NO_BAND_COLOUR) for u in units])
@@ -269,7 +269,7 @@ def ranking_pngs(block: BlockResult, lang: str = "vi", per_page: int | None = No
     out = []
     with style():
         for page, chunk in enumerate(chunks, start=1):
-            fig = _figure(WIDTH_IN, RANK_TOP + rows * RANK_ROW + RANK_BOTTOM)
+            fig = figure_in(WIDTH_IN, RANK_TOP + rows * RANK_ROW + RANK_BOTTOM)
             draw_ranking(fig, block, chunk, rows, page, len(chunks), lang)
             out.append(_png(fig))
     return out
@@ -287,9 +287,9 @@ def progress_png(counts: Mapping[str, Mapping[str, int]], lang: str = "vi") -> b
             raise ValueError(f"{name}: unknown status {sorted(unknown)}; use {STATUSES}")
     names = list(counts)
     with style():
-        fig = _figure(WIDTH_IN, 1.5 + 0.55 * max(len(names), 1))
-        _text(fig, 0.3, 0.2, t(lang, "progress_title"), fontsize=12, fontweight="bold")
-        ax = _axes(fig, 2.6, 0.65, WIDTH_IN - 2.6 - 0.4, 0.55 * max(len(names), 1))
+        fig = figure_in(WIDTH_IN, 1.5 + 0.55 * max(len(names), 1))
+        text_at(fig, 0.3, 0.2, t(lang, "progress_title"), fontsize=12, fontweight="bold")
+        ax = axes_at(fig, 2.6, 0.65, WIDTH_IN - 2.6 - 0.4, 0.55 * max(len(names), 1))
         totals = [sum(counts[n].values()) for n in names]
         left = [0.0] * len(names)
         for status in STATUSES:
@@ -326,13 +326,16 @@ def area_comparison_height(blocks: Sequence[BlockResult]) -> float:
     return 1.55 + len(_area_labels(blocks)) * (0.28 * len(blocks) + 0.25)
 
 
-def draw_area_comparison(fig: Figure, blocks: Sequence[BlockResult], lang: str) -> None:
+def draw_area_comparison(fig: Figure, blocks: Sequence[BlockResult], lang: str,
+                         height: float | None = None) -> None:
+    """Draw into the top ``height`` inches of ``fig`` (all of it by default)."""
     labels = _area_labels(blocks)
     years = sorted({b.year for b in blocks})
     title = t(lang, "area_title_year", year=years[0]) if len(years) == 1 else t(lang, "area_title")
-    _text(fig, 0.3, 0.2, title, fontsize=12, fontweight="bold")
-    width, height = fig.get_figwidth(), fig.get_figheight()
-    ax = _axes(fig, 2.8, 0.65, width - 2.8 - 0.5, height - 0.65 - 0.9)
+    text_at(fig, 0.3, 0.2, title, fontsize=12, fontweight="bold")
+    width = fig.get_figwidth()
+    height = height or fig.get_figheight()
+    ax = axes_at(fig, 2.8, 0.65, width - 2.8 - 0.5, height - 0.65 - 0.9)
     bar = 0.8 / len(blocks)
     codes = list(labels)
     for b, block in enumerate(blocks):
@@ -349,7 +352,8 @@ def draw_area_comparison(fig: Figure, blocks: Sequence[BlockResult], lang: str) 
     ax.set_xlim(0, 100)
     ax.set_xlabel(t(lang, "index_pct"), fontsize=9)
     ax.tick_params(axis="x", labelsize=8)
-    fig.legend(loc="lower center", ncols=min(len(blocks), 3), fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(loc="lower center", ncols=min(len(blocks), 3), fontsize=8.5,
+               bbox_to_anchor=(0.5, 1 - height / fig.get_figheight()))
 
 
 def area_comparison_png(block: BlockResult | Sequence[BlockResult], lang: str = "vi") -> bytes:
@@ -358,7 +362,7 @@ def area_comparison_png(block: BlockResult | Sequence[BlockResult], lang: str = 
     if not blocks:
         raise ValueError("no blocks to compare")
     with style():
-        fig = _figure(WIDTH_IN, area_comparison_height(blocks))
+        fig = figure_in(WIDTH_IN, area_comparison_height(blocks))
         draw_area_comparison(fig, blocks, lang)
         return _png(fig)
 
@@ -369,9 +373,9 @@ def trend_png(series: Mapping[str, Sequence[tuple[int, Decimal]]], lang: str = "
     values = [float(v) for points in series.values() for _, v in points]
     legend_rows = math.ceil(len(series) / 3)
     with style():
-        fig = _figure(WIDTH_IN, 4.5 + 0.25 * legend_rows)
-        _text(fig, 0.3, 0.2, t(lang, "trend_title"), fontsize=12, fontweight="bold")
-        ax = _axes(fig, 0.8, 0.7, WIDTH_IN - 1.3, 3.1)
+        fig = figure_in(WIDTH_IN, 4.5 + 0.25 * legend_rows)
+        text_at(fig, 0.3, 0.2, t(lang, "trend_title"), fontsize=12, fontweight="bold")
+        ax = axes_at(fig, 0.8, 0.7, WIDTH_IN - 1.3, 3.1)
         for i, (label, points) in enumerate(series.items()):
             ordered = sorted(points)
             xs = [year for year, _ in ordered]

@@ -12,6 +12,7 @@ from ..core.errors import DomainError
 from ..core.model import Answer, AuditEntry, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
+from .outbox import SqlOutbox
 from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
                      PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
 
@@ -395,6 +396,7 @@ class SqlUnitOfWork:
         "answers": SqlAnswers,
         "evidence": SqlEvidence,
         "stages": SqlStages,
+        "outbox": SqlOutbox,
     }
 
     def __init__(self, engine: Engine) -> None:

@@ -169,7 +169,8 @@ class _MarkdownParser:
                 i = self._code(i)
                 continue
             marker = next((m for m in markers if src.startswith(m[0], i)), None)
-            if marker:
+            # Legacy Markdown does not nest: inside an entity, other markers are plain text.
+            if marker and (self.v2 or not self.stack or self.stack[-1][0] == marker[0]):
                 self._toggle(marker, i)
                 i += len(marker[0])
                 continue

@@ -172,12 +172,15 @@ class Chat:
         self._next_message_id += 1
         return self._next_message_id - 1
 
+    def wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
     def bump(self, event: dict) -> int:
         self.version += 1
         event["version"] = self.version
         self.events.append(event)
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self.wake()
         return self.version
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
@@ -336,7 +339,7 @@ class Emulator:
         self._next_update_id = 100_000_001
         self._updates_changed = asyncio.Event()
         self._ids = itertools.count(1)
-        self._closed = False
+        self.closed = False
         self._methods: dict[str, Callable[[Params, dict[str, Upload]], Any]] = {
             name.lower(): getattr(self, f"_m_{name}") for name in (
                 "getMe", "logOut", "close", "deleteWebhook", "setWebhook", "getWebhookInfo", "getUpdates",
@@ -429,8 +432,10 @@ class Emulator:
 
     def close(self) -> None:
         """Release long-polling requests so a server can stop at once."""
-        self._closed = True
+        self.closed = True
         self._updates_changed.set()
+        for chat in self.chats.values():
+            chat.wake()
 
     def message_json(self, msg: Message) -> dict:
         data: dict[str, Any] = {"message_id": msg.message_id, "date": msg.date, "chat": msg.chat.to_api(),
@@ -558,7 +563,7 @@ class Emulator:
         if self._allowed_updates is not None:  # Telegram drops what the bot did not ask for
             self._updates = [x for x in self._updates if next(k for k in x if k != "update_id")
                              in self._allowed_updates]
-        if not self._updates and not self._closed:
+        if not self._updates and not self.closed:
             try:
                 async with asyncio.timeout(max(p.int("timeout", default=0), 0)):
                     await self._updates_changed.wait()
