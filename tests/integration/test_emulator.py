@@ -205,8 +205,12 @@ async def test_get_updates_long_poll_returns_on_arrival_and_offset_confirms(ptb_
     first = await ptb_bot.get_updates()
     assert [u.message.text for u in first] == ["xin chào"]
     poll = asyncio.create_task(ptb_bot.get_updates(offset=first[-1].update_id + 1, timeout=30))
-    await asyncio.sleep(0)
-    assert not poll.done()
+    calls = emulator_server.emulator.method_calls
+
+    async def poll_is_waiting() -> None:
+        while calls["getUpdates"] < 2:
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll_is_waiting(), 5)
     user.send_command("start", "INVITE42")
     (update,) = await asyncio.wait_for(poll, 5)  # returns on arrival, long before the 30 s poll timeout
     assert update.update_id == first[-1].update_id + 1
@@ -378,6 +382,11 @@ def test_command_entity_covers_bot_username():
     assert markup.command_entities("/start@parbot_emulator_bot x") == [
         {"type": "bot_command", "offset": 0, "length": 26}]
     assert markup.command_entities("start") == []
+
+
+async def test_wait_for_reply_times_out_with_the_chat_tail(user):
+    with pytest.raises(TimeoutError, match="xin chào"):
+        await user.wait_for_reply(timeout=0.05)
 
 
 def test_emulator_refuses_impossible_user_actions():
