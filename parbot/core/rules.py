@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .decimals import HUNDRED, ZERO, fmt, round_half_up, to_decimal
 from .errors import DomainError
@@ -109,6 +109,14 @@ class YesNoRule(_RuleBase):
     no_label: str = "Không / Không đạt"
 
     _points = field_validator("yes", "no", mode="before")(_coerce_points)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_boolean_keys(cls, data: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads the unquoted keys `yes:` and `no:` as the booleans True and False.
+        if isinstance(data, dict):
+            return {({True: "yes", False: "no"}[k] if isinstance(k, bool) else k): v for k, v in data.items()}
+        return data
 
     def yes_points(self, maximum: Decimal, block: str) -> Decimal:
         return maximum if self.yes is None else resolve(self.yes, block)
