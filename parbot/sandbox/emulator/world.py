@@ -380,7 +380,7 @@ class Emulator:
     def now(self) -> int:
         return int(time.time())
 
-    def new_file_ids(self, kind: str, data: bytes, declared_size: int | None) -> tuple[str, str]:
+    def _new_file_ids(self, kind: str, data: bytes, declared_size: int | None) -> tuple[str, str]:
         n = next(self._ids)
         unique = "AgAD" + hashlib.sha256(data + str(declared_size).encode()).hexdigest()[:16]
         return f"{'AgAC' if kind == 'photo' else 'BQAC'}{n:08d}{unique}", unique
@@ -391,7 +391,7 @@ class Emulator:
         if declared_size is not None and declared_size < len(data):
             raise SimError("declared size is smaller than the content")
         size = declared_size if declared_size is not None else len(data)
-        file_id, unique = self.new_file_ids(kind, data, declared_size)
+        file_id, unique = self._new_file_ids(kind, data, declared_size)
         mime = mime or mimetypes.guess_type(name)[0]
         width = height = None
         if kind == "photo":
