@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from decimal import Decimal
 
-from parbot.core.decimals import fmt, round_half_up
+from parbot.core.decimals import fmt, round_half_up, to_decimal
 from parbot.core.results import UnitResult
 
 LANGS = ("vi", "en")
@@ -127,7 +127,7 @@ def t(lang: str, key: str, **params: object) -> str:
 
 def num(value: Decimal, lang: str, fixed: bool = True) -> str:
     """2 decimals (fixed) or trimmed ("8,5"), half-up, with the decimal comma in Vietnamese."""
-    rounded = round_half_up(value)
+    rounded = round_half_up(to_decimal(value))
     text = format(rounded, "f") if fixed else fmt(rounded)
     return text.replace(".", ",") if lang == "vi" else text
 

@@ -32,7 +32,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from parbot.core.decimals import to_decimal  # noqa: E402
 from parbot.core.results import BlockResult, UnitResult  # noqa: E402
 
-from . import class_label, num, short_name, signed, t  # noqa: E402
+from . import abbreviate, class_label, num, short_name, signed, t  # noqa: E402
 
 DPI = 160
 WIDTH_IN = 8.0  # 1280 px: Telegram's usual photo size, so nothing is scaled down
@@ -219,7 +219,7 @@ def max_ranking_rows(width_in: float = WIDTH_IN) -> int:
 def page_rows(count: int, per_page: int) -> int:
     """Rows per page when ``count`` units are spread evenly over as few pages of ``per_page`` as possible."""
     pages = max(math.ceil(count / per_page), 1)
-    return math.ceil(count / pages)
+    return max(math.ceil(count / pages), 1)
 
 
 def draw_ranking(fig: Figure, block: BlockResult, units: Sequence[UnitResult], rows: int, page: int,
@@ -240,7 +240,7 @@ def draw_ranking(fig: Figure, block: BlockResult, units: Sequence[UnitResult], r
             color=[colours.get(u.classification or "", NO_BAND_COLOUR) for u in units])
     for row, unit in enumerate(units):
         ax.text(float(unit.index) + 0.8, row, num(unit.index, lang), va="center", fontsize=8)
-    ax.set_yticks(positions, [short_name(f"{u.rank}. {u.unit.name}", 40) for u in units], fontsize=8.5)
+    ax.set_yticks(positions, [short_name(f"{u.rank}. {abbreviate(u.unit.name)}", 40) for u in units], fontsize=8.5)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xlim(0, 100)
     ax.set_xlabel(t(lang, "index_pct"), fontsize=9)
@@ -260,7 +260,7 @@ def draw_ranking(fig: Figure, block: BlockResult, units: Sequence[UnitResult], r
 def ranking_pngs(block: BlockResult, lang: str = "vi", per_page: int | None = None) -> list[bytes]:
     """The block's ranking as pages of at most ``per_page`` units (30 by default; capped so each page
     stays within Telegram's photo limits), spread evenly; no pages for a block without units."""
-    limit = min(per_page or DEFAULT_PER_PAGE, max_ranking_rows())
+    limit = min(DEFAULT_PER_PAGE if per_page is None else per_page, max_ranking_rows())
     if limit < 1:
         raise ValueError("per_page must be at least 1")
     units = block.units
