@@ -22,5 +22,7 @@ class SqlOutbox:
         now = utcnow()
         statement = insert(OutboxRow).values(
             key=key, person_id=person_id, chat_id=chat_id, kind=kind, payload=payload, status="pending",
-            attempts=0, not_before=not_before or now, created_at=now).on_conflict_do_nothing(index_elements=["key"])
-        return self.session.execute(statement).rowcount == 1
+            attempts=0, not_before=not_before or now, created_at=now).on_conflict_do_nothing(
+            index_elements=["key"]).returning(OutboxRow.id)
+        # RETURNING, not rowcount: an ORM-entity insert through the session reports rowcount -1.
+        return self.session.execute(statement).first() is not None

@@ -27,7 +27,7 @@ def register(uow: UnitOfWork, criteria_set: CriteriaSet) -> int:
     existing = uow.criteria_sets.get(criteria_set.code, criteria_set.spec.version)
     if existing is not None:
         if existing.content_hash != criteria_set.content_hash:
-            raise DomainError("criteria.version_conflict", code=criteria_set.code,
+            raise DomainError("criteria.version_conflict", set_code=criteria_set.code,
                               version=criteria_set.spec.version)
         return uow.criteria_sets.id_of(criteria_set.code, criteria_set.spec.version)  # type: ignore[return-value]
     for block in criteria_set.spec.blocks:

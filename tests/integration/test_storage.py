@@ -1,0 +1,160 @@
+"""Storage on SQLite (a real file) and PostgreSQL: schema, exactness, all-or-nothing imports, constraints."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from openpyxl import Workbook
+from sqlmodel import SQLModel
+
+from parbot.core.errors import DomainError, ValidationFailed
+from parbot.core.model import Score
+from parbot.core.services import periods, scores, units
+from parbot.storage.files import read_table
+from tests.conftest import DATA
+
+
+def test_migrations_match_the_tables(engine):
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                SQLModel.metadata)
+    assert diff == [], "run python -m parbot.storage.regenerate_initial_migration"
+
+
+def test_upgrade_is_idempotent(engine):
+    from parbot.storage.db import current_revision, upgrade
+
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
+
+
+def _setup(uow, tmp_path):
+    periods.create_from_file(uow, DATA / "binhduong-2017-period.yaml")
+    (tmp_path / "u.csv").write_text("code,name,block\nA,Huyện A,huyen\nB,Huyện B,huyen\n", encoding="utf-8")
+    units.import_units(uow, *read_table(tmp_path / "u.csv"))
+
+
+def test_points_stay_exact_decimals(uow, tmp_path):
+    _setup(uow, tmp_path)
+    with uow:
+        period = uow.periods.get(2017)
+        for value, unit in ((Decimal("0.1"), "A"), (Decimal("0.2"), "B")):
+            scores.put_score(uow, period, Score(unit, "TD.1", "appraised", value), "test")
+        uow.commit()
+    with uow:
+        stored = uow.scores.for_period(uow.periods.get(2017).id)
+    assert sum(s.points for s in stored) == Decimal("0.3")
+    assert all(isinstance(s.points, Decimal) for s in stored)
+
+
+def test_times_come_back_aware_in_utc(uow, tmp_path):
+    _setup(uow, tmp_path)
+    moment = datetime(2020, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=7)))
+    with uow:
+        period = uow.periods.get(2017)
+        scores.put_score(uow, period, Score("A", "TD.1", "self", Decimal(1), at=moment), "test")
+        uow.commit()
+    with uow:
+        (stored,) = uow.scores.for_period(uow.periods.get(2017).id)
+    assert stored.at == moment and stored.at.utcoffset() == timedelta(0)
+
+
+def test_leaving_without_commit_rolls_back(uow, tmp_path):
+    _setup(uow, tmp_path)
+    with pytest.raises(RuntimeError):
+        with uow:
+            scores.put_score(uow, uow.periods.get(2017), Score("A", "TD.1", "self", Decimal(1)), "test")
+            raise RuntimeError("crash before commit")
+    with uow:
+        assert uow.scores.for_period(uow.periods.get(2017).id) == []
+        assert uow.audit.query() == []
+
+
+def test_unit_import_refuses_every_bad_row_and_writes_nothing(uow, tmp_path):
+    _setup(uow, tmp_path)
+    (tmp_path / "bad.csv").write_text(
+        "code,name,block,parent,valid_from,valid_to,predecessors\n"
+        "C,Xã C,huyen,A,2020,,\n"  # fine
+        "C,Xã C lặp,huyen,,,,\n"  # repeated code
+        "D,,huyen,,,,\n"  # empty name
+        "E,Xã E,nowhere,,,,\n"  # unknown block
+        "F,Xã F,huyen,ZZ,,,\n"  # unknown parent
+        "G,Xã G,huyen,,2021,2020,\n"  # inverted validity
+        "H,Xã H,huyen,,,,A;QQ\n"  # unknown predecessor
+        "Ý,Xã Ý,huyen,,,,\n", encoding="utf-8")  # non-ASCII code
+    with pytest.raises(ValidationFailed) as refused:
+        units.import_units(uow, *read_table(tmp_path / "bad.csv"))
+    problems = "\n".join(refused.value.problems)
+    for expected in ("row 3: code C repeats row 2", "row 4: the name is empty", "row 5: block 'nowhere'",
+                     "row 6: parent ZZ", "row 7: valid_to 2020 is before valid_from 2021",
+                     "row 8: predecessor QQ", "row 9: code 'Ý'"):
+        assert expected in problems
+    with uow:
+        assert [u.code for u in uow.units.list()] == ["A", "B"]
+
+
+def test_units_from_xlsx_with_versions_and_predecessors(uow, tmp_path):
+    _setup(uow, tmp_path)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["code", "name", "block", "valid_from", "predecessors"])
+    sheet.append(["AB", "Huyện A-B (sáp nhập)", "huyen", 2025, "A;B"])
+    workbook.save(tmp_path / "u.xlsx")
+    assert units.import_units(uow, *read_table(tmp_path / "u.xlsx")) == (1, 0)
+    with uow:
+        merged = uow.units.get("AB")
+        assert merged.predecessors == ("A", "B") and merged.valid_from == 2025
+        assert [u.code for u in uow.units.list(year=2017)] == ["A", "B"]
+
+
+def test_changing_a_period_criteria_set_after_scoring_is_refused(uow, tmp_path):
+    _setup(uow, tmp_path)
+    with uow:
+        scores.put_score(uow, uow.periods.get(2017), Score("A", "TD.1", "self", Decimal(1)), "test")
+        uow.commit()
+    changed = tmp_path / "changed.yaml"
+    changed.write_text((DATA / "binhduong-2017.yaml").read_text(encoding="utf-8").replace(
+        "code: BD-2017-HUYEN", "code: BD-2017-HUYEN\nversion: 2").replace("step: 0.05", "step: 0.25"), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text((DATA / "binhduong-2017-period.yaml").read_text(encoding="utf-8").replace(
+        "binhduong-2017.yaml", str(changed)), encoding="utf-8")
+    with pytest.raises(DomainError) as refused:
+        periods.create_from_file(uow, tmp_path / "p.yaml")
+    assert refused.value.code == "period.criteria_locked"
+
+
+def test_same_code_and_version_with_other_content_is_refused(uow, tmp_path):
+    _setup(uow, tmp_path)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text((DATA / "binhduong-2017.yaml").read_text(encoding="utf-8").replace("step: 0.05", "step: 0.25"),
+                      encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("year: 2018\ncriteria: {huyen: %s}\ndeadlines:\n"
+                                     "  self_assessment_opens: 2018-12-01T08:00:00+07:00\n"
+                                     "  self_assessment_closes: 2019-01-15T17:00:00+07:00\n" % edited, encoding="utf-8")
+    with pytest.raises(DomainError) as refused:
+        periods.create_from_file(uow, tmp_path / "p.yaml")
+    assert refused.value.code == "criteria.version_conflict"
+
+
+def test_period_file_problems_name_the_line(uow, tmp_path):
+    (tmp_path / "p.yaml").write_text("year: 2020\ncriteria: {so: 2020-so.yaml}\ndeadlines:\n"
+                                     "  self_assessment_opens: 2020-12-20T08:00:00+07:00\n"
+                                     "  self_assessment_closes: 2020-12-01T17:00:00\n"
+                                     "colour: red\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as refused:
+        periods.create_from_file(uow, tmp_path / "p.yaml")
+    text = "\n".join(refused.value.problems)
+    assert "p.yaml:5: deadlines.self_assessment_closes" in text and "time zone" in text
+    assert "p.yaml:6: colour: unknown key" in text
+
+
+def test_outbox_key_is_unique_across_transactions(uow):
+    with uow:
+        assert uow.outbox.enqueue("2020/self/A/1/remind/2020-12-24", None, 42, "reminder", {})
+        uow.commit()
+    with uow:
+        assert not uow.outbox.enqueue("2020/self/A/1/remind/2020-12-24", None, 42, "reminder", {})
+        assert uow.outbox.enqueue("2020/self/A/1/remind/2020-12-27", None, 42, "reminder", {})
+        uow.commit()
