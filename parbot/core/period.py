@@ -53,9 +53,25 @@ class BandSpec(_Strict):
     min_index: Annotated[Decimal, Field(ge=0, le=100)]
 
 
-class ReminderPolicy(_Strict):
-    """When reminders go out for a stage deadline (defaults: 7, 3 and 1 days before, and the morning of)."""
+class StageReminders(_Strict):
+    """Per-stage overrides of the period's reminder policy; unset fields keep the period-wide value."""
 
+    enabled: bool | None = None
+    days_before: list[Annotated[int, Field(ge=0, le=60)]] | None = None
+    overdue_daily_max: Annotated[int, Field(ge=0, le=30)] | None = None
+    send_at: time | None = None
+    skip_weekends: bool | None = None
+    escalate_after: Annotated[int, Field(ge=1)] | None = None
+
+
+class ReminderPolicy(_Strict):
+    """When reminders go out for a stage deadline (defaults: 7, 3 and 1 days before, and the morning of).
+
+    Times are local (the settings' time zone, Asia/Ho_Chi_Minh by default). ``stages`` overrides fields for
+    one stage: ``self_assessment`` (self_assessment_closes) or ``explanation`` (explanation_closes).
+    """
+
+    enabled: bool = True
     days_before: list[Annotated[int, Field(ge=0, le=60)]] = [7, 3, 1, 0]
     overdue_daily_max: Annotated[int, Field(ge=0, le=30)] = 3
     send_at: time = time(8, 0)
@@ -63,8 +79,16 @@ class ReminderPolicy(_Strict):
     quiet_end: time = time(7, 0)
     skip_weekends: bool = False
     escalate_after: Annotated[int, Field(ge=1)] = 2  # ignored reminders before the unit leader is told
+    digest: bool = True
     digest_to_leaders: bool = False
     digest_at: time = time(7, 30)
+    stages: dict[Literal["self_assessment", "explanation"], StageReminders] = {}
+
+    def for_stage(self, stage: str) -> "ReminderPolicy":
+        override = self.stages.get(stage)  # type: ignore[call-overload]
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
 class AppraisalAssignment(_Strict):

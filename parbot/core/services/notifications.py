@@ -1,0 +1,105 @@
+"""The reminder sweep: derive what fell due from the database and queue it in the outbox.
+
+Nothing is scheduled ahead: every sweep asks the policy again (deadlines may have moved, units may have
+submitted), and the outbox's unique keys make repeating a sweep harmless. The outbox must offer
+``outbox_rows`` (parbot.storage.outbox_sender_repo registers it in the SQL unit of work).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..model import Period, UnitStage
+from ..permissions import Role
+from ..ports import UnitOfWork
+from ..reminders import (STAGE_WINDOWS, Audience, Decision, Notification, Recipient, digest_schedule,
+                         due_notifications, owes, stage_schedule, triage)
+
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+DEFAULT_GRACE = timedelta(hours=12)
+
+
+@dataclass
+class SweepReport:
+    queued: int = 0
+    skipped: int = 0
+    already: int = 0
+    decisions: list[Decision] = field(default_factory=list)
+
+
+def audience(uow: UnitOfWork) -> Audience:
+    """Reachable people by role (one query): those without a chat or marked unreachable get nothing."""
+    found = Audience()
+    for person, grant in uow.roles.all():
+        if person.chat_id is None or person.unreachable_at is not None:
+            continue
+        r = Recipient(person.id, person.chat_id)
+        if grant.role is Role.OFFICER and grant.unit_code:
+            found.officers.setdefault(grant.unit_code, []).append(r)
+        elif grant.role is Role.UNIT_LEADER and grant.unit_code:
+            found.leaders.setdefault(grant.unit_code, []).append(r)
+        elif grant.role is Role.ADMIN:
+            found.admins.append(r)
+        elif grant.role is Role.PROVINCE_LEADER:
+            found.province_leaders.append(r)
+    return found
+
+
+def owing_units(uow: UnitOfWork, period: Period) -> dict[str, list[str]]:
+    stages = uow.stages.for_period(period.id)
+    units = [u for block in period.blocks for u in uow.units.list(block=block, year=period.year)]
+
+    return {stage: [u.code for u in units if owes(stage, stages.get(u.code, UnitStage(unit_code=u.code)))]
+            for stage in STAGE_WINDOWS}
+
+
+def _last_due(period: Period, tz: ZoneInfo) -> datetime | None:
+    instants = [o.due_at for stage in STAGE_WINDOWS for o in stage_schedule(period.config, stage, tz)]
+    instants += [due for _day, due, _stage in digest_schedule(period.config, tz)]
+    return max(instants, default=None)
+
+
+def active_periods(uow: UnitOfWork, now: datetime, tz: ZoneInfo, grace: timedelta) -> list[Period]:
+    """Periods that have opened and whose last reminder or digest is not yet beyond the grace."""
+    out = []
+    for year in uow.periods.years():
+        period = uow.periods.get(year)
+        last = _last_due(period, tz)
+        if period.config.deadlines.self_assessment_opens <= now and last is not None and now - last <= grace:
+            out.append(period)
+    return out
+
+
+def plan(uow: UnitOfWork, period: Period, tz: ZoneInfo, until: datetime,
+         since: datetime | None = None) -> list[Notification]:
+    return due_notifications(period.config, tz, owing_units(uow, period), audience(uow), until=until, since=since)
+
+
+def queue_due_notifications(uow: UnitOfWork, now: datetime, *, tz: str = DEFAULT_TZ,
+                            grace: timedelta = DEFAULT_GRACE) -> SweepReport:
+    """Queue every reminder and digest that fell due and was not queued yet; those not worth sending any
+    more (stale beyond the grace, superseded by a later one) are recorded as skipped, so never sent later."""
+    zone = ZoneInfo(tz)
+    report = SweepReport()
+    with uow:
+        for period in active_periods(uow, now, zone, grace):
+            decisions = triage(plan(uow, period, zone, now), now, grace, period.config.reminders, zone)
+            existing = uow.outbox_rows.existing_keys(f"{period.year}/")  # type: ignore[attr-defined]
+            for decision in decisions:
+                n = decision.notification
+                if n.key in existing:
+                    report.already += 1
+                    continue
+                if not uow.outbox.enqueue(n.key, n.person_id, n.chat_id, n.kind, n.payload,
+                                          not_before=decision.not_before or n.due_at):
+                    report.already += 1
+                    continue
+                if decision.send:
+                    report.queued += 1
+                else:
+                    uow.outbox_rows.mark_skipped(n.key, decision.reason)  # type: ignore[attr-defined]
+                    report.skipped += 1
+                report.decisions.append(decision)
+        uow.commit()
+    return report

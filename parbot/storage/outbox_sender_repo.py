@@ -1,0 +1,156 @@
+"""The sender's side of the outbox: claiming due rows and recording what became of each.
+
+Statuses: pending → sending (claimed) → sent | pending again (retry, later ``not_before``) | unreachable |
+failed; ``skipped`` rows were never worth sending (stale after downtime, or the work was done meanwhile).
+A claim is committed before the message goes out and the outcome right after, so a crash leaves at most the
+in-flight rows in ``sending``; they return to ``pending`` once their claim's lease has expired.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from .tables import OutboxRow, PersonRow
+from .uow import SqlUnitOfWork, chunks
+
+OPEN = ("pending", "sending")
+STATUSES = ("pending", "sending", "sent", "skipped", "unreachable", "failed")
+_o = OutboxRow.__table__
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    key: str
+    person_id: int | None
+    chat_id: int
+    kind: str
+    payload: dict
+    status: str
+    attempts: int
+    not_before: datetime
+    sent_at: datetime | None = None
+    error: str | None = None
+
+
+def _item(row) -> OutboxItem:  # noqa: ANN001 - a Row of the outbox table
+    return OutboxItem(id=row.id, key=row.key, person_id=row.person_id, chat_id=row.chat_id, kind=row.kind,
+                      payload=dict(row.payload or {}), status=row.status, attempts=row.attempts,
+                      not_before=row.not_before, sent_at=row.sent_at, error=row.error)
+
+
+class SqlOutboxRows:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def _update(self, ids: list[int], **values: object) -> int:
+        count = 0
+        for part in chunks(ids):
+            count += self.session.execute(sa.update(_o).where(_o.c.id.in_(part)).values(**values)).rowcount
+        return count
+
+    # ---- the sweep ------------------------------------------------------------------------------------
+
+    def existing_keys(self, prefix: str) -> set[str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return set(self.session.execute(sa.select(_o.c.key).where(_o.c.key.like(escaped + "%", escape="\\"))).scalars())
+
+    def mark_skipped(self, key: str, reason: str) -> None:
+        """Record a notification as not worth sending (it stays, so its key is never queued again)."""
+        self.session.execute(sa.update(_o).where(_o.c.key == key, _o.c.status == "pending")
+                             .values(status="skipped", error=reason))
+
+    # ---- the sender -----------------------------------------------------------------------------------
+
+    def release_stale(self, now: datetime, lease: timedelta) -> int:
+        """Claims older than the lease belong to a sender that died: their rows are due again."""
+        return self.session.execute(sa.update(_o).where(_o.c.status == "sending", _o.c.claimed_at <= now - lease)
+                                    .values(status="pending", claimed_by=None, claimed_at=None)).rowcount
+
+    def claim(self, worker: str, now: datetime, limit: int, chat_interval: timedelta) -> list[OutboxItem]:
+        """Take up to ``limit`` due rows, at most one per chat: the chat's oldest open row, and only when the
+        chat's last message went out at least ``chat_interval`` ago (so per-chat pace and order hold across
+        processes). PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the transaction's write lock."""
+        people = PersonRow.__table__
+        self.session.execute(sa.update(_o).where(
+            _o.c.status == "pending", _o.c.not_before <= now,
+            _o.c.person_id.in_(sa.select(people.c.id).where(people.c.unreachable_at.is_not(None))))
+            .values(status="unreachable", error="recipient unreachable"))
+        earlier = _o.alias("earlier")
+        recent = _o.alias("recent")
+        query = (sa.select(_o.c.id).where(
+            _o.c.status == "pending", _o.c.not_before <= now,
+            ~sa.exists().where(earlier.c.chat_id == _o.c.chat_id, earlier.c.id < _o.c.id,
+                               earlier.c.status.in_(OPEN)),
+            ~sa.exists().where(recent.c.chat_id == _o.c.chat_id, recent.c.status == "sent",
+                               recent.c.sent_at > now - chat_interval))
+            .order_by(_o.c.id).limit(limit))
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True, of=_o)
+        ids = list(self.session.execute(query).scalars())
+        if not ids:
+            return []
+        self._update(ids, status="sending", claimed_by=worker, claimed_at=now)
+        rows = self.session.execute(sa.select(_o).where(_o.c.id.in_(ids)).order_by(_o.c.id))
+        return [_item(r) for r in rows]
+
+    def _finish(self, item_id: int, worker: str, **values: object) -> bool:
+        """Only the claimant records an outcome (a row re-claimed after a lease expiry is not touched)."""
+        return self.session.execute(sa.update(_o).where(_o.c.id == item_id, _o.c.claimed_by == worker,
+                                                        _o.c.status == "sending").values(**values)).rowcount == 1
+
+    def mark_sent(self, item_id: int, worker: str, at: datetime) -> bool:
+        return self._finish(item_id, worker, status="sent", sent_at=at, error=None)
+
+    def mark_retry(self, item_id: int, worker: str, not_before: datetime, error: str | None,
+                   attempts: int) -> bool:
+        return self._finish(item_id, worker, status="pending", not_before=not_before, error=error,
+                            attempts=attempts, claimed_by=None, claimed_at=None)
+
+    def mark_final(self, item_id: int, worker: str, status: str, error: str, attempts: int) -> bool:
+        """failed | unreachable | skipped, with the reason."""
+        return self._finish(item_id, worker, status=status, error=error[:500], attempts=attempts)
+
+    def cancel_for_person(self, person_id: int, reason: str) -> int:
+        return self.session.execute(sa.update(_o).where(_o.c.person_id == person_id, _o.c.status == "pending")
+                                    .values(status="unreachable", error=reason)).rowcount
+
+    def next_due(self) -> datetime | None:
+        return self.session.execute(sa.select(sa.func.min(_o.c.not_before)).where(_o.c.status == "pending")).scalar()
+
+    # ---- administration -------------------------------------------------------------------------------
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        rows = self.session.execute(sa.select(_o.c.status, _o.c.kind, sa.func.count()).group_by(_o.c.status, _o.c.kind))
+        return {(status, kind): n for status, kind, n in rows}
+
+    def by_status(self, status: str, limit: int = 50) -> list[OutboxItem]:
+        rows = self.session.execute(sa.select(_o).where(_o.c.status == status).order_by(_o.c.id.desc()).limit(limit))
+        return [_item(r) for r in rows]
+
+    def get(self, item_id: int) -> OutboxItem | None:
+        row = self.session.execute(sa.select(_o).where(_o.c.id == item_id)).first()
+        return None if row is None else _item(row)
+
+    def retry(self, ids: list[int], now: datetime) -> int:
+        """Failed or unreachable rows back to pending, attempts from zero."""
+        count = 0
+        for part in chunks(ids):
+            count += self.session.execute(sa.update(_o).where(
+                _o.c.id.in_(part), _o.c.status.in_(("failed", "unreachable"))).values(
+                status="pending", attempts=0, not_before=now, error=None, claimed_by=None,
+                claimed_at=None)).rowcount
+        return count
+
+    def failed_ids(self) -> list[int]:
+        return list(self.session.execute(sa.select(_o.c.id).where(_o.c.status == "failed").order_by(_o.c.id)).scalars())
+
+
+SqlUnitOfWork.repositories.setdefault("outbox_rows", SqlOutboxRows)
