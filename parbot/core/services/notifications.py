@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..model import Period, UnitStage
+from .periods import get_period
 from ..permissions import Role
 from ..ports import UnitOfWork
 from ..reminders import (STAGE_WINDOWS, Audience, Decision, Notification, Recipient, digest_schedule,
@@ -103,3 +104,27 @@ def queue_due_notifications(uow: UnitOfWork, now: datetime, *, tz: str = DEFAULT
                 report.decisions.append(decision)
         uow.commit()
     return report
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    at: datetime
+    notification: Notification
+    action: str  # send | skip | upcoming
+    reason: str | None = None
+
+
+def preview_notifications(uow: UnitOfWork, year: int | None, at: datetime, *, horizon: timedelta = timedelta(days=14),
+                          tz: str = DEFAULT_TZ, grace: timedelta = DEFAULT_GRACE) -> list[PreviewLine]:
+    """What a sweep at ``at`` would queue (not yet in the outbox), then what falls due within the horizon
+    after it if nobody submits meanwhile; by time."""
+    zone = ZoneInfo(tz)
+    with uow:
+        period = get_period(uow, year)
+        existing = uow.outbox_rows.existing_keys(f"{period.year}/")  # type: ignore[attr-defined]
+        lines = [PreviewLine(d.not_before or d.notification.due_at, d.notification, "send" if d.send else "skip",
+                             d.reason)
+                 for d in triage(plan(uow, period, zone, at), at, grace, period.config.reminders, zone)
+                 if d.notification.key not in existing]
+        lines += [PreviewLine(n.due_at, n, "upcoming") for n in plan(uow, period, zone, at + horizon, since=at)]
+    return sorted(lines, key=lambda line: (line.at, line.notification.key))

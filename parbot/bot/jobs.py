@@ -1,0 +1,199 @@
+"""Scheduled work in the bot process: the reminder sweep (every minute) and the outbox sender (every second).
+
+APScheduler 3's AsyncIOScheduler with the in-memory job store: no job is pickled, because due work is
+derived from the database on every run, so a restart loses nothing. ``misfire_grace_time`` is set (the
+default of one second silently drops runs after a pause) and runs coalesce.
+
+Several processes: on PostgreSQL the sweep runs under a transaction-level advisory lock, and one process at
+a time sends (a session advisory lock held by its connection; when that process dies the lock goes with it
+and another takes over), so the global rate holds for the bot token; rows are still claimed with
+FOR UPDATE SKIP LOCKED. On SQLite one process is assumed: an OS file lock next to the database refuses a
+second sender on the same file.
+
+``python -m parbot.bot.jobs`` runs the jobs alone (a sender process without handlers).
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import Connection, Engine
+from telegram import Bot
+
+from ..core.services.notifications import SweepReport, queue_due_notifications
+from ..settings import Settings, get_settings
+from ..storage import outbox_sender_repo  # noqa: F401 - registers uow.outbox_rows
+from ..storage.db import make_engine, upgrade
+from ..storage.uow import SqlUnitOfWork
+from . import reminder_messages  # noqa: F401 - registers the reminder renderers
+from .sender import Sender
+
+log = logging.getLogger(__name__)
+SWEEP_LOCK = 0x70617262_00000001  # advisory lock keys ("parb" …)
+SENDER_LOCK = 0x70617262_00000002
+
+
+class SenderAlreadyRunning(RuntimeError):
+    pass
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sqlite_lock_path(engine: Engine) -> Path | None:
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+    return Path(engine.url.database).resolve().with_name(Path(engine.url.database).name + ".sender.lock")
+
+
+class SenderLock:
+    """Who may send. SQLite: an exclusive ``flock`` on ``<db>.sender.lock`` (refused at once when held).
+    PostgreSQL: ``pg_try_advisory_lock`` on a connection kept for the life of the process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._file: int | None = None
+        self._connection: Connection | None = None
+
+    def acquire_sqlite(self) -> None:
+        path = sqlite_lock_path(self.engine)
+        if path is None:
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise SenderAlreadyRunning(f"another parbot process is sending from {self.engine.url.database} "
+                                       f"(lock {path}); run one bot per SQLite file") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._file = fd
+
+    def held(self) -> bool:
+        """PostgreSQL: try to become (or stay) the sending process."""
+        if self.engine.dialect.name != "postgresql":
+            return True
+        if self._connection is not None:
+            return True
+        connection = self.engine.connect()
+        if connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": SENDER_LOCK}).scalar():
+            connection.commit()
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # the session lock ends with the connection
+            self._connection = None
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+
+
+def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | None:
+    """One sweep; None when another process holds the sweep lock (PostgreSQL)."""
+    uow = SqlUnitOfWork(engine)
+    with uow:
+        if engine.dialect.name == "postgresql" and not uow.session.execute(
+                sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar():
+            return None
+        report = queue_due_notifications(uow, now, tz=settings.timezone,
+                                         grace=timedelta(hours=settings.reminder_grace_hours))
+        uow.commit()
+    return report
+
+
+class ReminderJobs:
+    def __init__(self, engine: Engine, bot: Bot, settings: Settings, *,
+                 now: Callable[[], datetime] = utc_now, send_interval: float = 1.0) -> None:
+        self.engine, self.settings, self.now = engine, settings, now
+        self.send_interval = send_interval
+        self.sender = Sender(engine, bot, rate_global=settings.send_rate_global,
+                             rate_per_chat=settings.send_rate_per_chat, max_attempts=settings.send_max_attempts,
+                             tz=settings.timezone, now=now)
+        self.lock = SenderLock(engine)
+        self.scheduler = AsyncIOScheduler(timezone=settings.timezone, job_defaults={
+            "misfire_grace_time": max(30, settings.sweep_interval_seconds), "coalesce": True, "max_instances": 1})
+
+    def start(self) -> None:
+        """Refuses (SenderAlreadyRunning) when another process sends from the same SQLite file."""
+        self.lock.acquire_sqlite()
+        if self.engine.dialect.name == "sqlite":
+            released = self.sender.recover()  # we are the only sender: claims left are a dead process's
+            if released:
+                log.warning("released %d outbox rows claimed by a stopped sender", released)
+        first = datetime.now(timezone.utc)
+        self.scheduler.add_job(self.run_sweep, "interval", seconds=self.settings.sweep_interval_seconds,
+                               id="reminder-sweep", next_run_time=first)
+        self.scheduler.add_job(self.run_sender, "interval", seconds=self.send_interval, id="outbox-sender",
+                               next_run_time=first)
+        self.scheduler.start()
+
+    async def run_sweep(self) -> None:
+        try:
+            report = await asyncio.to_thread(sweep, self.engine, self.settings, self.now())
+        except Exception:  # noqa: BLE001 - logged; the next minute tries again
+            log.exception("reminder sweep failed")
+            return
+        if report and (report.queued or report.skipped):
+            log.info("reminder sweep: %d queued, %d skipped", report.queued, report.skipped)
+
+    async def run_sender(self) -> None:
+        try:
+            if await asyncio.to_thread(self.lock.held):
+                await self.sender.drain()
+        except Exception:  # noqa: BLE001 - logged; the next second tries again
+            log.exception("outbox sender round failed")
+
+    def shutdown(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        self.lock.release()
+
+
+async def start_reminders(application) -> None:  # noqa: ANN001 - telegram.ext.Application
+    """post_init hook: needs ``application.bot_data["deps"]`` (parbot.bot.deps.Deps)."""
+    deps = application.bot_data["deps"]
+    jobs = ReminderJobs(deps.engine, application.bot, deps.settings, now=deps.now)
+    jobs.start()
+    application.bot_data["reminder_jobs"] = jobs
+
+
+async def stop_reminders(application) -> None:  # noqa: ANN001
+    """post_shutdown hook."""
+    jobs = application.bot_data.pop("reminder_jobs", None)
+    if jobs is not None:
+        jobs.shutdown()
+
+
+async def serve(settings: Settings) -> None:
+    """The jobs without handlers, until killed."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    base = settings.telegram_api_base.rstrip("/")
+    async with Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot") as bot:
+        jobs = ReminderJobs(engine, bot, settings)
+        jobs.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            jobs.shutdown()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=os.environ.get("PARBOT_LOG_LEVEL", "INFO"))
+    try:
+        asyncio.run(serve(get_settings()))
+    except SenderAlreadyRunning as exc:
+        raise SystemExit(f"refused: {exc}") from None
