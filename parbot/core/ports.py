@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import TYPE_CHECKING, Iterable, Protocol
 
 from .criteria import CriteriaSet
 from .model import Answer, AuditEntry, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from .permissions import Grant
 from .period import PeriodConfig
+
+if TYPE_CHECKING:
+    from .services.people import Invite
 
 
 class CriteriaSetRepository(Protocol):
@@ -24,9 +27,11 @@ class BlockRepository(Protocol):
 
 
 class UnitRepository(Protocol):
-    def get(self, code: str) -> Unit | None: ...
+    def get(self, code: str, year: int | None = None) -> Unit | None: ...
+    def versions(self, code: str) -> list[Unit]: ...
     def list(self, block: str | None = None, year: int | None = None) -> list[Unit]: ...
     def upsert(self, unit: Unit) -> None: ...
+    def close(self, code: str, last_year: int) -> None: ...
 
 
 class PeriodRepository(Protocol):
@@ -94,6 +99,21 @@ class OutboxRepository(Protocol):
         ...
 
 
+class InviteRepository(Protocol):
+    def add(self, invite: "Invite") -> int: ...
+    def get(self, invite_id: int) -> "Invite | None": ...
+    def by_hash(self, code_hash: str) -> "Invite | None": ...
+    def by_hint(self, hint: str) -> list["Invite"]: ...
+    def list(self) -> list["Invite"]: ...
+    def mark_used(self, invite_id: int, person_id: int, at: datetime) -> None: ...
+    def revoke(self, invite_id: int, at: datetime) -> None: ...
+
+
+class ChatStateRepository(Protocol):
+    def get(self, person_id: int) -> dict: ...
+    def put(self, person_id: int, data: dict) -> None: ...
+
+
 class UnitOfWork(Protocol):
     criteria_sets: CriteriaSetRepository
     blocks: BlockRepository
@@ -107,6 +127,8 @@ class UnitOfWork(Protocol):
     evidence: EvidenceRepository
     stages: StageRepository
     outbox: OutboxRepository
+    invites: InviteRepository
+    chat_states: ChatStateRepository
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...

@@ -30,7 +30,7 @@ NA = _NotApplicable()
 Mark = Decimal | _NotApplicable  # a score value: points, or "not applicable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemMarks:
     """What each source says about one item of one unit; ``None`` means no score from that source yet."""
 
@@ -40,7 +40,7 @@ class ItemMarks:
     reason: str | None = None  # the appraisers' reason where appraised points differ
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Band:
     label: str
     min_index: Decimal  # inclusive lower bound, in percent
@@ -49,14 +49,14 @@ class Band:
 TieRule = Literal["competition", "dense"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitRef:
     code: str
     name: str
     block: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemResult:
     code: str
     area_code: str
@@ -74,7 +74,7 @@ class ItemResult:
         return self.maximum - self.points if self.section == "area" else ZERO
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AreaResult:
     code: str
     name: str
@@ -86,7 +86,7 @@ class AreaResult:
     appraised: bool  # at least one item of the area carries appraised points
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitResult:
     unit: UnitRef
     areas: tuple[AreaResult, ...]
@@ -107,7 +107,7 @@ class UnitResult:
     items: tuple[ItemResult, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BlockResult:
     block: str
     block_name: str

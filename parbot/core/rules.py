@@ -8,6 +8,7 @@ Points may be one number or a mapping block -> number where blocks differ; ``res
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
@@ -17,6 +18,7 @@ from .decimals import HUNDRED, ZERO, fmt, round_half_up, to_decimal
 from .errors import DomainError
 
 PointsSpec = Union[Decimal, dict[str, Decimal]]
+THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 
 
 def resolve(points: PointsSpec, block: str) -> Decimal:
@@ -64,6 +66,10 @@ class AnswerError(DomainError):
 
 def parse_number(raw: Any, *, integer: bool, minimum: Decimal | None, maximum: Decimal | None) -> Decimal:
     """Parse a typed number the way officers write it: '12', '12,5' (Vietnamese comma) or '12.5'."""
+    if integer and isinstance(raw, str) and THOUSANDS.fullmatch(raw.strip()):
+        # "1.000" hồ sơ is one thousand to a Vietnamese reader and 1 to Decimal: refuse rather than guess.
+        raise AnswerError("answer.thousands_separator", value=raw.strip(),
+                          plain=raw.strip().replace(".", "").replace(",", ""))
     try:
         value = to_decimal(raw)
     except ValueError:

@@ -97,13 +97,17 @@ class BlockRow(SQLModel, table=True):
 
 
 class UnitRow(SQLModel, table=True):
+    """One version of a unit: a code keeps its history across years (a department may change block,
+    name or parent when the province reorganises), so each version states the years it is valid."""
+
     __tablename__ = "unit"
+    __table_args__ = (sa.UniqueConstraint("code", "valid_from"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    code: str = Field(max_length=24, unique=True)
+    code: str = Field(max_length=24, index=True)
     name: str
     block: str = Field(foreign_key="block.code", max_length=16, index=True)
     parent_code: Optional[str] = Field(default=None, max_length=24, index=True)
-    valid_from: Optional[int] = None  # first year the unit exists (None: always)
+    valid_from: int = 0  # first year of this version; 0 when it has always existed (NULL would defeat the unique key)
     valid_to: Optional[int] = None  # last year (None: still exists)
     predecessors: list = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
 

@@ -13,6 +13,7 @@ from ..core.model import Answer, AuditEntry, Block, Evidence, Period, Person, Sc
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
 from .outbox import SqlOutbox
+from .repos_people import SqlChatStates, SqlInvites
 from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
                      PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
 
@@ -85,27 +86,54 @@ class SqlBlocks(_Repo):
 
 def _unit(row: UnitRow) -> Unit:
     return Unit(code=row.code, name=row.name, block=row.block, parent_code=row.parent_code,
-                valid_from=row.valid_from, valid_to=row.valid_to, predecessors=tuple(row.predecessors or ()))
+                valid_from=row.valid_from or None, valid_to=row.valid_to,
+                predecessors=tuple(row.predecessors or ()))
 
 
 class SqlUnits(_Repo):
-    def get(self, code: str) -> Unit | None:
-        row = self.session.exec(select(UnitRow).where(UnitRow.code == code)).first()
-        return None if row is None else _unit(row)
+    """Units are versioned by year: ``get`` and ``list`` with a year give the version valid that year."""
+
+    def versions(self, code: str) -> list[Unit]:
+        rows = self.session.exec(select(UnitRow).where(UnitRow.code == code).order_by(UnitRow.valid_from))
+        return [_unit(r) for r in rows]
+
+    def get(self, code: str, year: int | None = None) -> Unit | None:
+        versions = self.versions(code)
+        if year is not None:
+            versions = [u for u in versions if u.exists_in(year)]
+        return versions[-1] if versions else None
 
     def list(self, block: str | None = None, year: int | None = None) -> list[Unit]:
-        query = select(UnitRow).order_by(UnitRow.code)
+        query = select(UnitRow).order_by(UnitRow.code, UnitRow.valid_from)
         if block is not None:
             query = query.where(UnitRow.block == block)
         units = [_unit(r) for r in self.session.exec(query)]
         return [u for u in units if year is None or u.exists_in(year)]
 
+    def close(self, code: str, last_year: int) -> None:
+        """End the open version of a unit (merged into another) with ``last_year``."""
+        for row in self.session.exec(select(UnitRow).where(UnitRow.code == code, UnitRow.valid_from <= last_year,
+                                                            UnitRow.valid_to.is_(None))):
+            row.valid_to = last_year
+            self.session.add(row)
+        self.session.flush()
+
     def upsert(self, unit: Unit) -> None:
-        row = self.session.exec(select(UnitRow).where(UnitRow.code == unit.code)).first() or UnitRow(
-            code=unit.code, name=unit.name, block=unit.block)
+        """Add or update the version starting in ``unit.valid_from``; an open earlier version is closed the
+        year before, so importing next year's registry never rewrites history."""
+        start = unit.valid_from or 0
+        row = self.session.exec(select(UnitRow).where(UnitRow.code == unit.code, UnitRow.valid_from == start)).first()
+        if row is None:
+            row = UnitRow(code=unit.code, name=unit.name, block=unit.block, valid_from=start)
+            for earlier in self.session.exec(select(UnitRow).where(UnitRow.code == unit.code,
+                                                                   UnitRow.valid_from < start,
+                                                                   UnitRow.valid_to.is_(None))):
+                earlier.valid_to = start - 1
+                self.session.add(earlier)
         row.name, row.block, row.parent_code = unit.name, unit.block, unit.parent_code
-        row.valid_from, row.valid_to, row.predecessors = unit.valid_from, unit.valid_to, list(unit.predecessors)
+        row.valid_to, row.predecessors = unit.valid_to, list(unit.predecessors)
         self.session.add(row)
+        self.session.flush()
 
 
 class SqlPeriods(_Repo):
@@ -397,6 +425,8 @@ class SqlUnitOfWork:
         "evidence": SqlEvidence,
         "stages": SqlStages,
         "outbox": SqlOutbox,
+        "invites": SqlInvites,
+        "chat_states": SqlChatStates,
     }
 
     def __init__(self, engine: Engine) -> None:

@@ -78,7 +78,7 @@ def test_unit_import_refuses_every_bad_row_and_writes_nothing(uow, tmp_path):
     (tmp_path / "bad.csv").write_text(
         "code,name,block,parent,valid_from,valid_to,predecessors\n"
         "C,Xã C,huyen,A,2020,,\n"  # fine
-        "C,Xã C lặp,huyen,,,,\n"  # repeated code
+        "C,Xã C lặp,huyen,,2020,,\n"  # repeated code and year
         "D,,huyen,,,,\n"  # empty name
         "E,Xã E,nowhere,,,,\n"  # unknown block
         "F,Xã F,huyen,ZZ,,,\n"  # unknown parent
@@ -158,3 +158,27 @@ def test_outbox_key_is_unique_across_transactions(uow):
         assert not uow.outbox.enqueue("2020/self/A/1/remind/2020-12-24", None, 42, "reminder", {})
         assert uow.outbox.enqueue("2020/self/A/1/remind/2020-12-27", None, 42, "reminder", {})
         uow.commit()
+
+
+def test_a_unit_moving_block_keeps_its_earlier_years(uow, tmp_path):
+    """Since July 2025 departments merge and move to the new block; 2020's registry must not change."""
+    from parbot.core.model import Block
+    from parbot.storage.files import read_table
+
+    with uow:
+        for code in ("so", "tinh"):
+            uow.blocks.upsert(Block(code, code))
+        uow.commit()
+    (tmp_path / "2020.csv").write_text("code,name,block,valid_from\nSNV,Sở Nội vụ,so,2020\nSKH,Sở KH&ĐT,so,2020\n",
+                                       encoding="utf-8")
+    (tmp_path / "2025.csv").write_text("code,name,block,valid_from,predecessors\n"
+                                       "SNV,Sở Nội vụ,tinh,2025,\nSTC,Sở Tài chính,tinh,2025,SKH\n", encoding="utf-8")
+    assert units.import_units(uow, *read_table(tmp_path / "2020.csv")) == (2, 0)
+    assert units.import_units(uow, *read_table(tmp_path / "2025.csv")) == (2, 0)
+    assert units.import_units(uow, *read_table(tmp_path / "2025.csv")) == (0, 2)  # re-import updates in place
+    with uow:
+        assert uow.units.get("SNV", 2020).block == "so" and uow.units.get("SNV", 2025).block == "tinh"
+        assert [u.code for u in uow.units.list(block="so", year=2020)] == ["SKH", "SNV"]
+        assert [u.code for u in uow.units.list(block="tinh", year=2025)] == ["SNV", "STC"]
+        assert uow.units.list(block="so", year=2025) == []  # the open 2020 version was closed at 2024
+        assert [(v.valid_from, v.valid_to) for v in uow.units.versions("SNV")] == [(2020, 2024), (2025, None)]

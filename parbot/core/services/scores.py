@@ -66,7 +66,7 @@ def import_scores(uow: UnitOfWork, year: int, header: list[str], rows: list[Row]
     scores: list[Score] = []
     with uow:
         period = get_period(uow, year)
-        units = {u.code: u for u in uow.units.list()}
+        units = {u.code: u for u in uow.units.list(year=year)}
         criteria = {block: period.criteria_for(block) for block in period.blocks}
         seen: dict[tuple[str, str, str], int] = {}
         for row in rows:
@@ -74,10 +74,9 @@ def import_scores(uow: UnitOfWork, year: int, header: list[str], rows: list[Row]
             where = f"row {row.line}"
             unit = units.get(unit_code)
             if unit is None:
-                problems.append(f"{where}: unknown unit {unit_code!r}")
-                continue
-            if not unit.exists_in(year):
-                problems.append(f"{where}: unit {unit_code} does not exist in {year}")
+                known = uow.units.get(unit_code) is not None
+                problems.append(f"{where}: unit {unit_code} does not exist in {year}" if known
+                                else f"{where}: unknown unit {unit_code!r}")
                 continue
             if unit.block not in criteria:
                 problems.append(f"{where}: period {year} has no criteria set for block {unit.block}")

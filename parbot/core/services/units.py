@@ -22,7 +22,10 @@ def _year(text: str, row: Row, column: str, problems: list[str]) -> int | None:
 
 
 def import_units(uow: UnitOfWork, header: list[str], rows: list[Row]) -> tuple[int, int]:
-    """All rows are checked first; nothing is written unless every row is valid. Returns (added, updated)."""
+    """All rows are checked first; nothing is written unless every row is valid. Returns (added, updated).
+
+    A row is a version of a unit from ``valid_from``: the same code with a later ``valid_from`` (a department
+    moving block, a renamed commune) adds a version and closes the open one, so earlier years keep theirs."""
     problems = [f"missing column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in COLUMNS
                 if c not in header]
     problems += [f"unknown column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in header
@@ -37,9 +40,9 @@ def import_units(uow: UnitOfWork, header: list[str], rows: list[Row]) -> tuple[i
         if not code or not code.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(code) > 24 \
                 or not code.isascii():
             problems.append(f"row {row.line}: code {code!r} must be 1–24 ASCII letters, digits, '-', '_' or '.'")
-        elif code in seen:
-            problems.append(f"row {row.line}: code {code} repeats row {seen[code]}")
-        seen.setdefault(code, row.line)
+        elif (code, row.get("valid_from")) in seen:
+            problems.append(f"row {row.line}: code {code} repeats row {seen[code, row.get('valid_from')]}")
+        seen.setdefault((code, row.get("valid_from")), row.line)
         if not name:
             problems.append(f"row {row.line}: the name is empty")
         if not block:
@@ -54,7 +57,7 @@ def import_units(uow: UnitOfWork, header: list[str], rows: list[Row]) -> tuple[i
         units.append(Unit(code=code, name=name, block=block, parent_code=row.get("parent") or None,
                           valid_from=valid_from, valid_to=valid_to, predecessors=predecessors))
     with uow:
-        known = {u.code for u in uow.units.list()} | set(seen)
+        known = {u.code for u in uow.units.list()} | {code for code, _ in seen}
         known_blocks = {b.code for b in uow.blocks.list()} | set(block_names)
         for row, unit in zip(rows, units):
             if unit.parent_code and unit.parent_code not in known:
@@ -72,10 +75,15 @@ def import_units(uow: UnitOfWork, header: list[str], rows: list[Row]) -> tuple[i
                 uow.blocks.upsert(Block(code, name))
         added = updated = 0
         for unit in units:
-            if uow.units.get(unit.code) is None:
+            if not any((v.valid_from or 0) == (unit.valid_from or 0) for v in uow.units.versions(unit.code)):
                 added += 1
             else:
                 updated += 1
             uow.units.upsert(unit)
+        for unit in units:
+            # A predecessor absorbed by a unit from year Y ceases to exist after Y − 1.
+            for predecessor in unit.predecessors:
+                if predecessor != unit.code and unit.valid_from:
+                    uow.units.close(predecessor, unit.valid_from - 1)
         uow.commit()
     return added, updated

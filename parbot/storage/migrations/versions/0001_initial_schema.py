@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 08:34:56.224007
+Create Date: 2026-11-26 08:42:44.372894
 """
 from typing import Sequence, Union
 
@@ -223,15 +223,16 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('block', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('parent_code', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
-    sa.Column('valid_from', sa.Integer(), nullable=True),
+    sa.Column('valid_from', sa.Integer(), nullable=False),
     sa.Column('valid_to', sa.Integer(), nullable=True),
     sa.Column('predecessors', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['block'], ['block.code'], name=op.f('fk_unit_block_block')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_unit')),
-    sa.UniqueConstraint('code', name=op.f('uq_unit_code'))
+    sa.UniqueConstraint('code', 'valid_from', name=op.f('uq_unit_code_valid_from'))
     )
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_unit_block'), ['block'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_code'), ['code'], unique=False)
         batch_op.create_index(batch_op.f('ix_unit_parent_code'), ['parent_code'], unique=False)
 
     op.create_table('unit_stage',
@@ -277,6 +278,7 @@ def downgrade() -> None:
     op.drop_table('unit_stage')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_parent_code'))
+        batch_op.drop_index(batch_op.f('ix_unit_code'))
         batch_op.drop_index(batch_op.f('ix_unit_block'))
 
     op.drop_table('unit')
