@@ -13,12 +13,15 @@ OPENS = datetime(2025, 12, 1, 8, 0, tzinfo=VN)
 CLOSES = datetime(2025, 12, 31, 17, 0, tzinfo=VN)
 
 
-def period_config(closes: datetime = CLOSES, **reminders) -> PeriodConfig:
+def period_config(closes: datetime = CLOSES, opens: datetime | None = None, **reminders) -> PeriodConfig:
+    """The 2025 period; with a deadline of another year, the stage opens a month before and stands alone."""
+    later = {"appraisal_round1_closes": datetime(2026, 1, 20, 17, tzinfo=VN),
+             "explanation_closes": datetime(2026, 1, 27, 17, tzinfo=VN)} if closes < datetime(2026, 1, 20, tzinfo=VN) \
+        and closes > OPENS else {}
+    opens = opens or (OPENS if closes > OPENS else closes - timedelta(days=30))
     return PeriodConfig.model_validate({
         "year": 2025, "criteria": {"tinh": "2025.yaml", "xa": "2025.yaml"},
-        "deadlines": {"self_assessment_opens": OPENS, "self_assessment_closes": closes,
-                      "appraisal_round1_closes": datetime(2026, 1, 20, 17, tzinfo=VN),
-                      "explanation_closes": datetime(2026, 1, 27, 17, tzinfo=VN)},
+        "deadlines": {"self_assessment_opens": opens, "self_assessment_closes": closes, **later},
         "reminders": reminders})
 
 

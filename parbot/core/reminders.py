@@ -24,23 +24,27 @@ ESCALATION = "reminder_escalation"
 DIGEST = "digest"
 
 
-def owes(stage: str, unit_stage: UnitStage) -> bool:
-    """Whether the unit still owes the stage's work. The explanation stage is owed by units the appraisal
-    asked to explain (``state["explanation_due"]``) until they send it (``state["explanation_submitted_at"]``)."""
+def expected(stage: str, unit_stage: UnitStage) -> bool:
+    """Every unit self-assesses; the explanation round concerns units whose first appraisal round closed
+    (the appraisal service's ``state["appraisal"]["round1_closed_at"]``) until the second one closes."""
     if stage == "self_assessment":
-        return unit_stage.submitted_at is None
-    return bool(unit_stage.state.get("explanation_due")) and not unit_stage.state.get("explanation_submitted_at")
+        return True
+    appraisal = unit_stage.state.get("appraisal", {})
+    return bool(appraisal.get("round1_closed_at")) and not appraisal.get("round2_closed_at")
 
 
 def submitted_at(stage: str, unit_stage: UnitStage) -> datetime | None:
+    """When the unit delivered the stage: its submission, or its first explanation (contest) of an item."""
     if stage == "self_assessment":
         return unit_stage.submitted_at
-    value = unit_stage.state.get("explanation_submitted_at")
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    contests = unit_stage.state.get("appraisal", {}).get("contests", {})
+    times = [datetime.fromisoformat(c["at"]) for c in contests.values() if c.get("at")]
+    return min(times, default=None)
 
 
-def expected(stage: str, unit_stage: UnitStage) -> bool:
-    return stage == "self_assessment" or bool(unit_stage.state.get("explanation_due"))
+def owes(stage: str, unit_stage: UnitStage) -> bool:
+    """Whether the unit still owes the stage's work (only those get reminders)."""
+    return expected(stage, unit_stage) and submitted_at(stage, unit_stage) is None
 
 
 def window(config: PeriodConfig, stage: str) -> tuple[datetime | None, datetime | None]:
@@ -119,8 +123,8 @@ def stage_schedule(config: PeriodConfig, stage: str, tz: tzinfo) -> list[Occurre
 
 
 def digest_schedule(config: PeriodConfig, tz: tzinfo) -> list[tuple[date, datetime, str]]:
-    """(local date, instant, stage) of each daily digest: from the self-assessment's opening to the end of the
-    last stage's overdue reminders; each day reports the earliest stage not yet past its overdue window."""
+    """(local date, instant, stage) of each daily digest: every day some stage is open, up to the end of its
+    overdue reminders; a day reports the earliest such stage."""
     policy = config.reminders
     if not (policy.enabled and policy.digest):
         return []
@@ -138,7 +142,8 @@ def digest_schedule(config: PeriodConfig, tz: tzinfo) -> list[tuple[date, dateti
     day = first
     while day <= spans[-1][2]:
         due = at_local(day, policy.digest_at, tz)
-        stage = next((s for s, _opens, last in spans if day <= last), None)
+        stage = next((s for s, opens, last in spans
+                      if (opens is None or opens.astimezone(tz).date() <= day) and day <= last), None)
         if stage and not (policy.skip_weekends and _weekend(day)) and due >= config.deadlines.self_assessment_opens:
             out.append((day, due, stage))
         day += timedelta(days=1)
