@@ -1,0 +1,219 @@
+"""Invitations, role bindings and members.
+
+An invitation is a one-time code: only its SHA-256 is stored, it expires, it can be revoked, and using it
+binds the sender's Telegram account to the role and scope it names.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from ..errors import DomainError, NotFound
+from ..model import AuditEntry, Person
+from ..permissions import Grant, Role, validate_scope
+from ..ports import UnitOfWork
+
+CODE_BYTES = 12  # 16 URL-safe characters: fits a deep-link payload (A-Z a-z 0-9 _ -)
+HINT_LENGTH = 6
+LANGUAGES = ("vi", "en")
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
+
+
+@dataclass(frozen=True)
+class Invite:
+    id: int | None
+    code_hash: str
+    code_hint: str
+    role: str
+    unit_code: str | None
+    block: str | None
+    expires_at: datetime
+    created_by: str
+    created_at: datetime | None = None
+    note: str | None = None
+    used_by: int | None = None
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def grant(self) -> Grant:
+        return Grant(Role(self.role), self.unit_code, self.block)
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.used_at is not None:
+            return "used"
+        if now >= self.expires_at:
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who wrote to the bot: the person (None when unknown) and their grants."""
+
+    person: Person | None
+    grants: tuple[Grant, ...]
+
+    @property
+    def language(self) -> str | None:
+        return self.person.language if self.person else None
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+def parse_duration(text: str) -> timedelta:
+    """'14d', '12h', '30m'."""
+    match = _DURATION.match(text or "")
+    if not match or int(match.group(1)) == 0:
+        raise DomainError("invite.bad_duration", value=text)
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+
+
+def _audit(uow: UnitOfWork, actor: str, action: str, now: datetime, *, unit: str | None = None,
+           old: str | None = None, new: str | None = None, reason: str | None = None) -> None:
+    uow.audit.add(AuditEntry(actor=actor, action=action, unit_code=unit, old=old, new=new, reason=reason, at=now))
+
+
+def create_invite(uow: UnitOfWork, role: str, unit_code: str | None, block: str | None, expires_in: timedelta,
+                  actor: str, now: datetime, note: str | None = None) -> tuple[str, Invite]:
+    """Returns the one-time code (shown once, never stored) and the stored invite."""
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise DomainError("invite.unknown_role", role=role, roles=", ".join(r.value for r in Role)) from None
+    validate_scope(role_, unit_code, block)
+    with uow:
+        if unit_code and uow.units.get(unit_code) is None:
+            raise NotFound("unit.not_found", unit=unit_code)
+        if block and uow.blocks.get(block) is None:
+            raise NotFound("block.not_found", block=block)
+        code = secrets.token_urlsafe(CODE_BYTES)
+        invite = Invite(id=None, code_hash=hash_code(code), code_hint=code[:HINT_LENGTH], role=role_.value,
+                        unit_code=unit_code, block=block, expires_at=now + expires_in, created_by=actor,
+                        created_at=now, note=note)
+        invite_id = uow.invites.add(invite)
+        _audit(uow, actor, "invite", now, unit=unit_code, new=f"#{invite_id} {invite.grant.describe()}",
+               reason=note)
+        uow.commit()
+    return code, replace(invite, id=invite_id)
+
+
+def find_invite(uow: UnitOfWork, code_or_id: str) -> Invite:
+    """By the full code, the numeric id, or the code's first characters (as `invite list` shows them)."""
+    text = code_or_id.strip()
+    found = uow.invites.by_hash(hash_code(text))
+    if found is None and text.lstrip("#").isdigit():
+        found = uow.invites.get(int(text.lstrip("#")))
+    if found is None and len(text) >= HINT_LENGTH:
+        matches = uow.invites.by_hint(text[:HINT_LENGTH])
+        if len(matches) > 1:
+            raise DomainError("invite.ambiguous", hint=text)
+        found = matches[0] if matches else None
+    if found is None:
+        raise NotFound("invite.not_found", invite=text)
+    return found
+
+
+def revoke_invite(uow: UnitOfWork, code_or_id: str, actor: str, now: datetime) -> Invite:
+    with uow:
+        invite = find_invite(uow, code_or_id)
+        if invite.status(now) == "used":
+            raise DomainError("invite.already_used", invite=invite.id)
+        if invite.revoked_at is None:
+            uow.invites.revoke(invite.id, now)
+            _audit(uow, actor, "invite_revoke", now, unit=invite.unit_code, old=f"#{invite.id}")
+        uow.commit()
+        return uow.invites.get(invite.id)
+
+
+def list_invites(uow: UnitOfWork) -> list[Invite]:
+    with uow:
+        return uow.invites.list()
+
+
+def identify(uow: UnitOfWork, telegram_id: int) -> Identity:
+    with uow:
+        person = uow.people.by_telegram_id(telegram_id)
+        grants = tuple(uow.roles.grants(person.id)) if person else ()
+        return Identity(person, grants)
+
+
+def accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | None, name: str,
+                  username: str | None, language: str | None, now: datetime) -> tuple[Person, Grant, bool]:
+    """Bind the Telegram account to the invite's role. Returns (person, grant, newly granted).
+
+    The same person sending the same code again (a repeated /start, a redelivered update) changes nothing.
+    """
+    with uow:
+        invite = uow.invites.by_hash(hash_code(code))
+        if invite is None:
+            raise DomainError("invite.unknown")
+        person = uow.people.by_telegram_id(telegram_id)
+        status = invite.status(now)
+        if status == "used" and person is not None and invite.used_by == person.id:
+            return person, invite.grant, False
+        if status != "active":
+            raise DomainError(f"invite.{status}")
+        if person is None:
+            person = uow.people.ensure(telegram_id, chat_id, name, username,
+                                       language if language in LANGUAGES else "vi")
+        else:
+            person = uow.people.ensure(telegram_id, chat_id, name, username, person.language)
+        added = uow.roles.add(person.id, invite.grant, invite_id=invite.id)
+        uow.invites.mark_used(invite.id, person.id, now)
+        _audit(uow, f"person:{person.id}", "member_join", now, unit=invite.unit_code,
+               new=f"{invite.grant.describe()} via invite #{invite.id}")
+        uow.commit()
+        return person, invite.grant, added
+
+
+def set_language(uow: UnitOfWork, person_id: int, language: str) -> None:
+    if language not in LANGUAGES:
+        raise DomainError("lang.unknown", language=language, languages=", ".join(LANGUAGES))
+    with uow:
+        uow.people.set_language(person_id, language)
+        uow.commit()
+
+
+def list_members(uow: UnitOfWork) -> list[tuple[Person, Grant]]:
+    with uow:
+        return uow.roles.all()
+
+
+def remove_member(uow: UnitOfWork, who: str, actor: str, now: datetime, role: str | None = None,
+                  unit_code: str | None = None) -> int:
+    """Remove a person's grants (all, or those of one role and/or unit): `who` is a Telegram id, a person id
+    as `p<id>`, or an @username. Returns how many grants were removed."""
+    with uow:
+        person = _find_person(uow, who)
+        grants = [g for g in uow.roles.grants(person.id)
+                  if (role is None or g.role.value == role) and (unit_code is None or g.unit_code == unit_code)]
+        if not grants:
+            raise NotFound("member.no_such_role", person=who)
+        for grant in grants:
+            uow.roles.remove(person.id, grant)
+            _audit(uow, actor, "member_remove", now, unit=grant.unit_code, old=f"person:{person.id} {grant.describe()}")
+        uow.commit()
+        return len(grants)
+
+
+def _find_person(uow: UnitOfWork, who: str) -> Person:
+    text = who.strip()
+    person = None
+    if text.startswith("@"):
+        person = next((p for p in uow.people.list() if (p.username or "").lower() == text[1:].lower()), None)
+    elif text[:1] == "p" and text[1:].isdigit():
+        person = uow.people.get(int(text[1:]))
+    elif text.lstrip("-").isdigit():
+        person = uow.people.by_telegram_id(int(text))
+    if person is None:
+        raise NotFound("member.not_found", person=who)
+    return person

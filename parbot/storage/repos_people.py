@@ -1,0 +1,71 @@
+"""Repositories for invitations and chat state (what a person's chat is waiting for)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from ..core.services.people import Invite
+from .tables import ChatStateRow, InviteRow, utcnow
+
+
+def _invite(row: InviteRow) -> Invite:
+    return Invite(id=row.id, code_hash=row.code_hash, code_hint=row.code_hint, role=row.role,
+                  unit_code=row.unit_code, block=row.block, expires_at=row.expires_at, created_by=row.created_by,
+                  created_at=row.created_at, note=row.note, used_by=row.used_by, used_at=row.used_at,
+                  revoked_at=row.revoked_at)
+
+
+class SqlInvites:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, invite: Invite) -> int:
+        row = InviteRow(code_hash=invite.code_hash, code_hint=invite.code_hint, role=invite.role,
+                        unit_code=invite.unit_code, block=invite.block, note=invite.note,
+                        expires_at=invite.expires_at, created_by=invite.created_by,
+                        created_at=invite.created_at or utcnow())
+        self.session.add(row)
+        self.session.flush()
+        return row.id  # type: ignore[return-value]
+
+    def get(self, invite_id: int) -> Invite | None:
+        row = self.session.get(InviteRow, invite_id)
+        return None if row is None else _invite(row)
+
+    def by_hash(self, code_hash: str) -> Invite | None:
+        row = self.session.exec(select(InviteRow).where(InviteRow.code_hash == code_hash)).first()
+        return None if row is None else _invite(row)
+
+    def by_hint(self, hint: str) -> list[Invite]:
+        return [_invite(r) for r in self.session.exec(select(InviteRow).where(InviteRow.code_hint == hint))]
+
+    def list(self) -> list[Invite]:
+        return [_invite(r) for r in self.session.exec(select(InviteRow).order_by(InviteRow.id))]
+
+    def mark_used(self, invite_id: int, person_id: int, at: datetime) -> None:
+        row = self.session.get(InviteRow, invite_id)
+        row.used_by, row.used_at = person_id, at
+        self.session.add(row)
+        self.session.flush()
+
+    def revoke(self, invite_id: int, at: datetime) -> None:
+        row = self.session.get(InviteRow, invite_id)
+        row.revoked_at = at
+        self.session.add(row)
+        self.session.flush()
+
+
+class SqlChatStates:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, person_id: int) -> dict:
+        row = self.session.get(ChatStateRow, person_id)
+        return dict(row.data) if row is not None else {}
+
+    def put(self, person_id: int, data: dict) -> None:
+        row = self.session.get(ChatStateRow, person_id) or ChatStateRow(person_id=person_id)
+        row.data, row.updated_at = dict(data), utcnow()
+        self.session.add(row)
+        self.session.flush()
