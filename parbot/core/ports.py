@@ -11,6 +11,7 @@ from .period import PeriodConfig
 
 if TYPE_CHECKING:
     from .services.people import Invite
+    from .services.publication import Snapshot
 
 
 class CriteriaSetRepository(Protocol):
@@ -114,6 +115,14 @@ class ChatStateRepository(Protocol):
     def put(self, person_id: int, data: dict) -> None: ...
 
 
+class SnapshotRepository(Protocol):
+    """Published results: added, never changed."""
+
+    def add(self, snapshot: "Snapshot") -> None: ...
+    def latest(self, period_id: int, block: str) -> "Snapshot | None": ...
+    def history(self, period_id: int, block: str | None = None) -> list["Snapshot"]: ...
+
+
 class UnitOfWork(Protocol):
     criteria_sets: CriteriaSetRepository
     blocks: BlockRepository
@@ -129,6 +138,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     invites: InviteRepository
     chat_states: ChatStateRepository
+    snapshots: SnapshotRepository
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...

@@ -13,6 +13,7 @@ from ..core.model import Answer, AuditEntry, Block, Evidence, Period, Person, Sc
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
 from .outbox import SqlOutbox
+from .repos_appraisal import SqlSnapshots
 from .repos_people import SqlChatStates, SqlInvites
 from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
                      PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
@@ -427,6 +428,7 @@ class SqlUnitOfWork:
         "outbox": SqlOutbox,
         "invites": SqlInvites,
         "chat_states": SqlChatStates,
+        "snapshots": SqlSnapshots,
     }
 
     def __init__(self, engine: Engine) -> None:

@@ -529,7 +529,8 @@ class CloseSummary:
     not_submitted: tuple[str, ...]
 
 
-def _recipients(uow: UnitOfWork, unit_code: str):
+def unit_recipients(uow: UnitOfWork, unit_code: str) -> list:
+    """The unit's officers and leaders who can be messaged."""
     seen = {}
     for role in (Role.OFFICER, Role.UNIT_LEADER):
         for person in uow.roles.holders(role.value, unit_code):
@@ -620,7 +621,7 @@ def _queue_round1(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCr
                "explanation_closes": closes.isoformat() if closes else None}
     return sum(uow.outbox.enqueue(f"{period.year}/appraisal/round1/{unit.code}/p{person.id}", person.id,
                                   person.chat_id, "appraisal_round1", payload)
-               for person in _recipients(uow, unit.code))
+               for person in unit_recipients(uow, unit.code))
 
 
 def close_due_rounds(uow: UnitOfWork, now: datetime | None = None) -> list[CloseSummary]:
