@@ -667,10 +667,14 @@ def export_sheets(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: 
             units = [u for b in period.blocks for u in uow.units.list(block=b, year=period.year)]
         if unit_code is not None:
             require(caller.grants, Action.VIEW_UNIT, units[0])
-        units = [u for u in units if allowed(caller.grants, Action.VIEW_UNIT, u)]
+        stages = uow.stages.for_period(period.id)
+        if unit_code is not None and (unit_code not in stages or stages[unit_code].submitted_at is None):
+            raise DomainError("appraisal.not_submitted", unit=unit_code)
+        units = [u for u in units if allowed(caller.grants, Action.VIEW_UNIT, u)
+                 and u.code in stages and stages[u.code].submitted_at is not None]
         out = []
         for unit in units:
-            state = _state(uow.stages.get(period.id, unit.code))
+            state = _state(stages[unit.code])
             rows = []
             for view in _view_items(uow, period, unit, period.criteria_for(unit.block), state).values():
                 appraised = view.appraised
