@@ -1,0 +1,30 @@
+"""What the handlers share, kept in ``application.bot_data["deps"]``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+
+from ..settings import Settings
+from ..storage.evidence_store import EvidenceStore
+from ..storage.uow import SqlUnitOfWork
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    engine: Engine
+    store: EvidenceStore
+    clock: Callable[[], datetime] = field(default=utc_now)  # tests move time to reach deadlines
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    def now(self) -> datetime:
+        return self.clock()

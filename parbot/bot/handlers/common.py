@@ -1,0 +1,92 @@
+"""What every handler does: find the person, run a service off the event loop, reply from the catalogs."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any, Callable
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from ...core.errors import DomainError
+from ...core.services import people
+from ...core.services.people import Identity
+from ...i18n import error_text, language, t
+from ..deps import Deps
+
+log = logging.getLogger("parbot.bot")
+
+
+class Turn:
+    """One update being handled: who sent it, in which language, and how to answer."""
+
+    def __init__(self, update: Update, context: ContextTypes.DEFAULT_TYPE, identity: Identity) -> None:
+        self.update = update
+        self.context = context
+        self.identity = identity
+        self.deps: Deps = context.application.bot_data["deps"]
+        user = update.effective_user
+        self.lang = identity.language or language(user.language_code if user else None)
+
+    @classmethod
+    async def start(cls, update: Update, context: ContextTypes.DEFAULT_TYPE) -> "Turn":
+        deps: Deps = context.application.bot_data["deps"]
+        identity = await asyncio.to_thread(people.identify, deps.uow(), update.effective_user.id)
+        return cls(update, context, identity)
+
+    @property
+    def person_id(self) -> int:
+        return self.identity.person.id  # type: ignore[union-attr]
+
+    @property
+    def has_role(self) -> bool:
+        return bool(self.identity.grants)
+
+    @property
+    def tz(self) -> str:
+        return self.deps.settings.timezone
+
+    def t(self, key: str, **params: Any) -> str:
+        return t(key, self.lang, **params)
+
+    def error(self, error: DomainError) -> str:
+        return error_text(error, self.lang, self.tz)
+
+    async def run(self, service: Callable, *args: Any, **kwargs: Any) -> Any:
+        """A sync service in a worker thread, with a fresh unit of work as its first argument."""
+        return await asyncio.to_thread(partial(service, self.deps.uow(), *args, **kwargs))
+
+    async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
+        message = await self.context.bot.send_message(self.update.effective_chat.id, text, reply_markup=markup)
+        return message.message_id
+
+    async def show(self, text: str, markup: InlineKeyboardMarkup | None = None, *, new: bool = False) -> int:
+        """Edit the message the pressed button is on (one message per screen), or send a new one."""
+        query = self.update.callback_query
+        if query is None or new or query.message is None or not hasattr(query.message, "edit_text"):
+            return await self.send(text, markup)
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        return query.message.message_id
+
+    async def answer(self, text: str | None = None, alert: bool = False) -> None:
+        """Answer the callback query; a redelivered query was answered already and Telegram refuses it."""
+        query = self.update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer(text[:200] if text else None, show_alert=alert)
+        except BadRequest as exc:
+            log.info("callback query not answered: %s", exc)
+
+    async def no_role(self) -> None:
+        text = self.t("onboarding.no_role", contact=self.deps.settings.admin_contact)
+        if self.update.callback_query is not None:
+            await self.answer(text, alert=True)
+        else:
+            await self.send(text)

@@ -1,0 +1,95 @@
+"""Driving the officer's side of the conversation the way a person would: read the screen, press, type."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from parbot.core.criteria import BlockCriteria, Item
+from parbot.core.decimals import fmt
+from parbot.core.rules import AllOfRule, ChoiceRule, DirectPointsRule, PerOccurrenceRule, TiersRule, YesNoRule
+from parbot.core.services.assessment import sequence
+from parbot.i18n import t
+
+REFERENCE = "Số 15/KH-UBND ngày 10/01/2020"
+
+
+def screen(user):
+    """The latest bot message carrying buttons: the screen the officer looks at."""
+    return next(m for m in reversed(user.bot_messages()) if m.inline_keyboard)
+
+
+def shown(user, criteria: BlockCriteria) -> Item | None:
+    for line in (screen(user).text or "").splitlines():
+        code = line.split(". ", 1)[0]
+        if code in criteria.items and line.startswith(code + ". "):
+            return criteria.items[code]
+    return None
+
+
+def typed_answer(item: Item) -> list[str]:
+    """Plausible typed values, written the Vietnamese way (decimal comma)."""
+    rule = item.rule
+    if isinstance(rule, TiersRule) and rule.measure == "number":
+        value = rule.maximum if rule.maximum is not None else rule.minimum + 3
+        return [fmt(value, decimal_comma=True)]
+    if isinstance(rule, PerOccurrenceRule):
+        return ["1"]
+    if isinstance(rule, DirectPointsRule):
+        return [fmt(min(item.maximum, rule.step * 2), decimal_comma=True)]
+    return ["9", "10"]  # a ratio: achieved, then total
+
+
+async def answer_shown(user, item: Item) -> None:
+    """Answer the item on screen with buttons or typed numbers; wait for the bot to move on."""
+    rule = item.rule
+    if isinstance(rule, YesNoRule):
+        user.press(f"✅ {rule.yes_label}")
+        await user.wait_for_reply()
+    elif isinstance(rule, ChoiceRule):
+        user.press(rule.options[0].label)
+        await user.wait_for_reply()
+    elif isinstance(rule, AllOfRule):
+        for _ in rule.conditions:
+            user.press(t("common.yes", "vi"))
+            await user.wait_for_reply()
+    else:
+        for value in typed_answer(item):
+            user.send_text(value)
+            await user.wait_for_reply()
+
+
+async def complete(user, criteria: BlockCriteria) -> int:
+    """Answer every self-scored item from the screen shown, giving evidence where the bot asks for it.
+    Returns how many items were answered."""
+    answered = 0
+    evidence_prompt = t("assess.need_evidence", "vi")
+    for _ in range(3 * len(sequence(criteria))):
+        item = shown(user, criteria)
+        if item is None:
+            break
+        await answer_shown(user, item)
+        answered += 1
+        if evidence_prompt in (screen(user).text or ""):
+            user.send_text(REFERENCE)
+            await user.wait_for_reply()
+            onward = t("button.next_unanswered", "vi")
+            if screen(user).find_button(text=onward) is None:
+                onward = t("button.final_review", "vi")  # nothing left to answer
+            user.press(onward)
+            await user.wait_for_reply()
+    return answered
+
+
+def expected_points(item: Item, block: str) -> Decimal:
+    """What the helper's answers score by the item's own rule."""
+    rule = item.rule
+    if isinstance(rule, YesNoRule):
+        return rule.score({"yes": True}, item.maximum, block)
+    if isinstance(rule, ChoiceRule):
+        return rule.score({"option": rule.options[0].code}, item.maximum, block)
+    if isinstance(rule, AllOfRule):
+        return rule.score({"conditions": {c.code: True for c in rule.conditions}}, item.maximum, block)
+    values = typed_answer(item)
+    key_sets = [i.key for i in rule.inputs()]
+    parsed = rule.parse(dict(zip(key_sets, values)))
+    points = rule.score(parsed, item.maximum, block)
+    return points if points is not None else Decimal(0)
