@@ -427,6 +427,17 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
                 return False
         return True
 
+    def report_per_block(loc: tuple, per_block: dict[str, list[tuple[str, str]]]) -> None:
+        """One message when every block has the same problem; else one per block, naming it."""
+        found = list(per_block.values())
+        if len(found) > 1 and all(f == found[0] for f in found) or len(blocks) == 1:
+            for key, message in found[0] if found else []:
+                ck.add((*loc, key), message)
+            return
+        for block, problems in per_block.items():
+            for key, message in problems:
+                ck.add((*loc, key), f"{message} for block {block}")
+
     def check_item(item: ItemSpec, loc: tuple, section: str) -> None:
         check_code(item.code, loc)
         if item.blocks is not None and set(item.blocks) - set(blocks):
@@ -440,24 +451,25 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
             ck.add((*loc, "not_applicable"), "survey items are never declared not applicable by the unit")
         if isinstance(item.rule, SurveyRule) and item.evidence == "required":
             ck.add((*loc, "evidence"), "survey items take no evidence from the unit")
+        per_block: dict[str, list[tuple[str, str]]] = {}
         for block in item.blocks or blocks:
+            found = per_block.setdefault(block, [])
             maximum = resolve(item.max, block)
-            suffix = f" for block {block}" if isinstance(item.max, dict) or len(blocks) > 1 else ""
             if maximum <= 0:
-                ck.add((*loc, "max"), f"the maximum must be positive{suffix}")
+                found.append(("max", "the maximum must be positive"))
                 continue
             try:
                 reachable = item.rule.reachable(maximum, block)
             except Exception:  # noqa: BLE001 - a per-block mapping without this block
-                ck.add((*loc, "rule"), f"a points value has no entry{suffix}")
+                found.append(("rule", "a points value has no entry"))
                 continue
             over = [v for v in reachable if v > maximum]
             under = [v for v in reachable if v < 0]
             if over:
-                ck.add((*loc, "rule"), f"the rule can give {fmt(max(over))} points, above the maximum "
-                                       f"{fmt(maximum)}{suffix}")
+                found.append(("rule", f"the rule can give {fmt(max(over))} points, above the maximum {fmt(maximum)}"))
             if under:
-                ck.add((*loc, "rule"), f"the rule can give negative points ({fmt(min(under))}){suffix}")
+                found.append(("rule", f"the rule can give negative points ({fmt(min(under))})"))
+        report_per_block(loc, per_block)
         if isinstance(item.rule, TiersRule):
             _check_tiers(item.rule, (*loc, "rule", "tiers"), ck)
         rule = item.rule
@@ -474,15 +486,12 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
     def check_sum(declared: Any, children: list[Any], loc: tuple, what: str, key: str = "max") -> None:
         if declared is None or not check_blocks_in(declared, (*loc, key)):
             return
+        per_block: dict[str, list[tuple[str, str]]] = {}
         for block in blocks:
-            total = ZERO
-            for child in children:
-                if child.get(block) is not None:
-                    total += child[block]
+            total = sum((child[block] for child in children if child.get(block) is not None), ZERO)
             want = resolve(declared, block)
-            if total != want:
-                suffix = f" for block {block}" if len(blocks) > 1 else ""
-                ck.add((*loc, key), f"{what} add up to {fmt(total)}, not {fmt(want)}{suffix}")
+            per_block[block] = [(key, f"{what} add up to {fmt(total)}, not {fmt(want)}")] if total != want else []
+        report_per_block(loc, per_block)
 
     def item_max(item: ItemSpec) -> dict[str, Decimal | None]:
         return {b: (resolve(item.max, b) if (item.blocks is None or b in item.blocks)
@@ -554,14 +563,19 @@ def _check_tiers(rule: TiersRule, loc: tuple, ck: _Checker) -> None:
         p_high, p_incl = prev[3], prev[4]
         c_low, c_incl = cur[1], cur[2]
         if p_high is None or c_low is None:
-            ck.add((*loc, cur[0]), f"tiers {prev[0]} and {cur[0]} overlap")
+            ck.add((*loc, cur[0]), "tiers[{}] and tiers[{}] overlap (an open-ended tier covers the other)".format(
+                *sorted((prev[0], cur[0]))))
             continue
+        pair = "tiers[{}] and tiers[{}]".format(*sorted((prev[0], cur[0])))
         if c_low < p_high or (c_low == p_high and p_incl and c_incl):
-            ck.add((*loc, cur[0]), f"tiers {prev[0]} and {cur[0]} overlap at {fmt(c_low if c_low == p_high else c_low)}"
-                                   + ("" if c_low == p_high else f"–{fmt(p_high)}"))
-        elif c_low > p_high or (c_low == p_high and not p_incl and not c_incl):
-            ck.add((*loc, cur[0]), f"a gap between tiers {prev[0]} and {cur[0]}: "
-                                   f"{fmt(p_high)} … {fmt(c_low)} falls in no tier")
+            where = fmt(c_low) if c_low == p_high else f"{fmt(c_low)}–{fmt(p_high)}"
+            ck.add((*loc, cur[0]), f"{pair} overlap at {where}")
+        elif c_low == p_high and not p_incl and not c_incl:
+            ck.add((*loc, cur[0]), f"a gap between {pair}: exactly {fmt(c_low)} falls in no tier "
+                                   f"(make one of the two edges inclusive: at_least or at_most)")
+        elif c_low > p_high:
+            ck.add((*loc, cur[0]), f"a gap between {pair}: values between {fmt(p_high)} and {fmt(c_low)} "
+                                   f"fall in no tier")
     last = ordered[-1]
     if last[3] is not None and (high_domain is None or last[3] < high_domain or (last[3] == high_domain and not last[4])):
         upper = "upwards" if high_domain is None else f"up to {fmt(high_domain)}"
