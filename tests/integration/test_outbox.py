@@ -1,0 +1,208 @@
+"""The outbox on SQLite and PostgreSQL: queued once, claimed once, per-chat order and pace, outcomes,
+the sender against the emulator (403, errors up to the limit), and the admin commands."""
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reminder_fixtures import VN, make_province  # noqa: E402
+
+from parbot.bot import reminder_messages  # noqa: E402,F401 - registers the renderers
+from parbot.bot.sender import Sender  # noqa: E402
+from parbot.core.services.notifications import queue_due_notifications  # noqa: E402
+from parbot.storage.outbox_sender_repo import OutboxItem, _item  # noqa: E402
+from parbot.storage.tables import OutboxRow  # noqa: E402
+from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
+
+NOW = datetime(2025, 12, 24, 8, 1, tzinfo=VN).astimezone(timezone.utc)
+SECOND = timedelta(seconds=1)
+
+
+def rows(uow) -> list[OutboxItem]:
+    with uow:
+        return [_item(r) for r in uow.session.execute(select(OutboxRow.__table__).order_by(OutboxRow.id))]
+
+
+def queue(uow, *messages: tuple[str, int]) -> None:
+    with uow:
+        for key, chat in messages:
+            uow.outbox.enqueue(key, None, chat, "test", {"key": key}, not_before=NOW - SECOND)
+        uow.commit()
+
+
+def claim(uow, worker: str = "w1", now: datetime = NOW, limit: int = 50) -> list[str]:
+    with uow:
+        items = uow.outbox_rows.claim(worker, now, limit, SECOND)
+        uow.commit()
+    return [i.key for i in items]
+
+
+def finish(uow, key: str, status: str = "sent", worker: str = "w1", at: datetime = NOW, **kw) -> None:
+    with uow:
+        item = next(r for r in rows(uow) if r.key == key)
+        if status == "sent":
+            assert uow.outbox_rows.mark_sent(item.id, worker, at)
+        else:
+            assert uow.outbox_rows.mark_retry(item.id, worker, kw["not_before"], "429", 0)
+        uow.commit()
+
+
+def test_a_sweep_repeated_queues_nothing_twice(uow):
+    make_province(uow, units=3)
+    first = queue_due_notifications(uow, NOW)
+    assert first.queued == 3 + 1 and first.skipped == 22  # three officers, one digest; older digests skipped
+    again = queue_due_notifications(uow, NOW + timedelta(minutes=1))
+    assert (again.queued, again.skipped) == (0, 0) and again.already == first.queued + first.skipped
+    keys = [r.key for r in rows(uow)]
+    assert len(keys) == len(set(keys)) == 26
+
+
+def test_claims_one_row_per_chat_in_order_and_paced(uow):
+    queue(uow, ("a1", 1), ("a2", 1), ("b1", 2), ("a3", 1), ("b2", 2))
+    assert claim(uow) == ["a1", "b1"]
+    assert claim(uow) == []  # each chat has a row in flight
+    finish(uow, "a1")
+    assert claim(uow) == []  # chat 1 sent within the last second
+    assert claim(uow, now=NOW + SECOND * 2) == ["a2"]
+    # a 429 puts b1 back with a later time: b2 must not overtake it
+    finish(uow, "b1", "retry", not_before=NOW + SECOND * 5)
+    assert claim(uow, now=NOW + SECOND * 3) == []
+    assert claim(uow, now=NOW + SECOND * 6) == ["b1"]
+
+
+def test_a_dead_senders_claims_return_after_the_lease(uow):
+    queue(uow, ("a1", 1))
+    assert claim(uow, worker="dead") == ["a1"]
+    with uow:
+        assert uow.outbox_rows.release_stale(NOW + SECOND * 30, timedelta(seconds=60)) == 0
+        assert uow.outbox_rows.release_stale(NOW + SECOND * 61, timedelta(seconds=60)) == 1
+        uow.commit()
+    assert claim(uow, worker="alive", now=NOW + SECOND * 61) == ["a1"]
+    with uow:  # the dead sender's late outcome is not recorded over the new claim
+        assert not uow.outbox_rows.mark_sent(rows(uow)[0].id, "dead", NOW)
+
+
+def test_rows_to_an_unreachable_person_are_closed_not_sent(uow):
+    with uow:
+        person = uow.people.ensure(5, 5, "X", None, "vi")
+        uow.outbox.enqueue("k", person.id, 5, "test", {}, not_before=NOW - SECOND)
+        uow.people.mark_unreachable(person.id, "403")
+        uow.commit()
+    assert claim(uow) == []
+    assert [(r.status, r.error) for r in rows(uow)] == [("unreachable", "recipient unreachable")]
+
+
+@pytest.fixture
+def pg_engine():
+    from parbot.storage.db import make_engine, upgrade
+    from tests.conftest import _fresh_postgres_database, require_postgres
+
+    require_postgres()
+    url, drop = _fresh_postgres_database()
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    drop()
+
+
+@pytest.mark.postgres
+def test_concurrent_claims_skip_locked_rows(pg_engine):
+    """SQLite needs no such test: BEGIN IMMEDIATE serialises its writers."""
+    engine = pg_engine
+    queue(SqlUnitOfWork(engine), *[(f"k{n}", n) for n in range(10)])
+    first = SqlUnitOfWork(engine)
+    with first:
+        held = [i.key for i in first.outbox_rows.claim("w1", NOW, 4, SECOND)]
+        got: list[str] = []
+
+        def other() -> None:
+            got.extend(claim(SqlUnitOfWork(engine), worker="w2"))
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive(), "the second claim waited on the first one's locks"
+        first.commit()
+    assert held == ["k0", "k1", "k2", "k3"]
+    assert got == [f"k{n}" for n in range(4, 10)]
+
+
+# ---- the sender against the emulator ---------------------------------------------------------------------
+
+
+async def test_blocked_user_is_marked_unreachable_and_admins_are_told(uow, emulator_server, ptb_bot):
+    people = make_province(uow, units=2, leaders=False)
+    for role in people.values():
+        for person, _unit in role:
+            emulator_server.create_user(person.telegram_id, person.name).user.started = True
+    (blocked, unit), (fine, _) = people["officer"]
+    admin = people["admin"][0][0]
+    emulator_server.user(blocked.telegram_id).block()
+    queue_due_notifications(uow, NOW)
+    sender = Sender(uow.engine, ptb_bot, rate_global=1000, now=lambda: NOW + SECOND)
+    await sender.drain()
+    sender.now = lambda: NOW + SECOND * 3
+    await sender.drain()  # the admin's notice, paced after the digest
+    with uow:
+        assert uow.people.get(blocked.id).unreachable_at is not None
+    assert emulator_server.user(fine.telegram_id).bot_message_count == 1
+    texts = [m.text for m in emulator_server.user(admin.telegram_id).bot_messages()]
+    assert len(texts) == 2 and texts[0].startswith("📊") and blocked.name in texts[1] and unit in texts[1]
+    statuses = {r.key.split("/")[0] + "/" + r.kind: r.status for r in rows(uow)}
+    assert statuses["unreachable/unreachable"] == "sent"
+    # nothing more is queued for the blocked officer
+    calls = emulator_server.emulator.method_calls["sendMessage"]
+    queue_due_notifications(uow, NOW + timedelta(days=4))
+    sender.now = lambda: NOW + timedelta(days=4, seconds=1)
+    await sender.drain()
+    assert emulator_server.emulator.method_calls["sendMessage"] == calls + 2  # the fine officer and the digest
+    assert not any(f"/p{blocked.id}/" in r.key and "12-28" in r.key for r in rows(uow))
+
+
+async def test_other_errors_retry_with_backoff_then_fail_with_the_reason(uow, ptb_bot):
+    with uow:
+        uow.outbox.enqueue("x", None, 999_999, "unreachable", {"person_id": 1}, not_before=NOW)
+        uow.people.ensure(1, 1, "P", None, "vi")
+        uow.people.mark_unreachable(1, "403")  # keeps the renderer's text; chat 999999 does not exist
+        uow.commit()
+    clock = [NOW]
+    sender = Sender(uow.engine, ptb_bot, max_attempts=3, backoff=timedelta(seconds=10), now=lambda: clock[0])
+    waits = []
+    for _ in range(3):
+        await sender.drain()
+        row = rows(uow)[0]
+        waits.append((row.status, row.attempts, round((row.not_before - clock[0]).total_seconds())))
+        clock[0] = row.not_before
+    assert waits == [("pending", 1, 10), ("pending", 2, 20), ("failed", 3, 0)]
+    assert rows(uow)[0].error == "BadRequest: Chat not found"
+
+
+def test_outbox_commands(cli, database_url):
+    from parbot.storage.db import make_engine
+
+    code, out, _ = cli("outbox", "status")
+    assert code == 0
+    uow = SqlUnitOfWork(make_engine(database_url))
+    queue(uow, ("a", 1), ("b", 2))
+    with uow:
+        for key in ("a", "b"):
+            item = uow.outbox_rows.claim("w", NOW, 1, SECOND)[0]
+            uow.outbox_rows.mark_final(item.id, "w", "failed", f"boom {key}", 5)
+        uow.commit()
+    code, out, _ = cli("outbox", "status")
+    table = [line.split() for line in out.splitlines()]
+    assert table[0] == ["kind", "pending", "sending", "sent", "skipped", "unreachable", "failed"]
+    assert table[1] == ["test", "0", "0", "0", "0", "0", "2"] and "boom a" in out
+    assert cli("outbox", "retry", "--id", str(rows(uow)[0].id))[1].strip() == "1 row(s) queued again."
+    assert [r.status for r in rows(uow)] == ["pending", "failed"]
+    assert cli("outbox", "retry", "--all-failed")[1].strip() == "1 row(s) queued again."
+    assert [(r.status, r.attempts) for r in rows(uow)] == [("pending", 0), ("pending", 0)]
+    assert cli("outbox", "retry")[0] == 2
