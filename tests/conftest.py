@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="parbot-mpl-"))
+# One matplotlib cache per machine user: building the font cache anew on every run costs seconds.
+os.environ.setdefault("MPLCONFIGDIR", str(Path(tempfile.gettempdir()) / f"parbot-mpl-{os.getuid()}"))
 
 POSTGRES_ADMIN_URL = os.environ.get("PARBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
