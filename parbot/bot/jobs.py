@@ -157,7 +157,8 @@ class ReminderJobs:
             log.exception("outbox sender round failed")
 
     def shutdown(self) -> None:
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         self.lock.release()
 
 

@@ -261,12 +261,27 @@ PATTERN = pattern(VERBS)
 # ---- typed text, documents and photos --------------------------------------------------------------
 
 
+async def _fresh_state(turn: Turn) -> dict | None:
+    """The chat state, or None when this message was handled already: after a crash Telegram redelivers
+    unconfirmed updates, and a typed count must not be taken twice (message ids grow within a chat)."""
+    state = await turn.run(svc.chat_state, turn.person_id)
+    message_id = turn.update.effective_message.message_id
+    if message_id <= state.get("seen", 0):
+        log.info("message %s of person %s handled already", message_id, turn.person_id)
+        return None
+    state["seen"] = message_id
+    await turn.run(svc.save_chat_state, turn.person_id, state)
+    return state
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     turn = await Turn.start(update, context)
     if not turn.has_role:
         await turn.no_role()
         return
-    state = await turn.run(svc.chat_state, turn.person_id)
+    state = await _fresh_state(turn)
+    if state is None:
+        return
     waiting, text = state.get("await"), update.effective_message.text or ""
     if not waiting:
         await turn.send(turn.t("assess.hint"))
@@ -318,7 +333,9 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not turn.has_role:
         await turn.no_role()
         return
-    state = await turn.run(svc.chat_state, turn.person_id)
+    state = await _fresh_state(turn)
+    if state is None:
+        return
     if "slot" not in state:
         await turn.send(turn.t("assess.evidence.no_item"))
         return

@@ -67,20 +67,22 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user, deps = update.effective_user, turn.deps
     if context.args:
         try:
-            await turn.run(people.accept_invite, context.args[0], user.id, update.effective_chat.id,
-                           user.full_name, user.username, user.language_code, deps.now())
+            _, _, added = await turn.run(people.accept_invite, context.args[0], user.id, update.effective_chat.id,
+                                         user.full_name, user.username, user.language_code, deps.now())
         except DomainError as error:
             await turn.send(turn.t(f"onboarding.{error.code}", contact=deps.settings.admin_contact)
                             if error.code.startswith("invite.") else turn.error(error))
             return
         turn = await Turn.start(update, context)
-        await turn.send(turn.t("onboarding.welcome", name=user.first_name, roles=_roles_text(turn)))
+        await set_menu(turn)
+        await turn.send(turn.t("onboarding.welcome" if added else "onboarding.welcome_back", name=user.first_name,
+                               roles=_roles_text(turn)))
     elif not turn.has_role:
         await turn.no_role()
         return
     else:
+        await set_menu(turn)
         await turn.send(turn.t("onboarding.welcome_back", name=user.first_name, roles=_roles_text(turn)))
-    await set_menu(turn)
     if any(g.role in (Role.OFFICER, Role.UNIT_LEADER) for g in turn.identity.grants):
         await open_workspace(turn)
 
@@ -107,8 +109,8 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     await turn.run(people.set_language, turn.person_id, choice)
     turn = await Turn.start(update, context)
-    await turn.send(turn.t("lang.changed"))
     await set_menu(turn)
+    await turn.send(turn.t("lang.changed"))
 
 
 async def group_refusal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

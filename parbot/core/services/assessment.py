@@ -410,8 +410,10 @@ def chat_state(uow: UnitOfWork, person_id: int) -> dict:
 
 
 def save_chat_state(uow: UnitOfWork, person_id: int, data: dict) -> None:
+    """Replace the state, keeping ``seen`` (the newest typed message handled) from going back."""
     with uow:
-        uow.chat_states.put(person_id, data)
+        seen = max(uow.chat_states.get(person_id).get("seen", 0), data.get("seen", 0))
+        uow.chat_states.put(person_id, data | {"seen": seen})
         uow.commit()
 
 

@@ -1,0 +1,401 @@
+"""Appraisal in the chat: /appraise for appraisers (units → areas → items: accept, other points with a reason,
+accept the rest of an area, re-send evidence, keep in round 2), /explain for units in the explanation round.
+
+Every button names a unit and an item; the services check the presser's grants and the areas the period
+gives them, so a forged button is refused like any other. Typed points, reasons and explanations wait in the
+chat_state row ("apr" key), so a restart resumes; these text handlers run before the assessment's and stop
+there only when the chat waits for appraisal input. The outbox renderers for the round-1 notice, the
+result notice and the ranking are registered here too.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes,
+                          MessageHandler, filters)
+
+from ...core.decimals import fmt
+from ...core.errors import DomainError
+from ...core.model import Evidence
+from ...core.permissions import UNIT_ROLES
+from ...core.results import NA
+from ...core.services import appraisal as svc
+from ...core.services.assessment import DOWNLOAD_LIMIT, chat_state, current_tag, save_chat_state
+from ...i18n import t, when
+from .. import callbacks
+from ..callbacks import Callback, MalformedCallback, decode, encode, pattern
+from ..sender import RENDERERS, RenderContext, Rendered
+from ..views import BUTTON_LIMIT, clip
+from .common import Turn
+
+PRIVATE = filters.ChatType.PRIVATE
+VERBS = {"pl": 0, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pe": 2, "pg": 2, "xl": 1, "xi": 2}
+callbacks.VERBS.update(VERBS)
+TEXT_LIMIT = 4000
+
+
+def _b(text: str, tag: str, verb: str, *args: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(clip(text, BUTTON_LIMIT), callback_data=encode(tag, verb, *args))
+
+
+def _points(mark, lang: str) -> str:
+    if mark is None:
+        return t("appraisal.none_yet", lang)
+    return t("appraisal.na", lang) if mark is NA else fmt(mark, decimal_comma=lang == "vi")
+
+
+def _caller(turn: Turn) -> svc.Caller:
+    return svc.Caller(actor=f"person:{turn.person_id}", grants=tuple(turn.identity.grants), person_id=turn.person_id)
+
+
+# ---- appraisers' screens ---------------------------------------------------------------------------------
+
+
+async def _units(turn: Turn, tag: str) -> None:
+    overview = await turn.run(svc.list_units, None, _caller(turn), turn.deps.now())
+    if not overview:
+        await turn.show(turn.t("appraisal.none"))
+        return
+    rows = [[_b(turn.t("appraisal.unit.button", code=o.code, status=turn.t(f"appraisal.status.{o.status}"),
+                       done=o.mine_appraised, total=o.mine_total,
+                       contested=turn.t("appraisal.contested.mark", count=o.contested_open) if o.contested_open else ""),
+                tag, "pu", o.code)] for o in overview]
+    with turn.deps.uow() as uow:
+        year = uow.periods.current().year
+    await turn.show(turn.t("appraisal.list.header", year=year), InlineKeyboardMarkup(rows))
+
+
+async def _unit(turn: Turn, tag: str, unit_code: str, note: str | None = None) -> None:
+    view = await turn.run(svc.unit_view, None, _caller(turn), unit_code, turn.deps.now())
+    lines = [turn.t("appraisal.unit.header", code=view.unit.code, name=view.unit.name,
+                    status=turn.t(f"appraisal.status.{view.status}"), round=view.round or "-")]
+    rows = []
+    if view.contested:
+        lines.append(turn.t("appraisal.unit.contested"))
+        rows += [[_b(f"❗ {i.item.code}. {i.item.name}", tag, "pi", unit_code, i.item.code)] for i in view.contested]
+    lines.append(turn.t("appraisal.unit.pick_area"))
+    for area in view.areas:
+        if area.mine:
+            done = sum(1 for i in area.items if i.appraised is not None)
+            rows.append([_b(turn.t("appraisal.area.button", code=area.code, name=area.name, done=done,
+                                   total=len(area.items)), tag, "pa", unit_code, area.code)])
+    rows.append([_b(turn.t("appraisal.button.units"), tag, "pl")])
+    text = "\n".join(lines)
+    await turn.show(f"{note}\n\n{text}" if note else text, InlineKeyboardMarkup(rows))
+
+
+def _item_text(turn: Turn, unit_code: str, view: svc.ItemView) -> str:
+    item, lang = view.item, turn.lang
+    lines = [turn.t("appraisal.item.header", unit=unit_code, code=item.code, name=item.label(lang),
+                    max=fmt(item.maximum, decimal_comma=lang == "vi"))]
+    if view.answer is not None:
+        lines.append(turn.t("appraisal.item.answer", answer=svc.answer_text(view.answer) or "-"))
+    lines.append(turn.t("appraisal.item.self", points=_points(view.self_points, lang)))
+    names = [e.file_name or e.reference or e.kind for e in view.evidence]
+    lines.append(turn.t("appraisal.item.evidence", list="; ".join(names)) if names
+                 else turn.t("appraisal.item.no_evidence"))
+    if view.explanation:
+        lines.append(turn.t("appraisal.item.explanation", text=view.explanation))
+    if view.appraised is not None:
+        reason = f" — {view.appraised.reason}" if view.appraised.reason else ""
+        lines.append(turn.t("appraisal.item.appraised", round=view.appraised.appraisal_round or "-",
+                            points=_points(svc.mark_of(view.appraised), lang), reason=reason))
+    if view.contest is not None:
+        lines.append(turn.t("appraisal.item.contest", text=view.contest.text))
+    return clip("\n".join(lines), TEXT_LIMIT)
+
+
+async def _item(turn: Turn, tag: str, unit_code: str, item_code: str, note: str | None = None) -> None:
+    view = await turn.run(svc.unit_view, None, _caller(turn), unit_code, turn.deps.now())
+    items = [i for a in view.areas if a.mine for i in a.items]
+    current = next((i for i in items if i.item.code == item_code), None)
+    if current is None:
+        raise DomainError("appraisal.area_not_assigned", unit=unit_code, area=item_code)
+    rows = [[_b(turn.t("appraisal.button.accept"), tag, "pk", unit_code, item_code)],
+            [_b(turn.t("appraisal.button.set"), tag, "pp", unit_code, item_code)]]
+    if view.round == 2 and current.appraised is not None:
+        rows.append([_b(turn.t("appraisal.button.keep"), tag, "pg", unit_code, item_code)])
+    rows.append([_b(turn.t("appraisal.button.rest"), tag, "pr", unit_code, current.item.area_code)])
+    if any(e.kind == "file" for e in current.evidence):
+        rows.append([_b(turn.t("appraisal.button.files"), tag, "pe", unit_code, item_code)])
+    following = items[items.index(current) + 1:]
+    nav = [_b(turn.t("appraisal.button.back"), tag, "pu", unit_code)]
+    if following:
+        nav.insert(0, _b(turn.t("appraisal.button.next"), tag, "pi", unit_code, following[0].item.code))
+    rows.append(nav)
+    text = _item_text(turn, unit_code, current)
+    await turn.show(f"{note}\n\n{text}" if note else text, InlineKeyboardMarkup(rows))
+
+
+def _saved_note(turn: Turn, outcome: svc.Outcome) -> str:
+    note = turn.t("appraisal.saved", code=outcome.item_code, points=_points(outcome.points, turn.lang))
+    if outcome.replaced_by:
+        note += "\n" + turn.t("appraisal.replaced", value=outcome.replaced_value, who=outcome.replaced_by)
+    return note
+
+
+async def _after_write(turn: Turn, tag: str, unit_code: str, outcome: svc.Outcome) -> None:
+    """Show the next item of the caller's areas still without appraised points, or the unit."""
+    view = await turn.run(svc.unit_view, None, _caller(turn), unit_code, turn.deps.now())
+    pending = view.contested or [i for a in view.areas if a.mine for i in a.items if i.appraised is None]
+    if pending:
+        await _item(turn, tag, unit_code, pending[0].item.code, note=_saved_note(turn, outcome))
+    else:
+        await _unit(turn, tag, unit_code, note=_saved_note(turn, outcome))
+
+
+# ---- buttons ---------------------------------------------------------------------------------------------
+
+
+async def _on_pl(turn: Turn, cb: Callback) -> None:
+    await _units(turn, cb.tag)
+
+
+async def _on_pu(turn: Turn, cb: Callback) -> None:
+    await _unit(turn, cb.tag, cb.args[0])
+
+
+async def _on_pa(turn: Turn, cb: Callback) -> None:
+    view = await turn.run(svc.unit_view, None, _caller(turn), cb.args[0], turn.deps.now())
+    area = next((a for a in view.areas if a.code == cb.args[1] and a.mine), None)
+    if area is None or not area.items:
+        raise DomainError("appraisal.area_not_assigned", unit=cb.args[0], area=cb.args[1])
+    first = next((i for i in area.items if i.appraised is None), area.items[0])
+    await _item(turn, cb.tag, cb.args[0], first.item.code)
+
+
+async def _on_pi(turn: Turn, cb: Callback) -> None:
+    await _item(turn, cb.tag, *cb.args)
+
+
+async def _on_pk(turn: Turn, cb: Callback) -> None:
+    outcome = await turn.run(svc.appraise, None, _caller(turn), cb.args[0], cb.args[1], None, None, turn.deps.now())
+    await _after_write(turn, cb.tag, cb.args[0], outcome)
+
+
+async def _on_pg(turn: Turn, cb: Callback) -> None:
+    outcome = await turn.run(svc.keep, None, _caller(turn), cb.args[0], cb.args[1], turn.deps.now())
+    await _after_write(turn, cb.tag, cb.args[0], outcome)
+
+
+async def _on_pp(turn: Turn, cb: Callback) -> None:
+    view = await turn.run(svc.unit_view, None, _caller(turn), cb.args[0], turn.deps.now())
+    item = next((i.item for a in view.areas if a.mine for i in a.items if i.item.code == cb.args[1]), None)
+    if item is None:
+        raise DomainError("appraisal.area_not_assigned", unit=cb.args[0], area=cb.args[1])
+    await turn.run(save_chat_state, turn.person_id, {"apr": "points", "unit": cb.args[0], "item": item.code})
+    await turn.send(turn.t("appraisal.prompt.points", code=item.code,
+                           max=fmt(item.maximum, decimal_comma=turn.lang == "vi")))
+
+
+async def _on_pr(turn: Turn, cb: Callback) -> None:
+    outcomes = await turn.run(svc.accept_rest, None, _caller(turn), cb.args[0], cb.args[1], turn.deps.now())
+    await _unit(turn, cb.tag, cb.args[0], note=turn.t("appraisal.rest_done", count=len(outcomes)))
+
+
+async def _on_pe(turn: Turn, cb: Callback) -> None:
+    view = await turn.run(svc.unit_view, None, _caller(turn), cb.args[0], turn.deps.now())
+    item = next((i for a in view.areas for i in a.items if i.item.code == cb.args[1]), None)
+    files = [e for e in (item.evidence if item else ()) if e.kind == "file" and e.sha256]
+    if not files:
+        await turn.send(turn.t("appraisal.no_files"))
+        return
+    for record in files:
+        data = turn.deps.store.read(record.sha256)
+        await turn.context.bot.send_document(turn.update.effective_chat.id, data,
+                                             filename=record.file_name or f"{record.item_code}-{record.sha256[:8]}")
+
+
+async def _on_xl(turn: Turn, cb: Callback) -> None:
+    await _contestable(turn, cb.tag, cb.args[0])
+
+
+async def _on_xi(turn: Turn, cb: Callback) -> None:
+    found = await turn.run(svc.contestable, None, _caller(turn), cb.args[0], turn.deps.now())
+    view = next((i for i in found.items if i.item.code == cb.args[1]), None)
+    if view is None:
+        raise DomainError("appraisal.explanation_closed", unit=cb.args[0])
+    await turn.run(save_chat_state, turn.person_id, {"apr": "contest", "unit": cb.args[0], "item": cb.args[1]})
+    await turn.send(turn.t("explain.prompt", code=view.item.code, self=_points(view.self_points, turn.lang),
+                           appraised=_points(svc.mark_of(view.appraised), turn.lang),
+                           reason=view.appraised.reason or "-"))
+
+
+HANDLERS = {"pl": _on_pl, "pu": _on_pu, "pa": _on_pa, "pi": _on_pi, "pk": _on_pk, "pp": _on_pp, "pr": _on_pr,
+            "pe": _on_pe, "pg": _on_pg, "xl": _on_xl, "xi": _on_xi}
+
+
+async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        await turn.no_role()
+        return
+    try:
+        callback = decode(update.callback_query.data)
+    except MalformedCallback:
+        await turn.answer(turn.t("callback.malformed"), alert=True)
+        return
+    if callback.tag != await turn.run(current_tag):
+        await turn.answer(turn.t("callback.stale"), alert=True)
+        return
+    try:
+        await HANDLERS[callback.verb](turn, callback)
+    except DomainError as error:
+        await turn.answer(turn.error(error), alert=True)
+        return
+    await turn.answer()
+
+
+# ---- commands and typed input ----------------------------------------------------------------------------
+
+
+async def appraise_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        await turn.no_role()
+        return
+    tag = await turn.run(current_tag)
+    try:
+        await _units(turn, tag)
+    except DomainError as error:
+        await turn.send(turn.error(error))
+
+
+async def _contestable(turn: Turn, tag: str, unit_code: str) -> None:
+    found = await turn.run(svc.contestable, None, _caller(turn), unit_code, turn.deps.now())
+    deadline = when(found.closes, turn.tz) if found.closes else turn.t("explain.no_deadline")
+    rows = [[_b(turn.t("explain.item.button", code=i.item.code, self=_points(i.self_points, turn.lang),
+                       appraised=_points(svc.mark_of(i.appraised), turn.lang)), tag, "xi", unit_code, i.item.code)]
+            for i in found.items]
+    await turn.show(turn.t("explain.header", code=found.unit.code, name=found.unit.name, deadline=deadline),
+                    InlineKeyboardMarkup(rows) if rows else None)
+
+
+async def explain_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        await turn.no_role()
+        return
+    tag = await turn.run(current_tag)
+    shown = 0
+    for unit_code in sorted({g.unit_code for g in turn.identity.grants if g.role in UNIT_ROLES and g.unit_code}):
+        try:
+            await _contestable(turn, tag, unit_code)
+            shown += 1
+        except DomainError:
+            continue
+    if not shown:
+        await turn.send(turn.t("explain.none"))
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Typed points, reasons and explanations; anything else goes on to the other features' handlers."""
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        return
+    state = await turn.run(chat_state, turn.person_id)
+    mode = state.get("apr")
+    if mode not in ("points", "reason", "contest"):
+        return
+    text = update.effective_message.text.strip()
+    tag = await turn.run(current_tag)
+    unit_code, item_code = state["unit"], state["item"]
+    try:
+        if mode == "points":
+            if await turn.run(svc.needs_reason, None, _caller(turn), unit_code, item_code, text):
+                await turn.run(save_chat_state, turn.person_id, state | {"apr": "reason", "points": text})
+                await turn.send(turn.t("appraisal.prompt.reason"))
+            else:
+                await _write_typed(turn, tag, state, text, None)
+        elif mode == "reason":
+            await _write_typed(turn, tag, state, state["points"], text)
+        else:
+            await turn.run(svc.contest, None, _caller(turn), unit_code, item_code, text, (), turn.deps.now())
+            await turn.run(save_chat_state, turn.person_id, {"apr": "file", "unit": unit_code, "item": item_code})
+            await turn.send(turn.t("explain.saved", code=item_code))
+    except DomainError as error:
+        await turn.send(turn.error(error))
+    raise ApplicationHandlerStop
+
+
+async def _write_typed(turn: Turn, tag: str, state: dict, points: str, reason: str | None) -> None:
+    outcome = await turn.run(svc.appraise, None, _caller(turn), state["unit"], state["item"], points, reason,
+                             turn.deps.now())
+    await turn.run(save_chat_state, turn.person_id, {})
+    await _after_write(turn, tag, state["unit"], outcome)
+
+
+async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file sent after an explanation becomes new evidence for the contested item."""
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        return
+    state = await turn.run(chat_state, turn.person_id)
+    if state.get("apr") != "file":
+        return
+    message = update.effective_message
+    attachment = message.document or message.photo[-1]
+    if (attachment.file_size or 0) <= DOWNLOAD_LIMIT:
+        data = bytes(await (await attachment.get_file()).download_as_bytearray())
+        blob = turn.deps.store.put(data)
+        record = Evidence(id=None, unit_code=state["unit"], item_code=state["item"], kind="file", sha256=blob.sha256,
+                          stored_path=blob.path, size=blob.size, file_name=getattr(attachment, "file_name", None),
+                          mime_type=getattr(attachment, "mime_type", None) or ("image/jpeg" if message.photo else None))
+        try:
+            await turn.run(svc.add_contest_evidence, None, _caller(turn), state["unit"], state["item"], record,
+                           turn.deps.now())
+            await turn.send(turn.t("explain.file_saved", code=state["item"]))
+        except DomainError as error:
+            await turn.send(turn.error(error))
+    raise ApplicationHandlerStop
+
+
+# ---- outbox renderers ------------------------------------------------------------------------------------
+
+
+def _clip_lines(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    return text if len(text) <= 4096 else text[:4095] + "…"
+
+
+def render_round1(ctx: RenderContext, item) -> Rendered:
+    p, lang = item.payload, ctx.language(item)
+    lines = [t("notice.round1", lang, unit=p["unit"], name=p["unit_name"], total=p["total"], maximum=p["maximum"],
+               index=p["index"])]
+    if p["lowered"]:
+        lines.append(t("notice.round1.lowered", lang))
+        lines += [t("notice.round1.item", lang, **i) for i in p["lowered"]]
+    else:
+        lines.append(t("notice.round1.none", lang))
+    closes = p.get("explanation_closes")
+    lines.append(t("notice.round1.explain", lang, deadline=when(datetime.fromisoformat(closes), ctx.tz) if closes
+                   else t("explain.no_deadline", lang)))
+    return Rendered(text=_clip_lines(lines))
+
+
+def render_result(ctx: RenderContext, item) -> Rendered:
+    p, lang = item.payload, ctx.language(item)
+    lines = [t("notice.result", lang, year=p["year"], code=p["code"], name=p["name"], total=p["total"],
+               maximum=p["maximum"], index=p["index"], rank=p["rank"], rank_of=p["rank_of"], block=p["block_name"],
+               classification=f" · {p['classification']}" if p.get("classification") else "")]
+    lines += [f"• {a['code']}. {a['name']}: {a['points']}/{a['maximum']} ({a['index']}%)" for a in p["areas"]]
+    return Rendered(text=_clip_lines(lines))
+
+
+def render_ranking(ctx: RenderContext, item) -> Rendered:
+    p, lang = item.payload, ctx.language(item)
+    lines = [t("notice.ranking", lang, year=p["year"], block=p["block_name"], average=p["average_index"])]
+    lines += [t("notice.ranking.row", lang, **row) for row in p["rows"]]
+    return Rendered(text=_clip_lines(lines))
+
+
+RENDERERS.update({"appraisal_round1": render_round1, "result_notice": render_result, "ranking": render_ranking})
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("appraise", appraise_command, filters=PRIVATE))
+    application.add_handler(CommandHandler("explain", explain_command, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(on_callback, pattern=pattern(VERBS)))
+    application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text), group=-1)
+    application.add_handler(MessageHandler(PRIVATE & (filters.Document.ALL | filters.PHOTO), on_file), group=-1)
