@@ -1,0 +1,277 @@
+"""Reminders end to end through the Bot API emulator: the jobs at simulated times, 429 storms, blocked users,
+a sender process killed with SIGKILL in the middle of a wave, two sender processes on PostgreSQL."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emulator_fixtures import make_bot  # noqa: E402
+from reminder_fixtures import VN, make_province, submit  # noqa: E402
+
+from parbot.bot.jobs import ReminderJobs  # noqa: E402
+from parbot.bot.sender import Sender  # noqa: E402
+from parbot.core.services.notifications import queue_due_notifications  # noqa: E402
+from parbot.sandbox.emulator import ApiError, EmulatorServer, RateLimits  # noqa: E402
+from parbot.settings import Settings  # noqa: E402
+from parbot.storage.db import make_engine, upgrade  # noqa: E402
+from parbot.storage.tables import OutboxRow  # noqa: E402
+from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+WAVE_AT = datetime(2025, 12, 24, 8, 0, 30, tzinfo=VN)
+
+
+def database(url: str) -> SqlUnitOfWork:
+    engine = make_engine(url)
+    upgrade(engine)
+    return SqlUnitOfWork(engine)
+
+
+def start_users(server: EmulatorServer, people: dict) -> None:
+    """Everyone pressed Start once (a bot cannot write first)."""
+    for role in people.values():
+        for person, _unit in role:
+            server.create_user(person.telegram_id, person.name).user.started = True
+
+
+def statuses(uow: SqlUnitOfWork) -> dict[str, int]:
+    with uow:
+        rows = uow.session.execute(sa.select(OutboxRow.status, sa.func.count()).group_by(OutboxRow.status))
+        return dict(rows.all())
+
+
+async def until(predicate, timeout: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_reminders_arrive_at_the_simulated_times_with_the_right_content(tmp_path):
+    uow = database(f"sqlite:///{tmp_path / 'p.db'}")
+    people = make_province(uow, units=2)
+    (officer_a, unit_a), (officer_b, unit_b) = people["officer"]
+    leader_a = next(p for p, u in people["unit_leader"] if u == unit_a)
+    clock = [datetime(2025, 12, 23, 8, 0, tzinfo=VN)]
+    async with EmulatorServer() as server:
+        start_users(server, people)
+        async with make_bot(server) as bot:
+            jobs = ReminderJobs(uow.engine, bot, Settings(), now=lambda: clock[0])
+
+            async def at(moment: datetime) -> None:
+                clock[0] = moment
+                await jobs.run_sweep()
+                await jobs.run_sender()
+
+            def got(person) -> list[str]:
+                return [m.text for m in server.user(person.telegram_id).bot_messages()]
+
+            await at(datetime(2025, 12, 24, 7, 59, tzinfo=VN))
+            assert got(officer_a) == []
+            await at(datetime(2025, 12, 24, 8, 0, 20, tzinfo=VN))
+            [first] = got(officer_a)
+            assert first.startswith("⏰ Nhắc hạn tự đánh giá, chấm điểm — Đơn vị 0")
+            assert "Hạn: 17:00 31/12/2025 (còn 7 ngày 8 giờ)." in first and "Đã trả lời 0/27 tiêu chí." in first
+            button = server.user(officer_a.telegram_id).last_bot_message.inline_keyboard[0][0]
+            assert button["text"] == "▶️ Tiếp tục" and button["callback_data"].endswith(f":m:{unit_a}")
+            assert len(got(officer_b)) == 1 and got(leader_a) == []
+            await at(datetime(2025, 12, 24, 8, 1, 20, tzinfo=VN))  # the next minute's sweep: nothing new
+            assert len(got(officer_a)) == 1
+            submit(uow, unit_b, datetime(2025, 12, 26, 10, tzinfo=VN))
+            await at(datetime(2025, 12, 28, 8, 0, 20, tzinfo=VN))
+            assert len(got(officer_a)) == 2 and "còn 3 ngày 8 giờ" in got(officer_a)[-1]
+            assert len(got(officer_b)) == 1  # submitted: no more reminders
+            await at(datetime(2025, 12, 30, 8, 0, 20, tzinfo=VN))  # the third reminder: the leader is told
+            assert got(leader_a)[-1].startswith("⏰") and "đã được nhắc 2 lần" in got(leader_a)[-1]
+            await at(datetime(2026, 1, 1, 8, 0, 20, tzinfo=VN))
+            assert got(officer_a)[-1].startswith("❗ Quá hạn") and "đã quá 0 ngày 15 giờ" in got(officer_a)[-1]
+            digest = got(people["admin"][0][0])[-1]
+            assert "đã nộp 0/1" in digest and "đã nộp 1/1, đúng hạn 1" in digest and f"{unit_a} Đơn vị 0" in digest
+
+
+async def test_a_429_storm_loses_nothing_and_blocked_users_are_marked(tmp_path):
+    uow = database(f"sqlite:///{tmp_path / 'p.db'}")
+    people = make_province(uow, units=40, leaders=False)
+    limits = RateLimits(global_per_second=8, per_chat_per_second=1, per_chat_burst=1)
+    async with EmulatorServer(rate_limits=limits) as server:
+        start_users(server, people)
+        blocked = [p for p, _u in people["officer"][:3]]
+        for person in blocked:
+            server.user(person.telegram_id).block()
+        queue_due_notifications(uow, WAVE_AT)
+        async with make_bot(server) as bot:
+            started = time.monotonic()
+            sender = Sender(uow.engine, bot, rate_global=40,
+                            now=lambda: WAVE_AT + timedelta(seconds=5 + time.monotonic() - started))
+            for _ in range(100):
+                await sender.drain()
+                if statuses(uow).get("pending", 0) == 0:
+                    break
+                await asyncio.sleep(0.2)
+    assert server.emulator.limiter.refused >= 3, "the storm did not happen"
+    assert sender.stats.rate_limited == server.emulator.limiter.refused
+    counts = {p.telegram_id: server.emulator.chats[p.telegram_id].bot_sent for p, _u in people["officer"]}
+    assert {t for t, n in counts.items() if n != 1} == {p.telegram_id for p in blocked}
+    assert all(counts[p.telegram_id] == 0 for p in blocked)
+    with uow:
+        assert all(uow.people.get(p.id).unreachable_at is not None for p in blocked)
+    admin = people["admin"][0][0]
+    notices = [m.text for m in server.user(admin.telegram_id).bot_messages() if m.text.startswith("⚠️")]
+    assert sorted(notices) == sorted(n for n in notices) and len(notices) == 3
+    assert statuses(uow) == {"sent": 37 + 1 + 3, "unreachable": 3, "skipped": 22}
+
+
+# ---- sender processes ------------------------------------------------------------------------------------
+
+
+def spawn(url: str, server: EmulatorServer, log: Path) -> subprocess.Popen:
+    env = os.environ | {"PARBOT_DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": server.token,
+                        "TELEGRAM_API_BASE": server.base_url, "PARBOT_SEND_RATE_GLOBAL": "100000",
+                        "PARBOT_SWEEP_INTERVAL_SECONDS": "3600", "PARBOT_LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, "-m", "parbot.bot.jobs"], cwd=ROOT, env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def delivered(server: EmulatorServer) -> int:
+    return sum(chat.bot_sent for chat in server.emulator.chats.values())
+
+
+def one_each(server: EmulatorServer, people: dict) -> dict[int, int]:
+    """Recipients that did not get exactly one message: {telegram id: count}."""
+    counts = {p.telegram_id: server.emulator.chats[p.telegram_id].bot_sent for role in people.values()
+              for p, _u in role}
+    return {t: n for t, n in counts.items() if n != 1}
+
+
+class Gate:
+    """Holds sendMessage calls inside the emulator once ``after`` messages were delivered: requests in
+    flight when the sender dies, which Telegram never processed (``drop`` answers them with an error)."""
+
+    def __init__(self, server: EmulatorServer, after: int) -> None:
+        self.server, self.after = server, after
+        self.open = asyncio.Event()
+        self.open.set()
+        self.held = 0
+        self.drop = False
+        methods = server.emulator._methods
+        original = methods["sendmessage"]
+
+        async def gated(params, uploads):
+            if delivered(server) >= self.after:
+                self.open.clear()
+            if not self.open.is_set():
+                self.held += 1
+                await self.open.wait()
+                if self.drop:
+                    raise ApiError(500, "Internal Server Error")
+            return original(params, uploads)
+
+        methods["sendmessage"] = gated
+
+    def release(self, drop: bool) -> None:
+        self.drop = drop
+        self.after = 10**9
+        self.open.set()
+
+
+async def test_kill_9_mid_wave_then_restart_gives_everyone_exactly_one(tmp_path):
+    """The process dies with requests in flight that Telegram never processed; every message it saw
+    accepted has been recorded (the one window no Bot API client can close — accepted, then killed before
+    the commit — would repeat those few messages; see the sender's notes)."""
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    uow = database(url)
+    people = make_province(uow, units=500, officers_per_unit=2, leaders=False)
+    async with EmulatorServer() as server:
+        start_users(server, people)
+        assert queue_due_notifications(uow, WAVE_AT).queued == 1001
+        gate = Gate(server, after=400)
+        first = spawn(url, server, tmp_path / "bot1.log")
+        try:
+            await until(lambda: gate.held > 0, 20, "the wave to reach the gate")
+            await until(lambda: statuses(uow).get("sent", 0) >= delivered(server), 10, "outcomes recorded")
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        finally:
+            first.kill()
+        gate.release(drop=True)
+        assert 400 <= delivered(server) < 1001 and statuses(uow).get("sending", 0) > 0
+        second = spawn(url, server, tmp_path / "bot2.log")
+        try:
+            await until(lambda: delivered(server) >= 1001 and statuses(uow).get("sent") == 1001, 20,
+                        "the restarted sender to finish the wave")
+            await asyncio.sleep(0.5)  # nothing more may arrive
+        finally:
+            second.terminate()
+            second.wait(10)
+    assert one_each(server, people) == {}
+    assert delivered(server) == 1001
+
+
+async def test_a_second_sender_on_the_same_sqlite_file_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    database(url)
+    async with EmulatorServer() as server:
+        first = spawn(url, server, tmp_path / "bot1.log")
+        try:
+            await until(lambda: (tmp_path / "p.db.sender.lock").exists(), 10, "the first sender's lock")
+            await asyncio.sleep(0.5)
+            second = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "parbot.bot.jobs"], cwd=ROOT,
+                                             env=os.environ | {"PARBOT_DATABASE_URL": url,
+                                                               "TELEGRAM_BOT_TOKEN": server.token,
+                                                               "TELEGRAM_API_BASE": server.base_url},
+                                             capture_output=True,
+                                             text=True, timeout=30)
+            assert first.poll() is None
+        finally:
+            first.terminate()
+            first.wait(10)
+    assert second.returncode == 1 and "another parbot process is sending" in second.stderr
+
+
+@pytest.mark.postgres
+async def test_two_sender_processes_on_postgresql_send_each_message_once(tmp_path):
+    from tests.conftest import _fresh_postgres_database, require_postgres
+
+    require_postgres()
+    url, drop = _fresh_postgres_database()
+    try:
+        uow = database(url)
+        people = make_province(uow, units=150, officers_per_unit=2, leaders=False)
+        async with EmulatorServer() as server:
+            start_users(server, people)
+            bots = [spawn(url, server, tmp_path / f"bot{n}.log") for n in (1, 2)]
+            try:
+                await asyncio.sleep(1.5)  # both running and polling the outbox before the wave is queued
+                assert queue_due_notifications(uow, WAVE_AT).queued == 301
+                await until(lambda: statuses(uow).get("sent") == 301, 20, "the wave")
+                assert all(b.poll() is None for b in bots)
+                # one process dies (whichever was sending): the other sends the next wave
+                bots[0].send_signal(signal.SIGKILL)
+                bots[0].wait(10)
+                assert queue_due_notifications(uow, WAVE_AT + timedelta(days=4)).queued == 301
+                await until(lambda: statuses(uow).get("sent") == 602, 20, "the second wave")
+                await asyncio.sleep(0.5)  # nothing more may arrive
+            finally:
+                for bot in bots:
+                    bot.terminate()
+                    bot.wait(10)
+            uow.engine.dispose()
+        counts = {p.telegram_id: server.emulator.chats[p.telegram_id].bot_sent
+                  for role in people.values() for p, _u in role}
+        assert set(counts.values()) == {2} and delivered(server) == 602
+    finally:
+        drop()
