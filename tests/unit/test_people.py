@@ -1,0 +1,122 @@
+"""Invitations (hashed, single use, expiring, revocable), binding, members, and their audit rows."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from parbot.core.errors import DomainError, NotFound, PermissionDenied
+from parbot.core.permissions import Grant, Role
+from parbot.core.services import people
+from parbot.core.services.people import parse_duration
+from parbot.storage.tables import InviteRow
+from sqlmodel import Session, select
+
+NOW = datetime(2020, 12, 1, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def province(uow):
+    from parbot.core.model import Block, Unit
+
+    with uow:
+        uow.blocks.upsert(Block("so", "Sở"))
+        uow.units.upsert(Unit("SNV", "Sở Nội vụ", "so"))
+        uow.commit()
+    return uow
+
+
+def test_code_is_stored_only_as_its_hash(province, engine):
+    code, invite = people.create_invite(province, "officer", "SNV", None, timedelta(days=14), "cli:a", NOW)
+    assert len(code) == 16 and all(c.isalnum() or c in "-_" for c in code)
+    with Session(engine) as session:
+        row = session.exec(select(InviteRow)).one()
+    assert row.code_hash == hashlib.sha256(code.encode()).hexdigest() and code not in row.code_hash
+    assert invite.expires_at == NOW + timedelta(days=14) and invite.status(NOW) == "active"
+
+
+@pytest.mark.parametrize("role,unit,block,error", [
+    ("officer", None, None, "invite.unit_required"), ("admin", "SNV", None, "invite.scope_not_allowed"),
+    ("appraiser", None, None, "invite.scope_required"), ("chief", None, None, "invite.unknown_role")])
+def test_scopes_are_validated(province, role, unit, block, error):
+    with pytest.raises(DomainError) as caught:
+        people.create_invite(province, role, unit, block, timedelta(days=1), "cli:a", NOW)
+    assert caught.value.code == error
+
+
+def test_unknown_unit_is_refused(province):
+    with pytest.raises(NotFound):
+        people.create_invite(province, "officer", "NOPE", None, timedelta(days=1), "cli:a", NOW)
+
+
+def test_accept_binds_once_and_is_idempotent_for_the_same_person(province):
+    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    person, grant, added = people.accept_invite(province, code, 42, 42, "Lan", "lan", "en", NOW)
+    assert (grant, added, person.language) == (Grant(Role.OFFICER, "SNV"), True, "en")
+    assert people.accept_invite(province, code, 42, 42, "Lan", "lan", "en", NOW)[2] is False
+    with pytest.raises(DomainError, match="invite.used"):
+        people.accept_invite(province, code, 43, 43, "Minh", None, "vi", NOW)
+    assert people.identify(province, 42).grants == (Grant(Role.OFFICER, "SNV"),)
+    assert people.identify(province, 43).person is None
+
+
+def test_expired_revoked_and_unknown_codes(province):
+    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(hours=1), "cli:a", NOW)
+    with pytest.raises(DomainError, match="invite.expired"):
+        people.accept_invite(province, code, 42, 42, "Lan", None, "vi", NOW + timedelta(hours=1))
+    other, invite = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    assert people.revoke_invite(province, f"#{invite.id}", "cli:a", NOW).status(NOW) == "revoked"
+    with pytest.raises(DomainError, match="invite.revoked"):
+        people.accept_invite(province, other, 42, 42, "Lan", None, "vi", NOW)
+    with pytest.raises(DomainError, match="invite.unknown"):
+        people.accept_invite(province, "not-a-code", 42, 42, "Lan", None, "vi", NOW)
+
+
+def test_revoke_by_code_hint_and_used_invites_cannot_be_revoked(province):
+    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    people.accept_invite(province, code, 42, 42, "Lan", None, "vi", NOW)
+    with pytest.raises(DomainError, match="invite.already_used"):
+        people.revoke_invite(province, code[:6], "cli:a", NOW)
+    with pytest.raises(NotFound):
+        people.revoke_invite(province, "#999", "cli:a", NOW)
+
+
+def test_members_list_remove_and_audit(province):
+    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    people.accept_invite(province, code, 42, 42, "Lan", "lan", "vi", NOW)
+    assert [(p.telegram_id, g.role) for p, g in people.list_members(province)] == [(42, Role.OFFICER)]
+    assert people.remove_member(province, "@lan", "cli:a", NOW) == 1
+    assert people.list_members(province) == [] and people.identify(province, 42).grants == ()
+    with pytest.raises(NotFound):
+        people.remove_member(province, "42", "cli:a", NOW)
+    with province:
+        actions = [a.action for a in province.audit.query()]
+    assert actions == ["invite", "member_join", "member_remove"]
+
+
+def test_durations_and_languages(province):
+    assert parse_duration("14d") == timedelta(days=14) and parse_duration("30m") == timedelta(minutes=30)
+    for bad in ("", "0d", "14", "2w"):
+        with pytest.raises(DomainError):
+            parse_duration(bad)
+    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    person, _, _ = people.accept_invite(province, code, 42, 42, "Lan", None, None, NOW)
+    people.set_language(province, person.id, "en")
+    assert people.identify(province, 42).language == "en"
+    with pytest.raises(DomainError, match="lang.unknown"):
+        people.set_language(province, person.id, "fr")
+
+
+def test_cli_invite_and_members(cli, tmp_path):
+    assert cli("framework", "import", "2020-so.yaml")[0] == 0
+    (tmp_path / "u.csv").write_text("code,name,block\nSNV,Sở Nội vụ,so\n", encoding="utf-8")
+    assert cli("units", "import", str(tmp_path / "u.csv"))[0] == 0
+    code_, out, _ = cli("invite", "create", "--role", "officer", "--unit", "SNV", "--expires", "7d")
+    assert code_ == 0 and "https://t.me/" in out and "?start=" in out
+    code = out.split("?start=")[1].split()[0]
+    assert cli("invite", "list")[1].count(code[:6]) == 1
+    assert cli("invite", "revoke", code)[0] == 0
+    assert "revoked" in cli("invite", "list")[1]
+    assert cli("invite", "create", "--role", "admin", "--unit", "SNV")[0] == 1
+    assert cli("members", "remove", "12345")[0] == 1
