@@ -217,7 +217,7 @@ async def _on_xi(turn: Turn, cb: Callback) -> None:
     if view is None:
         raise DomainError("appraisal.explanation_closed", unit=cb.args[0])
     await turn.run(save_chat_state, turn.person_id, {"apr": "contest", "unit": cb.args[0], "item": cb.args[1]})
-    await turn.send(turn.t("explain.prompt", code=view.item.code, self=_points(view.self_points, turn.lang),
+    await turn.send(turn.t("explain.prompt", code=view.item.code, own=_points(view.self_points, turn.lang),
                            appraised=_points(svc.mark_of(view.appraised), turn.lang),
                            reason=view.appraised.reason or "-"))
 
@@ -265,7 +265,7 @@ async def appraise_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def _contestable(turn: Turn, tag: str, unit_code: str) -> None:
     found = await turn.run(svc.contestable, None, _caller(turn), unit_code, turn.deps.now())
     deadline = when(found.closes, turn.tz) if found.closes else turn.t("explain.no_deadline")
-    rows = [[_b(turn.t("explain.item.button", code=i.item.code, self=_points(i.self_points, turn.lang),
+    rows = [[_b(turn.t("explain.item.button", code=i.item.code, own=_points(i.self_points, turn.lang),
                        appraised=_points(svc.mark_of(i.appraised), turn.lang)), tag, "xi", unit_code, i.item.code)]
             for i in found.items]
     await turn.show(turn.t("explain.header", code=found.unit.code, name=found.unit.name, deadline=deadline),

@@ -229,11 +229,12 @@ class UnitView:
 
     @property
     def contested(self) -> list[ItemView]:
-        """Contested items the appraiser has not settled yet: shown first in round 2."""
-        return [i for a in self.areas for i in a.items if i.contested_open]
+        """Contested items of the caller's areas not settled yet: shown first in round 2."""
+        return [i for a in self.areas if a.mine for i in a.items if i.contested_open]
 
 
-def _mark(score: Score | None) -> Mark | None:
+def mark_of(score: Score | None) -> Mark | None:
+    """The points (or NA) a score stands for."""
     if score is None:
         return None
     return NA if score.not_applicable else score.points
@@ -241,7 +242,7 @@ def _mark(score: Score | None) -> Mark | None:
 
 def _self_mark(score: Score | None, answer: Answer | None) -> Mark | None:
     if score is not None:
-        return _mark(score)
+        return mark_of(score)
     if answer is None:
         return None
     return NA if answer.not_applicable else answer.points
@@ -503,19 +504,82 @@ def contest(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, i
         if not text:
             raise DomainError("appraisal.contest_text_required", item=item_code)
         entry = state.setdefault("contests", {}).get(item_code, {})
-        ids = list(entry.get("evidence", []))
-        for record in evidence:
-            ids.append(uow.evidence.add(period.id, Evidence(
-                id=None, unit_code=unit.code, item_code=item_code, kind=record.kind, sha256=record.sha256,
-                stored_path=record.stored_path, size=record.size, mime_type=record.mime_type,
-                file_name=record.file_name, reference=record.reference, purpose="explanation",
-                sender_id=caller.person_id)))
+        ids = list(entry.get("evidence", [])) + _add_evidence(uow, period, caller, unit, item_code, evidence)
         state["contests"][item_code] = {"text": text, "by": caller.actor, "at": now.isoformat(), "evidence": ids}
         uow.audit.add(AuditEntry(actor=caller.actor, action="contest", period_id=period.id, unit_code=unit.code,
                                  item_code=item_code, source="explanation", reason=text))
         _save_state(uow, period, stage, state)
         uow.commit()
     return _contests(state)[item_code]
+
+
+def _add_evidence(uow: UnitOfWork, period: Period, caller: Caller, unit: Unit, item_code: str,
+                  evidence: Iterable[Evidence]) -> list[int]:
+    return [uow.evidence.add(period.id, Evidence(
+        id=None, unit_code=unit.code, item_code=item_code, kind=record.kind, sha256=record.sha256,
+        stored_path=record.stored_path, size=record.size, mime_type=record.mime_type, file_name=record.file_name,
+        reference=record.reference, purpose="explanation", sender_id=caller.person_id)) for record in evidence]
+
+
+def add_contest_evidence(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item_code: str,
+                         evidence: Evidence, now: datetime | None = None) -> None:
+    """A file or reference sent after the explanation text, while the window is open."""
+    now = _now(now)
+    with uow:
+        period = get_period(uow, year)
+        unit = _unit(uow, period, unit_code)
+        require(caller.grants, Action.CONTEST, unit)
+        stage = uow.stages.get(period.id, unit.code)
+        state = _state(stage)
+        entry = state.get("contests", {}).get(item_code)
+        if entry is None or not explanation_open(period, state, now):
+            raise DomainError("appraisal.explanation_closed", unit=unit.code)
+        entry["evidence"] = list(entry.get("evidence", [])) + _add_evidence(uow, period, caller, unit, item_code,
+                                                                          [evidence])
+        uow.audit.add(AuditEntry(actor=caller.actor, action="evidence", period_id=period.id, unit_code=unit.code,
+                                 item_code=item_code, source="explanation",
+                                 new=f"{evidence.kind} {(evidence.sha256 or evidence.reference or '')[:12]}"))
+        _save_state(uow, period, stage, state)
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class Contestable:
+    unit: Unit
+    closes: datetime | None
+    items: tuple[ItemView, ...]  # appraised points differ from the self points
+
+
+def contestable(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str,
+                now: datetime | None = None) -> Contestable:
+    now = _now(now)
+    with uow:
+        period = get_period(uow, year)
+        unit = _unit(uow, period, unit_code)
+        require(caller.grants, Action.CONTEST, unit)
+        state = _state(uow.stages.get(period.id, unit.code))
+        if not explanation_open(period, state, now):
+            raise DomainError("appraisal.explanation_closed", unit=unit.code)
+        items = _view_items(uow, period, unit, period.criteria_for(unit.block), state)
+        return Contestable(unit=unit, closes=period.config.deadlines.explanation_closes,
+                           items=tuple(v for v in items.values()
+                                       if v.appraised is not None and mark_of(v.appraised) != v.self_points))
+
+
+def needs_reason(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item_code: str,
+                 points: str) -> bool:
+    """Check typed points before asking for a reason: raises when they are invalid; True when they differ
+    from the self points (so a reason is required)."""
+    with uow:
+        period = get_period(uow, year)
+        unit = _unit(uow, period, unit_code)
+        areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
+        view = _appraisable_item(_open(uow, period, unit), item_code, areas)
+    _, _, _, problem = _decide(view.item, view.self_points, points, "-")
+    if problem:
+        raise DomainError("appraisal.invalid", problem=problem)
+    value, na, _ = check_points(view.item, "appraised", points)
+    return (NA if na else value) != view.self_points
 
 
 # -- closing rounds -----------------------------------------------------------------------------------
@@ -545,7 +609,7 @@ def _lowered(criteria: BlockCriteria, scores: dict[tuple[str, str], Score]) -> l
         own, appraised = scores.get((item.code, "self")), scores.get((item.code, "appraised"))
         if own is None or appraised is None:
             continue
-        before, after = _mark(own), _mark(appraised)
+        before, after = mark_of(own), mark_of(appraised)
         lowered = (isinstance(before, Decimal) and (after is NA or after < before))  # type: ignore[operator]
         if lowered:
             out.append({"item": item.code, "name": item.name, "self": describe(own), "appraised": describe(appraised),
@@ -644,7 +708,7 @@ def close_due_rounds(uow: UnitOfWork, now: datetime | None = None) -> list[Close
 # -- the offline path: a workbook per council ----------------------------------------------------------
 
 
-def _answer_text(answer: Answer | None) -> str:
+def answer_text(answer: Answer | None) -> str:
     if answer is None:
         return ""
     if answer.not_applicable:
@@ -680,11 +744,11 @@ def export_sheets(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: 
                 appraised = view.appraised
                 rows.append({
                     "unit": unit.code, "item": view.item.code, "area": view.item.area_code, "name": view.item.name,
-                    "max": view.item.maximum, "answer": _answer_text(view.answer),
+                    "max": view.item.maximum, "answer": answer_text(view.answer),
                     "self_points": _mark_text(view.self_points),
                     "evidence": "; ".join(e.file_name or e.reference or e.kind for e in view.evidence),
                     "explanation": view.explanation or "",
-                    "appraised_points": _mark_text(_mark(appraised)),
+                    "appraised_points": _mark_text(mark_of(appraised)),
                     "reason": (appraised.reason or "") if appraised else ""})
             out.append((unit, rows))
         return period.year, out
