@@ -1,6 +1,8 @@
-"""`parbot demo`: parbot's main job on its embedded defaults, in one command."""
+"""`parbot demo` (a whole round on the sample province, through the real bot and the emulator) and
+`parbot sandbox` (the training web chat)."""
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -10,30 +12,37 @@ import typer
 
 from .common import console
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
-
-def demo(out: Optional[Path] = typer.Option(None, "--out", help="Folder for the database and outputs "
-                                                                   "(default: a new temporary folder)."),
-         year: int = typer.Option(2020, help="The sample period to play (2020)."),
+def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new folder for the database and "
+                                                                   "outputs (default: a new temporary folder)."),
          seed: int = typer.Option(1, help="Seed for the simulated choices (same seed, same round).")) -> None:
-    """Play a round on a sample province: create the database, load the criteria sets and units, import scores,
-    print the ranking of every block."""
+    """Play a whole round of the 2020 sample province through the real bot on the built-in Telegram
+    emulator: invitations, self-assessment, reminders, appraisal, explanation, survey, publication, charts.
+    Prints the ranking per block and writes the charts, workbook, PDF report and chat transcripts."""
+    from ..sandbox.demo import YEAR, run_demo
     from ..settings import get_settings
     from . import setup_cmds
 
-    folder = out or Path(tempfile.mkdtemp(prefix="parbot-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ["PARBOT_DATABASE_URL"] = f"sqlite:///{folder / 'parbot.db'}"
+    folder = (out or Path(tempfile.mkdtemp(prefix="parbot-demo-"))).resolve()
+    if folder.exists() and any(folder.iterdir()):
+        raise typer.BadParameter(f"{folder} is not empty", param_hint="--out")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Bot API URLs carry the token
+    console.print(f"parbot demo — tỉnh mẫu, kỳ đánh giá {YEAR}, seed {seed}; thư mục {folder}", style="bold",
+                  markup=False)
+    result = run_demo(folder, seed, console)
+    # `parbot results` on the demo database prints the ranking: the same command a province runs.
+    os.environ["PARBOT_DATABASE_URL"] = f"sqlite:///{result.database}"
     os.environ["PARBOT_EVIDENCE_DIR"] = str(folder / "evidence")
     get_settings.cache_clear()
-    console.print(f"parbot demo — sample province, period {year}, output in {folder}", style="bold")
-    setup_cmds.period_create(SAMPLES / f"period-{year}.yaml")
-    setup_cmds.units_import(SAMPLES / f"units-{year}.csv")
-    setup_cmds.scores_import(SAMPLES / f"scores-{year}.csv", period=year, reason="demo: sample scores")
-    setup_cmds.results_command(period=year, block=None, format=setup_cmds.Format.table, out=None, items=False)
-    setup_cmds.results_command(period=year, block=None, format=setup_cmds.Format.xlsx,
-                               out=folder / f"results-{year}.xlsx", items=True)
+    console.print()
+    setup_cmds.results_command(period=YEAR, block=None, format=setup_cmds.Format.table, out=None, items=False)
+    console.print("Đã ghi:", style="bold")
+    for path in result.files:
+        console.print(f"  {path.relative_to(folder)}", markup=False, highlight=False)
+    for note in result.missing:
+        console.print(f"Not there yet: {note}", style="yellow", markup=False)
+    console.print(f"Cơ sở dữ liệu: {result.database}  (xem lại: PARBOT_DATABASE_URL=sqlite:///{result.database} "
+                  f"parbot results)", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

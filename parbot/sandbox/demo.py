@@ -1,0 +1,501 @@
+"""The demo round: a sample province plays a whole year of the PAR Index through the real bot, on the
+built-in Bot API emulator, on a compressed clock.
+
+Every stage happens at its date of the shipped 2020 period (Vietnam time), through the same code the
+province would run: invitations accepted with /start, officers answering in the chat, the reminder sweep
+and the outbox sender, appraisal, the explanation round, survey import, publication, and the charts the
+units and leaders receive. The clock given to the bot, the jobs and the services is the demo's own; one
+seed fixes every simulated choice.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from rich.console import Console
+from telegram.ext import CommandHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..bot.jobs import ReminderJobs, utc_now
+from ..core.decimals import fmt, round_half_up
+from ..core.rules import YesNoRule
+from ..core.services import appraisal, people, publication, survey
+from ..core.services.appraisal import Caller, admin_caller, person_caller
+from ..core.services.results import period_results
+from ..core.services.tabular import Row
+from ..reports import charts
+from ..reports.pdf import results_report_pdf
+from ..reports.xlsx import results_xlsx
+from ..storage.tables import OutboxRow
+from ..storage.uow import SqlUnitOfWork
+from .emulator import EmulatorServer, SimUser
+from .officers import Habits, Officer, Person, Transcript
+from .runtime import SAMPLE_UNITS, create_province, emulator_settings, running_bot, sample_period
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+YEAR = 2020
+ACTOR = "cli:demo"
+LATE_UNITS = 2  # units that stop half-way and are reminded
+NAMES = ("Nguyễn Thị Lan", "Trần Văn Hùng", "Lê Thị Mai", "Phạm Quốc Bảo", "Hoàng Thị Hạnh", "Vũ Minh Tuấn",
+         "Đặng Thu Trang", "Bùi Văn Long", "Đỗ Thị Ngọc", "Ngô Đức Thịnh", "Dương Thị Hoa", "Lý Văn Nam")
+LEADER_NAMES = ("Phan Văn Khải", "Trịnh Thị Thu", "Mai Xuân Trường", "Hồ Thị Bích")
+LOWER_REASONS = ("Văn bản kiểm chứng ban hành sau thời hạn quy định.",
+                 "Không có tài liệu kiểm chứng hợp lệ cho nội dung này.",
+                 "Báo cáo chưa đủ nội dung theo hướng dẫn của Sở Nội vụ.")
+CONTEST_TEXT = ("Đơn vị đã ban hành đúng hạn; gửi kèm Quyết định số 27/QĐ-UBND ngày 28/02/2020 "
+                "và sổ theo dõi văn bản đến.")
+
+
+def vn(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=VN)
+
+
+class Clock:
+    """The demo's compressed time: jumps from one stage's moment to the next."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def __call__(self) -> datetime:
+        return self.at.astimezone(timezone.utc)
+
+    def set(self, moment: datetime) -> datetime:
+        self.at = moment
+        return moment
+
+
+class Reporter:
+    """A progress bar per stage and a few lines of what happened."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def note(self, text: str) -> None:
+        self.console.print(f"  {text}", markup=False, highlight=False)
+
+    @contextmanager
+    def stage(self, title: str, moment: datetime, total: int) -> Iterator[Callable[[int], None]]:
+        self.console.print(f"[bold]{moment:%d/%m/%Y %H:%M}[/bold] {title}", highlight=False)
+        with Progress(TextColumn("  "), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=self.console, transient=False) as progress:
+            task = progress.add_task(title, total=total)
+            yield lambda n=1: progress.advance(task, n)
+            progress.update(task, completed=total)
+
+
+@dataclass
+class Cast:
+    officers: dict[str, Officer] = field(default_factory=dict)  # unit -> officer
+    leaders: dict[str, Person] = field(default_factory=dict)  # unit -> unit leader
+    appraisers: dict[str, Person] = field(default_factory=dict)  # block -> appraiser
+    province_leader: Person | None = None
+    admin: Person | None = None
+    person_ids: dict[int, int] = field(default_factory=dict)  # telegram id -> person id
+
+
+@dataclass
+class DemoResult:
+    folder: Path
+    database: Path
+    files: list[Path]
+    ranking: dict[str, list[tuple[int, str, str]]]  # block -> (rank, unit, index)
+    counts: dict[str, int]
+    missing: list[str]  # features the demo looked for and did not find
+
+
+class DemoRound:
+    def __init__(self, folder: Path, seed: int, console: Console) -> None:
+        self.folder, self.rng = folder, random.Random(seed)
+        self.report = Reporter(console)
+        self.clock = Clock(vn(2020, 11, 30, 9, 0))
+        self.transcript = Transcript()
+        self.cast = Cast()
+        self.counts: Counter[str] = Counter()
+        self.missing: list[str] = []
+        self._next_user = 810_000_001
+
+    # ---- set-up ------------------------------------------------------------------------------------------
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    def criteria(self, block: str):
+        with self.uow() as uow:
+            return uow.periods.get(YEAR).criteria_for(block)
+
+    def units(self) -> list:
+        with self.uow() as uow:
+            return [u for code in SAMPLE_UNITS for u in [uow.units.get(code)] if u is not None]
+
+    def invite(self, role: str, unit: str | None = None, block: str | None = None) -> str:
+        code, _ = people.create_invite(self.uow(), role, unit, block, timedelta(days=30), ACTOR, self.clock())
+        return code
+
+    async def join(self, name: str, role: str, unit: str | None = None, block: str | None = None) -> Person:
+        user = self.server.create_user(self._next_user, name, language_code="vi")
+        self._next_user += 1
+        person = Person(user, self.transcript)
+        code = self.invite(role, unit, block)
+        if role in ("officer", "unit_leader"):
+            await person.start(code)
+        else:  # no workspace to show: the welcome is the whole answer
+            self.transcript.add(user, f"/start {code[:4]}…")
+            user.send_command("start", code)
+            await user.wait_for_reply(10)
+        with self.uow() as uow:
+            self.cast.person_ids[user.id] = people.identify(uow, user.id).person.id
+        return person
+
+    def caller(self, person: Person) -> Caller:
+        return person_caller(self.uow(), self.cast.person_ids[person.user.id])
+
+    # ---- stages ------------------------------------------------------------------------------------------
+
+    async def onboarding(self) -> None:
+        units = self.units()
+        leaders_for = [u.code for u in units][:len(LEADER_NAMES)]
+        blocks = sorted({u.block for u in units})
+        total = len(units) + len(leaders_for) + len(blocks) + 2
+        moment = self.clock.set(vn(2020, 12, 1, 8, 30))
+        names = iter(NAMES)
+        with self.report.stage("Mời và kích hoạt tài khoản (/start <mã mời>)", moment, total) as advance:
+            self.cast.admin = await self.join("Sở Nội vụ - Tổ CCHC", "admin")
+            advance(1)
+            self.cast.province_leader = await self.join("Chủ tịch UBND tỉnh", "province_leader")
+            advance(1)
+            for unit in units:
+                person = await self.join(next(names), "officer", unit.code)
+                self.cast.officers[unit.code] = Officer(person.user, self.transcript, unit.code,
+                                                        self.criteria(unit.block), self.rng, Habits.draw(self.rng))
+                advance(1)
+            for unit_code, name in zip(leaders_for, LEADER_NAMES):
+                self.cast.leaders[unit_code] = await self.join(name, "unit_leader", unit_code)
+                advance(1)
+            for block in blocks:
+                self.cast.appraisers[block] = await self.join(f"Thẩm định khối {block}", "appraiser", block=block)
+                advance(1)
+        self.counts["invitations"] = total
+        self.report.note(f"{total} lời mời được tạo và chấp nhận: {len(units)} cán bộ đầu mối, "
+                         f"{len(leaders_for)} lãnh đạo đơn vị, {len(blocks)} tổ thẩm định, lãnh đạo tỉnh, quản trị.")
+
+    async def self_assessment(self) -> list[str]:
+        """Everyone answers concurrently; the late units stop part-way. Returns the late units."""
+        officers = list(self.cast.officers.values())
+        late = self.rng.sample([o.unit for o in officers if o.unit in self.cast.leaders], LATE_UNITS)
+        total = sum(o.remaining for o in officers)
+        moment = self.clock.set(vn(2020, 12, 14, 9, 0))
+        with self.report.stage("Tự đánh giá, chấm điểm qua bot", moment, total) as advance:
+            async def one(officer: Officer) -> None:
+                await officer.press(officer.buttons("ar")[0][0]["text"])
+                await officer.work(limit=self.rng.randint(3, 8) if officer.unit in late else None,
+                                   on_answer=lambda: advance(1))
+                if officer.unit not in late:
+                    await officer.submit()
+            await asyncio.gather(*(one(o) for o in officers))
+        self._tally()
+        self.report.note(f"{len(officers) - len(late)} đơn vị đã nộp; {', '.join(late)} mới trả lời một phần.")
+        c = self.counts
+        self.report.note(f"{c['answers']} câu trả lời, {c['files']} tệp kiểm chứng, {c['references']} số hiệu văn bản, "
+                         f"{c['ratios']} tỉ lệ nhập tay, {c['not_applicable']} mục 'Không phát sinh', "
+                         f"{c['corrections']} lần sửa, {c['typos']} lần nhập sai được hỏi lại.")
+        return late
+
+    def _tally(self) -> None:
+        for key in ("answers", "files", "references", "not_applicable", "corrections", "typos", "ratios"):
+            self.counts[key] = sum(o.counts[key] for o in self.cast.officers.values())
+
+    async def reminders(self, late: list[str]) -> None:
+        jobs = ReminderJobs(self.engine, self.application.bot, self.settings, now=self.clock)
+        moments = [vn(2021, 1, 8, 8, 0, 30), vn(2021, 1, 12, 8, 0, 30), vn(2021, 1, 14, 8, 0, 30)]
+        with self.report.stage("Nhắc hạn: quét mỗi phút và gửi qua hàng đợi (outbox)", moments[0],
+                               len(moments) + len(late)) as advance:
+            for moment in moments:
+                self.clock.set(moment)
+                await jobs.run_sweep()
+                await jobs.run_sender()
+                advance(1)
+            # The first late unit answers the reminder: "Tiếp tục" opens its areas, it finishes and submits.
+            for n, unit in enumerate(late):
+                officer = self.cast.officers[unit]
+                self.clock.set(vn(2021, 1, 14 + n, 10, 0))
+                if n:  # the second one only after the deadline-day reminder
+                    self.clock.set(vn(2021, 1, 15, 8, 0, 30))
+                    await jobs.run_sweep()
+                    await jobs.run_sender()
+                    self.clock.set(vn(2021, 1, 15, 10, 0))
+                reminder = next(m for m in reversed(officer.user.bot_messages()) if (m.text or "").startswith("⏰"))
+                await officer.press(callback_data=reminder.inline_keyboard[0][0]["callback_data"])
+                await officer.open_area()
+                await officer.work()
+                await officer.submit()
+                advance(1)
+        jobs.shutdown()
+        self._tally()
+        reminded = sum(self._reminders(self.cast.officers[u].user) for u in late)
+        escalated = sum(self._reminders(self.cast.leaders[u].user) for u in late)
+        self.counts["reminders"] = reminded
+        self.counts["escalations"] = escalated
+        self.report.note(f"{reminded} lời nhắc gửi tới cán bộ của {', '.join(late)}; {escalated} tin báo lãnh đạo "
+                         f"đơn vị; {self._digests()} bản tin tổng hợp gửi quản trị. Cả hai đơn vị nộp trước hạn "
+                         f"15/01/2021 17:00.")
+
+    @staticmethod
+    def _reminders(user: SimUser) -> int:
+        return sum(1 for m in user.bot_messages() if (m.text or "").startswith(("⏰", "❗")))
+
+    def _digests(self) -> int:
+        return self.cast.admin.user.bot_message_count if self.cast.admin else 0
+
+    async def appraise(self) -> dict[str, tuple[str, str]]:
+        """Each block's appraiser lowers one or two yes/no items per unit with a reason and accepts the rest.
+        Returns, per unit, one lowered item and its reason (for the explanation round)."""
+        moment = self.clock.set(vn(2021, 1, 22, 9, 0))
+        units = self.units()
+        lowered: dict[str, tuple[str, str]] = {}
+        with self.report.stage("Thẩm định vòng 1 (tổ thẩm định)", moment, len(units)) as advance:
+            for unit in units:
+                caller = self.caller(self.cast.appraisers[unit.block])
+                view = await asyncio.to_thread(appraisal.unit_view, self.uow(), YEAR, caller, unit.code,
+                                               now=self.clock())
+                candidates = [i for area in view.areas for i in area.items
+                              if isinstance(i.item.rule, YesNoRule) and isinstance(i.self_points, Decimal)
+                              and i.self_points > 0]
+                for item in self.rng.sample(candidates, min(len(candidates), self.rng.choice((1, 2)))):
+                    reason = self.rng.choice(LOWER_REASONS)
+                    await asyncio.to_thread(appraisal.appraise, self.uow(), YEAR, caller, unit.code, item.item.code,
+                                            "0", reason, self.clock())
+                    lowered.setdefault(unit.code, (item.item.code, reason))
+                    self.counts["lowered"] += 1
+                for area in (a for a in view.areas if a.mine):
+                    for entry in (i for i in area.items if i.self_points is None):  # bonus and deduction
+                        await self._adjust(caller, unit.code, entry.item)
+                    await asyncio.to_thread(appraisal.accept_rest, self.uow(), YEAR, caller, unit.code,
+                                            area.code, self.clock())
+                advance(1)
+        self.clock.set(vn(2021, 1, 31, 17, 30))
+        summary = await asyncio.to_thread(appraisal.close_round, self.uow(), YEAR, admin_caller(ACTOR), 1,
+                                          now=self.clock())
+        await self.drain()
+        self.report.note(f"{self.counts['lowered']} điểm bị hạ kèm lý do, {self.counts['bonuses']} điểm thưởng; đóng vòng 1 cho {len(summary.closed)} "
+                         f"đơn vị, {summary.notices} thông báo kết quả sơ bộ được xếp hàng.")
+        return lowered
+
+    async def _adjust(self, caller: Caller, unit: str, item) -> None:  # noqa: ANN001 - criteria Item
+        """Bonus and deduction contents are the council's to score: now and then an initiative earns its bonus."""
+        if item.section == "bonus" and self.rng.random() < 0.25:
+            points, reason = fmt(item.maximum), "Sáng kiến cải cách được Hội đồng sáng kiến tỉnh công nhận."
+            self.counts["bonuses"] += 1
+        else:
+            points, reason = "0", "Không có nội dung phát sinh trong kỳ đánh giá."
+        await asyncio.to_thread(appraisal.appraise, self.uow(), YEAR, caller, unit, item.code, points, reason,
+                                self.clock())
+
+    async def explanation(self, lowered: dict[str, tuple[str, str]]) -> None:
+        unit = sorted(lowered)[0]
+        item, _ = lowered[unit]
+        moment = self.clock.set(vn(2021, 2, 3, 15, 0))
+        with self.report.stage("Giải trình (vòng 2)", moment, 2) as advance:
+            officer = self.cast.officers[unit]
+            await asyncio.to_thread(appraisal.contest, self.uow(), YEAR, self.caller(officer), unit, item,
+                                    CONTEST_TEXT, now=self.clock())
+            advance(1)
+            self.clock.set(vn(2021, 2, 15, 9, 0))
+            appraiser = self.cast.appraisers[next(u.block for u in self.units() if u.code == unit)]
+            await asyncio.to_thread(appraisal.appraise, self.uow(), YEAR, self.caller(appraiser), unit, item,
+                                    None, None, self.clock())  # the explanation is accepted: self points back
+            self.clock.set(vn(2021, 2, 21, 17, 30))
+            await asyncio.to_thread(appraisal.close_round, self.uow(), YEAR, admin_caller(ACTOR), 2,
+                                    now=self.clock())
+            advance(1)
+        self.report.note(f"{unit} giải trình mục {item}; tổ thẩm định chấp nhận, trả lại điểm tự chấm. Đóng vòng 2.")
+
+    async def survey(self) -> None:
+        moment = self.clock.set(vn(2021, 3, 1, 9, 0))
+        rows, line = [], 2
+        for unit in self.units():
+            for item in self.criteria(unit.block).items.values():
+                if item.is_survey:
+                    share = Decimal(self.rng.randint(62, 96)) / 100
+                    rows.append(Row(line, {"unit": unit.code, "item": item.code,
+                                           "points": fmt((item.maximum * share).quantize(Decimal("0.01")))}))
+                    line += 1
+        with self.report.stage("Nhập kết quả điều tra xã hội học", moment, 1) as advance:
+            count, _ = await asyncio.to_thread(survey.import_survey, self.uow(), YEAR, ["unit", "item", "points"],
+                                               rows, admin_caller(ACTOR))
+            advance(1)
+        self.report.note(f"{count} dòng điểm điều tra cho {len(self.units())} đơn vị.")
+
+    async def publish(self) -> None:
+        moment = self.clock.set(vn(2021, 3, 15, 9, 0))
+        with self.report.stage("Công bố kết quả và gửi biểu đồ", moment, 2) as advance:
+            snapshots = await asyncio.to_thread(publication.publish, self.uow(), YEAR, admin_caller(ACTOR),
+                                                now=self.clock())
+            advance(1)
+            await self.drain()
+            await self.ask_for_charts()
+            advance(1)
+        photos = self.counts["charts"] = self.photos()
+        self.report.note(f"Công bố {len(snapshots)} khối (mã băm {', '.join(s.content_hash[:10] for s in snapshots)}); "
+                         f"{photos} biểu đồ đã gửi tới đơn vị và lãnh đạo.")
+
+    async def drain(self) -> None:
+        """Run the outbox sender once. Rows queued by close_round and publish get the wall-clock time as their
+        ``not_before`` (the services do not pass their ``now`` to the outbox), so this round reads the wall clock
+        to find them due."""
+        jobs = ReminderJobs(self.engine, self.application.bot, self.settings, now=utc_now)
+        for _ in range(50):  # one row per chat per round: a chat with several waits for the next round
+            await jobs.run_sender()
+            with self.uow() as uow:
+                open_rows = uow.session.execute(sa.select(sa.func.count()).where(
+                    OutboxRow.status.in_(("pending", "sending")))).scalar()
+            if not open_rows:
+                break
+            await asyncio.sleep(0.01)
+        jobs.shutdown()
+        with self.uow() as uow:
+            failed = set(uow.session.execute(sa.select(OutboxRow.kind).where(OutboxRow.status == "failed")).scalars())
+        self.missing += [f"an outbox renderer for '{kind}' (parbot/bot): its rows were marked failed"
+                         for kind in sorted(failed) if kind not in " ".join(self.missing)]
+
+    def has_command(self, name: str) -> bool:
+        return any(isinstance(h, CommandHandler) and name in h.commands
+                   for group in self.application.handlers.values() for h in group)
+
+    async def ask_for_charts(self) -> None:
+        """Officers ask /result and the province leader /ranking where the bot has them; charts that no
+        feature delivers yet are sent by the demo itself, with the same reports.charts functions."""
+        if self.has_command("result"):
+            for officer in self.cast.officers.values():
+                await officer.command("result")
+        if self.has_command("ranking"):
+            await self.cast.province_leader.command("ranking")
+        if not self.photos():
+            self.missing.append("result charts in the bot (the result notices and rankings arrive as text, and "
+                                "there is no /result or /ranking command yet): the demo sent the charts itself")
+            await self.send_charts_directly()
+
+    def photos(self) -> int:
+        return sum(1 for c in self.server.emulator.chats.values() for m in c.messages.values()
+                   if m.from_bot and m.photo is not None)
+
+    async def send_charts_directly(self) -> None:
+        """Each unit's people get its summary chart; the province leader the ranking of every block."""
+        _, blocks = await asyncio.to_thread(period_results, self.uow(), YEAR, None, True)
+        bot = self.application.bot
+        for block in blocks:
+            for result in block.units:
+                png = await asyncio.to_thread(charts.unit_summary_png, result, block)
+                for person in (self.cast.officers.get(result.unit.code), self.cast.leaders.get(result.unit.code)):
+                    if person is not None:
+                        await bot.send_photo(person.user.id, png, filename="ket-qua.png",
+                                             caption=f"Kết quả Chỉ số CCHC {YEAR}: {result.unit.name}")
+            for png in await asyncio.to_thread(charts.ranking_pngs, block):
+                await bot.send_photo(self.cast.province_leader.user.id, png, filename="xep-hang.png",
+                                     caption=f"Xếp hạng {block.block_name} {YEAR}")
+
+    # ---- outputs -----------------------------------------------------------------------------------------
+
+    def write_outputs(self) -> list[Path]:
+        files = []
+        chart_dir = self.folder / "charts"
+        chart_dir.mkdir(exist_ok=True)
+        names = self._names()
+        for chat in self.server.emulator.chats.values():
+            for message in chat.messages.values():
+                if message.from_bot and message.photo is not None:
+                    path = chart_dir / f"{names[chat.id][0]}-{message.message_id}.png"
+                    path.write_bytes(message.photo.data)
+                    files.append(path)
+        _, blocks = period_results(self.uow(), YEAR, None, True)
+        workbook = self.folder / f"ket-qua-{YEAR}.xlsx"
+        results_xlsx(blocks, str(workbook))
+        report = self.folder / f"bao-cao-{YEAR}.pdf"
+        results_report_pdf(blocks, report, f"Chỉ số CCHC năm {YEAR} — tỉnh mẫu (demo)")
+        transcript = self.folder / "hoi-thoai.md"
+        transcript.write_text(self.transcript_markdown(names), encoding="utf-8")
+        return sorted(files) + [workbook, report, transcript]
+
+    def _names(self) -> dict[int, tuple[str, str]]:
+        """chat id -> (file-name slug, heading) for the people of the cast."""
+        out = {}
+        for unit, officer in self.cast.officers.items():
+            out[officer.user.id] = (f"{unit}-can-bo", f"{officer.name} — cán bộ đầu mối, {unit}")
+        for unit, leader in self.cast.leaders.items():
+            out[leader.user.id] = (f"{unit}-lanh-dao", f"{leader.name} — lãnh đạo {unit}")
+        for block, person in self.cast.appraisers.items():
+            out[person.user.id] = (f"tham-dinh-{block}", person.name)
+        out[self.cast.province_leader.user.id] = ("lanh-dao-tinh", self.cast.province_leader.name)
+        out[self.cast.admin.user.id] = ("quan-tri", self.cast.admin.name)
+        return out
+
+    def transcript_markdown(self, names: dict[int, tuple[str, str]]) -> str:
+        """A few chats in order: what each person did and each message the bot sent or edited, with buttons."""
+        late = [u for u, o in self.cast.officers.items() if o.counts["answers"] and
+                any((m.text or "").startswith("⏰") for m in o.user.bot_messages())]
+        chosen = [self.cast.officers[u].user for u in list(self.cast.officers)[:1] + late[:1]]
+        chosen += [self.cast.leaders[u].user for u in late[:1] if u in self.cast.leaders]
+        chosen.append(self.cast.province_leader.user)
+        lines = [f"# Hội thoại mẫu — demo Chỉ số CCHC {YEAR}", ""]
+        for user in dict.fromkeys(chosen):
+            chat = self.server.emulator.chats[user.id]
+            lines += [f"## {names[user.id][1]}", ""]
+            actions = iter(self.transcript.actions.get(chat.id, []))
+            pending = next(actions, None)
+            for event in chat.events:
+                while pending is not None and pending[0] < event["version"]:
+                    lines.append(f"**{user.user.first_name}:** {pending[1]}")
+                    lines.append("")
+                    pending = next(actions, None)
+                if event["type"] in ("message", "edit") and event["message"]["sender"] == "bot":
+                    lines += self._bot_lines(event)
+            lines.append("")
+        return unicodedata.normalize("NFC", "\n".join(lines))
+
+    @staticmethod
+    def _bot_lines(event: dict) -> list[str]:
+        message = event["message"]
+        head = "**Bot**" + (" (sửa tin)" if event["type"] == "edit" else "") + ":"
+        body = message.get("text") or message.get("caption") or ""
+        if message.get("photo"):
+            body = f"🖼 *ảnh* {body}"
+        out = [head] + [f"> {line}" if line else ">" for line in body.splitlines()]
+        for row in message.get("buttons") or []:
+            out.append(">" + " ".join(f" `[{b['text']}]`" for b in row))
+        return out + [""]
+
+    # ---- the round ---------------------------------------------------------------------------------------
+
+    async def play(self) -> DemoResult:
+        self.engine = await asyncio.to_thread(create_province, self.folder, sample_period())
+        async with EmulatorServer() as server:
+            self.server = server
+            self.settings = emulator_settings(server, self.folder, PARBOT_SEND_RATE_GLOBAL="1000",
+                                              PARBOT_SEND_RATE_PER_CHAT="1000")
+            async with running_bot(self.settings, self.engine, self.clock) as application:
+                self.application = application
+                await self.onboarding()
+                late = await self.self_assessment()
+                await self.reminders(late)
+                lowered = await self.appraise()
+                await self.explanation(lowered)
+                await self.survey()
+                await self.publish()
+            files = await asyncio.to_thread(self.write_outputs)
+        _, blocks = period_results(self.uow(), YEAR)
+        ranking = {b.block: [(u.rank, u.unit.code, fmt(round_half_up(u.index, 2))) for u in b.units] for b in blocks}
+        self.engine.dispose()
+        return DemoResult(self.folder, self.folder / "parbot.db", files, ranking, dict(self.counts), self.missing)
+
+
+def run_demo(folder: Path, seed: int, console: Console) -> DemoResult:
+    return asyncio.run(DemoRound(folder, seed, console).play())

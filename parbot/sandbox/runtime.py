@@ -1,0 +1,84 @@
+"""What the demo and the training sandbox share: a sample province in a fresh database, and the real bot
+(built as `parbot bot run` builds it) polling the in-process Bot API emulator."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from telegram import Update
+from telegram.ext import Application
+
+from ..bot.app import build_application, run_post_init
+from ..bot.deps import Deps, utc_now
+from ..core.period import PeriodConfig, load_period
+from ..core.services import periods, units
+from ..core.services.tabular import Row
+from ..settings import Settings
+from ..storage.db import make_engine, upgrade
+from ..storage.evidence_store import EvidenceStore
+from ..storage.files import read_table
+from ..storage.uow import SqlUnitOfWork
+from .emulator import EmulatorServer
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+# A small province: enough for every block to have a ranking, small enough to play in seconds.
+SAMPLE_UNITS = ("SNV", "STC", "STP", "H01", "H02", "X0101", "X0201")
+
+
+def sample_period(shift_to: datetime | None = None) -> PeriodConfig:
+    """The shipped 2020 period; with ``shift_to``, every deadline moved so self-assessment opens then."""
+    config, problems = load_period(SAMPLES / "period-2020.yaml")
+    if config is None:
+        raise RuntimeError(f"the shipped sample period does not load: {problems}")
+    if shift_to is None:
+        return config
+    delta = shift_to - config.deadlines.self_assessment_opens
+    moved = {name: value + delta for name, value in config.deadlines.model_dump().items() if value is not None}
+    return config.model_copy(update={"deadlines": config.deadlines.model_copy(update=moved)})
+
+
+def sample_units(codes: Iterable[str] = SAMPLE_UNITS) -> tuple[list[str], list[Row]]:
+    header, rows = read_table(SAMPLES / "units-2020.csv")
+    wanted = set(codes)
+    return header, [r for r in rows if r.get("code") in wanted]
+
+
+def create_province(folder: Path, config: PeriodConfig, codes: Iterable[str] = SAMPLE_UNITS) -> Engine:
+    """A new SQLite database in ``folder`` with the shipped criteria sets, the period and the sample units."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "parbot.db"
+    if path.exists():
+        raise FileExistsError(f"{path} exists: give an empty folder")
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    periods.save_period(SqlUnitOfWork(engine), config)
+    header, rows = sample_units(codes)
+    units.import_units(SqlUnitOfWork(engine), header, rows)
+    return engine
+
+
+def emulator_settings(server: EmulatorServer, folder: Path, **extra: str) -> Settings:
+    return Settings(_env_file=None, PARBOT_DATABASE_URL=f"sqlite:///{folder / 'parbot.db'}",
+                    TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE=server.base_url,
+                    PARBOT_EVIDENCE_DIR=str(folder / "evidence"), **extra)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, engine: Engine,
+                      clock: Callable[[], datetime] = utc_now) -> AsyncIterator[Application]:
+    """The Application polling the emulator, started by hand (as run_polling would) with its post-init hooks."""
+    deps = Deps(settings=settings, engine=engine, store=EvidenceStore(settings.evidence_dir), clock=clock)
+    application = build_application(settings, engine, deps)
+    await application.initialize()
+    await run_post_init(application)
+    await application.start()
+    await application.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
