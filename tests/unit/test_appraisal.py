@@ -158,6 +158,18 @@ def test_round1_close_queues_the_lowered_items_then_contests_and_round2(uow):
     snv = next(u for u in blocks[0].units if u.unit.code == "SNV")
     assert payload["total"] == "4" == str(snv.total)  # 1 + 0 + 3 + na; no survey yet
     assert ap.close_round(uow, YEAR, ADMIN, 1, block="so", force=True, now=T0).notices == 0  # idempotent
+    from parbot.bot.handlers.appraise import render_round1
+    from parbot.bot.sender import RenderContext
+    from parbot.storage.outbox_sender_repo import OutboxItem
+
+    with uow:
+        text = render_round1(RenderContext(uow=uow, now=T0, tz="Asia/Ho_Chi_Minh"), OutboxItem(
+            id=1, key="k", person_id=officer.person_id, chat_id=1, kind="appraisal_round1", payload=payload,
+            status="pending", attempts=0, not_before=T0)).text
+    assert text.splitlines()[1:] == [
+        "Tổng điểm tạm tính: 4/9 (44.44%)", "Các mục bị giảm điểm:",
+        "• 1.1. Kế hoạch CCHC: 2 → 1 (Kế hoạch ban hành chậm)", "• 1.2. Báo cáo CCHC: 1 → 0 (Không có báo cáo quý)",
+        "Đơn vị có thể giải trình bằng lệnh /explain đến 17:00 07/02/2021."]
 
     # Explanation round: the unit contests two items; appraisers see them first.
     with pytest.raises(PermissionDenied):
