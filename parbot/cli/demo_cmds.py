@@ -45,5 +45,30 @@ def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new
                   f"parbot results)", markup=False, highlight=False)
 
 
+def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new folder for the throw-away "
+                                                                      "database (default: a new temporary folder)."),
+            host: str = typer.Option("127.0.0.1", help="Address to listen on (keep it local)."),
+            port: int = typer.Option(8080, help="Port of the page (0: any free port).")) -> None:
+    """The training web chat: the bot on the built-in emulator, with a page where each trainee picks a sample
+    unit and a role and works in a Telegram-like chat. Stop with Ctrl-C."""
+    import asyncio
+
+    from ..sandbox.webchat import serve
+
+    folder = (out or Path(tempfile.mkdtemp(prefix="parbot-sandbox-"))).resolve()
+    if folder.exists() and any(folder.iterdir()):
+        raise typer.BadParameter(f"{folder} is not empty", param_hint="--out")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    def ready(url: str) -> None:
+        console.print(f"Phòng tập parbot: mở {url} trong trình duyệt (mỗi học viên một thẻ). Ctrl-C để dừng.",
+                      style="bold", markup=False)
+    try:
+        asyncio.run(serve(folder, host, port, ready))
+    except KeyboardInterrupt:
+        console.print("Đã dừng phòng tập.", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
+    app.command("sandbox")(sandbox)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -29,13 +29,15 @@ SAMPLE_UNITS = ("SNV", "STC", "STP", "H01", "H02", "X0101", "X0201")
 
 
 def sample_period(shift_to: datetime | None = None) -> PeriodConfig:
-    """The shipped 2020 period; with ``shift_to``, every deadline moved so self-assessment opens then."""
+    """The shipped 2020 period; with ``shift_to``, every deadline moved by whole days (keeping its time of
+    day) so self-assessment opens on that day."""
     config, problems = load_period(SAMPLES / "period-2020.yaml")
     if config is None:
         raise RuntimeError(f"the shipped sample period does not load: {problems}")
     if shift_to is None:
         return config
-    delta = shift_to - config.deadlines.self_assessment_opens
+    opens = config.deadlines.self_assessment_opens
+    delta = timedelta(days=(shift_to.astimezone(opens.tzinfo).date() - opens.date()).days)
     moved = {name: value + delta for name, value in config.deadlines.model_dump().items() if value is not None}
     return config.model_copy(update={"deadlines": config.deadlines.model_copy(update=moved)})
 

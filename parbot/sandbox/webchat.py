@@ -1,0 +1,119 @@
+"""`parbot sandbox`: the training web chat.
+
+One aiohttp application on 127.0.0.1 serves the emulator (the Bot API the real bot polls, and the
+simulated-user API under /_sim that the page calls) and the page itself (plain HTML/CSS/JS from
+``parbot/sandbox/web``). A trainee picks a sample unit and a role; the sandbox creates a simulated account,
+an invitation for it and sends /start with the code, so the trainee lands where a real officer would after
+tapping the invitation link. Every browser tab is its own account; the database is a throw-away one.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+from telegram.ext import Application
+
+from ..core.services import people
+from ..storage.uow import SqlUnitOfWork
+from .emulator import EmulatorServer
+from .runtime import create_province, emulator_settings, running_bot, sample_period
+
+WEB = Path(__file__).resolve().parent / "web"
+ROLES = {"officer": "officer", "leader": "unit_leader", "appraiser": "appraiser"}
+FIRST_USER_ID = 700_000_001
+
+
+@dataclass
+class Trainee:
+    user_id: int
+    name: str
+    unit: str
+    role: str
+
+
+class Sandbox:
+    """The emulator, the bot and the page on one port; ``async with Sandbox(folder) as sandbox: ...``."""
+
+    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.folder = folder
+        self.server = EmulatorServer(host, port)
+        self.engine: Engine | None = None
+        self.application: Application | None = None
+        self._ids = itertools.count(FIRST_USER_ID)
+        self._bot = None
+        self._add_routes(self.server.app)
+
+    @property
+    def url(self) -> str:
+        return self.server.base_url + "/"
+
+    def _add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self._index)
+        app.router.add_static("/static/", WEB, follow_symlinks=False)
+        app.router.add_get("/api/units", self._units)
+        app.router.add_post("/api/trainees", self._new_trainee)
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB / "index.html", headers={"Cache-Control": "no-store"})
+
+    def _unit_list(self) -> list[dict]:
+        with SqlUnitOfWork(self.engine) as uow:
+            period = uow.periods.current()
+            names = {b.code: b.name for b in uow.blocks.list()}
+            return [{"code": u.code, "name": u.name, "block": u.block, "block_name": names.get(u.block, u.block)}
+                    for b in period.blocks for u in uow.units.list(block=b, year=period.year)]
+
+    async def _units(self, request: web.Request) -> web.Response:
+        return web.json_response(await asyncio.to_thread(self._unit_list))
+
+    async def _new_trainee(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        role, unit, name = ROLES.get(body.get("role", "")), body.get("unit", ""), (body.get("name") or "").strip()
+        units = {u["code"]: u for u in await asyncio.to_thread(self._unit_list)}
+        if role is None or unit not in units or not name or len(name) > 64:
+            raise web.HTTPBadRequest(text="chọn vai trò, đơn vị và nhập tên (tối đa 64 ký tự)")
+        trainee = await self.add_trainee(name, unit, role, units[unit]["block"])
+        return web.json_response(trainee.__dict__)
+
+    async def add_trainee(self, name: str, unit: str, role: str, block: str) -> Trainee:
+        """A simulated account with an accepted invitation: appraisers get the unit's block, the others the unit."""
+        user = self.server.create_user(next(self._ids), name, language_code="vi")
+        scope = (None, block) if role == "appraiser" else (unit, None)
+        code, _ = await asyncio.to_thread(people.create_invite, SqlUnitOfWork(self.engine), role, *scope,
+                                          timedelta(days=1), "sandbox", datetime.now(timezone.utc))
+        user.send_command("start", code)
+        return Trainee(user.id, name, unit, role)
+
+    async def start(self) -> "Sandbox":
+        config = sample_period(shift_to=datetime.now(timezone.utc) - timedelta(days=1))
+        self.engine = await asyncio.to_thread(create_province, self.folder, config)
+        await self.server.start()
+        self._bot = running_bot(emulator_settings(self.server, self.folder), self.engine)
+        self.application = await self._bot.__aenter__()
+        return self
+
+    async def stop(self) -> None:
+        if self._bot is not None:
+            await self._bot.__aexit__(None, None, None)
+            self._bot = None
+        await self.server.stop()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    async def __aenter__(self) -> "Sandbox":
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+async def serve(folder: Path, host: str, port: int, ready=print) -> None:  # noqa: ANN001 - a callable
+    """Run until cancelled (Ctrl-C)."""
+    async with Sandbox(folder, host, port) as sandbox:
+        ready(sandbox.url)
+        await asyncio.Event().wait()
