@@ -115,7 +115,7 @@ class DemoResult:
 
 class DemoRound:
     def __init__(self, folder: Path, seed: int, console: Console) -> None:
-        self.folder, self.rng = folder, random.Random(seed)
+        self.folder, self.seed, self.rng = folder, seed, random.Random(seed)
         self.report = Reporter(console)
         self.clock = Clock(vn(2020, 11, 30, 9, 0))
         self.transcript = Transcript()
@@ -175,8 +175,11 @@ class DemoRound:
             advance(1)
             for unit in units:
                 person = await self.join(next(names), "officer", unit.code)
+                # Officers answer concurrently: each draws from its own generator, so the seed fixes the round
+                # whatever the interleaving.
+                rng = random.Random(f"{self.seed}:{unit.code}")
                 self.cast.officers[unit.code] = Officer(person.user, self.transcript, unit.code,
-                                                        self.criteria(unit.block), self.rng, Habits.draw(self.rng))
+                                                        self.criteria(unit.block), rng, Habits.draw(rng))
                 advance(1)
             for unit_code, name in zip(leaders_for, LEADER_NAMES):
                 self.cast.leaders[unit_code] = await self.join(name, "unit_leader", unit_code)
@@ -197,7 +200,7 @@ class DemoRound:
         with self.report.stage("Tự đánh giá, chấm điểm qua bot", moment, total) as advance:
             async def one(officer: Officer) -> None:
                 await officer.press(officer.buttons("ar")[0][0]["text"])
-                await officer.work(limit=self.rng.randint(3, 8) if officer.unit in late else None,
+                await officer.work(limit=officer.rng.randint(3, 8) if officer.unit in late else None,
                                    on_answer=lambda: advance(1))
                 if officer.unit not in late:
                     await officer.submit()
