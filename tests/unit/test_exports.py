@@ -163,3 +163,29 @@ def test_units_without_items_and_empty_blocks():
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert len(reader.pages) == pages == 1 + 2 + 1 + 2
     assert "Không có chi tiết theo tiêu chí." in reader.pages[-1].extract_text()
+
+
+def test_the_process_pool_writes_the_same_file_as_one_process():
+    blocks = [make_block(45)]  # two chunks of unit pages, besides the front matter
+    alone, parallel = io.BytesIO(), io.BytesIO()
+    pages = results_report_pdf(blocks, alone, "Báo cáo", workers=1)
+    assert results_report_pdf(blocks, parallel, "Báo cáo", workers=2) == pages == expected_pages(blocks)
+    assert alone.getvalue() == parallel.getvalue()
+    assert len(pypdf.PdfReader(parallel).pages) == pages
+
+
+def test_lost_points_are_grouped_by_area_with_reasons_and_only_items_that_lost():
+    block = make_block(3)
+    unit = block.units[0]
+    data, _ = pdf_bytes([block])
+    page = pypdf.PdfReader(io.BytesIO(data)).pages[-3].extract_text()  # the first unit's page
+    lost = [i for i in unit.items if i.lost > 0 or (i.section == "deduction" and i.points > 0)]
+    kept = [i for i in unit.items if i not in lost]
+    assert lost and kept
+    lines = page.splitlines()
+    for item in lost:
+        assert any(line.startswith(f"{item.code} ") for line in lines), item.code
+        if item.reason:
+            assert item.reason in page
+    for item in kept:
+        assert not any(line.startswith(f"{item.code} ") for line in lines), item.code
