@@ -63,10 +63,8 @@ def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="An empty or 
     def ready(url: str) -> None:
         console.print(f"Phòng tập parbot: mở {url} trong trình duyệt (mỗi học viên một thẻ). Ctrl-C để dừng.",
                       style="bold", markup=False)
-    try:
-        asyncio.run(serve(folder, host, port, ready))
-    except KeyboardInterrupt:
-        console.print("Đã dừng phòng tập.", markup=False)
+    asyncio.run(serve(folder, host, port, ready))
+    console.print("Đã dừng phòng tập.", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -113,7 +114,11 @@ class Sandbox:
 
 
 async def serve(folder: Path, host: str, port: int, ready=print) -> None:  # noqa: ANN001 - a callable
-    """Run until cancelled (Ctrl-C)."""
+    """Run until Ctrl-C or SIGTERM, then stop the bot and the server cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     async with Sandbox(folder, host, port) as sandbox:
         ready(sandbox.url)
-        await asyncio.Event().wait()
+        await stop.wait()
