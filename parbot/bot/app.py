@@ -19,11 +19,11 @@ from ..settings import Settings
 from ..storage.db import make_engine, upgrade
 from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
-from .handlers import appraise, assess, onboarding
+from .handlers import appraise, assess, onboarding, reports
 
 log = logging.getLogger("parbot.bot")
 
-HANDLER_MODULES = [onboarding, appraise, assess]
+HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu]
 
 

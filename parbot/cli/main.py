@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from . import appraisal_cmds, bot_cmds, demo_cmds, people_cmds, reminders_cmds, setup_cmds
+from . import appraisal_cmds, bot_cmds, demo_cmds, people_cmds, reminders_cmds, report_cmds, setup_cmds
 
 app = typer.Typer(name="parbot", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="parbot: the PAR Index (Chỉ số CCHC) of a province, run through Telegram.")
@@ -13,6 +13,7 @@ people_cmds.register(app)
 bot_cmds.register(app)
 demo_cmds.register(app)
 reminders_cmds.register(app)
+report_cmds.register(app)
 
 
 if __name__ == "__main__":
