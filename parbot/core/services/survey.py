@@ -18,7 +18,7 @@ from ..errors import DomainError, ValidationFailed
 from ..model import Score
 from ..permissions import Action, require
 from ..ports import UnitOfWork
-from .appraisal import Caller
+from .appraisal import Caller, criteria_of
 from .periods import get_period
 from .scores import check_points, put_score
 from .tabular import Row
@@ -100,12 +100,13 @@ def import_survey(uow: UnitOfWork, year: int | None, header: list[str], rows: li
     scores: list[Score] = []
     with uow:
         period = get_period(uow, year)
-        targets = {block: components(period.criteria_for(block)) for block in period.blocks}
+        targets = {block: components(criteria_of(period, block)) for block in period.blocks}
+        units = {u.code: u for u in uow.units.list(year=period.year)}
         seen: dict[tuple[str, str], int] = {}
         for row in rows:
             where = f"row {row.line}"
             unit_code, code = row.get("unit"), row.get("item")
-            unit = uow.units.get(unit_code, period.year)
+            unit = units.get(unit_code)
             if unit is None or unit.block not in targets:
                 problems.append(f"{where}: unit {unit_code!r} is not assessed in {period.year}")
                 continue
