@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ..core import reminders
 from ..core.services.assessment import period_tag
-from ..core.services.progress import unit_progress
+from ..core.services.progress import compute_progress
 from ..i18n import t, when
 from ..storage.outbox_sender_repo import OutboxItem
 from .callbacks import encode
@@ -29,7 +29,8 @@ def render_reminder(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
     if period is None or unit is None:
         return None
     stage = p["stage"]
-    if not reminders.owes(stage, ctx.uow.stages.get(period.id, unit.code)):
+    unit_stage = ctx.cached(("stage", period.id, unit.code), lambda: ctx.uow.stages.get(period.id, unit.code))
+    if not reminders.owes(stage, unit_stage):
         return None
     _opens, deadline = reminders.window(period.config, stage)  # as it stands now: the admin may have moved it
     if deadline is None:
@@ -43,7 +44,9 @@ def render_reminder(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
         lines.append(t("reminders.escalation", lang, count=p["number"] - 1))
     lines.append(t("reminders.deadline.passed" if late else "reminders.deadline.left", lang,
                    deadline=when(deadline, ctx.tz), days=abs(days), hours=abs(hours)))
-    progress = unit_progress(ctx.uow, period, unit.code, unit.block)
+    progress = ctx.cached(("progress", period.id, unit.code), lambda: compute_progress(
+        ctx.cached(("criteria", period.id, unit.block), lambda: period.criteria_for(unit.block)), unit.code,
+        ctx.uow.answers.for_unit(period.id, unit.code), ctx.uow.evidence.for_unit(period.id, unit.code), unit_stage))
     lines.append(t("reminders.progress", lang, answered=progress.answered, total=progress.total))
     for area in progress.areas:
         if not (area.missing_items or area.missing_evidence):

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,13 @@ class RenderContext:
     tz: str
     _periods: dict[int, Period | None] = field(default_factory=dict)
     _people: dict[int, Person | None] = field(default_factory=dict)
+    _memo: dict[object, object] = field(default_factory=dict)
+
+    def cached(self, key: object, compute: Callable[[], object]) -> object:
+        """Once per round: a unit's progress read by each of its officers, a block's criteria view."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def period(self, year: int) -> Period | None:
         if year not in self._periods:
@@ -120,6 +128,9 @@ class Sender:
         self.batch = max(1, min(500, int(rate_global)))  # about a second of sending per claim
         self.stats = SenderStats()
         self._slots = asyncio.Semaphore(max_in_flight)
+        # One transaction at a time from this sender: on SQLite, claims and outcome writes would otherwise
+        # contend for the write lock through the busy handler's sleeps (about 10 ms a row measured).
+        self._db = threading.Lock()
         self._next_slot = 0.0
         self._paused_until = 0.0
         ZoneInfo(tz)  # refuse an unknown zone at start-up, not at the first reminder
@@ -135,11 +146,11 @@ class Sender:
         return released
 
     def _claim(self) -> list[tuple[OutboxItem, Rendered]]:
-        started = time.perf_counter()
         now = self.now()
         uow = SqlUnitOfWork(self.engine)
         out = []
-        with uow:
+        with self._db, uow:
+            started = time.perf_counter()
             rows = uow.outbox_rows
             rows.release_stale(now, self.lease)
             items = rows.claim(self.worker, now, self.batch, self.chat_interval)
@@ -162,13 +173,13 @@ class Sender:
                 else:
                     out.append((item, rendered))
             uow.commit()
-        self.stats.claim_seconds += time.perf_counter() - started
+            self.stats.claim_seconds += time.perf_counter() - started
         return out
 
     def _record(self, outcomes: list[Outcome]) -> None:
-        started = time.perf_counter()
         uow = SqlUnitOfWork(self.engine)
-        with uow:
+        with self._db, uow:
+            started = time.perf_counter()
             rows = uow.outbox_rows
             for o in outcomes:
                 if o.status == "sent":
@@ -183,7 +194,7 @@ class Sender:
                 if o.status == "unreachable" and o.item.person_id is not None:
                     self._unreachable(uow, o)
             uow.commit()
-        self.stats.record_seconds += time.perf_counter() - started
+            self.stats.record_seconds += time.perf_counter() - started
 
     def _unreachable(self, uow: SqlUnitOfWork, outcome: Outcome) -> None:
         """Stop writing to the person and tell the admins, in the transaction that records the 403."""
@@ -239,22 +250,25 @@ class Sender:
 
     async def drain(self) -> int:
         """Send everything due now; return when nothing is claimable (rows waiting on a chat's pace or a
-        retry time are left for the next call). Returns the number of messages sent."""
+        retry time are left for the next call). Returns the number of messages sent.
+
+        The next claim runs while the current batch is being sent, so the database work does not eat into
+        the rate; rows in flight stay ``sending`` and are not claimed again."""
         sent_before = self.stats.sent
         outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         writer = asyncio.create_task(self._write(outcomes))
+        tasks: list[asyncio.Task] = []
         try:
-            while True:
-                batch = await asyncio.to_thread(self._claim)
-                if not batch:
-                    break
-                tasks = []
-                for item, rendered in batch:
+            upcoming = asyncio.create_task(asyncio.to_thread(self._claim))
+            while batch := await upcoming:
+                upcoming = None
+                for n, (item, rendered) in enumerate(batch):
                     await self._pace()
                     await self._slots.acquire()
                     tasks.append(asyncio.create_task(self._one(item, rendered, outcomes)))
-                await asyncio.gather(*tasks)
-                await self._flushed(outcomes)
+                    if upcoming is None and n >= len(batch) // 2:
+                        upcoming = asyncio.create_task(asyncio.to_thread(self._claim))
+            await asyncio.gather(*tasks)
         finally:
             await outcomes.put(None)
             await writer
@@ -265,10 +279,6 @@ class Sender:
             await outcomes.put(await self._deliver(item, rendered))
         finally:
             self._slots.release()
-
-    async def _flushed(self, outcomes: asyncio.Queue) -> None:
-        """Wait until the writer has recorded every outcome so far: the next claim must see them."""
-        await outcomes.join()
 
     async def _write(self, outcomes: asyncio.Queue) -> None:
         """Record outcomes as they arrive, everything waiting at that moment in one transaction."""
