@@ -114,24 +114,3 @@ def test_canonical_json_hash_ignores_decimal_spelling(uow):
     assert data["units"][0]["items"][0] == {"code": "1.1", "area": "1", "self": "2", "appraised": "2", "points": "2",
                                             "maximum": "2", "not_applicable": False, "reason": None}
 
-
-def test_the_queued_notices_render_as_text(uow):
-    from datetime import datetime, timezone
-
-    from parbot.bot.handlers.appraise import RENDERERS
-    from parbot.bot.sender import RenderContext
-    from parbot.storage.outbox_sender_repo import OutboxItem
-
-    person(uow, 11, Grant(Role.OFFICER, "SNV"))
-    person(uow, 12, Grant(Role.PROVINCE_LEADER))
-    fill(uow)
-    pub.publish(uow, YEAR, ADMIN, block="so")
-    now = datetime.now(timezone.utc)
-    with uow:
-        ctx = RenderContext(uow=uow, now=now, tz="Asia/Ho_Chi_Minh")
-        texts = [RENDERERS[kind](ctx, OutboxItem(id=1, key="k", person_id=pid, chat_id=1, kind=kind, payload=payload,
-                                                 status="pending", attempts=0, not_before=now)).text
-                 for kind, pid, payload in outbox(uow)]
-    assert texts[0].splitlines()[:3] == ["🏆 Công bố Chỉ số CCHC năm 2020 — SNV Sở Nội vụ",
-                                         "Tổng điểm: 7.5/9 · Chỉ số: 83.33%", "Xếp hạng: 2/2 (Sở, ban, ngành)"]
-    assert texts[1].splitlines()[1:] == ["1. Sở Tài chính: 100.00%", "2. Sở Nội vụ: 83.33%"]

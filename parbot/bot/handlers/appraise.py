@@ -4,8 +4,7 @@ accept the rest of an area, re-send evidence, keep in round 2), /explain for uni
 Every button names a unit and an item; the services check the presser's grants and the areas the period
 gives them, so a forged button is refused like any other. Typed points, reasons and explanations wait in the
 chat_state row ("apr" key), so a restart resumes; these text handlers run before the assessment's and stop
-there only when the chat waits for appraisal input. The outbox renderers for the round-1 notice, the
-result notice and the ranking are registered here too.
+there only when the chat waits for appraisal input. The round-1 notice's outbox renderer is registered here.
 """
 from __future__ import annotations
 
@@ -374,23 +373,8 @@ def render_round1(ctx: RenderContext, item) -> Rendered:
     return Rendered(text=_clip_lines(lines))
 
 
-def render_result(ctx: RenderContext, item) -> Rendered:
-    p, lang = item.payload, ctx.language(item)
-    lines = [t("notice.result", lang, year=p["year"], code=p["code"], name=p["name"], total=p["total"],
-               maximum=p["maximum"], index=p["index"], rank=p["rank"], rank_of=p["rank_of"], block=p["block_name"],
-               classification=f" · {p['classification']}" if p.get("classification") else "")]
-    lines += [f"• {a['code']}. {a['name']}: {a['points']}/{a['maximum']} ({a['index']}%)" for a in p["areas"]]
-    return Rendered(text=_clip_lines(lines))
-
-
-def render_ranking(ctx: RenderContext, item) -> Rendered:
-    p, lang = item.payload, ctx.language(item)
-    lines = [t("notice.ranking", lang, year=p["year"], block=p["block_name"], average=p["average_index"])]
-    lines += [t("notice.ranking.row", lang, **row) for row in p["rows"]]
-    return Rendered(text=_clip_lines(lines))
-
-
-RENDERERS.update({"appraisal_round1": render_round1, "result_notice": render_result, "ranking": render_ranking})
+# The result notice and the ranking (queued by publication) are rendered as charts by handlers/reports.py.
+RENDERERS.update({"appraisal_round1": render_round1})
 
 
 def register(application: Application) -> None:
