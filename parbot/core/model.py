@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime
 from decimal import Decimal
 
@@ -62,6 +63,17 @@ class Score:
     appraisal_round: int | None = None
     by: str = ""
     at: datetime | None = None
+
+
+class ScoreValue(NamedTuple):
+    """The part of a score the engine needs: a light tuple, since a province's results read millions."""
+
+    unit_code: str
+    item_code: str
+    source: str
+    points: Decimal | None
+    not_applicable: bool
+    reason: str | None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Iterable, Protocol
 
 from .criteria import CriteriaSet
-from .model import Answer, AuditEntry, Block, Evidence, Period, Person, Score, Unit, UnitStage
+from .model import Answer, AuditEntry, ScoreValue, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from .permissions import Grant
 from .period import PeriodConfig
 
@@ -44,6 +44,7 @@ class PeriodRepository(Protocol):
 
 class ScoreRepository(Protocol):
     def for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[Score]: ...
+    def values_for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[ScoreValue]: ...
     def get(self, period_id: int, unit_code: str, item_code: str, source: str) -> Score | None: ...
     def put(self, period_id: int, score: Score) -> None: ...
 

@@ -147,7 +147,7 @@ class YesNoRule(_RuleBase):
         return [self.yes_points(maximum, block), resolve(self.no, block)]
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
-        yes, no = fmt(self.yes_points(maximum, block)), fmt(resolve(self.no, block))
+        yes, no = fmt(self.yes_points(maximum, block), lang == 'vi'), fmt(resolve(self.no, block), lang == 'vi')
         return f"{self.yes_label}: {yes} ; {self.no_label}: {no}"
 
 
@@ -186,7 +186,7 @@ class ChoiceRule(_RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         return " ; ".join(
-            f"{(o.label_en if lang == 'en' and o.label_en else o.label)}: {fmt(resolve(o.points, block))}"
+            f"{(o.label_en if lang == 'en' and o.label_en else o.label)}: {fmt(resolve(o.points, block), lang == 'vi')}"
             for o in self.options
         )
 
@@ -229,14 +229,14 @@ class Tier(_Strict):
             return False
         return True
 
-    def text(self, unit: str) -> str:
+    def text(self, unit: str, decimal_comma: bool = False) -> str:
         low, low_incl = self.lower()
         high, high_incl = self.upper()
         parts = []
         if low is not None:
-            parts.append(f"{'≥' if low_incl else '>'} {fmt(low)}{unit}")
+            parts.append(f"{'≥' if low_incl else '>'} {fmt(low, decimal_comma)}{unit}")
         if high is not None:
-            parts.append(f"{'≤' if high_incl else '<'} {fmt(high)}{unit}")
+            parts.append(f"{'≤' if high_incl else '<'} {fmt(high, decimal_comma)}{unit}")
         return self.label or (" và ".join(parts) if parts else "mọi giá trị")
 
 
@@ -332,7 +332,7 @@ class TiersRule(_RatioInputs, _RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         unit = "%" if self.measure == "ratio" else self.unit
-        return " ; ".join(f"{t.text(unit)}: {fmt(resolve(t.points, block))}" for t in self.tiers)
+        return " ; ".join(f"{t.text(unit, lang == 'vi')}: {fmt(resolve(t.points, block), lang == 'vi')}" for t in self.tiers)
 
 
 class ProportionalRule(_RatioInputs, _RuleBase):
@@ -360,8 +360,8 @@ class ProportionalRule(_RatioInputs, _RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         if lang == "en":
-            return f"points = ratio × {fmt(maximum)}"
-        return f"Điểm = tỷ lệ × {fmt(maximum)}"
+            return f"points = ratio × {fmt(maximum, lang == 'vi')}"
+        return f"Điểm = tỷ lệ × {fmt(maximum, lang == 'vi')}"
 
 
 class PerOccurrenceRule(_RuleBase):
@@ -397,7 +397,7 @@ class PerOccurrenceRule(_RuleBase):
         return [maximum, maximum - cap] if self.mode == "subtract" else [ZERO, cap]
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
-        per, cap = fmt(resolve(self.per, block)), fmt(self.capped(maximum, block))
+        per, cap = fmt(resolve(self.per, block), lang == 'vi'), fmt(self.capped(maximum, block), lang == 'vi')
         if lang == "en":
             verb = "minus" if self.mode == "subtract" else "plus"
             return f"{verb} {per} per occurrence, at most {cap}"
@@ -441,7 +441,7 @@ class AllOfRule(_RuleBase):
         return [ZERO, self.full(maximum, block)]
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
-        full = fmt(self.full(maximum, block))
+        full = fmt(self.full(maximum, block), lang == 'vi')
         if lang == "en":
             return f"all conditions met: {full} ; otherwise 0"
         return f"Đạt đủ tất cả điều kiện: {full} ; không đủ: 0"
@@ -476,8 +476,8 @@ class DirectPointsRule(_RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         if lang == "en":
-            return f"points from 0 to {fmt(maximum)} in steps of {fmt(self.step)}"
-        return f"Chấm từ 0 đến {fmt(maximum)} điểm, bước {fmt(self.step)}"
+            return f"points from 0 to {fmt(maximum, lang == 'vi')} in steps of {fmt(self.step, lang == 'vi')}"
+        return f"Chấm từ 0 đến {fmt(maximum, lang == 'vi')} điểm, bước {fmt(self.step, lang == 'vi')}"
 
 
 class SurveyRule(_RuleBase):

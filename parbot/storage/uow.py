@@ -4,12 +4,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable, Iterable
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
 from ..core.errors import DomainError
-from ..core.model import Answer, AuditEntry, Block, Evidence, Period, Person, Score, Unit, UnitStage
+from ..core.model import Answer, AuditEntry, ScoreValue, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
 from .outbox import SqlOutbox
@@ -185,12 +186,20 @@ def _score(row: ScoreRow) -> Score:
 class SqlScores(_Repo):
     def for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[Score]:
         query = select(ScoreRow).where(ScoreRow.period_id == period_id)
+        if unit_codes is not None:
+            query = query.where(ScoreRow.unit_code.in_(list(unit_codes)))
+        return [_score(r) for r in self.session.exec(query)]
+
+    def values_for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[ScoreValue]:
+        """The engine's read: Core rows into named tuples, no ORM objects. Building a model object per row
+        cost ~30 µs — over a minute for 10,000 units × 100 items × 3 sources."""
+        query = sa.select(ScoreRow.unit_code, ScoreRow.item_code, ScoreRow.source, ScoreRow.points,
+                          ScoreRow.not_applicable, ScoreRow.reason).where(ScoreRow.period_id == period_id)
+        rows = self.session.connection().execute(query)
         if unit_codes is None:
-            return [_score(r) for r in self.session.exec(query)]
-        out: list[Score] = []
-        for part in chunks(list(unit_codes)):
-            out += [_score(r) for r in self.session.exec(query.where(ScoreRow.unit_code.in_(part)))]
-        return out
+            return [ScoreValue(*row) for row in rows]
+        keep = set(unit_codes)  # filtering here beats thousands of IN parameters for a large block
+        return [ScoreValue(*row) for row in rows if row[0] in keep]
 
     def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> ScoreRow | None:
         return self.session.exec(select(ScoreRow).where(

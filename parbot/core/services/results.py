@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from ..criteria import BlockCriteria
-from ..model import Period, Score
+from ..model import Period, ScoreValue
 from ..ports import UnitOfWork
 from ..results import NA, BlockResult, ItemMarks, UnitRef, compute_block
 from .periods import get_period
 
 
-def marks_from_scores(scores: list[Score]) -> dict[str, dict[str, ItemMarks]]:
+def marks_from_scores(scores: list[ScoreValue]) -> dict[str, dict[str, ItemMarks]]:
     collected: dict[str, dict[str, dict]] = {}
     for s in scores:
         slot = collected.setdefault(s.unit_code, {}).setdefault(s.item_code, {})
@@ -23,7 +23,7 @@ def block_results(uow: UnitOfWork, period: Period, block: str, with_items: bool 
                   criteria: BlockCriteria | None = None) -> BlockResult:
     criteria = criteria or period.criteria_for(block)
     units = [u for u in uow.units.list(block=block, year=period.year)]
-    marks = marks_from_scores(uow.scores.for_period(period.id, [u.code for u in units]))
+    marks = marks_from_scores(uow.scores.values_for_period(period.id, [u.code for u in units]))
     block_row = uow.blocks.get(block)
     return compute_block(criteria, block_row.name if block_row else block,
                          [UnitRef(u.code, u.name, u.block) for u in units], marks,
