@@ -1,18 +1,17 @@
 """Commands for appraisal, survey and publication: councils' workbooks, closing rounds, survey results, publishing."""
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 from typing import Optional
 
 import typer
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from ..core.errors import ValidationFailed
 from ..core.services import appraisal, publication, survey
 from ..core.services.tabular import Row
-from ..storage.files import _text, read_table
+from ..storage import files
+from ..storage.files import read_table
 from .common import actor, console, handle_errors, uow
 
 appraisal_app = typer.Typer(help="Appraisal (thẩm định): council workbooks and rounds.", no_args_is_help=True)
@@ -46,31 +45,10 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
 
 
 def read_workbook(path: Path) -> tuple[int | None, list[tuple[str, list[Row]]]]:
-    """Every sheet's rows (header lower-cased) and the period year stored at export, if still there."""
-    if not path.is_file():
-        raise ValidationFailed("file.not_found", [f"{path}: no such file"])
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
-        raise ValidationFailed("file.unreadable", [f"{path}: not a readable workbook ({exc.__class__.__name__})"]) \
-            from None
-    try:
-        keywords = workbook.properties.keywords or ""
-        year = int(keywords) if workbook.properties.subject == MARKER and keywords.isdigit() else None
-        out = []
-        for sheet in workbook.worksheets:
-            header: list[str] = []
-            rows = []
-            for number, record in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if not header:
-                    header = [_text(h).lower() for h in record]
-                    continue
-                if any(_text(v) for v in record):
-                    rows.append(Row(line=number, values={h: _text(v) for h, v in zip(header, record) if h}))
-            out.append((unicodedata.normalize("NFC", sheet.title), rows))
-        return year, out
-    finally:
-        workbook.close()
+    """Every sheet's rows and the period year stored at export, if still there."""
+    workbook = files.read_workbook(path)
+    year = int(workbook.keywords) if workbook.subject == MARKER and workbook.keywords.isdigit() else None
+    return year, [(title, rows) for title, _, rows in workbook.sheets]
 
 
 @appraisal_app.command("export")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -215,6 +215,8 @@ class CriteriaSet:
     spec: CriteriaSetSpec
     content_hash: str
     source_text: str
+    # Resolved views per block: a set is immutable, and resolving walks every item (hot when listing units).
+    _views: dict[str, "BlockCriteria"] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def code(self) -> str:
@@ -225,6 +227,11 @@ class CriteriaSet:
         return [b.code for b in self.spec.blocks]
 
     def for_block(self, block: str) -> BlockCriteria:
+        if block not in self._views:
+            self._views[block] = self._resolve(block)
+        return self._views[block]
+
+    def _resolve(self, block: str) -> BlockCriteria:
         spec = self.spec
         items: dict[str, Item] = {}
         areas = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -58,22 +59,43 @@ def _read_csv(path: Path) -> tuple[list[str], list[Row]]:
     return header, rows
 
 
-def _read_xlsx(path: Path) -> tuple[list[str], list[Row]]:
+@dataclass(frozen=True)
+class Workbook:
+    subject: str
+    keywords: str
+    sheets: list[tuple[str, list[str], list[Row]]]  # (title, header, rows) per sheet
+
+
+def read_workbook(path: str | Path) -> Workbook:
+    """Every sheet of an XLSX file as rows (header lower-cased, blank rows skipped), with its properties."""
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationFailed("file.not_found", [f"{path}: no such file"])
     try:
-        sheet = workbook.worksheets[0]
-        iterator = sheet.iter_rows(values_only=True)
-        header: list[str] = []
-        rows = []
-        for number, record in enumerate(iterator, start=1):
-            if not header:
-                header = [_text(h).lower() for h in record]
-                continue
-            if all(v is None or _text(v) == "" for v in record):
-                continue
-            rows.append(Row(line=number, values={h: _text(v) for h, v in zip(header, record) if h}))
-        return [h for h in header if h], rows
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
+        raise ValidationFailed("file.unreadable", [f"{path}: not a readable workbook ({exc.__class__.__name__})"]) \
+            from None
+    try:
+        sheets = []
+        for sheet in workbook.worksheets:
+            header: list[str] = []
+            rows = []
+            for number, record in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if not header:
+                    header = [_text(h).lower() for h in record]
+                    continue
+                if any(_text(v) for v in record):
+                    rows.append(Row(line=number, values={h: _text(v) for h, v in zip(header, record) if h}))
+            sheets.append((unicodedata.normalize("NFC", sheet.title), [h for h in header if h], rows))
+        return Workbook(subject=workbook.properties.subject or "", keywords=workbook.properties.keywords or "",
+                        sheets=sheets)
     finally:
         workbook.close()
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], list[Row]]:
+    _, header, rows = read_workbook(path).sheets[0]
+    return header, rows

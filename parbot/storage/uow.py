@@ -211,11 +211,34 @@ class SqlScores(_Repo):
         return None if row is None else _score(row)
 
     def put(self, period_id: int, score: Score) -> None:
-        row = self._row(period_id, score.unit_code, score.item_code, score.source) or ScoreRow(
-            period_id=period_id, unit_code=score.unit_code, item_code=score.item_code, source=score.source)
-        row.points, row.not_applicable, row.reason = score.points, score.not_applicable, score.reason
-        row.appraisal_round, row.by, row.at = score.appraisal_round, score.by, score.at or utcnow()
-        self.session.add(row)
+        self.put_many(period_id, [score])
+
+    def _rows(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ScoreRow]:
+        if len(keys) == 1:
+            row = self._row(period_id, *keys[0])
+            return {keys[0]: row} if row is not None else {}
+        query = select(ScoreRow).where(ScoreRow.period_id == period_id)
+        units = sorted({k[0] for k in keys})
+        if len(units) <= CHUNK:
+            query = query.where(ScoreRow.unit_code.in_(units))
+        wanted = set(keys)
+        return {key: r for r in self.session.exec(query)
+                if (key := (r.unit_code, r.item_code, r.source)) in wanted}
+
+    def existing(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Score]:
+        return {key: _score(row) for key, row in self._rows(period_id, keys).items()} if keys else {}
+
+    def put_many(self, period_id: int, scores: list[Score]) -> None:
+        if not scores:
+            return
+        rows = self._rows(period_id, [(s.unit_code, s.item_code, s.source) for s in scores])
+        now = utcnow()
+        for score in scores:
+            row = rows.get((score.unit_code, score.item_code, score.source)) or ScoreRow(
+                period_id=period_id, unit_code=score.unit_code, item_code=score.item_code, source=score.source)
+            row.points, row.not_applicable, row.reason = score.points, score.not_applicable, score.reason
+            row.appraisal_round, row.by, row.at = score.appraisal_round, score.by, score.at or now
+            self.session.add(row)
         self.session.flush()
 
     def delete(self, period_id: int, unit_code: str, item_code: str, source: str) -> None:

@@ -126,21 +126,6 @@ def _items_of_areas(criteria: BlockCriteria, areas: Iterable[str]) -> list[Item]
     return [i for i in appraised_items(criteria) if i.area_code in wanted]
 
 
-_RESOLVED: dict[tuple[str, str], BlockCriteria] = {}
-
-
-def criteria_of(period: Period, block: str) -> BlockCriteria:
-    """A block's criteria, resolved once per set content (resolving walks the whole set: per unit it dominated
-    listing and closing thousands of communes)."""
-    criteria_set = period.criteria_sets.get(block)
-    if criteria_set is None:
-        return period.criteria_for(block)  # raises the period's error
-    key = (criteria_set.content_hash, block)
-    if key not in _RESOLVED:
-        _RESOLVED[key] = period.criteria_for(block)
-    return _RESOLVED[key]
-
-
 # -- rounds and status --------------------------------------------------------------------------------
 
 
@@ -297,7 +282,7 @@ def list_units(uow: UnitOfWork, year: int | None, caller: Caller, now: datetime 
         stages = uow.stages.for_period(period.id)
         out = []
         for unit in units:
-            criteria = criteria_of(period, unit.block)
+            criteria = period.criteria_for(unit.block)
             areas = appraisable_areas(caller.grants, unit, criteria, period.config.appraisal)
             if not areas:
                 continue
@@ -336,7 +321,7 @@ def unit_view(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str,
     with uow:
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
-        criteria = criteria_of(period, unit.block)
+        criteria = period.criteria_for(unit.block)
         areas = _require_areas(caller, unit, criteria, period)
         stage = uow.stages.get(period.id, unit.code)
         state = _state(stage)
@@ -428,7 +413,7 @@ def _open(uow: UnitOfWork, period: Period, unit: Unit) -> _Open:
     round_no = current_round(state)
     if round_no is None:
         raise DomainError("appraisal.closed", unit=unit.code)
-    criteria = criteria_of(period, unit.block)
+    criteria = period.criteria_for(unit.block)
     return _Open(period, unit, criteria, stage, state, round_no, _view_items(uow, period, unit, criteria, state))
 
 
@@ -452,7 +437,7 @@ def appraise(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, 
     with uow:
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
-        areas = _require_areas(caller, unit, criteria_of(period, unit.block), period)
+        areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
         opened = _open(uow, period, unit)
         view = _appraisable_item(opened, item_code, areas)
         value, na, why, problem = _decide(view.item, view.self_points, points, reason)
@@ -484,7 +469,7 @@ def accept_rest(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: st
     with uow:
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
-        areas = _require_areas(caller, unit, criteria_of(period, unit.block), period)
+        areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
         if area_code not in areas:
             raise DomainError("appraisal.area_not_assigned", unit=unit.code, area=area_code)
         opened = _open(uow, period, unit)
@@ -516,7 +501,7 @@ def contest(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, i
         state = _state(stage)
         if not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
-        item = criteria_of(period, unit.block).items.get(item_code)
+        item = period.criteria_for(unit.block).items.get(item_code)
         if item is None or item.is_survey:
             raise NotFound("item.not_found", item=item_code, block=unit.block)
         if not text:
@@ -578,7 +563,7 @@ def contestable(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: st
         state = _state(uow.stages.get(period.id, unit.code))
         if not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
-        items = _view_items(uow, period, unit, criteria_of(period, unit.block), state)
+        items = _view_items(uow, period, unit, period.criteria_for(unit.block), state)
         return Contestable(unit=unit, closes=period.config.deadlines.explanation_closes,
                            items=tuple(v for v in items.values()
                                        if v.appraised is not None and mark_of(v.appraised) != v.self_points))
@@ -591,7 +576,7 @@ def needs_reason(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: s
     with uow:
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
-        areas = _require_areas(caller, unit, criteria_of(period, unit.block), period)
+        areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
         view = _appraisable_item(_open(uow, period, unit), item_code, areas)
     _, _, _, problem = _decide(view.item, view.self_points, points, "-")
     if problem:
@@ -665,7 +650,7 @@ def close_round(uow: UnitOfWork, year: int | None, caller: Caller, round_no: int
             if round_no == 2 and not state.get("round1_closed_at"):
                 problems.append(f"{unit.code}: round 1 is still open")
                 continue
-            criteria = criteria_of(period, unit.block)
+            criteria = period.criteria_for(unit.block)
             own = scores.get(unit.code, {})
             if round_no == 1:
                 missing = [i.code for i in appraised_items(criteria) if (i.code, "appraised") not in own]
@@ -758,7 +743,7 @@ def export_sheets(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: 
         for unit in units:
             state = _state(stages[unit.code])
             rows = []
-            for view in _view_items(uow, period, unit, criteria_of(period, unit.block), state).values():
+            for view in _view_items(uow, period, unit, period.criteria_for(unit.block), state).values():
                 appraised = view.appraised
                 rows.append({
                     "unit": unit.code, "item": view.item.code, "area": view.item.area_code, "name": view.item.name,

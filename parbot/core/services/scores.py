@@ -20,19 +20,30 @@ def describe(score: Score | None) -> str | None:
     return "na" if score.not_applicable else fmt(score.points)  # type: ignore[arg-type]
 
 
+def _same(old: Score | None, new: Score) -> bool:
+    return old is not None and old.points == new.points and old.not_applicable == new.not_applicable \
+        and (old.reason or None) == (new.reason or None)
+
+
+def put_scores(uow: UnitOfWork, period: Period, scores: list[Score], actor: str, action: str = "score") -> int:
+    """Write scores, each change with its audit row; unchanged values write nothing. Returns how many changed.
+    One read of what is stored and one write, so importing a province's survey is not a query per score."""
+    stored = uow.scores.existing(period.id, [(s.unit_code, s.item_code, s.source) for s in scores])
+    changed = [s for s in scores if not _same(stored.get((s.unit_code, s.item_code, s.source)), s)]
+    uow.scores.put_many(period.id, changed)
+    for score in changed:
+        old = stored.get((score.unit_code, score.item_code, score.source))
+        uow.audit.add(AuditEntry(actor=actor, action=action, period_id=period.id, unit_code=score.unit_code,
+                                 item_code=score.item_code,
+                                 source=score.source if score.appraisal_round is None
+                                 else f"{score.source}:round{score.appraisal_round}",
+                                 old=describe(old), new=describe(score), reason=score.reason))
+    return len(changed)
+
+
 def put_score(uow: UnitOfWork, period: Period, score: Score, actor: str, action: str = "score") -> bool:
-    """Write one score with its audit row; an unchanged value writes nothing. Returns whether it changed."""
-    old = uow.scores.get(period.id, score.unit_code, score.item_code, score.source)
-    if old is not None and old.points == score.points and old.not_applicable == score.not_applicable \
-            and (old.reason or None) == (score.reason or None):
-        return False
-    uow.scores.put(period.id, score)
-    uow.audit.add(AuditEntry(actor=actor, action=action, period_id=period.id, unit_code=score.unit_code,
-                             item_code=score.item_code,
-                             source=score.source if score.appraisal_round is None
-                             else f"{score.source}:round{score.appraisal_round}",
-                             old=describe(old), new=describe(score), reason=score.reason))
-    return True
+    """One score (an answer, an appraiser's decision). Returns whether it changed."""
+    return put_scores(uow, period, [score], actor, action) == 1
 
 
 def check_points(item: Item, source: str, text: str) -> tuple[Decimal | None, bool, str | None]:
@@ -101,6 +112,6 @@ def import_scores(uow: UnitOfWork, year: int, header: list[str], rows: list[Row]
                                 not_applicable=not_applicable, reason=row.get("reason") or reason, by=actor))
         if problems:
             raise ValidationFailed("scores.invalid", problems)
-        changed = sum(put_score(uow, period, s, actor, action="import") for s in scores)
+        changed = put_scores(uow, period, scores, actor, action="import")
         uow.commit()
     return len(rows), changed

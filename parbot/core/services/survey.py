@@ -18,9 +18,9 @@ from ..errors import DomainError, ValidationFailed
 from ..model import Score
 from ..permissions import Action, require
 from ..ports import UnitOfWork
-from .appraisal import Caller, criteria_of
+from .appraisal import Caller
 from .periods import get_period
-from .scores import check_points, put_score
+from .scores import check_points, put_scores
 from .tabular import Row
 
 DEFAULT_WEIGHTS = {"A": Decimal(100), "B": Decimal(60), "C": Decimal(20), "D": Decimal(0)}
@@ -100,7 +100,7 @@ def import_survey(uow: UnitOfWork, year: int | None, header: list[str], rows: li
     scores: list[Score] = []
     with uow:
         period = get_period(uow, year)
-        targets = {block: components(criteria_of(period, block)) for block in period.blocks}
+        targets = {block: components(period.criteria_for(block)) for block in period.blocks}
         units = {u.code: u for u in uow.units.list(year=period.year)}
         seen: dict[tuple[str, str], int] = {}
         for row in rows:
@@ -154,6 +154,6 @@ def import_survey(uow: UnitOfWork, year: int | None, header: list[str], rows: li
                                     reason=row.get("reason") or None, by=caller.actor))
         if problems:
             raise ValidationFailed("survey.invalid", problems)
-        changed = sum(put_score(uow, period, s, caller.actor, action="survey") for s in scores)
+        changed = put_scores(uow, period, scores, caller.actor, action="survey")
         uow.commit()
     return len(rows), changed
