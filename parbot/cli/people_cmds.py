@@ -65,6 +65,7 @@ def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appr
 @invite_app.command("revoke")
 @handle_errors
 def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its first 6 characters, or #id.")) -> None:
+    """Revoke an unused invitation: its code no longer binds anyone."""
     invite = people.revoke_invite(uow(), code_or_id, actor(), _now())
     console.print(f"Invite #{invite.id} revoked.")
 
@@ -72,6 +73,7 @@ def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its firs
 @invite_app.command("list")
 @handle_errors
 def invite_list() -> None:
+    """Invitations with their role, scope, expiry and state (open, used, expired, revoked)."""
     now = _now()
     table = Table("id", "code", "role", "unit", "block", "status", "expires", "used by")
     for invite in people.list_invites(uow()):
@@ -84,6 +86,7 @@ def invite_list() -> None:
 @members_app.command("list")
 @handle_errors
 def members_list() -> None:
+    """Everyone bound to the bot, with their roles and scopes."""
     table = Table("person", "telegram id", "name", "username", "role", "unit", "block", "language")
     for person, grant in people.list_members(uow()):
         table.add_row(f"p{person.id}", str(person.telegram_id), person.name, f"@{person.username}"
@@ -97,6 +100,7 @@ def members_list() -> None:
 def members_remove(who: str = typer.Argument(..., help="Telegram id, p<person id> or @username."),
                    role: Optional[str] = typer.Option(None, help="Only this role."),
                    unit: Optional[str] = typer.Option(None, help="Only grants on this unit.")) -> None:
+    """Take roles away from a person (all of them, or one role / one unit's grants); audited."""
     removed = people.remove_member(uow(), who, actor(), _now(), role, unit)
     console.print(f"Removed {removed} role(s) from {who}.")
 
