@@ -39,10 +39,12 @@ def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new
     console.print("Đã ghi:", style="bold")
     for path in result.files:
         console.print(f"  {path.relative_to(folder)}", markup=False, highlight=False)
-    for note in result.missing:
-        console.print(f"Not there yet: {note}", style="yellow", markup=False)
     console.print(f"Cơ sở dữ liệu: {result.database}  (xem lại: PARBOT_DATABASE_URL=sqlite:///{result.database} "
                   f"parbot results)", markup=False, highlight=False)
+    for problem in result.problems:
+        console.print(f"Problem: {problem}", style="red", markup=False)
+    if result.problems:
+        raise typer.Exit(1)
 
 
 def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new folder for the throw-away "

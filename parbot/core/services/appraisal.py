@@ -672,14 +672,14 @@ def close_round(uow: UnitOfWork, year: int | None, caller: Caller, round_no: int
                                      unit_code=unit.code, source=f"appraised:round{round_no}",
                                      new="closed", reason="forced" if problems else None))
             if round_no == 1:
-                notices += _queue_round1(uow, period, unit, criteria, scores.get(unit.code, {}))
+                notices += _queue_round1(uow, period, unit, criteria, scores.get(unit.code, {}), now)
         uow.commit()
     return CloseSummary(round=round_no, closed=tuple(u.code for u, *_ in todo), notices=notices,
                         not_submitted=tuple(skipped))
 
 
 def _queue_round1(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCriteria,
-                  scores: dict[tuple[str, str], Score]) -> int:
+                  scores: dict[tuple[str, str], Score], now: datetime) -> int:
     marks = marks_from_scores(list(scores.values())).get(unit.code, {})
     result = score_unit(criteria, UnitRef(unit.code, unit.name, unit.block), marks)
     closes = period.config.deadlines.explanation_closes
@@ -687,7 +687,7 @@ def _queue_round1(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCr
                "total": fmt(result.total), "maximum": fmt(result.maximum), "index": f"{result.index:.2f}",
                "explanation_closes": closes.isoformat() if closes else None}
     return sum(uow.outbox.enqueue(f"{period.year}/appraisal/round1/{unit.code}/p{person.id}", person.id,
-                                  person.chat_id, "appraisal_round1", payload)
+                                  person.chat_id, "appraisal_round1", payload, not_before=now)
                for person in unit_recipients(uow, unit.code))
 
 

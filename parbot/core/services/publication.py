@@ -113,13 +113,13 @@ def publish(uow: UnitOfWork, year: int | None, caller: Caller, block: str | None
                                      period_id=period.id, source=f"snapshot:{result.block}",
                                      old=f"r{latest.revision} {latest.content_hash[:12]}" if latest else None,
                                      new=f"r{snapshot.revision} {digest[:12]}", reason=reason, at=now))
-            _queue(uow, period, snapshot)
+            _queue(uow, period, snapshot, now)
             out.append(snapshot)
         uow.commit()
     return out
 
 
-def _queue(uow: UnitOfWork, period: Period, snapshot: Snapshot) -> None:
+def _queue(uow: UnitOfWork, period: Period, snapshot: Snapshot, now: datetime) -> None:
     data = snapshot.results
     prefix = f"{period.year}/publish/{snapshot.block}/r{snapshot.revision}"
     head = {"year": period.year, "block": snapshot.block, "block_name": data["block_name"],
@@ -128,7 +128,7 @@ def _queue(uow: UnitOfWork, period: Period, snapshot: Snapshot) -> None:
         payload = {**head, **{k: v for k, v in unit.items() if k != "items"}}
         for person in unit_recipients(uow, unit["code"]):
             uow.outbox.enqueue(f"{prefix}/{unit['code']}/p{person.id}", person.id, person.chat_id, "result_notice",
-                               payload)
+                               payload, not_before=now)
     leaders = {p.id: p for p in uow.roles.holders(Role.PROVINCE_LEADER.value) if p.chat_id is not None}
     if period.config.leaders_see_block_ranking:
         for unit in data["units"]:
@@ -138,7 +138,8 @@ def _queue(uow: UnitOfWork, period: Period, snapshot: Snapshot) -> None:
                "rows": [{k: u[k] for k in ("rank", "code", "name", "total", "maximum", "index", "classification")}
                         for u in data["units"]]}
     for person in leaders.values():
-        uow.outbox.enqueue(f"{prefix}/ranking/p{person.id}", person.id, person.chat_id, "ranking", ranking)
+        uow.outbox.enqueue(f"{prefix}/ranking/p{person.id}", person.id, person.chat_id, "ranking", ranking,
+                           not_before=now)
 
 
 def snapshots(uow: UnitOfWork, year: int | None, block: str | None = None) -> list[Snapshot]:
