@@ -115,6 +115,8 @@ def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | No
 
 
 class ReminderJobs:
+    running: dict[str, "ReminderJobs"] = {}  # database URL -> the jobs this process runs on it
+
     def __init__(self, engine: Engine, bot: Bot, settings: Settings, *,
                  now: Callable[[], datetime] = utc_now, send_interval: float = 1.0) -> None:
         self.engine, self.settings, self.now = engine, settings, now
@@ -127,8 +129,14 @@ class ReminderJobs:
             "misfire_grace_time": max(30, settings.sweep_interval_seconds), "coalesce": True, "max_instances": 1})
 
     def start(self) -> None:
-        """Refuses (SenderAlreadyRunning) when another process sends from the same SQLite file."""
+        """Refuses (SenderAlreadyRunning) when another process sends from the same SQLite file. Within a
+        process, a new application on the same database replaces the jobs of the previous one."""
+        url = self.engine.url.render_as_string(hide_password=False)
+        previous = self.running.pop(url, None)
+        if previous is not None:
+            previous.shutdown()
         self.lock.acquire_sqlite()
+        self.running[url] = self
         if self.engine.dialect.name == "sqlite":
             released = self.sender.recover()  # we are the only sender: claims left are a dead process's
             if released:
@@ -160,6 +168,9 @@ class ReminderJobs:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.lock.release()
+        url = self.engine.url.render_as_string(hide_password=False)
+        if self.running.get(url) is self:
+            del self.running[url]
 
 
 async def start_reminders(application) -> None:  # noqa: ANN001 - telegram.ext.Application

@@ -128,8 +128,8 @@ class Sender:
         self.batch = max(1, min(500, int(rate_global)))  # about a second of sending per claim
         self.stats = SenderStats()
         self._slots = asyncio.Semaphore(max_in_flight)
-        # One transaction at a time from this sender: on SQLite, claims and outcome writes would otherwise
-        # contend for the write lock through the busy handler's sleeps (about 10 ms a row measured).
+        # One transaction at a time from this sender: on SQLite, the claim and the outcome writer would
+        # otherwise wait for each other's write lock through the busy handler's sleeps.
         self._db = threading.Lock()
         self._next_slot = 0.0
         self._paused_until = 0.0
