@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -347,37 +347,56 @@ _MESSAGES = {
 }
 
 
-def load_criteria_set(path: str | Path) -> tuple[CriteriaSet | None, list[Problem]]:
-    path = Path(path)
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_text(path: str | Path) -> tuple[str | None, list[Problem]]:
     try:
-        text = unicodedata.normalize("NFC", path.read_text(encoding="utf-8"))
+        return Path(path).read_text(encoding="utf-8"), []
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(str(path), "", None, f"cannot read the file: {exc}")]
-    return parse_criteria_set(text, str(path))
 
 
-def parse_criteria_set(text: str, file: str = "<text>") -> tuple[CriteriaSet | None, list[Problem]]:
+def validate_document(text: str, file: str, model: type[M], not_a_mapping: str,
+                      guide: str = "docs/criteria-format.md") -> tuple[M | None, _Checker, Any]:
+    """Parse YAML text (NFC) into ``model``, every problem located by path and line in the checker;
+    an unknown key points to ``guide``, where the keys are explained."""
     text = unicodedata.normalize("NFC", text)
+    checker = _Checker(file, {})
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(file, "", mark.line + 1 if mark else None, f"not valid YAML: {exc}")]
-    checker = _Checker(file, _line_index(node) if node is not None else {})
+        checker.problems.append(Problem(file, "", mark.line + 1 if mark else None, f"not valid YAML: {exc}"))
+        return None, checker, None
     if node is not None:
+        checker.lines = _line_index(node)
         _check_duplicate_keys(node, checker)
         if checker.problems:
-            return None, checker.problems
+            return None, checker, raw
     if not isinstance(raw, dict):
-        checker.add((), "the file must be a mapping starting with 'format: parbot/criteria-set@1'")
-        return None, checker.problems
+        checker.add((), not_a_mapping)
+        return None, checker, raw
     try:
-        spec = CriteriaSetSpec.model_validate(raw)
+        return model.model_validate(raw), checker, raw
     except ValidationError as exc:
         for error in exc.errors():
-            message = _MESSAGES.get(error["type"], error["msg"])
+            message = _MESSAGES.get(error["type"], error["msg"]).replace("docs/criteria-format.md", guide)
             checker.add(_pydantic_loc(error["loc"], raw), message)
+        return None, checker, raw
+
+
+def load_criteria_set(path: str | Path) -> tuple[CriteriaSet | None, list[Problem]]:
+    text, problems = read_text(path)
+    return parse_criteria_set(text, str(path)) if text is not None else (None, problems)
+
+
+def parse_criteria_set(text: str, file: str = "<text>") -> tuple[CriteriaSet | None, list[Problem]]:
+    text = unicodedata.normalize("NFC", text)
+    spec, checker, _ = validate_document(text, file, CriteriaSetSpec,
+                                         "the file must be a mapping starting with 'format: parbot/criteria-set@1'")
+    if spec is None:
         return None, _dedupe(checker.problems)
     _check_semantics(spec, checker)
     if checker.problems:

@@ -4,16 +4,14 @@ Administrators write it as YAML (`parbot period create FILE`); it is stored as J
 """
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .criteria import Problem, _Checker, _line_index, _pydantic_loc
+from .criteria import Problem, read_text, validate_document
 from .results import Band, TieRule
 
 STAGES = ("self_assessment_opens", "self_assessment_closes", "appraisal_round1_closes",
@@ -119,29 +117,12 @@ class PeriodConfig(_Strict):
 
 
 def parse_period(text: str, file: str = "<text>") -> tuple[PeriodConfig | None, list[Problem]]:
-    text = unicodedata.normalize("NFC", text)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(file, "", mark.line + 1 if mark else None, f"not valid YAML: {exc}")]
-    checker = _Checker(file, _line_index(node) if node is not None else {})
-    if not isinstance(raw, dict):
-        checker.add((), "the period file must be a mapping (year, criteria, deadlines, ...)")
-        return None, checker.problems
-    try:
-        return PeriodConfig.model_validate(raw), []
-    except ValidationError as exc:
-        for error in exc.errors():
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            checker.add(_pydantic_loc(error["loc"], raw), message)
-        return None, checker.problems
+    config, checker, _ = validate_document(text, file, PeriodConfig,
+                                           "the period file must be a mapping (year, criteria, deadlines, ...)",
+                                           guide="parbot/samples/period-2020.yaml")
+    return config, checker.problems
 
 
 def load_period(path: str | Path) -> tuple[PeriodConfig | None, list[Problem]]:
-    path = Path(path)
-    try:
-        return parse_period(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(str(path), "", None, f"cannot read the file: {exc}")]
+    text, problems = read_text(path)
+    return parse_period(text, str(path)) if text is not None else (None, problems)

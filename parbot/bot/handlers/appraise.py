@@ -17,16 +17,17 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 from ...core.decimals import fmt
 from ...core.errors import DomainError
 from ...core.model import Evidence
-from ...core.permissions import UNIT_ROLES
+from ...core.permissions import UNIT_ROLES, Role
 from ...core.results import NA
 from ...core.services import appraisal as svc
 from ...core.services.assessment import DOWNLOAD_LIMIT, chat_state, current_tag, save_chat_state
 from ...i18n import t, when
 from .. import callbacks
-from ..callbacks import Callback, MalformedCallback, decode, encode, pattern
+from ..callbacks import Callback, encode, pattern
 from ..sender import RENDERERS, RenderContext, Rendered
 from ..views import BUTTON_LIMIT, clip
-from .common import Turn
+from .common import Turn, dispatch_callback
+from .onboarding import ROLE_COMMANDS
 
 PRIVATE = filters.ChatType.PRIVATE
 VERBS = {"pl": 0, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pe": 2, "pg": 2, "xl": 1, "xi": 2}
@@ -226,24 +227,7 @@ HANDLERS = {"pl": _on_pl, "pu": _on_pu, "pa": _on_pa, "pi": _on_pi, "pk": _on_pk
 
 
 async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
-    try:
-        callback = decode(update.callback_query.data)
-    except MalformedCallback:
-        await turn.answer(turn.t("callback.malformed"), alert=True)
-        return
-    if callback.tag != await turn.run(current_tag):
-        await turn.answer(turn.t("callback.stale"), alert=True)
-        return
-    try:
-        await HANDLERS[callback.verb](turn, callback)
-    except DomainError as error:
-        await turn.answer(turn.error(error), alert=True)
-        return
-    await turn.answer()
+    await dispatch_callback(update, context, HANDLERS)
 
 
 # ---- commands and typed input ----------------------------------------------------------------------------
@@ -378,6 +362,9 @@ RENDERERS.update({"appraisal_round1": render_round1})
 
 
 def register(application: Application) -> None:
+    for role, name in ((Role.APPRAISER, "appraise"), (Role.OFFICER, "explain"), (Role.UNIT_LEADER, "explain")):
+        if name not in ROLE_COMMANDS[role]:
+            ROLE_COMMANDS[role].append(name)
     application.add_handler(CommandHandler("appraise", appraise_command, filters=PRIVATE))
     application.add_handler(CommandHandler("explain", explain_command, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(on_callback, pattern=pattern(VERBS)))

@@ -15,8 +15,8 @@ from ...core.rules import AllOfRule, AnswerError, parse_number
 from ...core.services import assessment as svc
 from ...core.services.assessment import DOWNLOAD_LIMIT, ItemView, Overview
 from .. import keyboards, views
-from ..callbacks import Callback, MalformedCallback, decode, pattern
-from .common import Turn, log
+from ..callbacks import Callback, MalformedCallback, pattern
+from .common import Turn, dispatch_callback, log
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -143,26 +143,7 @@ async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
-    try:
-        callback = decode(update.callback_query.data)
-    except MalformedCallback:
-        await turn.answer(turn.t("callback.malformed"), alert=True)
-        return
-    if callback.tag != await turn.run(svc.current_tag):
-        await turn.answer(turn.t("callback.stale"), alert=True)
-        await turn.send(turn.t("callback.stale_hint"))
-        return
-    try:
-        await VERBS[callback.verb](turn, callback)
-    except (DomainError, MalformedCallback) as error:
-        text = turn.error(error) if isinstance(error, DomainError) else turn.t("callback.malformed")
-        await turn.answer(text, alert=True)
-        return
-    await turn.answer()
+    await dispatch_callback(update, context, VERBS)
 
 
 def _now(turn: Turn):

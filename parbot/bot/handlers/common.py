@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -12,8 +12,10 @@ from telegram.ext import ContextTypes
 
 from ...core.errors import DomainError
 from ...core.services import people
+from ...core.services.assessment import current_tag
 from ...core.services.people import Identity
 from ...i18n import error_text, language, t
+from ..callbacks import Callback, MalformedCallback, decode
 from ..deps import Deps
 
 log = logging.getLogger("parbot.bot")
@@ -90,3 +92,31 @@ class Turn:
             await self.answer(text, alert=True)
         else:
             await self.send(text)
+
+
+Route = Callable[["Turn", Callback], Awaitable[None]]
+
+
+async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, routes: dict[str, Route]) -> None:
+    """Every button goes through here: the presser must hold a role, the data must parse, and it must carry the
+    current period's tag; then its route runs. A refusal answers the press as an alert, never a traceback."""
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        await turn.no_role()
+        return
+    try:
+        callback = decode(update.callback_query.data)
+    except MalformedCallback:
+        await turn.answer(turn.t("callback.malformed"), alert=True)
+        return
+    if callback.tag != await turn.run(current_tag):
+        await turn.answer(turn.t("callback.stale"), alert=True)
+        await turn.send(turn.t("callback.stale_hint"))
+        return
+    try:
+        await routes[callback.verb](turn, callback)
+    except (DomainError, MalformedCallback) as error:
+        text = turn.error(error) if isinstance(error, DomainError) else turn.t("callback.malformed")
+        await turn.answer(text, alert=True)
+        return
+    await turn.answer()
