@@ -33,6 +33,14 @@ VERBS: dict[str, int] = {
 }
 
 
+def register_verbs(arity: dict[str, int]) -> None:
+    """A feature adds its own verbs (name -> number of arguments); two features may not share a verb."""
+    for verb, count in arity.items():
+        if VERBS.get(verb, count) != count or not re.fullmatch(r"[a-z]{1,3}", verb):
+            raise ValueError(f"callback verb {verb!r} is taken or malformed")
+        VERBS[verb] = count
+
+
 class MalformedCallback(ValueError):
     pass
 

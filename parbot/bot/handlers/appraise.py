@@ -31,7 +31,7 @@ from .onboarding import ROLE_COMMANDS
 
 PRIVATE = filters.ChatType.PRIVATE
 VERBS = {"pl": 0, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pe": 2, "pg": 2, "xl": 1, "xi": 2}
-callbacks.VERBS.update(VERBS)
+callbacks.register_verbs(VERBS)
 TEXT_LIMIT = 4000
 
 
