@@ -20,11 +20,12 @@ from ..storage.db import make_engine, upgrade
 from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
 from .handlers import appraise, assess, onboarding, reports
+from .jobs import start_reminders
 
 log = logging.getLogger("parbot.bot")
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
-POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu]
+POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
 
 
 async def run_post_init(application: Application) -> None:
