@@ -3,6 +3,7 @@
 Extension points for other features:
 - ``HANDLER_MODULES``: modules exposing ``register(application)``; add yours with one line.
 - ``POST_INIT_HOOKS``: ``async def hook(application)`` run once the bot is up (schedulers, senders).
+- ``POST_SHUTDOWN_HOOKS``: the same, run when the bot stops (stopping what the first started).
 Tests that start the application by hand call ``run_post_init(application)`` themselves.
 """
 from __future__ import annotations
@@ -20,16 +21,22 @@ from ..storage.db import make_engine, upgrade
 from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
 from .handlers import appraise, assess, onboarding, reports
-from .jobs import start_reminders
+from .jobs import start_reminders, stop_reminders
 
 log = logging.getLogger("parbot.bot")
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
+POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
 
 
 async def run_post_init(application: Application) -> None:
     for hook in POST_INIT_HOOKS:
+        await hook(application)
+
+
+async def run_post_shutdown(application: Application) -> None:
+    for hook in POST_SHUTDOWN_HOOKS:
         await hook(application)
 
 
@@ -53,7 +60,7 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     application = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                    .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-                   .post_init(run_post_init).build())
+                   .post_init(run_post_init).post_shutdown(run_post_shutdown).build())
     application.bot_data["deps"] = deps or Deps(settings=settings, engine=engine,
                                                  store=EvidenceStore(settings.evidence_dir))
     for module in HANDLER_MODULES:

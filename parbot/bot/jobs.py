@@ -27,12 +27,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Connection, Engine
 from telegram import Bot
 
+from ..core.services import appraisal
 from ..core.services.notifications import SweepReport, queue_due_notifications
 from ..settings import Settings, get_settings
-from ..storage import outbox_sender_repo  # noqa: F401 - registers uow.outbox_rows
 from ..storage.db import make_engine, upgrade
 from ..storage.uow import SqlUnitOfWork
 from . import reminder_messages  # noqa: F401 - registers the reminder renderers
+from .handlers import appraise, reports  # noqa: F401 - register the appraisal and result renderers
 from .sender import Sender
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ class SenderLock:
 
 
 def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | None:
-    """One sweep; None when another process holds the sweep lock (PostgreSQL)."""
+    """One sweep (reminders due, appraisal rounds past their deadline); None when another process holds the
+    sweep lock (PostgreSQL)."""
     uow = SqlUnitOfWork(engine)
     with uow:
         if engine.dialect.name == "postgresql" and not uow.session.execute(
@@ -110,6 +112,7 @@ def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | No
             return None
         report = queue_due_notifications(uow, now, tz=settings.timezone,
                                          grace=timedelta(hours=settings.reminder_grace_hours))
+        appraisal.close_due_rounds(uow, now)  # an appraisal round closes at its deadline, with its notices
         uow.commit()
     return report
 

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import typer
 
 from ..core.services.notifications import preview_notifications
-from ..storage import outbox_sender_repo  # noqa: F401 - registers uow.outbox_rows
 from ..storage.outbox_sender_repo import STATUSES
 from .common import console, err_console, handle_errors, settings, uow
 

@@ -126,6 +126,13 @@ class SnapshotRepository(Protocol):
     def history(self, period_id: int, block: str | None = None) -> list["Snapshot"]: ...
 
 
+class OutboxRowsRepository(Protocol):
+    """What the reminder sweep asks of queued messages (claiming and outcomes belong to the sender)."""
+
+    def existing_keys(self, prefix: str) -> set[str]: ...
+    def mark_skipped(self, key: str, reason: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     criteria_sets: CriteriaSetRepository
     blocks: BlockRepository
@@ -139,6 +146,7 @@ class UnitOfWork(Protocol):
     evidence: EvidenceRepository
     stages: StageRepository
     outbox: OutboxRepository
+    outbox_rows: OutboxRowsRepository
     invites: InviteRepository
     chat_states: ChatStateRepository
     snapshots: SnapshotRepository

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .tables import OutboxRow, PersonRow
-from .uow import SqlUnitOfWork, chunks
+from .batching import chunks
 
 OPEN = ("pending", "sending")
 STATUSES = ("pending", "sending", "sent", "skipped", "unreachable", "failed")
@@ -151,6 +151,3 @@ class SqlOutboxRows:
 
     def failed_ids(self) -> list[int]:
         return list(self.session.execute(sa.select(_o.c.id).where(_o.c.status == "failed").order_by(_o.c.id)).scalars())
-
-
-SqlUnitOfWork.repositories.setdefault("outbox_rows", SqlOutboxRows)

@@ -13,18 +13,14 @@ from ..core.errors import DomainError
 from ..core.model import Answer, AuditEntry, ScoreValue, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
+from .batching import CHUNK
 from .outbox import SqlOutbox
+from .outbox_sender_repo import SqlOutboxRows
 from .repos_appraisal import SqlSnapshots
 from .repos_people import SqlChatStates, SqlInvites
 from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
                      PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
 
-CHUNK = 900  # stay below SQLite's bound-parameter limit in IN (...) queries
-
-
-def chunks(values: list, size: int = CHUNK) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 @lru_cache(maxsize=64)
@@ -461,6 +457,7 @@ class SqlUnitOfWork:
         "invites": SqlInvites,
         "chat_states": SqlChatStates,
         "snapshots": SqlSnapshots,
+        "outbox_rows": SqlOutboxRows,
     }
 
     def __init__(self, engine: Engine) -> None:

@@ -1,41 +1,15 @@
 """End-to-end fixtures: a SQLite database with the 2020 sample province, the Bot API emulator, and the real
-Application exactly as `parbot bot run` builds it, polling the emulator."""
+Application exactly as `parbot bot run` builds it, polling the emulator (helpers in tests/e2e_support.py)."""
 from __future__ import annotations
 
-import re
-import sys
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from e2e_support import RunningBot, load_province
+from emulator_fixtures import emulator_server  # noqa: F401 - a fixture
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emulator_fixtures import emulator_server  # noqa: E402,F401
-
-from parbot.bot.app import build_application, run_post_init  # noqa: E402
-from parbot.core.period import Deadlines, PeriodConfig  # noqa: E402
-from parbot.core.services import people, periods, units  # noqa: E402
-from parbot.settings import Settings  # noqa: E402
-from parbot.storage.db import make_engine, upgrade  # noqa: E402
-from parbot.storage.files import read_table  # noqa: E402
-from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
-
-SAMPLES = Path(__file__).resolve().parents[2] / "parbot" / "samples"
-NOW = datetime.now(timezone.utc)
-
-
-def load_province(engine, *, approval: bool = False, opens: datetime | None = None,
-                  closes: datetime | None = None) -> None:
-    """The 2020 sample units with the shipped 2020 sets; the self-assessment window is open now."""
-    config = PeriodConfig(
-        year=2020, criteria={"so": "2020-so.yaml", "huyen": "2020-huyen.yaml", "xa": "2020-xa.yaml"},
-        deadlines=Deadlines(self_assessment_opens=opens or NOW - timedelta(days=1),
-                            self_assessment_closes=closes or NOW + timedelta(days=10)),
-        leader_approval_required=approval)
-    periods.save_period(SqlUnitOfWork(engine), config)
-    header, rows = read_table(SAMPLES / "units-2020.csv")
-    units.import_units(SqlUnitOfWork(engine), header, rows)
+from parbot.settings import Settings
+from parbot.storage.db import make_engine, upgrade
 
 
 @pytest.fixture
@@ -59,61 +33,8 @@ def settings(emulator_server, db_path, tmp_path) -> Settings:
                     PARBOT_ADMIN_CONTACT="Sở Nội vụ (0274 3822 123)")
 
 
-class RunningBot:
-    """The Application started by hand (initialize, start, polling) with the post_init hooks called."""
-
-    def __init__(self, settings: Settings, engine) -> None:
-        self.settings, self.engine = settings, engine
-        self.application = None
-
-    async def start(self) -> "RunningBot":
-        self.application = build_application(self.settings, self.engine)
-        await self.application.initialize()
-        await run_post_init(self.application)
-        await self.application.start()
-        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
-        return self
-
-    async def stop(self) -> None:
-        if self.application is not None:
-            await self.application.updater.stop()
-            await self.application.stop()
-            await self.application.shutdown()
-            self.application = None
-
-    @property
-    def deps(self):
-        return self.application.bot_data["deps"]
-
-
 @pytest.fixture
 async def bot(settings, engine):
     running = await RunningBot(settings, engine).start()
     yield running
     await running.stop()
-
-
-def invite(engine, role: str, unit: str | None = None, block: str | None = None) -> str:
-    code, _ = people.create_invite(SqlUnitOfWork(engine), role, unit, block, timedelta(days=14), "cli:test", NOW)
-    return code
-
-
-async def join(server, engine, user_id: int, name: str, role: str, unit: str | None = None, *,
-               language_code: str = "vi"):
-    """A simulated person who accepts an invitation; returns once the bot shows its first screen."""
-    user = server.create_user(user_id, name, language_code=language_code)
-    user.send_command("start", invite(engine, role, unit))
-    await user.wait_for_reply(until=lambda msgs: any(m.inline_keyboard for m in msgs) or role not in
-                              ("officer", "unit_leader"))
-    return user
-
-
-ITEM_LINE = re.compile(r"^(\S+)\. ", re.M)
-
-
-def shown_item(message, codes) -> str | None:
-    """The code of the item a message shows (its line "<code>. <name>")."""
-    for code in ITEM_LINE.findall(message.text or ""):
-        if code in codes:
-            return code
-    return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import NOW, SAMPLES, invite, join
+from e2e_support import NOW, SAMPLES, invite, join
 from sqlmodel import Session, select
 
 from parbot.bot.callbacks import encode

@@ -5,7 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from conftest import NOW, RunningBot, invite, join, load_province
+from e2e_support import NOW, RunningBot, invite, join, load_province
 from helpers import REFERENCE, complete, expected_points, screen, shown
 
 from parbot.core.decimals import ZERO, fmt

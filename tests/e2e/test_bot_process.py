@@ -7,7 +7,7 @@ import signal
 import sys
 
 import pytest
-from conftest import invite
+from e2e_support import invite
 from helpers import screen
 from sqlmodel import Session, select
 

@@ -5,7 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from conftest import NOW, RunningBot, invite, join
+from e2e_support import NOW, RunningBot, invite, join
 from helpers import REFERENCE, screen
 
 from parbot.core.period import Deadlines, PeriodConfig

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emulator_fixtures import make_bot  # noqa: E402
 from reminder_fixtures import VN, make_province, submit  # noqa: E402

@@ -3,12 +3,10 @@ refuse the whole file), then survey results and publication, compared with `parb
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from openpyxl import load_workbook
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appraisal_fixtures import build  # noqa: E402
 

@@ -2,15 +2,12 @@
 the sender against the emulator (403, errors up to the limit), and the admin commands."""
 from __future__ import annotations
 
-import sys
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reminder_fixtures import VN, make_province  # noqa: E402
 

@@ -1,14 +1,11 @@
 """Appraisal: who appraises which areas, reasons, rounds, the explanation round and its notices."""
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appraisal_fixtures import (AFTER_EXPLANATION, COUNCIL, COUNCIL_XA, H01_COUNCIL, IN_EXPLANATION, T0,  # noqa: E402
                                 YEAR, build, person)

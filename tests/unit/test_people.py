@@ -120,3 +120,19 @@ def test_cli_invite_and_members(cli, tmp_path):
     assert "revoked" in cli("invite", "list")[1]
     assert cli("invite", "create", "--role", "admin", "--unit", "SNV")[0] == 1
     assert cli("members", "remove", "12345")[0] == 1
+
+
+def test_writing_again_after_blocking_makes_a_person_reachable(province):
+    uow = province
+    with uow:
+        person = uow.people.ensure(4242, 4242, "Bình", None, "vi")
+        uow.people.mark_unreachable(person.id, "Forbidden: bot was blocked by the user")
+        uow.commit()
+    assert uow_person(uow, person.id).unreachable_at is not None
+    people.identify(uow, 4242)
+    assert uow_person(uow, person.id).unreachable_at is None
+
+
+def uow_person(uow, person_id):
+    with uow:
+        return uow.people.get(person_id)

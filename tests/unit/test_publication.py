@@ -1,13 +1,10 @@
 """Publication: completeness, immutable snapshots with a content hash, audited revisions, notices."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appraisal_fixtures import SELF, YEAR, build, person  # noqa: E402
 

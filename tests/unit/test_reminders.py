@@ -2,15 +2,12 @@
 quiet hours, a deadline moved mid-period, downtime, and a unit submitting between the sweep and the send."""
 from __future__ import annotations
 
-import sys
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reminder_fixtures import CLOSES, VN, make_province, period_config, submit  # noqa: E402
 
@@ -126,7 +123,6 @@ def test_time_left():
 
 @pytest.fixture
 def uow(sqlite_url):
-    from parbot.storage import outbox_sender_repo  # noqa: F401 - registers uow.outbox_rows
     from parbot.storage.db import make_engine, upgrade
     from parbot.storage.uow import SqlUnitOfWork
 

@@ -1,13 +1,10 @@
 """Who sees which results, the published snapshot replayed for charts, and the chart cache."""
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appraisal_fixtures import T0, YEAR, build  # noqa: E402
 from test_publication import ADMIN, fill  # noqa: E402

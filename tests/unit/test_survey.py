@@ -1,14 +1,11 @@
 """Survey import: items or components, points or weighted answer counts, all rows or none."""
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appraisal_fixtures import YEAR, build  # noqa: E402
 

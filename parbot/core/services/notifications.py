@@ -1,8 +1,7 @@
 """The reminder sweep: derive what fell due from the database and queue it in the outbox.
 
 Nothing is scheduled ahead: every sweep asks the policy again (deadlines may have moved, units may have
-submitted), and the outbox's unique keys make repeating a sweep harmless. The outbox must offer
-``outbox_rows`` (parbot.storage.outbox_sender_repo registers it in the SQL unit of work).
+submitted), and the outbox's unique keys make repeating a sweep harmless.
 """
 from __future__ import annotations
 
@@ -86,7 +85,7 @@ def queue_due_notifications(uow: UnitOfWork, now: datetime, *, tz: str = DEFAULT
     with uow:
         for period in active_periods(uow, now, zone, grace):
             decisions = triage(plan(uow, period, zone, now), now, grace, period.config.reminders, zone)
-            existing = uow.outbox_rows.existing_keys(f"{period.year}/")  # type: ignore[attr-defined]
+            existing = uow.outbox_rows.existing_keys(f"{period.year}/")
             for decision in decisions:
                 n = decision.notification
                 if n.key in existing:
@@ -99,7 +98,7 @@ def queue_due_notifications(uow: UnitOfWork, now: datetime, *, tz: str = DEFAULT
                 if decision.send:
                     report.queued += 1
                 else:
-                    uow.outbox_rows.mark_skipped(n.key, decision.reason)  # type: ignore[attr-defined]
+                    uow.outbox_rows.mark_skipped(n.key, decision.reason)
                     report.skipped += 1
                 report.decisions.append(decision)
         uow.commit()
@@ -121,7 +120,7 @@ def preview_notifications(uow: UnitOfWork, year: int | None, at: datetime, *, ho
     zone = ZoneInfo(tz)
     with uow:
         period = get_period(uow, year)
-        existing = uow.outbox_rows.existing_keys(f"{period.year}/")  # type: ignore[attr-defined]
+        existing = uow.outbox_rows.existing_keys(f"{period.year}/")
         lines = [PreviewLine(d.not_before or d.notification.due_at, d.notification, "send" if d.send else "skip",
                              d.reason)
                  for d in triage(plan(uow, period, zone, at), at, grace, period.config.reminders, zone)

@@ -140,9 +140,14 @@ def list_invites(uow: UnitOfWork) -> list[Invite]:
 
 
 def identify(uow: UnitOfWork, telegram_id: int) -> Identity:
+    """Who wrote. Someone marked unreachable (they had blocked the bot) who writes again has unblocked it:
+    they are reachable again, so the outbox sends to them and `parbot outbox retry` can resend."""
     with uow:
         person = uow.people.by_telegram_id(telegram_id)
         grants = tuple(uow.roles.grants(person.id)) if person else ()
+        if person is not None and person.unreachable_at is not None:
+            uow.people.mark_reachable(person.id)
+            uow.commit()
         return Identity(person, grants)
 
 
