@@ -8,6 +8,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from sqlmodel import Session, select
+
 from parbot.bot.app import build_application, run_post_init, run_post_shutdown
 from parbot.core.period import Deadlines, PeriodConfig
 from parbot.core.services import people, periods, units
@@ -84,3 +86,12 @@ def shown_item(message, codes) -> str | None:
         if code in codes:
             return code
     return None
+
+
+def rows(engine, model, **where):
+    """Table rows matching ``column=value`` filters: what the database holds after the chat."""
+    with Session(engine) as session:
+        query = select(model)
+        for key, value in where.items():
+            query = query.where(getattr(model, key) == value)
+        return list(session.exec(query))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from ..core.criteria import Item
 from ..core.decimals import fmt, percent, to_decimal
 from ..core.model import Answer
-from ..core.rules import AllOfRule, ChoiceRule, ProportionalRule, TiersRule, YesNoRule
+from ..core.rules import AllOfRule, ChoiceRule, TiersRule, YesNoRule
 from ..core.services.assessment import ItemView, Overview, Workspace, sequence
 from ..i18n import t, when
 

@@ -1,19 +1,16 @@
 """The officer's whole self-assessment through the real bot (polling the Bot API emulator)."""
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
 
 import pytest
-from e2e_support import NOW, RunningBot, invite, join, load_province
-from helpers import REFERENCE, complete, expected_points, screen, shown
+from e2e_support import rows, join
+from helpers import complete, expected_points, screen
 
 from parbot.core.decimals import ZERO, fmt
 from parbot.core.services.assessment import sequence
 from parbot.i18n import t
-from parbot.storage.tables import AnswerRow, AuditRow, EvidenceRow, ScoreRow, UnitStageRow
+from parbot.storage.tables import AuditRow, EvidenceRow, ScoreRow, UnitStageRow
 from parbot.storage.uow import SqlUnitOfWork
-from sqlmodel import Session, func, select
 
 pytestmark = pytest.mark.e2e
 
@@ -21,14 +18,6 @@ pytestmark = pytest.mark.e2e
 def criteria_of(engine, block: str):
     with SqlUnitOfWork(engine) as uow:
         return uow.periods.current().criteria_for(block)
-
-
-def rows(engine, model, **where):
-    with Session(engine) as session:
-        query = select(model)
-        for key, value in where.items():
-            query = query.where(getattr(model, key) == value)
-        return list(session.exec(query))
 
 
 @pytest.mark.parametrize("unit,block", [("SNV", "so"), ("H02", "huyen"), ("X0101", "xa")])

@@ -5,27 +5,17 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from e2e_support import NOW, RunningBot, invite, join
+from e2e_support import rows, NOW, RunningBot, invite, join
 from helpers import REFERENCE, screen
 
-from parbot.core.period import Deadlines, PeriodConfig
 from parbot.core.services import assessment, people, periods
 from parbot.core.services.assessment import period_tag, sequence
 from parbot.i18n import t
 from parbot.storage.tables import AnswerRow, AuditRow, EvidenceRow, ScoreRow, UnitStageRow
 from parbot.storage.uow import SqlUnitOfWork
-from sqlmodel import Session, select
 
 pytestmark = pytest.mark.e2e
 MB = 1024 * 1024
-
-
-def rows(engine, model, **where):
-    with Session(engine) as session:
-        query = select(model)
-        for key, value in where.items():
-            query = query.where(getattr(model, key) == value)
-        return list(session.exec(query))
 
 
 def period(engine):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from parbot.core.errors import DomainError, NotFound, PermissionDenied
-from parbot.core.model import Block, Unit
+from parbot.core.model import Unit
 from parbot.core.period import Deadlines, PeriodConfig
 from parbot.core.rules import AnswerError
 from parbot.core.services import assessment as svc

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parbot.core.criteria import load_criteria_set, parse_criteria_set, shipped_sets_dir
-from parbot.core.rules import AllOfRule, ChoiceRule, SurveyRule, TiersRule, YesNoRule
+from parbot.core.rules import AllOfRule, ChoiceRule, TiersRule, YesNoRule
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "parbot" / "samples"

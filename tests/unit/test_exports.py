@@ -8,7 +8,6 @@ from decimal import Decimal as D
 import openpyxl
 import pypdf
 import pypdfium2
-import pytest
 
 from parbot.core.results import ItemMarks, UnitRef, compute_block
 from parbot.reports.pdf import RANKING_ROWS, TABLE_ROWS, results_report_pdf

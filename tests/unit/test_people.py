@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from parbot.core.errors import DomainError, NotFound, PermissionDenied
+from parbot.core.errors import DomainError, NotFound
 from parbot.core.permissions import Grant, Role
 from parbot.core.services import people
 from parbot.core.services.people import parse_duration
