@@ -12,7 +12,6 @@ import io
 import os
 import platform
 import random
-import re
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._report import write_section  # noqa: E402
 from parbot.core.criteria import parse_criteria_set  # noqa: E402
 from parbot.core.results import Band, BlockResult, ItemMarks, UnitRef, compute_block  # noqa: E402
 from parbot.reports import charts  # noqa: E402
@@ -119,9 +119,7 @@ def run(repeat: int) -> list[tuple[str, str, float]]:
 
 def write(rows: list[tuple[str, str, float]], repeat: int) -> str:
     table = "\n".join(f"| {name} | {size} | {seconds:.3f} |" for name, size, seconds in rows)
-    section = f"""{SECTION}
-
-Command: `python benchmarks/charts.py --repeat {repeat}` (best of {repeat}; the PDF once).
+    body = f"""Command: `python benchmarks/charts.py --repeat {repeat}` (best of {repeat}; the PDF once).
 Machine: {platform.python_implementation()} {platform.python_version()}, {platform.machine()},
 matplotlib {charts.matplotlib.__version__}. Criteria: 8 areas × 10 items (the 8th by survey), random marks.
 
@@ -135,12 +133,8 @@ area, reasons on the line below — so a unit takes one page; unit pages render 
 {os.cpu_count()} cores, chunks of 40 units) and pypdf joins the parts. Before this (one process, a
 matplotlib ``Table`` per unit spilling onto further pages) the same report took 158 s for 982 pages.
 """
-    target = ROOT / "docs" / "benchmarks.md"
-    text = target.read_text(encoding="utf-8") if target.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    target.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-    return section
+    write_section(ROOT / "docs" / "benchmarks.md", SECTION.removeprefix("## "), body)
+    return body
 
 
 def main() -> None:
