@@ -26,7 +26,7 @@ from .. import callbacks
 from ..callbacks import Callback, encode, pattern
 from ..sender import RENDERERS, RenderContext, Rendered
 from ..views import BUTTON_LIMIT, clip
-from .common import Turn, dispatch_callback
+from .common import Turn, dispatch_callback, for_members
 from .onboarding import ROLE_COMMANDS
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -233,11 +233,8 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # ---- commands and typed input ----------------------------------------------------------------------------
 
 
-async def appraise_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def appraise_command(turn: Turn) -> None:
     tag = await turn.run(current_tag)
     try:
         await _units(turn, tag)
@@ -255,11 +252,8 @@ async def _contestable(turn: Turn, tag: str, unit_code: str) -> None:
                     InlineKeyboardMarkup(rows) if rows else None)
 
 
-async def explain_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def explain_command(turn: Turn) -> None:
     tag = await turn.run(current_tag)
     shown = 0
     for unit_code in sorted({g.unit_code for g in turn.identity.grants if g.role in UNIT_ROLES and g.unit_code}):

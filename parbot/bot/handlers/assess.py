@@ -16,7 +16,7 @@ from ...core.services import assessment as svc
 from ...core.services.assessment import DOWNLOAD_LIMIT, ItemView, Overview
 from .. import keyboards, views
 from ..callbacks import Callback, MalformedCallback, pattern
-from .common import Turn, dispatch_callback, log
+from .common import Turn, dispatch_callback, for_members, log
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -100,11 +100,8 @@ async def _unit_for(turn: Turn) -> str | None:
     return None
 
 
-async def assess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def assess_command(turn: Turn) -> None:
     await open_workspace(turn)
 
 
@@ -124,11 +121,8 @@ async def open_workspace(turn: Turn) -> None:
         await turn.send(turn.error(error))
 
 
-async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def status_command(turn: Turn) -> None:
     try:
         unit = await _unit_for(turn)
         if unit is None:
@@ -255,15 +249,12 @@ async def _fresh_state(turn: Turn) -> dict | None:
     return state
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def on_text(turn: Turn) -> None:
     state = await _fresh_state(turn)
     if state is None:
         return
-    waiting, text = state.get("await"), update.effective_message.text or ""
+    waiting, text = state.get("await"), turn.update.effective_message.text or ""
     if not waiting:
         await turn.send(turn.t("assess.hint"))
         return
@@ -309,18 +300,15 @@ async def _typed(turn: Turn, view: ItemView, state: dict, text: str) -> None:
     await after_answer(turn, outcome.view, new=True)
 
 
-async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def on_file(turn: Turn) -> None:
     state = await _fresh_state(turn)
     if state is None:
         return
     if "slot" not in state:
         await turn.send(turn.t("assess.evidence.no_item"))
         return
-    message = update.effective_message
+    message = turn.update.effective_message
     attachment = message.document or message.photo[-1]
     size = attachment.file_size or 0
     if size > DOWNLOAD_LIMIT:

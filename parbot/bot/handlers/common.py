@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from functools import partial
 from typing import Any, Awaitable, Callable
@@ -120,3 +121,18 @@ async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await turn.answer(text, alert=True)
         return
     await turn.answer()
+
+
+def for_members(handler: Callable[["Turn"], Awaitable[None]]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE],
+                                                                        Awaitable[None]]:
+    """A handler for people who hold a role; anyone else is told politely whom to contact, nothing more."""
+
+    @functools.wraps(handler)
+    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        turn = await Turn.start(update, context)
+        if not turn.has_role:
+            await turn.no_role()
+            return
+        await handler(turn)
+
+    return handle

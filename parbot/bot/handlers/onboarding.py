@@ -12,7 +12,7 @@ from ...core.permissions import Grant, Role
 from ...core.services import people
 from ...i18n import LANGUAGES, t
 from .assess import open_workspace
-from .common import Turn, log
+from .common import Turn, for_members, log
 
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
@@ -87,28 +87,22 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await open_workspace(turn)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def help_command(turn: Turn) -> None:
     lines = [turn.t("help.header")] + [f"/{name} — {turn.t(f'command.{name}')}"
                                        for name in commands_for(turn.identity.grants)]
     lines.append(turn.t("help.footer", contact=turn.deps.settings.admin_contact))
     await turn.send("\n".join(lines))
 
 
-async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
-    choice = (context.args[0].lower() if context.args else "")
+@for_members
+async def lang_command(turn: Turn) -> None:
+    choice = (turn.context.args[0].lower() if turn.context.args else "")
     if choice not in LANGUAGES:
         await turn.send(turn.t("lang.usage", current=turn.lang, languages=", ".join(LANGUAGES)))
         return
     await turn.run(people.set_language, turn.person_id, choice)
-    turn = await Turn.start(update, context)
+    turn = await Turn.start(turn.update, turn.context)  # again: the person's language has changed
     await set_menu(turn)
     await turn.send(turn.t("lang.changed"))
 
@@ -128,11 +122,8 @@ async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await turn.send(turn.t("onboarding.private_only"))
 
 
-async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def unknown(turn: Turn) -> None:
     await turn.send(turn.t("onboarding.unknown_command"))
 
 

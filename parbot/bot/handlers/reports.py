@@ -11,9 +11,8 @@ import threading
 from collections.abc import Callable
 
 from cachetools import LRUCache
-from telegram import Update
 from telegram.constants import ChatAction
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CommandHandler
 
 from ...core.errors import DomainError
 from ...core.permissions import Role
@@ -22,7 +21,7 @@ from ...core.services.publication import Snapshot
 from ...i18n import t
 from ...reports import charts, num
 from ..sender import RENDERERS, RenderContext, Rendered
-from .common import Turn
+from .common import Turn, for_members
 from .onboarding import PRIVATE, ROLE_COMMANDS
 
 CAPTION_LIMIT = 1024
@@ -113,15 +112,12 @@ async def _photos(turn: Turn, render: Callable[[], list[bytes]], caption: str) -
                                           filename=f"chart-{n + 1}.png")
 
 
-async def ranking_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def ranking_command(turn: Turn) -> None:
     grants = turn.identity.grants
     try:
-        if context.args:
-            view = await asyncio.to_thread(reporting.ranking, turn.deps.uow(), None, grants, context.args[0])
+        if turn.context.args:
+            view = await asyncio.to_thread(reporting.ranking, turn.deps.uow(), None, grants, turn.context.args[0])
             await _photos(turn, lambda: ranking_charts(view, turn.lang), ranking_caption(view, turn.lang))
             return
         views = await asyncio.to_thread(reporting.visible_rankings, turn.deps.uow(), None, grants)
@@ -140,13 +136,10 @@ async def ranking_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await turn.send("\n".join(lines))
 
 
-async def result_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def result_command(turn: Turn) -> None:
     grants = turn.identity.grants
-    codes = list(context.args[:1]) or reporting.own_units(grants)
+    codes = list(turn.context.args[:1]) or reporting.own_units(grants)
     if not codes:
         await turn.send(turn.t("reports.ranking.choose"))
         return
@@ -161,11 +154,8 @@ async def result_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await turn.send(text)
 
 
-async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    turn = await Turn.start(update, context)
-    if not turn.has_role:
-        await turn.no_role()
-        return
+@for_members
+async def progress_command(turn: Turn) -> None:
     try:
         counts = await asyncio.to_thread(reporting.progress_counts, turn.deps.uow(), None, turn.identity.grants,
                                          turn.deps.now())
