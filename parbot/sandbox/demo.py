@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -176,8 +176,11 @@ class DemoRound:
                 # Officers answer concurrently: each draws from its own generator, so the seed fixes the round
                 # whatever the interleaving.
                 rng = random.Random(f"{self.seed}:{unit.code}")
+                habits = Habits.draw(rng)
+                if not self.cast.officers:  # whatever the seed, the round shows each kind of slip once
+                    habits = replace(habits, correction=True, typo=True, not_applicable=True)
                 self.cast.officers[unit.code] = Officer(person.user, self.transcript, unit.code,
-                                                        self.criteria(unit.block), rng, Habits.draw(rng))
+                                                        self.criteria(unit.block), rng, habits)
                 advance(1)
             for unit_code, name in zip(leaders_for, LEADER_NAMES):
                 self.cast.leaders[unit_code] = await self.join(name, "unit_leader", unit_code)

@@ -101,7 +101,7 @@ class Habits:
     yes_rate: float = 0.85
     not_applicable: bool = False  # answers "Không phát sinh" on the first item that allows it
     typo: bool = False  # types a word instead of a number once, and is asked again
-    correction: bool = False  # answers "no" once, goes back and corrects it
+    correction: bool = False  # presses "no" by mistake once, goes back and corrects it
     files: float = 0.5  # share of evidence sent as files (the rest as document references)
 
     @classmethod
@@ -154,9 +154,10 @@ class Officer(Person):
             await self.press(t("button.not_applicable", LANG))
         elif isinstance(rule, YesNoRule):
             yes = rng.random() < self.habits.yes_rate
-            await self.press(f"✅ {rule.yes_label}" if yes else f"❌ {rule.no_label}")
-            if not yes and self.habits.correction and self.shown() is not item and self.buttons("i"):
-                self.habits.correction = False  # "wait, we did issue it": back one item and correct
+            slip = yes and self.habits.correction  # presses "no" by mistake, then goes back to correct it
+            await self.press(f"✅ {rule.yes_label}" if yes and not slip else f"❌ {rule.no_label}")
+            if slip and self.shown() is not item and self.buttons("i"):
+                self.habits.correction = False
                 await self.press(t("button.back", LANG))
                 if self.shown() is item:
                     self.counts["corrections"] += 1

@@ -59,6 +59,10 @@ def test_the_demo_plays_a_round_and_a_seed_replays_it(isolated, tmp_path):
     assert reminded and int(reminded.group(1)) >= 2
     lowered = re.search(r"(\d+) điểm bị hạ kèm lý do", printed)
     assert lowered and int(lowered.group(1)) >= 1
+    for variety in (r"(\d+) lần sửa", r"(\d+) mục 'Không phát sinh'", r"(\d+) lần nhập sai được hỏi lại",
+                    r"(\d+) tệp kiểm chứng", r"(\d+) tỉ lệ nhập tay"):
+        found = re.search(variety, printed)
+        assert found and int(found.group(1)) >= 1, variety
 
     # The files: charts the users received, the workbook, the report, the transcripts.
     charts = sorted((out / "charts").glob("*.png"))
