@@ -31,6 +31,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import Forbidden, RetryAfter
 
 from ..core.model import Period, Person
+from ..i18n import language
 from ..storage.outbox_sender_repo import OutboxItem
 from ..storage.uow import SqlUnitOfWork
 
@@ -77,7 +78,7 @@ class RenderContext:
 
     def language(self, item: OutboxItem) -> str:
         person = self.person(item.person_id)
-        return person.language if person else "vi"
+        return person.language if person else language(None)
 
 
 # kind -> renderer; None means "nothing worth sending any more" (the row is recorded as skipped).

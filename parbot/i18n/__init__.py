@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from ..core.errors import DomainError
+from ..settings import get_settings
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 DEFAULT = "vi"
@@ -60,9 +61,10 @@ def placeholders(text: str) -> set[str]:
 
 
 def language(lang: str | None) -> str:
-    """A supported language for a Telegram language code ("en-US" -> en; anything else -> vi)."""
+    """A supported language for a Telegram language code ("en-US" -> en); anything else gets the province's
+    default (PARBOT_LANGUAGE). DEFAULT stays the catalog every key exists in."""
     code = (lang or "").split("-")[0].lower()
-    return code if code in LANGUAGES else DEFAULT
+    return code if code in LANGUAGES else get_settings().language
 
 
 def t(key: str, lang: str | None = DEFAULT, **params: object) -> str:

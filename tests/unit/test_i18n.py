@@ -65,3 +65,17 @@ def test_error_text_fills_params_and_never_fails():
         "5 lớn hơn giá trị tối đa 2."
     assert error_text(DomainError("answer.above_maximum"), "en") == "… is above the maximum …."
     assert error_text(DomainError("made.up"), "en") == t("error.generic", "en")
+
+
+def test_unsupported_telegram_languages_get_the_provinces_default(monkeypatch):
+    from parbot.i18n import language
+    from parbot.settings import get_settings
+
+    assert (language("en-US"), language("fr"), language(None)) == ("en", "vi", "vi")
+    monkeypatch.setenv("PARBOT_LANGUAGE", "en")
+    get_settings.cache_clear()
+    try:
+        assert (language("vi"), language("fr"), language(None)) == ("vi", "en", "en")
+    finally:
+        monkeypatch.delenv("PARBOT_LANGUAGE")
+        get_settings.cache_clear()

@@ -68,7 +68,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if context.args:
         try:
             _, _, added = await turn.run(people.accept_invite, context.args[0], user.id, update.effective_chat.id,
-                                         user.full_name, user.username, user.language_code, deps.now())
+                                         user.full_name, user.username, turn.lang, deps.now())
         except DomainError as error:
             await turn.send(turn.t(f"onboarding.{error.code}", contact=deps.settings.admin_contact)
                             if error.code.startswith("invite.") else turn.error(error))
