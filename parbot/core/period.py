@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .criteria import Problem, read_text, validate_document
-from .results import Band, TieRule
+from .results import Band
 
 STAGES = ("self_assessment_opens", "self_assessment_closes", "appraisal_round1_closes",
           "explanation_closes", "appraisal_round2_closes", "publication")
@@ -110,11 +110,6 @@ class PeriodConfig(_Strict):
     def bands_for(self, block: str) -> tuple[Band, ...]:
         specs = self.bands.get(block, self.bands.get("*", []))
         return tuple(Band(label=b.label, min_index=b.min_index) for b in specs)
-
-    @property
-    def tie(self) -> TieRule:
-        return self.tie_rule
-
 
 def parse_period(text: str, file: str = "<text>") -> tuple[PeriodConfig | None, list[Problem]]:
     config, checker, _ = validate_document(text, file, PeriodConfig,

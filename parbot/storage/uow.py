@@ -206,9 +206,6 @@ class SqlScores(_Repo):
         row = self._row(period_id, unit_code, item_code, source)
         return None if row is None else _score(row)
 
-    def put(self, period_id: int, score: Score) -> None:
-        self.put_many(period_id, [score])
-
     def _rows(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ScoreRow]:
         if len(keys) == 1:
             row = self._row(period_id, *keys[0])

@@ -289,6 +289,20 @@ def _text(value: str, limits: tuple[int, int], code: str) -> str:
     return text
 
 
+def _attach(uow: UnitOfWork, ws: Workspace, item: Item, evidence: Evidence, note: str,
+            now: datetime) -> tuple[ItemView, bool]:
+    """Record evidence once (the same file or reference again on the same item adds nothing), with its audit."""
+    existing = uow.evidence.for_unit(ws.period.id, ws.unit.code)
+    added = not any(e.item_code == item.code and e.kind == evidence.kind and e.sha256 == evidence.sha256
+                    and e.reference == evidence.reference for e in existing)
+    if added:
+        uow.evidence.add(ws.period.id, evidence)
+        uow.audit.add(AuditEntry(actor=_actor(evidence.sender_id), action="evidence", period_id=ws.period.id,
+                                 unit_code=ws.unit.code, item_code=item.code, new=note, at=now))
+        uow.commit()
+    return view_from(_overview(uow, ws), item), added
+
+
 def add_evidence_file(uow: UnitOfWork, store: Any, person_id: int, unit_code: str, item_code: str, data: bytes,
                       file_name: str | None, mime_type: str | None, now: datetime) -> tuple[ItemView, bool]:
     """Keep a document or photo (content-addressed: the same file twice is one record). ``store`` is the
@@ -300,18 +314,11 @@ def add_evidence_file(uow: UnitOfWork, store: Any, person_id: int, unit_code: st
         if len(data) > DOWNLOAD_LIMIT:
             raise DomainError("evidence.too_big", size_mb=round(len(data) / 1024 / 1024, 1), limit_mb=20)
         blob = store.put(data)
-        existing = uow.evidence.for_unit(ws.period.id, ws.unit.code)
-        added = not any(e.item_code == item.code and e.sha256 == blob.sha256 for e in existing)
-        if added:
-            uow.evidence.add(ws.period.id, Evidence(
-                id=None, unit_code=ws.unit.code, item_code=item.code, kind="file", sha256=blob.sha256,
-                stored_path=blob.path, size=blob.size, mime_type=mime_type,
-                file_name=unicodedata.normalize("NFC", file_name) if file_name else None, sender_id=person_id))
-            uow.audit.add(AuditEntry(actor=_actor(person_id), action="evidence", period_id=ws.period.id,
-                                     unit_code=ws.unit.code, item_code=item.code, new=f"file {blob.sha256[:12]}",
-                                     at=now))
-            uow.commit()
-        return view_from(_overview(uow, ws), item), added
+        evidence = Evidence(id=None, unit_code=ws.unit.code, item_code=item.code, kind="file", sha256=blob.sha256,
+                            stored_path=blob.path, size=blob.size, mime_type=mime_type,
+                            file_name=unicodedata.normalize("NFC", file_name) if file_name else None,
+                            sender_id=person_id)
+        return _attach(uow, ws, item, evidence, f"file {blob.sha256[:12]}", now)
 
 
 def add_reference(uow: UnitOfWork, person_id: int, unit_code: str, item_code: str, text: str,
@@ -322,16 +329,9 @@ def add_reference(uow: UnitOfWork, person_id: int, unit_code: str, item_code: st
         ws = _workspace(uow, person_id, unit_code, now, Action.ASSESS)
         item = _item(ws, item_code)
         _writable(ws)
-        existing = uow.evidence.for_unit(ws.period.id, ws.unit.code)
-        added = not any(e.item_code == item.code and e.reference == reference for e in existing)
-        if added:
-            uow.evidence.add(ws.period.id, Evidence(id=None, unit_code=ws.unit.code, item_code=item.code,
-                                                    kind="reference", reference=reference, sender_id=person_id))
-            uow.audit.add(AuditEntry(actor=_actor(person_id), action="evidence", period_id=ws.period.id,
-                                     unit_code=ws.unit.code, item_code=item.code, new=f"reference {reference}",
-                                     at=now))
-            uow.commit()
-        return view_from(_overview(uow, ws), item), added
+        evidence = Evidence(id=None, unit_code=ws.unit.code, item_code=item.code, kind="reference",
+                            reference=reference, sender_id=person_id)
+        return _attach(uow, ws, item, evidence, f"reference {reference}", now)
 
 
 def set_explanation(uow: UnitOfWork, person_id: int, unit_code: str, item_code: str, text: str,

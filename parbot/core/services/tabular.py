@@ -11,7 +11,3 @@ class Row:
 
     def get(self, column: str) -> str:
         return (self.values.get(column) or "").strip()
-
-
-def missing_columns(rows: list[Row], header: list[str], required: tuple[str, ...]) -> list[str]:
-    return [c for c in required if c not in header]
