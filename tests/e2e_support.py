@@ -11,12 +11,15 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from parbot.bot.app import build_application, run_post_init, run_post_shutdown
-from parbot.core.period import Deadlines, PeriodConfig
+from parbot.core.period import Deadlines, PeriodConfig, ReminderPolicy
 from parbot.core.services import people, periods, units
 from parbot.settings import Settings
 from parbot.storage.files import read_table
 from parbot.storage.uow import SqlUnitOfWork
 
+# These tests await the bot's replies to what a person does; reminders and digests due at the wall clock's
+# hour would arrive in between. Reminders have their own end-to-end tests (test_reminders_e2e.py).
+QUIET = ReminderPolicy(enabled=False)
 SAMPLES = Path(__file__).resolve().parents[1] / "parbot" / "samples"
 NOW = datetime.now(timezone.utc)
 
@@ -28,7 +31,7 @@ def load_province(engine, *, approval: bool = False, opens: datetime | None = No
         year=2020, criteria={"so": "2020-so.yaml", "huyen": "2020-huyen.yaml", "xa": "2020-xa.yaml"},
         deadlines=Deadlines(self_assessment_opens=opens or NOW - timedelta(days=1),
                             self_assessment_closes=closes or NOW + timedelta(days=10)),
-        leader_approval_required=approval)
+        leader_approval_required=approval, reminders=QUIET)
     periods.save_period(SqlUnitOfWork(engine), config)
     header, rows = read_table(SAMPLES / "units-2020.csv")
     units.import_units(SqlUnitOfWork(engine), header, rows)

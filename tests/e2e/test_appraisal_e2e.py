@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from e2e_support import NOW, SAMPLES, invite, join
+from e2e_support import QUIET, NOW, SAMPLES, invite, join
 from sqlmodel import Session, select
 
 from parbot.bot.callbacks import encode
@@ -38,7 +38,7 @@ def setup_period(engine) -> None:
         deadlines=Deadlines(self_assessment_opens=NOW - timedelta(days=30), self_assessment_closes=NOW - timedelta(days=20),
                             appraisal_round1_closes=NOW + timedelta(days=1), explanation_closes=NOW + timedelta(days=3),
                             appraisal_round2_closes=NOW + timedelta(days=5)),
-        appraisal=[AppraisalAssignment(areas=["so:6"], appraiser_units=["STC"])])
+        appraisal=[AppraisalAssignment(areas=["so:6"], appraiser_units=["STC"])], reminders=QUIET)
     periods.save_period(SqlUnitOfWork(engine), config)
     header, rows = read_table(SAMPLES / "scores-2020.csv")
     mine = [r for r in rows if r.get("source") == "self" and r.get("unit") in ("SNV", "X0101", "X0201")]
@@ -160,6 +160,11 @@ async def test_two_rounds_with_explanations_then_publication(bot, emulator_serve
         (notice,) = session.exec(select(OutboxRow).where(OutboxRow.kind == "appraisal_round1")).all()
     assert [(i["item"], i["reason"]) for i in notice.payload["lowered"]] == [
         ("1.1.4", "Không có kế hoạch CCHC năm"), ("6.2", "Chưa công khai dự toán")]
+    # The bot's own outbox sender delivers it; wait for it so later replies are not interleaved with it.
+    header = t("notice.round1", "vi", unit="SNV", name="Sở Nội vụ", total="", maximum="", index="").split("\n")[0]
+    delivered = await officer.wait_for_reply(timeout=10, until=lambda msgs: any(
+        (m.text or "").startswith(header) for m in msgs))
+    assert any("Không có kế hoạch CCHC năm" in (m.text or "") for m in delivered)
 
     # The unit contests both, with a file for one of them.
     officer.send_command("explain")
