@@ -12,7 +12,7 @@ from ..core.services import appraisal, publication, survey
 from ..core.services.tabular import Row
 from ..storage import files
 from ..storage.files import read_table
-from .common import actor, console, handle_errors, uow
+from .common import admin, console, handle_errors, uow
 
 appraisal_app = typer.Typer(help="Appraisal (thẩm định): council workbooks and rounds.", no_args_is_help=True)
 survey_app = typer.Typer(help="Survey results (điều tra xã hội học).", no_args_is_help=True)
@@ -58,7 +58,7 @@ def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help
                      out: Path = typer.Option(..., "--out", help="The .xlsx file to write.")) -> None:
     """Write a workbook for a council: a sheet per unit with items, answers, self points, evidence, and
     columns for the appraised points and the reason."""
-    year, sheets = appraisal.export_sheets(uow(), period, appraisal.admin_caller(actor()), unit)
+    year, sheets = appraisal.export_sheets(uow(), caller=admin(), unit_code=unit, year=period)
     write_workbook(year, sheets, out)
     console.print(f"Wrote {out}: {len(sheets)} unit(s), {sum(len(r) for _, r in sheets)} items.", markup=False)
 
@@ -72,7 +72,7 @@ def appraisal_import(file: Path,
     """Read a council's workbook back: every row checked, nothing written unless all rows are valid.
     Blank appraised_points leaves an item alone; "ok" accepts the self points."""
     stored, sheets = read_workbook(file)
-    count, changed = appraisal.import_appraisal(uow(), period or stored, appraisal.admin_caller(actor()), sheets)
+    count, changed = appraisal.import_appraisal(uow(), caller=admin(), sheets=sheets, year=period or stored)
     console.print(f"Appraisal: {count} rows read, {changed} scores changed.")
 
 
@@ -84,7 +84,8 @@ def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period")
                           force: bool = typer.Option(False, help="Close although items or contests are open.")
                           ) -> None:
     """The chair closes a round. Round 1: each unit is told what was lowered, why, and its provisional total."""
-    summary = appraisal.close_round(uow(), period, appraisal.admin_caller(actor()), round_no, block, force)
+    summary = appraisal.close_round(uow(), caller=admin(), round_no=round_no, block=block, force=force,
+                                    year=period)
     console.print(f"Round {summary.round} closed for {len(summary.closed)} unit(s); {summary.notices} notice(s) "
                   f"queued.", markup=False)
     if summary.not_submitted:
@@ -99,8 +100,8 @@ def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--peri
     """Import survey results (CSV/XLSX): unit,item (survey item or component) and points, or answer counts
     in columns count_a, count_b, …; all rows or none."""
     header, rows = read_table(file)
-    count, changed = survey.import_survey(uow(), period, header, rows, appraisal.admin_caller(actor()),
-                                          survey.parse_weights(weights) if weights else None)
+    count, changed = survey.import_survey(uow(), caller=admin(), header=header, rows=rows, year=period,
+                                          weights=survey.parse_weights(weights) if weights else None)
     console.print(f"Survey: {count} rows read, {changed} scores changed.")
 
 
@@ -110,7 +111,8 @@ def publish_command(period: Optional[int] = typer.Option(None, "--period"),
                     revise: bool = typer.Option(False, help="Publish a new revision of published results."),
                     reason: Optional[str] = typer.Option(None, help="Why (required with --revise).")) -> None:
     """Publish: refuse while anything is missing, freeze the results (content hash), notify units and leaders."""
-    for snapshot in publication.publish(uow(), period, appraisal.admin_caller(actor()), block, revise, reason):
+    for snapshot in publication.publish(uow(), caller=admin(), block=block, revise=revise, reason=reason,
+                                            year=period):
         units = snapshot.results["units"]
         console.print(f"Published {snapshot.block} revision {snapshot.revision}: {len(units)} units, average index "
                       f"{snapshot.results['average_index']}%, hash {snapshot.content_hash}.", markup=False)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from ..core.errors import DomainError, ValidationFailed
+from ..core.permissions import Caller
 from ..settings import Settings, get_settings
 from ..storage.db import make_engine, upgrade
 from ..storage.uow import SqlUnitOfWork
@@ -41,6 +42,11 @@ def actor() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:  # noqa: BLE001 - no user name in some containers
         return "cli:unknown"
+
+
+def admin() -> Caller:
+    """Whoever runs the command line holds the database: they act as an administrator."""
+    return Caller.admin(actor())
 
 
 def explain(error: DomainError) -> str:

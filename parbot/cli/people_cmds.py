@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ..core.services import people
-from .common import actor, console, handle_errors, settings, uow
+from .common import admin, console, handle_errors, settings, uow
 
 invite_app = typer.Typer(help="One-time invitation codes that bind a Telegram account to a role.",
                          no_args_is_help=True)
@@ -55,8 +55,8 @@ def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appr
                   expires: str = typer.Option("14d", help="Validity: 14d, 48h, 30m."),
                   note: Optional[str] = typer.Option(None, help="Who it is for (kept in the audit).")) -> None:
     """Create a one-time code; it is shown once and only its hash is stored."""
-    code, invite = people.create_invite(uow(), role, unit, block, people.parse_duration(expires), actor(), _now(),
-                                        note)
+    code, invite = people.create_invite(uow(), caller=admin(), role=role, unit_code=unit, block=block,
+                                        expires_in=people.parse_duration(expires), now=_now(), note=note)
     console.print(f"Invite #{invite.id}: {invite.grant.describe()}, valid until {_local(invite.expires_at)}")
     console.print(f"Code: {code}", markup=False)
     console.print(f"Link: https://t.me/{bot_username()}?start={code}", markup=False)
@@ -66,7 +66,7 @@ def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appr
 @handle_errors
 def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its first 6 characters, or #id.")) -> None:
     """Revoke an unused invitation: its code no longer binds anyone."""
-    invite = people.revoke_invite(uow(), code_or_id, actor(), _now())
+    invite = people.revoke_invite(uow(), caller=admin(), code_or_id=code_or_id, now=_now())
     console.print(f"Invite #{invite.id} revoked.")
 
 
@@ -101,7 +101,7 @@ def members_remove(who: str = typer.Argument(..., help="Telegram id, p<person id
                    role: Optional[str] = typer.Option(None, help="Only this role."),
                    unit: Optional[str] = typer.Option(None, help="Only grants on this unit.")) -> None:
     """Take roles away from a person (all of them, or one role / one unit's grants); audited."""
-    removed = people.remove_member(uow(), who, actor(), _now(), role, unit)
+    removed = people.remove_member(uow(), caller=admin(), who=who, now=_now(), role=role, unit_code=unit)
     console.print(f"Removed {removed} role(s) from {who}.")
 
 

@@ -35,7 +35,7 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
     tz = ZoneInfo(config.timezone)
     moment = _moment(at, tz)
     work = uow()
-    lines = preview_notifications(work, period, moment, horizon=timedelta(days=days), tz=config.timezone,
+    lines = preview_notifications(work, at=moment, year=period, horizon=timedelta(days=days), tz=config.timezone,
                                   grace=timedelta(hours=config.reminder_grace_hours))
     with work:
         people = {p.id: p for p in work.people.list()}

@@ -22,7 +22,7 @@ def report_command(period: Optional[int] = typer.Option(None, "--period", help="
     lost points: from the published snapshots, or the current results marked provisional."""
     from ..reports.pdf import results_report_pdf
 
-    period_obj, blocks, provisional, previous = reporting.report_blocks(uow(), period)
+    period_obj, blocks, provisional, previous = reporting.report_blocks(uow(), year=period)
     title = TITLE.format(year=period_obj.year) + (PROVISIONAL if provisional else "")
     pages = results_report_pdf(blocks, out, title, previous, workers=workers)
     console.print(f"Wrote {out}: {pages} pages" + (" (provisional: not every block is published)."

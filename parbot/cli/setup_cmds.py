@@ -18,7 +18,7 @@ from ..core.services import catalog, periods, results, scores, units
 from ..core.services.periods import get_period
 from ..storage.db import current_revision
 from ..storage.files import read_table
-from .common import _engine, actor, console, err_console, handle_errors, settings, uow
+from .common import _engine, admin, console, err_console, handle_errors, settings, uow
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 framework_app = typer.Typer(help="Criteria sets (bộ tiêu chí).", no_args_is_help=True)
@@ -67,7 +67,7 @@ def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-se
 @handle_errors
 def framework_import(file: Path) -> None:
     """Store a criteria set in the database (the same code and version must keep the same content)."""
-    criteria_set, set_id = catalog.import_file(uow(), catalog.locate(str(file)))
+    criteria_set, set_id = catalog.import_file(uow(), caller=admin(), path=catalog.locate(str(file)))
     console.print(f"Stored {criteria_set.code} v{criteria_set.spec.version} (id {set_id}).")
 
 
@@ -91,7 +91,7 @@ def framework_list(shipped: bool = typer.Option(False, help="List the sets shipp
 def units_import(file: Path) -> None:
     """Import units from CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
     header, rows = read_table(file)
-    added, updated = units.import_units(uow(), header, rows)
+    added, updated = units.import_units(uow(), caller=admin(), header=header, rows=rows)
     console.print(f"Units: {added} added, {updated} updated.")
 
 
@@ -109,7 +109,7 @@ def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
 @handle_errors
 def period_create(file: Path) -> None:
     """Create or update a period from a YAML file (year, criteria per block, deadlines, bands, tie rule)."""
-    period = periods.create_from_file(uow(), file)
+    period = periods.create_from_file(uow(), caller=admin(), path=file)
     console.print(f"Period {period.year} saved with blocks {', '.join(period.blocks)}.")
 
 
@@ -142,7 +142,8 @@ def scores_import(file: Path, period: int = typer.Option(..., "--period", help="
                   reason: Optional[str] = typer.Option(None, help="Recorded in the audit for every row.")) -> None:
     """Import scores (CSV/XLSX: unit,item,source,points[,reason]); all rows or none."""
     header, rows = read_table(file)
-    count, changed = scores.import_scores(uow(), period, header, rows, actor(), reason)
+    count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
+                                         reason=reason)
     console.print(f"Scores: {count} rows read, {changed} changed.")
 
 
@@ -161,7 +162,7 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
                     items: bool = typer.Option(False, help="Include item detail (xlsx, json).")) -> None:
     """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
-    period_obj, blocks = results.period_results(uow(), period, block, with_items=items or format == Format.xlsx)
+    period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items or format == Format.xlsx)
     if format == Format.xlsx:
         from ..reports.xlsx import results_xlsx
 

@@ -48,3 +48,10 @@ def fmt(value: Decimal, decimal_comma: bool = False) -> str:
     """Plain representation without exponent or trailing zeros (1.50 -> 1.5, 2.00 -> 2)."""
     text = format(value.normalize(), "f") if value != 0 else "0"
     return text.replace(".", ",") if decimal_comma else text
+
+
+def num(value: Decimal, lang: str, fixed: bool = True) -> str:
+    """2 decimals (fixed) or trimmed ("8,5"), half-up, with the decimal comma in Vietnamese."""
+    rounded = round_half_up(to_decimal(value))
+    text = format(rounded, "f") if fixed else fmt(rounded)
+    return text.replace(".", ",") if lang == "vi" else text

@@ -29,3 +29,8 @@ class ValidationFailed(DomainError):
     def __init__(self, code: str, problems: list[str], **params: object) -> None:
         super().__init__(code, **params)
         self.problems = problems
+
+
+class Conflict(Exception):
+    """A transaction lost a race it can win by running again (SQLite's write lock taken after a read, an
+    optimistic version that moved): the caller retries the whole unit of work."""

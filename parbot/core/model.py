@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from .criteria import BlockCriteria, CriteriaSet
 from .period import PeriodConfig
+from .permissions import Grant, Role
 
 SOURCES = ("self", "appraised", "survey")
 
@@ -138,3 +139,122 @@ class UnitStage:
     approved_at: datetime | None = None
     approved_by: int | None = None
     state: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A one-time invitation code: only its SHA-256 is stored; using it grants the role and scope it names."""
+
+    id: int | None
+    code_hash: str
+    code_hint: str
+    role: str
+    unit_code: str | None
+    block: str | None
+    expires_at: datetime
+    created_by: str
+    created_at: datetime | None = None
+    note: str | None = None
+    used_by: int | None = None
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def grant(self) -> Grant:
+        return Grant(Role(self.role), self.unit_code, self.block)
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.used_at is not None:
+            return "used"
+        if now >= self.expires_at:
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A block's published results, frozen: only ever added (a change is a new revision)."""
+
+    period_id: int
+    block: str
+    revision: int
+    results: dict
+    content_hash: str
+    published_by: str
+    reason: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """A person's account on one channel (Telegram, Zalo): where messages to them go on that channel."""
+
+    id: int
+    person_id: int
+    channel: str
+    external_id: str
+    chat_id: str | None
+    name: str = ""
+    username: str | None = None
+    unreachable_at: datetime | None = None
+    unreachable_reason: str | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.chat_id is not None and self.unreachable_at is None
+
+
+@dataclass(frozen=True)
+class RoundClosed:
+    round: int
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class Contest:
+    """A unit's explanation against an appraised item, and whether round 2 has answered it."""
+
+    item_code: str
+    text: str
+    by: str
+    at: datetime
+    evidence_ids: tuple[int, ...] = ()
+    settled_by: str | None = None
+    settled_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.settled_at is None
+
+
+@dataclass(frozen=True)
+class AppraisalState:
+    """Where a unit's appraisal stands: which rounds are closed, and the items it contested."""
+
+    closed: tuple[RoundClosed, ...] = ()
+    contests: tuple[Contest, ...] = ()
+
+    def closed_at(self, round_no: int) -> datetime | None:
+        return next((c.at for c in self.closed if c.round == round_no), None)
+
+    @property
+    def round(self) -> int | None:
+        """1, 2, or None once round 2 is closed."""
+        if self.closed_at(2):
+            return None
+        return 2 if self.closed_at(1) else 1
+
+    @property
+    def in_explanation_round(self) -> bool:
+        """Round 1 closed, round 2 not yet: the unit may explain until the explanation deadline."""
+        return self.closed_at(1) is not None and self.closed_at(2) is None
+
+    def contest(self, item_code: str) -> Contest | None:
+        return next((c for c in self.contests if c.item_code == item_code), None)
+
+    @property
+    def open_contests(self) -> tuple[Contest, ...]:
+        return tuple(c for c in self.contests if c.open)

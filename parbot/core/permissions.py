@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .errors import PermissionDenied
-from .model import Unit
+
+if TYPE_CHECKING:
+    from .model import Unit
 
 
 class Role(str, Enum):
@@ -72,6 +74,25 @@ class Grant:
     def describe(self) -> str:
         scope = " ".join(p for p in (self.unit_code and f"unit {self.unit_code}", self.block and f"block {self.block}") if p)
         return f"{self.role.value}" + (f" ({scope})" if scope else "")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls a service: the audit's actor and the grants every permission check reads. Every service
+    that writes takes one; the chat builds it from the person, the command line and the scheduler act as
+    administrators (whoever runs them holds the database)."""
+
+    actor: str
+    grants: tuple[Grant, ...]
+    person_id: int | None = None
+
+    @classmethod
+    def person(cls, person_id: int, grants: Iterable[Grant]) -> "Caller":
+        return cls(actor=f"person:{person_id}", grants=tuple(grants), person_id=person_id)
+
+    @classmethod
+    def admin(cls, actor: str) -> "Caller":
+        return cls(actor=actor, grants=(Grant(Role.ADMIN),))
 
 
 def validate_scope(role: Role, unit_code: str | None, block: str | None) -> None:

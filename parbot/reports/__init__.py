@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from decimal import Decimal
 
-from parbot.core.decimals import fmt, round_half_up, to_decimal
+from parbot.core.decimals import num  # noqa: F401 - the reports and the chat share one way to show numbers
 from parbot.core.results import UnitResult
 
 LANGS = ("vi", "en")
@@ -123,13 +123,6 @@ def t(lang: str, key: str, **params: object) -> str:
         raise ValueError(f"unsupported language {lang!r}; use one of {LANGS}")
     text = TEXT[lang][key]
     return text.format(**params) if params else text
-
-
-def num(value: Decimal, lang: str, fixed: bool = True) -> str:
-    """2 decimals (fixed) or trimmed ("8,5"), half-up, with the decimal comma in Vietnamese."""
-    rounded = round_half_up(to_decimal(value))
-    text = format(rounded, "f") if fixed else fmt(rounded)
-    return text.replace(".", ",") if lang == "vi" else text
 
 
 def signed(value: Decimal, lang: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import unicodedata
+from functools import partial
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,8 +29,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..bot.jobs import ReminderJobs, utc_now
 from ..core.decimals import fmt, round_half_up
 from ..core.rules import YesNoRule
+from ..core.permissions import Caller
 from ..core.services import appraisal, people, publication, survey
-from ..core.services.appraisal import Caller, admin_caller, person_caller
 from ..core.services.results import period_results
 from ..core.services.tabular import Row
 from ..reports.pdf import results_report_pdf
@@ -42,7 +43,7 @@ from .runtime import SAMPLE_UNITS, create_province, emulator_settings, running_b
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2020
-ACTOR = "cli:demo"
+ADMIN = Caller.admin("cli:demo")
 LATE_UNITS = 2  # units that stop half-way and are reminded
 NAMES = ("Nguyễn Thị Lan", "Trần Văn Hùng", "Lê Thị Mai", "Phạm Quốc Bảo", "Hoàng Thị Hạnh", "Vũ Minh Tuấn",
          "Đặng Thu Trang", "Bùi Văn Long", "Đỗ Thị Ngọc", "Ngô Đức Thịnh", "Dương Thị Hoa", "Lý Văn Nam")
@@ -136,7 +137,8 @@ class DemoRound:
             return [u for code in SAMPLE_UNITS for u in [uow.units.get(code)] if u is not None]
 
     def invite(self, role: str, unit: str | None = None, block: str | None = None) -> str:
-        code, _ = people.create_invite(self.uow(), role, unit, block, timedelta(days=30), ACTOR, self.clock())
+        code, _ = people.create_invite(self.uow(), caller=ADMIN, role=role, unit_code=unit, block=block,
+                                       expires_in=timedelta(days=30), now=self.clock())
         return code
 
     async def join(self, name: str, role: str, unit: str | None = None, block: str | None = None) -> Person:
@@ -155,7 +157,9 @@ class DemoRound:
         return person
 
     def caller(self, person: Person) -> Caller:
-        return person_caller(self.uow(), self.cast.person_ids[person.user.id])
+        person_id = self.cast.person_ids[person.user.id]
+        with self.uow() as uow:
+            return Caller.person(person_id, uow.roles.grants(person_id))
 
     # ---- stages ------------------------------------------------------------------------------------------
 
@@ -269,26 +273,28 @@ class DemoRound:
         with self.report.stage("Thẩm định vòng 1 (tổ thẩm định)", moment, len(units)) as advance:
             for unit in units:
                 caller = self.caller(self.cast.appraisers[unit.block])
-                view = await asyncio.to_thread(appraisal.unit_view, self.uow(), YEAR, caller, unit.code,
-                                               now=self.clock())
+                view = await asyncio.to_thread(partial(appraisal.unit_view, self.uow(), caller=caller,
+                                                       unit_code=unit.code, year=YEAR, now=self.clock()))
                 candidates = [i for area in view.areas for i in area.items
                               if isinstance(i.item.rule, YesNoRule) and isinstance(i.self_points, Decimal)
                               and i.self_points > 0]
                 for item in self.rng.sample(candidates, min(len(candidates), self.rng.choice((1, 2)))):
                     reason = self.rng.choice(LOWER_REASONS)
-                    await asyncio.to_thread(appraisal.appraise, self.uow(), YEAR, caller, unit.code, item.item.code,
-                                            "0", reason, self.clock())
+                    await asyncio.to_thread(partial(appraisal.appraise, self.uow(), caller=caller, unit_code=unit.code,
+                                                    item_code=item.item.code, points="0", reason=reason, year=YEAR,
+                                                    now=self.clock()))
                     lowered.setdefault(unit.code, (item.item.code, reason))
                     self.counts["lowered"] += 1
                 for area in (a for a in view.areas if a.mine):
                     for entry in (i for i in area.items if i.self_points is None):  # bonus and deduction
                         await self._adjust(caller, unit.code, entry.item)
-                    await asyncio.to_thread(appraisal.accept_rest, self.uow(), YEAR, caller, unit.code,
-                                            area.code, self.clock())
+                    await asyncio.to_thread(partial(appraisal.accept_rest, self.uow(), caller=caller,
+                                                    unit_code=unit.code, area_code=area.code, year=YEAR,
+                                                    now=self.clock()))
                 advance(1)
         self.clock.set(vn(2021, 1, 31, 17, 30))
-        summary = await asyncio.to_thread(appraisal.close_round, self.uow(), YEAR, admin_caller(ACTOR), 1,
-                                          now=self.clock())
+        summary = await asyncio.to_thread(partial(appraisal.close_round, self.uow(), caller=ADMIN, round_no=1,
+                                                  year=YEAR, now=self.clock()))
         await self.drain()
         self.report.note(f"{self.counts['lowered']} điểm bị hạ kèm lý do, {self.counts['bonuses']} điểm thưởng; đóng vòng 1 cho {len(summary.closed)} "
                          f"đơn vị, {summary.notices} thông báo kết quả sơ bộ được xếp hàng.")
@@ -301,8 +307,9 @@ class DemoRound:
             self.counts["bonuses"] += 1
         else:
             points, reason = "0", "Không có nội dung phát sinh trong kỳ đánh giá."
-        await asyncio.to_thread(appraisal.appraise, self.uow(), YEAR, caller, unit, item.code, points, reason,
-                                self.clock())
+        await asyncio.to_thread(partial(appraisal.appraise, self.uow(), caller=caller, unit_code=unit,
+                                        item_code=item.code, points=points, reason=reason, year=YEAR,
+                                        now=self.clock()))
 
     async def explanation(self, lowered: dict[str, tuple[str, str]]) -> None:
         unit = sorted(lowered)[0]
@@ -310,16 +317,17 @@ class DemoRound:
         moment = self.clock.set(vn(2021, 2, 3, 15, 0))
         with self.report.stage("Giải trình (vòng 2)", moment, 2) as advance:
             officer = self.cast.officers[unit]
-            await asyncio.to_thread(appraisal.contest, self.uow(), YEAR, self.caller(officer), unit, item,
-                                    CONTEST_TEXT, now=self.clock())
+            await asyncio.to_thread(partial(appraisal.contest, self.uow(), caller=self.caller(officer), unit_code=unit,
+                                            item_code=item, text=CONTEST_TEXT, year=YEAR, now=self.clock()))
             advance(1)
             self.clock.set(vn(2021, 2, 15, 9, 0))
             appraiser = self.cast.appraisers[next(u.block for u in self.units() if u.code == unit)]
-            await asyncio.to_thread(appraisal.appraise, self.uow(), YEAR, self.caller(appraiser), unit, item,
-                                    None, None, self.clock())  # the explanation is accepted: self points back
+            # The explanation is accepted: the self points come back.
+            await asyncio.to_thread(partial(appraisal.appraise, self.uow(), caller=self.caller(appraiser),
+                                            unit_code=unit, item_code=item, year=YEAR, now=self.clock()))
             self.clock.set(vn(2021, 2, 21, 17, 30))
-            await asyncio.to_thread(appraisal.close_round, self.uow(), YEAR, admin_caller(ACTOR), 2,
-                                    now=self.clock())
+            await asyncio.to_thread(partial(appraisal.close_round, self.uow(), caller=ADMIN, round_no=2, year=YEAR,
+                                            now=self.clock()))
             advance(1)
         self.report.note(f"{unit} giải trình mục {item}; tổ thẩm định chấp nhận, trả lại điểm tự chấm. Đóng vòng 2.")
 
@@ -334,16 +342,16 @@ class DemoRound:
                                            "points": fmt((item.maximum * share).quantize(Decimal("0.01")))}))
                     line += 1
         with self.report.stage("Nhập kết quả điều tra xã hội học", moment, 1) as advance:
-            count, _ = await asyncio.to_thread(survey.import_survey, self.uow(), YEAR, ["unit", "item", "points"],
-                                               rows, admin_caller(ACTOR))
+            count, _ = await asyncio.to_thread(partial(survey.import_survey, self.uow(), caller=ADMIN,
+                                                       header=["unit", "item", "points"], rows=rows, year=YEAR))
             advance(1)
         self.report.note(f"{count} dòng điểm điều tra cho {len(self.units())} đơn vị.")
 
     async def publish(self) -> None:
         moment = self.clock.set(vn(2021, 3, 15, 9, 0))
         with self.report.stage("Công bố kết quả và gửi biểu đồ", moment, 2) as advance:
-            snapshots = await asyncio.to_thread(publication.publish, self.uow(), YEAR, admin_caller(ACTOR),
-                                                now=self.clock())
+            snapshots = await asyncio.to_thread(partial(publication.publish, self.uow(), caller=ADMIN, year=YEAR,
+                                                        now=self.clock()))
             advance(1)
             await self.drain()
             await self.ask_for_charts()
@@ -396,7 +404,7 @@ class DemoRound:
                     path = chart_dir / f"{names[chat.id][0]}-{message.message_id}.png"
                     path.write_bytes(message.photo.data)
                     files.append(path)
-        _, blocks = period_results(self.uow(), YEAR, None, True)
+        _, blocks = period_results(self.uow(), year=YEAR, with_items=True)
         workbook = self.folder / f"ket-qua-{YEAR}.xlsx"
         results_xlsx(blocks, str(workbook))
         report = self.folder / f"bao-cao-{YEAR}.pdf"
@@ -471,7 +479,7 @@ class DemoRound:
                 await self.survey()
                 await self.publish()
             files = await asyncio.to_thread(self.write_outputs)
-        _, blocks = period_results(self.uow(), YEAR)
+        _, blocks = period_results(self.uow(), year=YEAR)
         ranking = {b.block: [(u.rank, u.unit.code, fmt(round_half_up(u.index, 2))) for u in b.units] for b in blocks}
         self.engine.dispose()
         return DemoResult(self.folder, self.folder / "parbot.db", files, ranking, dict(self.counts), self.problems)

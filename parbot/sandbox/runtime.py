@@ -14,6 +14,7 @@ from telegram.ext import Application
 from ..bot.app import build_application, run_post_init
 from ..bot.deps import Deps, utc_now
 from ..core.period import PeriodConfig, load_period
+from ..core.permissions import Caller
 from ..core.services import periods, units
 from ..core.services.tabular import Row
 from ..settings import Settings
@@ -23,6 +24,7 @@ from ..storage.files import read_table
 from ..storage.uow import SqlUnitOfWork
 from .emulator import EmulatorServer
 
+SETUP = Caller.admin("cli:sandbox")
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # A small province: enough for every block to have a ranking, small enough to play in seconds.
 SAMPLE_UNITS = ("SNV", "STC", "STP", "H01", "H02", "X0101", "X0201")
@@ -56,9 +58,9 @@ def create_province(folder: Path, config: PeriodConfig, codes: Iterable[str] = S
         raise FileExistsError(f"{path} exists: give an empty folder")
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    periods.save_period(SqlUnitOfWork(engine), config)
+    periods.save_period(SqlUnitOfWork(engine), caller=SETUP, config=config)
     header, rows = sample_units(codes)
-    units.import_units(SqlUnitOfWork(engine), header, rows)
+    units.import_units(SqlUnitOfWork(engine), caller=SETUP, header=header, rows=rows)
     return engine
 
 

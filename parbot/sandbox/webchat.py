@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
+from functools import partial
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ from telegram.ext import Application
 from ..core.services import people
 from ..storage.uow import SqlUnitOfWork
 from .emulator import EmulatorServer
-from .runtime import create_province, emulator_settings, running_bot, sample_period
+from .runtime import SETUP, create_province, emulator_settings, running_bot, sample_period
 
 WEB = Path(__file__).resolve().parent / "web"
 ROLES = {"officer": "officer", "leader": "unit_leader", "appraiser": "appraiser"}
@@ -85,8 +86,9 @@ class Sandbox:
         """A simulated account with an accepted invitation: appraisers get the unit's block, the others the unit."""
         user = self.server.create_user(next(self._ids), name, language_code="vi")
         scope = (None, block) if role == "appraiser" else (unit, None)
-        code, _ = await asyncio.to_thread(people.create_invite, SqlUnitOfWork(self.engine), role, *scope,
-                                          timedelta(days=1), "sandbox", datetime.now(timezone.utc))
+        code, _ = await asyncio.to_thread(partial(people.create_invite, SqlUnitOfWork(self.engine), caller=SETUP, role=role,
+                                                  unit_code=scope[0], block=scope[1], expires_in=timedelta(days=1),
+                                                  now=datetime.now(timezone.utc)))
         user.send_command("start", code)
         return Trainee(user.id, name, unit, role)
 

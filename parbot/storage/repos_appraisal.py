@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from ..core.services.publication import Snapshot
+from ..core.model import Snapshot
 from .tables import SnapshotRow
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from ..core.services.people import Invite
+from ..core.model import Invite
 from .tables import ChatStateRow, InviteRow, utcnow
 
 

@@ -5,6 +5,7 @@ from functools import lru_cache
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -417,8 +418,17 @@ def _stage(row: UnitStageRow) -> UnitStage:
 
 
 class SqlStages(_Repo):
-    def get(self, period_id: int, unit_code: str) -> UnitStage:
-        row = self.session.get(UnitStageRow, (period_id, unit_code))
+    def get(self, period_id: int, unit_code: str, for_update: bool = False) -> UnitStage:
+        """With ``for_update``, the row is locked until the transaction ends (created first if missing, so
+        there is a row to lock): read-modify-write paths of one unit run one after another on PostgreSQL.
+        SQLite needs nothing more: its write transactions already run one at a time."""
+        if for_update and self.session.get_bind().dialect.name == "postgresql":
+            statement = pg_insert(UnitStageRow).values(period_id=period_id, unit_code=unit_code, state={})
+            self.session.execute(statement.on_conflict_do_nothing(index_elements=["period_id", "unit_code"]))
+            row = self.session.get(UnitStageRow, (period_id, unit_code), with_for_update=True,
+                                   populate_existing=True)
+        else:
+            row = self.session.get(UnitStageRow, (period_id, unit_code))
         return UnitStage(unit_code=unit_code) if row is None else _stage(row)
 
     def put(self, period_id: int, stage: UnitStage) -> None:

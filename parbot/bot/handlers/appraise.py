@@ -45,15 +45,11 @@ def _points(mark, lang: str) -> str:
     return t("appraisal.na", lang) if mark is NA else fmt(mark, decimal_comma=lang == "vi")
 
 
-def _caller(turn: Turn) -> svc.Caller:
-    return svc.Caller(actor=f"person:{turn.person_id}", grants=tuple(turn.identity.grants), person_id=turn.person_id)
-
-
 # ---- appraisers' screens ---------------------------------------------------------------------------------
 
 
 async def _units(turn: Turn, tag: str) -> None:
-    overview = await turn.run(svc.list_units, None, _caller(turn), turn.deps.now())
+    overview = await turn.run(svc.list_units, caller=turn.caller, now=turn.deps.now())
     if not overview:
         await turn.show(turn.t("appraisal.none"))
         return
@@ -67,7 +63,7 @@ async def _units(turn: Turn, tag: str) -> None:
 
 
 async def _unit(turn: Turn, tag: str, unit_code: str, note: str | None = None) -> None:
-    view = await turn.run(svc.unit_view, None, _caller(turn), unit_code, turn.deps.now())
+    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=unit_code, now=turn.deps.now())
     lines = [turn.t("appraisal.unit.header", code=view.unit.code, name=view.unit.name,
                     status=turn.t(f"appraisal.status.{view.status}"), round=view.round or "-")]
     rows = []
@@ -107,7 +103,7 @@ def _item_text(turn: Turn, unit_code: str, view: svc.ItemView) -> str:
 
 
 async def _item(turn: Turn, tag: str, unit_code: str, item_code: str, note: str | None = None) -> None:
-    view = await turn.run(svc.unit_view, None, _caller(turn), unit_code, turn.deps.now())
+    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=unit_code, now=turn.deps.now())
     items = [i for a in view.areas if a.mine for i in a.items]
     current = next((i for i in items if i.item.code == item_code), None)
     if current is None:
@@ -137,7 +133,7 @@ def _saved_note(turn: Turn, outcome: svc.Outcome) -> str:
 
 async def _after_write(turn: Turn, tag: str, unit_code: str, outcome: svc.Outcome) -> None:
     """Show the next item of the caller's areas still without appraised points, or the unit."""
-    view = await turn.run(svc.unit_view, None, _caller(turn), unit_code, turn.deps.now())
+    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=unit_code, now=turn.deps.now())
     pending = view.contested or [i for a in view.areas if a.mine for i in a.items if i.appraised is None]
     if pending:
         await _item(turn, tag, unit_code, pending[0].item.code, note=_saved_note(turn, outcome))
@@ -157,7 +153,7 @@ async def _on_pu(turn: Turn, cb: Callback) -> None:
 
 
 async def _on_pa(turn: Turn, cb: Callback) -> None:
-    view = await turn.run(svc.unit_view, None, _caller(turn), cb.args[0], turn.deps.now())
+    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=cb.args[0], now=turn.deps.now())
     area = next((a for a in view.areas if a.code == cb.args[1] and a.mine), None)
     if area is None or not area.items:
         raise DomainError("appraisal.area_not_assigned", unit=cb.args[0], area=cb.args[1])
@@ -170,17 +166,19 @@ async def _on_pi(turn: Turn, cb: Callback) -> None:
 
 
 async def _on_pk(turn: Turn, cb: Callback) -> None:
-    outcome = await turn.run(svc.appraise, None, _caller(turn), cb.args[0], cb.args[1], None, None, turn.deps.now())
+    outcome = await turn.run(svc.appraise, caller=turn.caller, unit_code=cb.args[0], item_code=cb.args[1],
+                             now=turn.deps.now())
     await _after_write(turn, cb.tag, cb.args[0], outcome)
 
 
 async def _on_pg(turn: Turn, cb: Callback) -> None:
-    outcome = await turn.run(svc.keep, None, _caller(turn), cb.args[0], cb.args[1], turn.deps.now())
+    outcome = await turn.run(svc.keep, caller=turn.caller, unit_code=cb.args[0], item_code=cb.args[1],
+                             now=turn.deps.now())
     await _after_write(turn, cb.tag, cb.args[0], outcome)
 
 
 async def _on_pp(turn: Turn, cb: Callback) -> None:
-    view = await turn.run(svc.unit_view, None, _caller(turn), cb.args[0], turn.deps.now())
+    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=cb.args[0], now=turn.deps.now())
     item = next((i.item for a in view.areas if a.mine for i in a.items if i.item.code == cb.args[1]), None)
     if item is None:
         raise DomainError("appraisal.area_not_assigned", unit=cb.args[0], area=cb.args[1])
@@ -190,12 +188,13 @@ async def _on_pp(turn: Turn, cb: Callback) -> None:
 
 
 async def _on_pr(turn: Turn, cb: Callback) -> None:
-    outcomes = await turn.run(svc.accept_rest, None, _caller(turn), cb.args[0], cb.args[1], turn.deps.now())
+    outcomes = await turn.run(svc.accept_rest, caller=turn.caller, unit_code=cb.args[0], area_code=cb.args[1],
+                              now=turn.deps.now())
     await _unit(turn, cb.tag, cb.args[0], note=turn.t("appraisal.rest_done", count=len(outcomes)))
 
 
 async def _on_pe(turn: Turn, cb: Callback) -> None:
-    view = await turn.run(svc.unit_view, None, _caller(turn), cb.args[0], turn.deps.now())
+    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=cb.args[0], now=turn.deps.now())
     item = next((i for a in view.areas for i in a.items if i.item.code == cb.args[1]), None)
     files = [e for e in (item.evidence if item else ()) if e.kind == "file" and e.sha256]
     if not files:
@@ -212,7 +211,7 @@ async def _on_xl(turn: Turn, cb: Callback) -> None:
 
 
 async def _on_xi(turn: Turn, cb: Callback) -> None:
-    found = await turn.run(svc.contestable, None, _caller(turn), cb.args[0], turn.deps.now())
+    found = await turn.run(svc.contestable, caller=turn.caller, unit_code=cb.args[0], now=turn.deps.now())
     view = next((i for i in found.items if i.item.code == cb.args[1]), None)
     if view is None:
         raise DomainError("appraisal.explanation_closed", unit=cb.args[0])
@@ -243,7 +242,7 @@ async def appraise_command(turn: Turn) -> None:
 
 
 async def _contestable(turn: Turn, tag: str, unit_code: str) -> None:
-    found = await turn.run(svc.contestable, None, _caller(turn), unit_code, turn.deps.now())
+    found = await turn.run(svc.contestable, caller=turn.caller, unit_code=unit_code, now=turn.deps.now())
     deadline = when(found.closes, turn.tz) if found.closes else turn.t("explain.no_deadline")
     rows = [[_b(turn.t("explain.item.button", code=i.item.code, own=_points(i.self_points, turn.lang),
                        appraised=_points(svc.mark_of(i.appraised), turn.lang)), tag, "xi", unit_code, i.item.code)]
@@ -280,7 +279,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     unit_code, item_code = state["unit"], state["item"]
     try:
         if mode == "points":
-            if await turn.run(svc.needs_reason, None, _caller(turn), unit_code, item_code, text):
+            if await turn.run(svc.needs_reason, caller=turn.caller, unit_code=unit_code, item_code=item_code,
+                                points=text):
                 await turn.run(save_chat_state, turn.person_id, state | {"apr": "reason", "points": text})
                 await turn.send(turn.t("appraisal.prompt.reason"))
             else:
@@ -288,7 +288,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif mode == "reason":
             await _write_typed(turn, tag, state, state["points"], text)
         else:
-            await turn.run(svc.contest, None, _caller(turn), unit_code, item_code, text, (), turn.deps.now())
+            await turn.run(svc.contest, caller=turn.caller, unit_code=unit_code, item_code=item_code, text=text,
+                           now=turn.deps.now())
             await turn.run(save_chat_state, turn.person_id, {"apr": "file", "unit": unit_code, "item": item_code})
             await turn.send(turn.t("explain.saved", code=item_code))
     except DomainError as error:
@@ -297,8 +298,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _write_typed(turn: Turn, tag: str, state: dict, points: str, reason: str | None) -> None:
-    outcome = await turn.run(svc.appraise, None, _caller(turn), state["unit"], state["item"], points, reason,
-                             turn.deps.now())
+    outcome = await turn.run(svc.appraise, caller=turn.caller, unit_code=state["unit"], item_code=state["item"],
+                             points=points, reason=reason, now=turn.deps.now())
     await turn.run(save_chat_state, turn.person_id, {})
     await _after_write(turn, tag, state["unit"], outcome)
 
@@ -320,8 +321,8 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                           stored_path=blob.path, size=blob.size, file_name=getattr(attachment, "file_name", None),
                           mime_type=getattr(attachment, "mime_type", None) or ("image/jpeg" if message.photo else None))
         try:
-            await turn.run(svc.add_contest_evidence, None, _caller(turn), state["unit"], state["item"], record,
-                           turn.deps.now())
+            await turn.run(svc.add_contest_evidence, caller=turn.caller, unit_code=state["unit"],
+                           item_code=state["item"], evidence=record, now=turn.deps.now())
             await turn.send(turn.t("explain.file_saved", code=state["item"]))
         except DomainError as error:
             await turn.send(turn.error(error))

@@ -85,7 +85,7 @@ async def after_evidence(turn: Turn, view: ItemView, note: str, *, mode: str = "
 
 async def _unit_for(turn: Turn) -> str | None:
     """The unit this chat works on: the one in the chat state, else the person's only unit; None asks."""
-    units = await turn.run(svc.my_units, turn.person_id)
+    units = await turn.run(svc.my_units, caller=turn.caller)
     if not units:
         await turn.send(turn.t("assess.no_unit"))
         return None
@@ -113,10 +113,10 @@ async def open_workspace(turn: Turn) -> None:
             return
         state = await turn.run(svc.chat_state, turn.person_id)
         if state.get("unit") == unit and "slot" in state:
-            view = await turn.run(svc.item_view, turn.person_id, unit, state["slot"], turn.deps.now())
+            view = await turn.run(svc.item_view, caller=turn.caller, unit_code=unit, position=state["slot"], now=turn.deps.now())
             await show_item(turn, view, note=turn.t("assess.resumed"), new=True)
             return
-        await show_menu(turn, await turn.run(svc.overview, turn.person_id, unit, turn.deps.now()), new=True)
+        await show_menu(turn, await turn.run(svc.overview, caller=turn.caller, unit_code=unit, now=turn.deps.now()), new=True)
     except DomainError as error:
         await turn.send(turn.error(error))
 
@@ -127,7 +127,7 @@ async def status_command(turn: Turn) -> None:
         unit = await _unit_for(turn)
         if unit is None:
             return
-        over = await turn.run(svc.overview, turn.person_id, unit, turn.deps.now())
+        over = await turn.run(svc.overview, caller=turn.caller, unit_code=unit, now=turn.deps.now())
         await turn.send(views.status_text(over, turn.tz, turn.lang), keyboards.review(over, turn.lang, final=True))
     except DomainError as error:
         await turn.send(turn.error(error))
@@ -145,32 +145,32 @@ def _now(turn: Turn):
 
 
 async def _menu(turn: Turn, cb: Callback) -> None:
-    await show_menu(turn, await turn.run(svc.overview, turn.person_id, cb.args[0], _now(turn)))
+    await show_menu(turn, await turn.run(svc.overview, caller=turn.caller, unit_code=cb.args[0], now=_now(turn)))
 
 
 async def _area(turn: Turn, cb: Callback) -> None:
-    await show_item(turn, await turn.run(svc.area_start, turn.person_id, cb.args[0], cb.slot(1), _now(turn)))
+    await show_item(turn, await turn.run(svc.area_start, caller=turn.caller, unit_code=cb.args[0], area_index=cb.slot(1), now=_now(turn)))
 
 
 async def _item(turn: Turn, cb: Callback) -> None:
-    await show_item(turn, await turn.run(svc.item_view, turn.person_id, cb.args[0], cb.slot(1), _now(turn)))
+    await show_item(turn, await turn.run(svc.item_view, caller=turn.caller, unit_code=cb.args[0], position=cb.slot(1), now=_now(turn)))
 
 
 async def _answer(turn: Turn, cb: Callback) -> None:
     unit, option = cb.args[0], cb.args[2]
-    view = await turn.run(svc.item_view, turn.person_id, unit, cb.slot(1), _now(turn))
+    view = await turn.run(svc.item_view, caller=turn.caller, unit_code=unit, position=cb.slot(1), now=_now(turn))
     if option == "na":
-        outcome = await turn.run(svc.record_answer, turn.person_id, unit, view.item.code, None, _now(turn),
-                                 not_applicable=True)
+        outcome = await turn.run(svc.record_answer, caller=turn.caller, unit_code=unit, item_code=view.item.code,
+                                 raw=None, now=_now(turn), not_applicable=True)
     else:  # a yes/no rule reads "yes" (y / n), a choice rule "option"; any other rule refuses both
-        outcome = await turn.run(svc.record_answer, turn.person_id, unit, view.item.code,
-                                 {"yes": option, "option": option}, _now(turn))
+        outcome = await turn.run(svc.record_answer, caller=turn.caller, unit_code=unit, item_code=view.item.code,
+                                 raw={"yes": option, "option": option}, now=_now(turn))
     await after_answer(turn, outcome.view)
 
 
 async def _condition(turn: Turn, cb: Callback) -> None:
     unit, held = cb.args[0], cb.args[2]
-    view = await turn.run(svc.item_view, turn.person_id, unit, cb.slot(1), _now(turn))
+    view = await turn.run(svc.item_view, caller=turn.caller, unit_code=unit, position=cb.slot(1), now=_now(turn))
     rule = view.item.rule
     if not isinstance(rule, AllOfRule) or set(held) - {"y", "n"} or len(held) > len(rule.conditions):
         raise MalformedCallback(cb.args[2])
@@ -178,52 +178,52 @@ async def _condition(turn: Turn, cb: Callback) -> None:
         await show_item(turn, view, held=held)
         return
     conditions = {c.code: mark == "y" for c, mark in zip(rule.conditions, held)}
-    outcome = await turn.run(svc.record_answer, turn.person_id, unit, view.item.code, {"conditions": conditions},
-                             _now(turn))
+    outcome = await turn.run(svc.record_answer, caller=turn.caller, unit_code=unit, item_code=view.item.code,
+                             raw={"conditions": conditions}, now=_now(turn))
     await after_answer(turn, outcome.view)
 
 
 def _waiting(mode: str):
     async def handler(turn: Turn, cb: Callback) -> None:
-        view = await turn.run(svc.item_view, turn.person_id, cb.args[0], cb.slot(1), _now(turn))
+        view = await turn.run(svc.item_view, caller=turn.caller, unit_code=cb.args[0], position=cb.slot(1), now=_now(turn))
         await show_item(turn, view, mode=mode)
     return handler
 
 
 async def _status(turn: Turn, cb: Callback) -> None:
-    over = await turn.run(svc.overview, turn.person_id, cb.args[0], _now(turn))
+    over = await turn.run(svc.overview, caller=turn.caller, unit_code=cb.args[0], now=_now(turn))
     await turn.show(views.status_text(over, turn.tz, turn.lang), keyboards.review(over, turn.lang, final=True))
 
 
 async def _review(turn: Turn, cb: Callback) -> None:
-    over = await turn.run(svc.overview, turn.person_id, cb.args[0], _now(turn))
+    over = await turn.run(svc.overview, caller=turn.caller, unit_code=cb.args[0], now=_now(turn))
     if not 0 <= cb.slot(1) < len(over.ws.criteria.areas):
         raise MalformedCallback(cb.args[1])
     await show_review(turn, over, cb.slot(1))
 
 
 async def _final(turn: Turn, cb: Callback) -> None:
-    await show_review(turn, await turn.run(svc.overview, turn.person_id, cb.args[0], _now(turn)))
+    await show_review(turn, await turn.run(svc.overview, caller=turn.caller, unit_code=cb.args[0], now=_now(turn)))
 
 
 async def _ask_submit(turn: Turn, cb: Callback) -> None:
-    over = await turn.run(svc.overview, turn.person_id, cb.args[0], _now(turn))
+    over = await turn.run(svc.overview, caller=turn.caller, unit_code=cb.args[0], now=_now(turn))
     text = f"{turn.t('assess.submit.confirm')}\n\n{views.status_text(over, turn.tz, turn.lang)}"
     await turn.show(text, keyboards.confirm_submit(over, turn.lang))
 
 
 async def _submit(turn: Turn, cb: Callback) -> None:
-    over, done = await turn.run(svc.submit, turn.person_id, cb.args[0], _now(turn))
+    over, done = await turn.run(svc.submit, caller=turn.caller, unit_code=cb.args[0], now=_now(turn))
     await show_review(turn, over, note=turn.t("assess.submit.done" if done else "assess.submit.already"))
 
 
 async def _approve(turn: Turn, cb: Callback) -> None:
-    over, done = await turn.run(svc.approve, turn.person_id, cb.args[0], _now(turn))
+    over, done = await turn.run(svc.approve, caller=turn.caller, unit_code=cb.args[0], now=_now(turn))
     await show_review(turn, over, note=turn.t("assess.approve.done" if done else "assess.approve.already"))
 
 
 async def _pick_unit(turn: Turn, cb: Callback) -> None:
-    await show_menu(turn, await turn.run(svc.overview, turn.person_id, cb.args[0], _now(turn)))
+    await show_menu(turn, await turn.run(svc.overview, caller=turn.caller, unit_code=cb.args[0], now=_now(turn)))
 
 
 # Only this module's verbs: other features' buttons go to their own handlers.
@@ -259,17 +259,17 @@ async def on_text(turn: Turn) -> None:
         await turn.send(turn.t("assess.hint"))
         return
     try:
-        view = await turn.run(svc.item_view, turn.person_id, state["unit"], state["slot"], _now(turn))
+        view = await turn.run(svc.item_view, caller=turn.caller, unit_code=state["unit"], position=state["slot"], now=_now(turn))
         if waiting == "input":
             await _typed(turn, view, state, text)
         elif waiting == "evidence":
-            view, added = await turn.run(svc.add_reference, turn.person_id, state["unit"], view.item.code, text,
-                                         _now(turn))
+            view, added = await turn.run(svc.add_reference, caller=turn.caller, unit_code=state["unit"],
+                                         item_code=view.item.code, text=text, now=_now(turn))
             await after_evidence(turn, view, turn.t("assess.evidence.reference_saved" if added
                                                     else "assess.evidence.duplicate"))
         else:
-            view = await turn.run(svc.set_explanation, turn.person_id, state["unit"], view.item.code, text,
-                                  _now(turn))
+            view = await turn.run(svc.set_explanation, caller=turn.caller, unit_code=state["unit"],
+                                  item_code=view.item.code, text=text, now=_now(turn))
             await after_evidence(turn, view, turn.t("assess.explanation.saved"), mode="answer")
     except DomainError as error:
         await turn.send(turn.error(error))
@@ -292,7 +292,8 @@ async def _typed(turn: Turn, view: ItemView, state: dict, text: str) -> None:
         await turn.send(views.input_prompt(item, pending[0].key, turn.lang))
         return
     try:
-        outcome = await turn.run(svc.record_answer, turn.person_id, state["unit"], item.code, values, _now(turn))
+        outcome = await turn.run(svc.record_answer, caller=turn.caller, unit_code=state["unit"], item_code=item.code,
+                                 raw=values, now=_now(turn))
     except AnswerError as error:  # e.g. numerator above denominator: both counts are asked again
         await turn.run(svc.save_chat_state, turn.person_id, state | {"values": {}})
         await turn.send(f"{turn.error(error)}\n{views.input_prompt(item, inputs[0].key, turn.lang)}")
@@ -315,7 +316,7 @@ async def on_file(turn: Turn) -> None:
         await turn.send(turn.t("assess.evidence.too_big", size_mb=views.num(round(size / 1024 / 1024, 1), turn.lang)))
         return
     try:
-        view = await turn.run(svc.item_view, turn.person_id, state["unit"], state["slot"], _now(turn))
+        view = await turn.run(svc.item_view, caller=turn.caller, unit_code=state["unit"], position=state["slot"], now=_now(turn))
         if view.ws.read_only:
             await turn.send(views.read_only_text(view.ws, turn.tz, turn.lang))
             return
@@ -328,8 +329,9 @@ async def on_file(turn: Turn) -> None:
             return
         name = getattr(attachment, "file_name", None)
         mime = getattr(attachment, "mime_type", None) or ("image/jpeg" if message.photo else None)
-        view, added = await turn.run(svc.add_evidence_file, turn.deps.store, turn.person_id, state["unit"],
-                                     view.item.code, data, name, mime, _now(turn))
+        view, added = await turn.run(svc.add_evidence_file, caller=turn.caller, store=turn.deps.store,
+                                     unit_code=state["unit"], item_code=view.item.code, data=data, file_name=name,
+                                     mime_type=mime, now=_now(turn))
         await after_evidence(turn, view, turn.t("assess.evidence.file_saved" if added
                                                 else "assess.evidence.duplicate"))
     except DomainError as error:

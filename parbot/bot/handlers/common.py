@@ -12,6 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from ...core.errors import DomainError
+from ...core.permissions import Caller
 from ...core.services import people
 from ...core.services.assessment import current_tag
 from ...core.services.people import Identity
@@ -42,6 +43,10 @@ class Turn:
     @property
     def person_id(self) -> int:
         return self.identity.person.id  # type: ignore[union-attr]
+
+    @property
+    def caller(self) -> Caller:
+        return Caller.person(self.person_id, self.identity.grants)
 
     @property
     def has_role(self) -> bool:

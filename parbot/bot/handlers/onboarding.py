@@ -101,7 +101,7 @@ async def lang_command(turn: Turn) -> None:
     if choice not in LANGUAGES:
         await turn.send(turn.t("lang.usage", current=turn.lang, languages=", ".join(LANGUAGES)))
         return
-    await turn.run(people.set_language, turn.person_id, choice)
+    await turn.run(people.set_language, caller=turn.caller, language=choice)
     turn = await Turn.start(turn.update, turn.context)  # again: the person's language has changed
     await set_menu(turn)
     await turn.send(turn.t("lang.changed"))

@@ -17,7 +17,7 @@ from telegram.ext import Application, CommandHandler
 from ...core.errors import DomainError
 from ...core.permissions import Role
 from ...core.services import reporting
-from ...core.services.publication import Snapshot
+from ...core.model import Snapshot
 from ...i18n import t
 from ...reports import charts, num
 from ..sender import RENDERERS, RenderContext, Rendered
@@ -114,13 +114,12 @@ async def _photos(turn: Turn, render: Callable[[], list[bytes]], caption: str) -
 
 @for_members
 async def ranking_command(turn: Turn) -> None:
-    grants = turn.identity.grants
     try:
         if turn.context.args:
-            view = await asyncio.to_thread(reporting.ranking, turn.deps.uow(), None, grants, turn.context.args[0])
+            view = await turn.run(reporting.ranking, caller=turn.caller, block=turn.context.args[0])
             await _photos(turn, lambda: ranking_charts(view, turn.lang), ranking_caption(view, turn.lang))
             return
-        views = await asyncio.to_thread(reporting.visible_rankings, turn.deps.uow(), None, grants)
+        views = await turn.run(reporting.visible_rankings, caller=turn.caller)
     except DomainError as error:
         await turn.send(turn.error(error))
         return
@@ -145,7 +144,7 @@ async def result_command(turn: Turn) -> None:
         return
     for code in codes:
         try:
-            view = await asyncio.to_thread(reporting.unit_result, turn.deps.uow(), None, grants, code)
+            view = await turn.run(reporting.unit_result, caller=turn.caller, unit_code=code)
         except DomainError as error:
             await turn.send(turn.error(error))
             continue
@@ -157,8 +156,7 @@ async def result_command(turn: Turn) -> None:
 @for_members
 async def progress_command(turn: Turn) -> None:
     try:
-        counts = await asyncio.to_thread(reporting.progress_counts, turn.deps.uow(), None, turn.identity.grants,
-                                         turn.deps.now())
+        counts = await turn.run(reporting.progress_counts, caller=turn.caller, now=turn.deps.now())
     except DomainError as error:
         await turn.send(turn.error(error))
         return

@@ -32,7 +32,7 @@ from ..decimals import fmt
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit, UnitStage
 from ..period import AppraisalAssignment
-from ..permissions import Action, Grant, Role, UNIT_ROLES, allowed, require, units_in_scope
+from ..permissions import Action, Caller, Grant, Role, UNIT_ROLES, allowed, require, units_in_scope
 from ..ports import UnitOfWork
 from ..results import NA, Mark, UnitRef, score_unit
 from .periods import get_period
@@ -51,25 +51,6 @@ def _now(now: datetime | None) -> datetime:
 
 def _nfc(text: str | None) -> str:
     return unicodedata.normalize("NFC", (text or "").strip())
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who calls a service: the audit's actor and the grants every permission check reads."""
-
-    actor: str
-    grants: tuple[Grant, ...]
-    person_id: int | None = None
-
-
-def person_caller(uow: UnitOfWork, person_id: int) -> Caller:
-    with uow:
-        return Caller(actor=f"person:{person_id}", grants=tuple(uow.roles.grants(person_id)), person_id=person_id)
-
-
-def admin_caller(actor: str) -> Caller:
-    """The command line and the scheduler act as administrators (whoever runs them holds the database)."""
-    return Caller(actor=actor, grants=(Grant(Role.ADMIN),))
 
 
 # -- who appraises which areas ------------------------------------------------------------------------
@@ -268,7 +249,8 @@ def _scores_by_unit(uow: UnitOfWork, period: Period, codes: list[str]) -> dict[s
     return out
 
 
-def list_units(uow: UnitOfWork, year: int | None, caller: Caller, now: datetime | None = None) -> list[UnitOverview]:
+def list_units(uow: UnitOfWork, *, caller: Caller, year: int | None = None,
+               now: datetime | None = None) -> list[UnitOverview]:
     """The units the caller appraises, with status and progress; units with open contests first."""
     now = _now(now)
     with uow:
@@ -314,7 +296,7 @@ def _view_items(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCrit
             for i in appraised_items(criteria)}
 
 
-def unit_view(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str,
+def unit_view(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | None = None,
               now: datetime | None = None) -> UnitView:
     """One unit area by area: each item's answer, self points, evidence, explanation, appraisal, contest."""
     now = _now(now)
@@ -429,8 +411,8 @@ def _appraisable_item(opened: _Open, item_code: str, areas: tuple[str, ...]) -> 
     return view
 
 
-def appraise(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item_code: str,
-             points: str | None = None, reason: str | None = None, now: datetime | None = None) -> Outcome:
+def appraise(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, points: str | None = None,
+             reason: str | None = None, year: int | None = None, now: datetime | None = None) -> Outcome:
     """Accept the self points (``points`` None) or set other points (0 … max or "na"); a reason is required
     whenever the result differs from the self points."""
     now = _now(now)
@@ -450,7 +432,7 @@ def appraise(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, 
     return outcome
 
 
-def keep(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item_code: str,
+def keep(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, year: int | None = None,
          now: datetime | None = None) -> Outcome:
     """Round 2: answer a contest by keeping the round-1 points (and their reason)."""
     with uow:
@@ -459,10 +441,11 @@ def keep(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item
     if current is None:
         raise DomainError("appraisal.nothing_to_keep", unit=unit_code, item=item_code)
     text = "na" if current.not_applicable else fmt(current.points)  # type: ignore[arg-type]
-    return appraise(uow, year, caller, unit_code, item_code, text, current.reason, now)
+    return appraise(uow, caller=caller, unit_code=unit_code, item_code=item_code, points=text, reason=current.reason,
+                    year=year, now=now)
 
 
-def accept_rest(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, area_code: str,
+def accept_rest(uow: UnitOfWork, *, caller: Caller, unit_code: str, area_code: str, year: int | None = None,
                 now: datetime | None = None) -> list[Outcome]:
     """Accept the self points of every item of the area that has none appraised yet (and has self points)."""
     now = _now(now)
@@ -487,8 +470,8 @@ def accept_rest(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: st
 # -- explanation round --------------------------------------------------------------------------------
 
 
-def contest(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item_code: str, text: str,
-            evidence: Iterable[Evidence] = (), now: datetime | None = None) -> Contest:
+def contest(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, text: str,
+            evidence: Iterable[Evidence] = (), year: int | None = None, now: datetime | None = None) -> Contest:
     """The unit explains why an appraised item deserves other points, with new evidence (files already in
     the evidence store, or document references). Allowed while the explanation window is open."""
     now = _now(now)
@@ -524,8 +507,8 @@ def _add_evidence(uow: UnitOfWork, period: Period, caller: Caller, unit: Unit, i
         reference=record.reference, purpose="explanation", sender_id=caller.person_id)) for record in evidence]
 
 
-def add_contest_evidence(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item_code: str,
-                         evidence: Evidence, now: datetime | None = None) -> None:
+def add_contest_evidence(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, evidence: Evidence,
+                         year: int | None = None, now: datetime | None = None) -> None:
     """A file or reference sent after the explanation text, while the window is open."""
     now = _now(now)
     with uow:
@@ -553,7 +536,7 @@ class Contestable:
     items: tuple[ItemView, ...]  # appraised points differ from the self points
 
 
-def contestable(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str,
+def contestable(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | None = None,
                 now: datetime | None = None) -> Contestable:
     now = _now(now)
     with uow:
@@ -569,8 +552,8 @@ def contestable(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: st
                                        if v.appraised is not None and mark_of(v.appraised) != v.self_points))
 
 
-def needs_reason(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str, item_code: str,
-                 points: str) -> bool:
+def needs_reason(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, points: str,
+                 year: int | None = None) -> bool:
     """Check typed points before asking for a reason: raises when they are invalid; True when they differ
     from the self points (so a reason is required)."""
     with uow:
@@ -620,8 +603,8 @@ def _lowered(criteria: BlockCriteria, scores: dict[tuple[str, str], Score]) -> l
     return out
 
 
-def close_round(uow: UnitOfWork, year: int | None, caller: Caller, round_no: int, block: str | None = None,
-                force: bool = False, now: datetime | None = None) -> CloseSummary:
+def close_round(uow: UnitOfWork, *, caller: Caller, round_no: int, block: str | None = None, force: bool = False,
+                year: int | None = None, now: datetime | None = None) -> CloseSummary:
     """Close a round for the submitted units (of one block or all). Refuses while items are unappraised
     (round 1) or contests unanswered (round 2), listing them, unless ``force``. Closing round 1 queues for
     each unit's officers and leaders what was lowered, with the reasons, and the provisional total."""
@@ -691,7 +674,7 @@ def _queue_round1(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCr
                for person in unit_recipients(uow, unit.code))
 
 
-def close_due_rounds(uow: UnitOfWork, now: datetime | None = None) -> list[CloseSummary]:
+def close_due_rounds(uow: UnitOfWork, *, now: datetime | None = None) -> list[CloseSummary]:
     """For the scheduler: close round 1 and round 2 of the current period once their deadlines passed.
     Idempotent (closed units are skipped, notices carry unique keys)."""
     now = _now(now)
@@ -700,11 +683,11 @@ def close_due_rounds(uow: UnitOfWork, now: datetime | None = None) -> list[Close
     if period is None:
         return []
     deadlines = period.config.deadlines
-    caller = admin_caller("system:deadline")
+    caller = Caller.admin("system:deadline")
     out = []
     for round_no, deadline in ((1, deadlines.appraisal_round1_closes), (2, deadlines.appraisal_round2_closes)):
         if deadline is not None and now > deadline:
-            out.append(close_round(uow, period.year, caller, round_no, force=True, now=now))
+            out.append(close_round(uow, caller=caller, round_no=round_no, force=True, year=period.year, now=now))
     return out
 
 
@@ -723,7 +706,7 @@ def _mark_text(mark: Mark | None) -> str | Decimal:
     return "" if mark is None else ("na" if mark is NA else mark)  # type: ignore[return-value]
 
 
-def export_sheets(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: str | None = None
+def export_sheets(uow: UnitOfWork, *, caller: Caller, unit_code: str | None = None, year: int | None = None
                   ) -> tuple[int, list[tuple[Unit, list[dict[str, object]]]]]:
     """Per submitted unit the caller may see: one row per appraised item (see EXPORT_COLUMNS)."""
     with uow:
@@ -760,8 +743,8 @@ def export_sheets(uow: UnitOfWork, year: int | None, caller: Caller, unit_code: 
 ACCEPT_WORDS = ("ok", "=", "đồng ý", "dong y")
 
 
-def import_appraisal(uow: UnitOfWork, year: int | None, caller: Caller, sheets: list[tuple[str, list[Row]]],
-                     now: datetime | None = None) -> tuple[int, int]:
+def import_appraisal(uow: UnitOfWork, *, caller: Caller, sheets: list[tuple[str, list[Row]]],
+                     year: int | None = None, now: datetime | None = None) -> tuple[int, int]:
     """Read a council's workbook back: every row validated, nothing written unless all are valid. A blank
     ``appraised_points`` leaves the item alone; "ok" accepts the self points. Returns (rows read, changed)."""
     require(caller.grants, Action.ADMINISTER)

@@ -7,7 +7,6 @@ reply, and an identical repeated answer writes nothing, so a redelivered update 
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 from ..criteria import Area, BlockCriteria, Item
 from ..errors import DomainError, NotFound
 from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit, UnitStage
-from ..permissions import Action, Grant, allowed, require, units_in_scope
+from ..permissions import Action, Caller, Grant, allowed, require, units_in_scope
 from ..ports import UnitOfWork
+from ..text import clean_text
 from .progress import UnitProgress, compute_progress
 from .scores import put_score
 
@@ -76,20 +76,23 @@ def _current_period(uow: UnitOfWork) -> Period:
     return period
 
 
-def my_units(uow: UnitOfWork, person_id: int) -> list[Unit]:
+def my_units(uow: UnitOfWork, *, caller: Caller) -> list[Unit]:
     """The units a person assesses (officer) or leads, in the current period."""
     with uow:
         period = _current_period(uow)
-        grants = uow.roles.grants(person_id)
+        grants = caller.grants
         units = [u for b in period.blocks for u in uow.units.list(block=b, year=period.year)]
         mine = {u.code for u in units_in_scope(grants, Action.ASSESS, units)}
         mine |= {u.code for u in units_in_scope(grants, Action.APPROVE, units)}
         return [u for u in units if u.code in mine]
 
 
-def _workspace(uow: UnitOfWork, person_id: int, unit_code: str, now: datetime, action: Action) -> Workspace:
+def _workspace(uow: UnitOfWork, caller: Caller, unit_code: str, now: datetime, action: Action) -> Workspace:
+    """The unit as the caller may see it now. For a write (any action but viewing) the unit's stage row is
+    locked first, so a submission and an answer changed at the same moment are applied one after the other
+    and each sees the other's outcome."""
     period = _current_period(uow)
-    grants = tuple(uow.roles.grants(person_id))
+    grants = caller.grants
     unit = uow.units.get(unit_code)
     # An unknown unit and a unit outside the person's scope answer alike: nothing is revealed.
     if unit is None or not unit.exists_in(period.year) or unit.block not in period.criteria_sets:
@@ -97,7 +100,7 @@ def _workspace(uow: UnitOfWork, person_id: int, unit_code: str, now: datetime, a
     require(grants, action, unit)
     if action is Action.VIEW_UNIT and not (allowed(grants, Action.ASSESS, unit) or allowed(grants, Action.APPROVE, unit)):
         require(grants, Action.ADMINISTER)  # the self-assessment screens are for the unit's own people
-    stage = uow.stages.get(period.id, unit.code)
+    stage = uow.stages.get(period.id, unit.code, for_update=action is not Action.VIEW_UNIT)
     can_assess = allowed(grants, Action.ASSESS, unit)
     deadlines = period.config.deadlines
     reason = None
@@ -173,10 +176,10 @@ def _overview(uow: UnitOfWork, ws: Workspace) -> Overview:
     return Overview(ws=ws, progress=progress, answers=answers, evidence=tuple(evidence))
 
 
-def overview(uow: UnitOfWork, person_id: int, unit_code: str, now: datetime) -> Overview:
+def overview(uow: UnitOfWork, *, caller: Caller, unit_code: str, now: datetime) -> Overview:
     """Areas with progress, points, missing items and evidence, the stage and the deadline."""
     with uow:
-        return _overview(uow, _workspace(uow, person_id, unit_code, now, Action.VIEW_UNIT))
+        return _overview(uow, _workspace(uow, caller, unit_code, now, Action.VIEW_UNIT))
 
 
 @dataclass(frozen=True)
@@ -211,16 +214,16 @@ def view_from(over: Overview, item: Item) -> ItemView:
                     previous=items[at - 1] if at > 0 else None, next=items[at + 1] if at + 1 < len(items) else None)
 
 
-def item_view(uow: UnitOfWork, person_id: int, unit_code: str, position: int, now: datetime) -> ItemView:
+def item_view(uow: UnitOfWork, *, caller: Caller, unit_code: str, position: int, now: datetime) -> ItemView:
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.VIEW_UNIT)
+        ws = _workspace(uow, caller, unit_code, now, Action.VIEW_UNIT)
         return view_from(_overview(uow, ws), item_at(ws, position))
 
 
-def area_start(uow: UnitOfWork, person_id: int, unit_code: str, area_index: int, now: datetime) -> ItemView:
+def area_start(uow: UnitOfWork, *, caller: Caller, unit_code: str, area_index: int, now: datetime) -> ItemView:
     """An area opens on its first unanswered item (its first item when all are answered)."""
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.VIEW_UNIT)
+        ws = _workspace(uow, caller, unit_code, now, Action.VIEW_UNIT)
         if not 0 <= area_index < len(ws.criteria.areas):
             raise NotFound("area.not_found", area=str(area_index))
         over = _overview(uow, ws)
@@ -240,23 +243,19 @@ class AnswerOutcome:
     changed: bool
 
 
-def _actor(person_id: int) -> str:
-    return f"person:{person_id}"
-
-
-def _clear_approval(uow: UnitOfWork, ws: Workspace, person_id: int, why: str) -> None:
+def _clear_approval(uow: UnitOfWork, ws: Workspace, caller: Caller, why: str) -> None:
     """A changed answer voids the leader's approval: the leader approved other content."""
     if ws.stage.approved_at is not None:
         uow.stages.put(ws.period.id, replace(ws.stage, approved_at=None, approved_by=None))
-        uow.audit.add(AuditEntry(actor=_actor(person_id), action="approval_void", period_id=ws.period.id,
+        uow.audit.add(AuditEntry(actor=caller.actor, action="approval_void", period_id=ws.period.id,
                                  unit_code=ws.unit.code, reason=why, at=ws.now))
 
 
-def record_answer(uow: UnitOfWork, person_id: int, unit_code: str, item_code: str, raw: dict[str, Any] | None,
+def record_answer(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, raw: dict[str, Any] | None,
                   now: datetime, not_applicable: bool = False) -> AnswerOutcome:
     """Validate, score and store one answer with its self score and audit row, in one transaction."""
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.ASSESS)
+        ws = _workspace(uow, caller, unit_code, now, Action.ASSESS)
         item = _item(ws, item_code)
         _writable(ws)
         if not_applicable:
@@ -272,24 +271,24 @@ def record_answer(uow: UnitOfWork, person_id: int, unit_code: str, item_code: st
         if changed:
             uow.answers.put(ws.period.id, Answer(
                 unit_code=ws.unit.code, item_code=item.code, value=value, not_applicable=na, points=points,
-                explanation=old.explanation if old else None, answered_by=person_id, answered_at=now))
+                explanation=old.explanation if old else None, answered_by=caller.person_id, answered_at=now))
             put_score(uow, ws.period, Score(unit_code=ws.unit.code, item_code=item.code, source="self",
-                                            points=points, not_applicable=na, by=_actor(person_id), at=now),
-                      _actor(person_id), action="answer")
-            _clear_approval(uow, ws, person_id, f"answer {item.code} changed")
+                                            points=points, not_applicable=na, by=caller.actor, at=now),
+                      caller.actor, action="answer")
+            _clear_approval(uow, ws, caller, f"answer {item.code} changed")
             uow.commit()
             ws = replace(ws, stage=uow.stages.get(ws.period.id, ws.unit.code))
         return AnswerOutcome(view=view_from(_overview(uow, ws), item), changed=changed)
 
 
 def _text(value: str, limits: tuple[int, int], code: str) -> str:
-    text = unicodedata.normalize("NFC", (value or "").strip())
+    text = clean_text(value)
     if not limits[0] <= len(text) <= limits[1]:
         raise DomainError(code, minimum=limits[0], maximum=limits[1], length=len(text))
     return text
 
 
-def _attach(uow: UnitOfWork, ws: Workspace, item: Item, evidence: Evidence, note: str,
+def _attach(uow: UnitOfWork, ws: Workspace, caller: Caller, item: Item, evidence: Evidence, note: str,
             now: datetime) -> tuple[ItemView, bool]:
     """Record evidence once (the same file or reference again on the same item adds nothing), with its audit."""
     existing = uow.evidence.for_unit(ws.period.id, ws.unit.code)
@@ -297,49 +296,51 @@ def _attach(uow: UnitOfWork, ws: Workspace, item: Item, evidence: Evidence, note
                     and e.reference == evidence.reference for e in existing)
     if added:
         uow.evidence.add(ws.period.id, evidence)
-        uow.audit.add(AuditEntry(actor=_actor(evidence.sender_id), action="evidence", period_id=ws.period.id,
+        uow.audit.add(AuditEntry(actor=caller.actor, action="evidence", period_id=ws.period.id,
                                  unit_code=ws.unit.code, item_code=item.code, new=note, at=now))
         uow.commit()
     return view_from(_overview(uow, ws), item), added
 
 
-def add_evidence_file(uow: UnitOfWork, store: Any, person_id: int, unit_code: str, item_code: str, data: bytes,
+def add_evidence_file(uow: UnitOfWork, *, caller: Caller, store: Any, unit_code: str, item_code: str, data: bytes,
                       file_name: str | None, mime_type: str | None, now: datetime) -> tuple[ItemView, bool]:
     """Keep a document or photo (content-addressed: the same file twice is one record). ``store`` is the
     evidence store (``put(bytes) -> blob with sha256, path, size``)."""
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.ASSESS)
+        ws = _workspace(uow, caller, unit_code, now, Action.ASSESS)
         item = _item(ws, item_code)
         _writable(ws)
+        if not data:
+            raise DomainError("evidence.empty")
         if len(data) > DOWNLOAD_LIMIT:
             raise DomainError("evidence.too_big", size_mb=round(len(data) / 1024 / 1024, 1), limit_mb=20)
         blob = store.put(data)
         evidence = Evidence(id=None, unit_code=ws.unit.code, item_code=item.code, kind="file", sha256=blob.sha256,
                             stored_path=blob.path, size=blob.size, mime_type=mime_type,
-                            file_name=unicodedata.normalize("NFC", file_name) if file_name else None,
-                            sender_id=person_id)
-        return _attach(uow, ws, item, evidence, f"file {blob.sha256[:12]}", now)
+                            file_name=clean_text(file_name) or None if file_name else None,
+                            sender_id=caller.person_id)
+        return _attach(uow, ws, caller, item, evidence, f"file {blob.sha256[:12]}", now)
 
 
-def add_reference(uow: UnitOfWork, person_id: int, unit_code: str, item_code: str, text: str,
+def add_reference(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, text: str,
                   now: datetime) -> tuple[ItemView, bool]:
     """A typed document reference (số/ký hiệu, ngày) instead of a file."""
     reference = _text(text, REFERENCE_LENGTH, "evidence.reference_length")
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.ASSESS)
+        ws = _workspace(uow, caller, unit_code, now, Action.ASSESS)
         item = _item(ws, item_code)
         _writable(ws)
         evidence = Evidence(id=None, unit_code=ws.unit.code, item_code=item.code, kind="reference",
-                            reference=reference, sender_id=person_id)
-        return _attach(uow, ws, item, evidence, f"reference {reference}", now)
+                            reference=reference, sender_id=caller.person_id)
+        return _attach(uow, ws, caller, item, evidence, f"reference {reference}", now)
 
 
-def set_explanation(uow: UnitOfWork, person_id: int, unit_code: str, item_code: str, text: str,
+def set_explanation(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, text: str,
                     now: datetime) -> ItemView:
     """Why evidence is missing or how the item was scored (giải trình); kept on the answer."""
     explanation = _text(text, EXPLANATION_LENGTH, "assess.explanation_length")
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.ASSESS)
+        ws = _workspace(uow, caller, unit_code, now, Action.ASSESS)
         item = _item(ws, item_code)
         _writable(ws)
         answer = uow.answers.get(ws.period.id, ws.unit.code, item.code)
@@ -347,10 +348,10 @@ def set_explanation(uow: UnitOfWork, person_id: int, unit_code: str, item_code: 
             raise DomainError("assess.answer_first", item=item.code)
         if answer.explanation != explanation:
             uow.answers.put(ws.period.id, replace(answer, explanation=explanation, answered_at=answer.answered_at))
-            uow.audit.add(AuditEntry(actor=_actor(person_id), action="explanation", period_id=ws.period.id,
+            uow.audit.add(AuditEntry(actor=caller.actor, action="explanation", period_id=ws.period.id,
                                      unit_code=ws.unit.code, item_code=item.code, old=answer.explanation,
                                      new=explanation, at=now))
-            _clear_approval(uow, ws, person_id, f"explanation {item.code} changed")
+            _clear_approval(uow, ws, caller, f"explanation {item.code} changed")
             uow.commit()
             ws = replace(ws, stage=uow.stages.get(ws.period.id, ws.unit.code))
         return view_from(_overview(uow, ws), item)
@@ -363,28 +364,37 @@ def _require_complete(over: Overview) -> None:
                           missing_evidence=len(progress.missing_evidence))
 
 
-def submit(uow: UnitOfWork, person_id: int, unit_code: str, now: datetime) -> tuple[Overview, bool]:
+def check_submittable(over: Overview) -> None:
+    """Raise what submitting now would refuse (read-only, incomplete, the leader's approval missing)."""
+    ws = over.ws
+    if ws.stage.submitted_at is not None:
+        return
+    require(ws.grants, Action.SUBMIT, ws.unit)
+    _writable(ws)
+    _require_complete(over)
+    if ws.approval_required and ws.stage.approved_at is None:
+        raise DomainError("assess.approval_needed")
+
+
+def submit(uow: UnitOfWork, *, caller: Caller, unit_code: str, now: datetime) -> tuple[Overview, bool]:
     """Lock the self-assessment. Returns (overview, newly submitted); submitting twice changes nothing."""
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.SUBMIT)
+        ws = _workspace(uow, caller, unit_code, now, Action.SUBMIT)
         if ws.stage.submitted_at is not None:
             return _overview(uow, ws), False
-        _writable(ws)
-        _require_complete(_overview(uow, ws))
-        if ws.approval_required and ws.stage.approved_at is None:
-            raise DomainError("assess.approval_needed")
-        uow.stages.put(ws.period.id, replace(ws.stage, submitted_at=now, submitted_by=person_id))
-        uow.audit.add(AuditEntry(actor=_actor(person_id), action="submit", period_id=ws.period.id,
+        check_submittable(_overview(uow, ws))
+        uow.stages.put(ws.period.id, replace(ws.stage, submitted_at=now, submitted_by=caller.person_id))
+        uow.audit.add(AuditEntry(actor=caller.actor, action="submit", period_id=ws.period.id,
                                  unit_code=ws.unit.code, at=now))
         uow.commit()
         ws = replace(ws, stage=uow.stages.get(ws.period.id, ws.unit.code), read_only="submitted")
         return _overview(uow, ws), True
 
 
-def approve(uow: UnitOfWork, person_id: int, unit_code: str, now: datetime) -> tuple[Overview, bool]:
+def approve(uow: UnitOfWork, *, caller: Caller, unit_code: str, now: datetime) -> tuple[Overview, bool]:
     """The unit leader's approval, where the period asks for it, of a complete self-assessment."""
     with uow:
-        ws = _workspace(uow, person_id, unit_code, now, Action.APPROVE)
+        ws = _workspace(uow, caller, unit_code, now, Action.APPROVE)
         if not ws.approval_required:
             raise DomainError("assess.approval_not_required")
         if ws.stage.approved_at is not None or ws.stage.submitted_at is not None:
@@ -392,8 +402,8 @@ def approve(uow: UnitOfWork, person_id: int, unit_code: str, now: datetime) -> t
         if ws.read_only in ("closed", "not_open"):
             raise DomainError(f"assess.{ws.read_only}", deadline=ws.deadline, opens=ws.opens)
         _require_complete(_overview(uow, ws))
-        uow.stages.put(ws.period.id, replace(ws.stage, approved_at=now, approved_by=person_id))
-        uow.audit.add(AuditEntry(actor=_actor(person_id), action="approve", period_id=ws.period.id,
+        uow.stages.put(ws.period.id, replace(ws.stage, approved_at=now, approved_by=caller.person_id))
+        uow.audit.add(AuditEntry(actor=caller.actor, action="approve", period_id=ws.period.id,
                                  unit_code=ws.unit.code, at=now))
         uow.commit()
         ws = replace(ws, stage=uow.stages.get(ws.period.id, ws.unit.code))

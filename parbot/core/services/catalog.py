@@ -6,6 +6,7 @@ from pathlib import Path
 from ..criteria import CriteriaSet, load_criteria_set, shipped_sets_dir
 from ..errors import DomainError, ValidationFailed
 from ..model import Block
+from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 
 
@@ -43,7 +44,8 @@ def load_file(path: Path) -> CriteriaSet:
     return criteria_set
 
 
-def import_file(uow: UnitOfWork, path: Path) -> tuple[CriteriaSet, int]:
+def import_file(uow: UnitOfWork, *, caller: Caller, path: Path) -> tuple[CriteriaSet, int]:
+    require(caller.grants, Action.ADMINISTER)
     criteria_set = load_file(path)
     with uow:
         set_id = register(uow, criteria_set)

@@ -113,7 +113,7 @@ class PreviewLine:
     reason: str | None = None
 
 
-def preview_notifications(uow: UnitOfWork, year: int | None, at: datetime, *, horizon: timedelta = timedelta(days=14),
+def preview_notifications(uow: UnitOfWork, *, at: datetime, year: int | None = None, horizon: timedelta = timedelta(days=14),
                           tz: str = DEFAULT_TZ, grace: timedelta = DEFAULT_GRACE) -> list[PreviewLine]:
     """What a sweep at ``at`` would queue (not yet in the outbox), then what falls due within the horizon
     after it if nobody submits meanwhile; by time."""

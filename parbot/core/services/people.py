@@ -12,44 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..errors import DomainError, NotFound
-from ..model import AuditEntry, Person
-from ..permissions import Grant, Role, validate_scope
+from ..model import AuditEntry, Invite, Person
+from ..permissions import Action, Caller, Grant, Role, require, validate_scope
 from ..ports import UnitOfWork
 
 CODE_BYTES = 12  # 16 URL-safe characters: fits a deep-link payload (A-Z a-z 0-9 _ -)
 HINT_LENGTH = 6
 LANGUAGES = ("vi", "en")
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
-
-
-@dataclass(frozen=True)
-class Invite:
-    id: int | None
-    code_hash: str
-    code_hint: str
-    role: str
-    unit_code: str | None
-    block: str | None
-    expires_at: datetime
-    created_by: str
-    created_at: datetime | None = None
-    note: str | None = None
-    used_by: int | None = None
-    used_at: datetime | None = None
-    revoked_at: datetime | None = None
-
-    @property
-    def grant(self) -> Grant:
-        return Grant(Role(self.role), self.unit_code, self.block)
-
-    def status(self, now: datetime) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.used_at is not None:
-            return "used"
-        if now >= self.expires_at:
-            return "expired"
-        return "active"
 
 
 @dataclass(frozen=True)
@@ -82,9 +52,12 @@ def _audit(uow: UnitOfWork, actor: str, action: str, now: datetime, *, unit: str
     uow.audit.add(AuditEntry(actor=actor, action=action, unit_code=unit, old=old, new=new, reason=reason, at=now))
 
 
-def create_invite(uow: UnitOfWork, role: str, unit_code: str | None, block: str | None, expires_in: timedelta,
-                  actor: str, now: datetime, note: str | None = None) -> tuple[str, Invite]:
+def create_invite(uow: UnitOfWork, *, caller: Caller, role: str, expires_in: timedelta, now: datetime,
+                  unit_code: str | None = None, block: str | None = None,
+                  note: str | None = None) -> tuple[str, Invite]:
     """Returns the one-time code (shown once, never stored) and the stored invite."""
+    require(caller.grants, Action.ADMINISTER)
+    actor = caller.actor
     try:
         role_ = Role(role)
     except ValueError:
@@ -122,7 +95,9 @@ def find_invite(uow: UnitOfWork, code_or_id: str) -> Invite:
     return found
 
 
-def revoke_invite(uow: UnitOfWork, code_or_id: str, actor: str, now: datetime) -> Invite:
+def revoke_invite(uow: UnitOfWork, *, caller: Caller, code_or_id: str, now: datetime) -> Invite:
+    require(caller.grants, Action.ADMINISTER)
+    actor = caller.actor
     with uow:
         invite = find_invite(uow, code_or_id)
         if invite.status(now) == "used":
@@ -180,11 +155,11 @@ def accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | N
         return person, invite.grant, added
 
 
-def set_language(uow: UnitOfWork, person_id: int, language: str) -> None:
+def set_language(uow: UnitOfWork, *, caller: Caller, language: str) -> None:
     if language not in LANGUAGES:
         raise DomainError("lang.unknown", language=language, languages=", ".join(LANGUAGES))
     with uow:
-        uow.people.set_language(person_id, language)
+        uow.people.set_language(caller.person_id, language)
         uow.commit()
 
 
@@ -193,10 +168,12 @@ def list_members(uow: UnitOfWork) -> list[tuple[Person, Grant]]:
         return uow.roles.all()
 
 
-def remove_member(uow: UnitOfWork, who: str, actor: str, now: datetime, role: str | None = None,
+def remove_member(uow: UnitOfWork, *, caller: Caller, who: str, now: datetime, role: str | None = None,
                   unit_code: str | None = None) -> int:
     """Remove a person's grants (all, or those of one role and/or unit): `who` is a Telegram id, a person id
     as `p<id>`, or an @username. Returns how many grants were removed."""
+    require(caller.grants, Action.ADMINISTER)
+    actor = caller.actor
     with uow:
         person = _find_person(uow, who)
         grants = [g for g in uow.roles.grants(person.id)

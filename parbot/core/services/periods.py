@@ -6,12 +6,14 @@ from pathlib import Path
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..model import Period
 from ..period import PeriodConfig, load_period
+from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from . import catalog
 
 
-def save_period(uow: UnitOfWork, config: PeriodConfig, base: Path | None = None) -> Period:
+def save_period(uow: UnitOfWork, *, caller: Caller, config: PeriodConfig, base: Path | None = None) -> Period:
     """Create or update a period; each block's criteria set is registered (or found by content)."""
+    require(caller.grants, Action.ADMINISTER)
     sets = {block: catalog.load_file(catalog.locate(ref, base)) for block, ref in config.criteria.items()}
     for block, criteria_set in sets.items():
         if block not in criteria_set.block_codes:
@@ -30,11 +32,11 @@ def save_period(uow: UnitOfWork, config: PeriodConfig, base: Path | None = None)
     return period
 
 
-def create_from_file(uow: UnitOfWork, path: Path) -> Period:
+def create_from_file(uow: UnitOfWork, *, caller: Caller, path: Path) -> Period:
     config, problems = load_period(path)
     if config is None:
         raise ValidationFailed("period.invalid", [str(p) for p in problems], file=str(path))
-    return save_period(uow, config, base=path.parent)
+    return save_period(uow, caller=caller, config=config, base=path.parent)
 
 
 def get_period(uow: UnitOfWork, year: int | None) -> Period:

@@ -14,25 +14,13 @@ from datetime import datetime, timezone
 
 from ..decimals import fmt
 from ..errors import DomainError, NotFound, ValidationFailed
-from ..model import AuditEntry, Period
-from ..permissions import Action, Role, require
+from ..model import AuditEntry, Period, Snapshot
+from ..permissions import Action, Caller, Role, require
 from ..ports import UnitOfWork
 from ..results import NA, BlockResult, UnitResult
-from .appraisal import Caller, unit_recipients
+from .appraisal import unit_recipients
 from .periods import get_period
 from .results import block_results
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    period_id: int
-    block: str
-    revision: int
-    results: dict
-    content_hash: str
-    published_by: str
-    reason: str | None = None
-    published_at: datetime | None = None
 
 
 def _mark(value: object) -> str | None:
@@ -78,8 +66,8 @@ def missing(results: list[BlockResult]) -> list[str]:
     return problems
 
 
-def publish(uow: UnitOfWork, year: int | None, caller: Caller, block: str | None = None, revise: bool = False,
-            reason: str | None = None, now: datetime | None = None) -> list[Snapshot]:
+def publish(uow: UnitOfWork, *, caller: Caller, block: str | None = None, revise: bool = False,
+            reason: str | None = None, year: int | None = None, now: datetime | None = None) -> list[Snapshot]:
     """Freeze each block's results as a new snapshot and queue the result notices and rankings."""
     require(caller.grants, Action.ADMINISTER)
     now = now or datetime.now(timezone.utc)
@@ -142,7 +130,7 @@ def _queue(uow: UnitOfWork, period: Period, snapshot: Snapshot, now: datetime) -
                            not_before=now)
 
 
-def snapshots(uow: UnitOfWork, year: int | None, block: str | None = None) -> list[Snapshot]:
+def snapshots(uow: UnitOfWork, *, year: int | None = None, block: str | None = None) -> list[Snapshot]:
     with uow:
         period = get_period(uow, year)
         return uow.snapshots.history(period.id, block)

@@ -13,13 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..errors import DomainError, NotFound, PermissionDenied
-from ..model import Period
-from ..permissions import UNIT_ROLES, Action, Grant, allowed, own_blocks, require
+from ..model import Period, Snapshot
+from ..permissions import UNIT_ROLES, Action, Caller, Grant, allowed, own_blocks, require
 from ..ports import UnitOfWork
 from ..results import NA, Band, BlockResult, ItemMarks, UnitResult, UnitRef, compute_block
 from .periods import get_period
 from .progress import period_progress
-from .publication import Snapshot, canonical, content_hash
+from .publication import canonical, content_hash
 from .results import block_results
 
 
@@ -84,7 +84,8 @@ def ranking_blocks(uow: UnitOfWork, period: Period, grants: tuple[Grant, ...]) -
     return [b for b in period.blocks if b in own_blocks(grants, units)], False
 
 
-def ranking(uow: UnitOfWork, year: int | None, grants: tuple[Grant, ...], block: str) -> RankingView:
+def ranking(uow: UnitOfWork, *, caller: Caller, block: str, year: int | None = None) -> RankingView:
+    grants = caller.grants
     with uow:
         period = get_period(uow, year)
         if block not in period.criteria_sets:
@@ -101,23 +102,23 @@ def ranking(uow: UnitOfWork, year: int | None, grants: tuple[Grant, ...], block:
         return RankingView(result, False, content_hash(canonical(result)))
 
 
-def visible_rankings(uow: UnitOfWork, year: int | None, grants: tuple[Grant, ...]) -> list[RankingView]:
+def visible_rankings(uow: UnitOfWork, *, caller: Caller, year: int | None = None) -> list[RankingView]:
     """Every block's ranking the person may see now (published, or live for those allowed)."""
     with uow:
         period = get_period(uow, year)
-        blocks, live = ranking_blocks(uow, period, grants)
+        blocks, live = ranking_blocks(uow, period, caller.grants)
         published_blocks = {b for b in blocks if uow.snapshots.latest(period.id, b) is not None}
-    return [ranking(uow, year, grants, b) for b in blocks if live or b in published_blocks]
+    return [ranking(uow, caller=caller, block=b, year=year) for b in blocks if live or b in published_blocks]
 
 
-def unit_result(uow: UnitOfWork, year: int | None, grants: tuple[Grant, ...], unit_code: str) -> UnitView:
+def unit_result(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | None = None) -> UnitView:
     """A unit's published result; refused unless the person may view that unit."""
     with uow:
         period = get_period(uow, year)
         unit = uow.units.get(unit_code, period.year)
         if unit is None:
             raise PermissionDenied("permission.denied", action=Action.VIEW_UNIT.value, unit=unit_code)
-        require(grants, Action.VIEW_UNIT, unit)
+        require(caller.grants, Action.VIEW_UNIT, unit)
         found = published(uow, period, unit.block)
         if found is None:
             raise DomainError("report.not_published", year=period.year)
@@ -133,10 +134,10 @@ def own_units(grants: tuple[Grant, ...]) -> list[str]:
     return list(dict.fromkeys(g.unit_code for g in grants if g.unit_code and g.role in UNIT_ROLES))
 
 
-def progress_counts(uow: UnitOfWork, year: int | None, grants: tuple[Grant, ...],
-                    now: datetime) -> dict[str, dict[str, int]]:
+def progress_counts(uow: UnitOfWork, *, caller: Caller, now: datetime,
+                    year: int | None = None) -> dict[str, dict[str, int]]:
     """Per block (by its display name): how many units have not started, are in progress, submitted, late."""
-    require(grants, Action.VIEW_PROGRESS)
+    require(caller.grants, Action.VIEW_PROGRESS)
     with uow:
         period = get_period(uow, year)
         progress = period_progress(uow, period)
@@ -151,7 +152,8 @@ def progress_counts(uow: UnitOfWork, year: int | None, grants: tuple[Grant, ...]
         return out
 
 
-def report_blocks(uow: UnitOfWork, year: int | None) -> tuple[Period, list[BlockResult], bool, dict[str, Decimal]]:
+def report_blocks(uow: UnitOfWork, *, year: int | None = None
+                  ) -> tuple[Period, list[BlockResult], bool, dict[str, Decimal]]:
     """For the PDF report: each block as published (live results where a block is not, then the report is
     provisional) and last year's published index per unit code where that year exists."""
     with uow:

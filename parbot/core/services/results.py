@@ -31,7 +31,7 @@ def block_results(uow: UnitOfWork, period: Period, block: str, with_items: bool 
                          with_items=with_items)
 
 
-def period_results(uow: UnitOfWork, year: int | None, block: str | None = None,
+def period_results(uow: UnitOfWork, *, year: int | None = None, block: str | None = None,
                    with_items: bool = False) -> tuple[Period, list[BlockResult]]:
     with uow:
         period = get_period(uow, year)

@@ -7,6 +7,7 @@ from ..criteria import Item
 from ..decimals import fmt, to_decimal
 from ..errors import ValidationFailed
 from ..model import SOURCES, AuditEntry, Period, Score
+from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from .periods import get_period
 from .tabular import Row
@@ -67,9 +68,11 @@ def check_points(item: Item, source: str, text: str) -> tuple[Decimal | None, bo
     return points, False, None
 
 
-def import_scores(uow: UnitOfWork, year: int, header: list[str], rows: list[Row], actor: str,
+def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[str], rows: list[Row],
                   reason: str | None = None) -> tuple[int, int]:
     """Validate every row, then write all or nothing. Returns (rows, changed scores)."""
+    require(caller.grants, Action.ADMINISTER)
+    actor = caller.actor
     problems = [f"missing column {c!r} (expected: unit,item,source,points[,reason])" for c in COLUMNS
                 if c not in header]
     if problems:

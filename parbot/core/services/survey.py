@@ -16,9 +16,8 @@ from ..criteria import BlockCriteria, Item
 from ..decimals import CENT, HUNDRED, ZERO, fmt, round_half_up, to_decimal
 from ..errors import DomainError, ValidationFailed
 from ..model import Score
-from ..permissions import Action, require
+from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
-from .appraisal import Caller
 from .periods import get_period
 from .scores import check_points, put_scores
 from .tabular import Row
@@ -84,7 +83,7 @@ def _share_from_counts(row: Row, options: dict[str, str], weights: dict[str, Dec
     return sum((weights[o] * c for o, c in counts.items()), ZERO) / (HUNDRED * answers), None
 
 
-def import_survey(uow: UnitOfWork, year: int | None, header: list[str], rows: list[Row], caller: Caller,
+def import_survey(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: list[Row], year: int | None = None,
                   weights: dict[str, Decimal] | None = None) -> tuple[int, int]:
     """Validate every row, then write all the survey points or none. Returns (rows, changed scores)."""
     require(caller.grants, Action.ADMINISTER)

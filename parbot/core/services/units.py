@@ -5,6 +5,7 @@ import unicodedata
 
 from ..errors import ValidationFailed
 from ..model import Block, Unit
+from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from .tabular import Row
 
@@ -21,11 +22,12 @@ def _year(text: str, row: Row, column: str, problems: list[str]) -> int | None:
     return int(text)
 
 
-def import_units(uow: UnitOfWork, header: list[str], rows: list[Row]) -> tuple[int, int]:
+def import_units(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: list[Row]) -> tuple[int, int]:
     """All rows are checked first; nothing is written unless every row is valid. Returns (added, updated).
 
     A row is a version of a unit from ``valid_from``: the same code with a later ``valid_from`` (a department
     moving block, a renamed commune) adds a version and closes the open one, so earlier years keep theirs."""
+    require(caller.grants, Action.ADMINISTER)
     problems = [f"missing column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in COLUMNS
                 if c not in header]
     problems += [f"unknown column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in header
