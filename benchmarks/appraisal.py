@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import write_section  # noqa: E402
 from parbot.cli.appraisal_cmds import write_workbook  # noqa: E402
 from parbot.core.period import Deadlines, PeriodConfig  # noqa: E402
-from parbot.core.permissions import Grant, Role  # noqa: E402
+from parbot.core.permissions import Caller, Grant, Role  # noqa: E402
 from parbot.core.services import appraisal, periods, publication, survey, units  # noqa: E402
 from parbot.core.services.tabular import Row  # noqa: E402
 from parbot.storage.db import make_engine, upgrade  # noqa: E402
@@ -28,7 +28,7 @@ from parbot.storage.tables import ScoreRow, UnitStageRow  # noqa: E402
 from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
 
 AREAS, ITEMS = 8, 8  # area 8 is the survey
-ADMIN = appraisal.admin_caller("bench")
+ADMIN = Caller.admin("bench")
 
 
 def criteria_yaml() -> str:
@@ -48,11 +48,12 @@ def build(directory: Path, count: int) -> SqlUnitOfWork:
     upgrade(engine)
     uow = SqlUnitOfWork(engine)
     now = datetime(2025, 12, 1, tzinfo=timezone.utc)
-    periods.save_period(uow, PeriodConfig(year=2025, criteria={"xa": str(directory / "set.yaml")},
-                                          deadlines=Deadlines(self_assessment_opens=now, self_assessment_closes=now)))
+    periods.save_period(uow, caller=ADMIN, config=PeriodConfig(
+        year=2025, criteria={"xa": str(directory / "set.yaml")},
+        deadlines=Deadlines(self_assessment_opens=now, self_assessment_closes=now)))
     codes = [f"X{n:04d}" for n in range(count)]
-    units.import_units(uow, ["code", "name", "block"],
-                       [Row(n, {"code": c, "name": f"Xã {c}", "block": "xa"}) for n, c in enumerate(codes, 2)])
+    units.import_units(uow, caller=ADMIN, header=["code", "name", "block"],
+                       rows=[Row(n, {"code": c, "name": f"Xã {c}", "block": "xa"}) for n, c in enumerate(codes, 2)])
     with uow:
         period = uow.periods.get(2025)
         rows = [dict(period_id=period.id, unit_code=c, item_code=f"{a}.{i}", source=source,
@@ -83,16 +84,19 @@ def main() -> None:
         directory = Path(tmp)
         uow = timed("set-up (units, self and appraised scores)", f"{args.units} units", lambda: build(directory, args.units),
                     rows)
-        council = appraisal.Caller("person:1", (Grant(Role.APPRAISER, block="xa"),))
-        listed = timed("appraiser's unit list", "province-wide", lambda: appraisal.list_units(uow, 2025, council), rows)
+        council = Caller.person(1, (Grant(Role.APPRAISER, block="xa"),))
+        listed = timed("appraiser's unit list", "province-wide",
+                       lambda: appraisal.list_units(uow, caller=council, year=2025), rows)
         survey_rows = [Row(n, {"unit": f"X{n:04d}", "item": str(AREAS), "points": "12.5"}) for n in range(args.units)]
         timed("survey import", f"{len(survey_rows)} component rows",
-              lambda: survey.import_survey(uow, 2025, ["unit", "item", "points"], survey_rows, ADMIN), rows)
+              lambda: survey.import_survey(uow, caller=ADMIN, header=["unit", "item", "points"], rows=survey_rows,
+                                           year=2025), rows)
         year, sheets = timed("workbook export (data)", "all units",
-                             lambda: appraisal.export_sheets(uow, 2025, ADMIN), rows)
+                             lambda: appraisal.export_sheets(uow, caller=ADMIN, year=2025), rows)
         timed("workbook export (xlsx)", "100 sheets",
               lambda: write_workbook(year, sheets[:100], directory / "council.xlsx"), rows)
-        (snapshot,) = timed("publish", "one block with items", lambda: publication.publish(uow, 2025, ADMIN), rows)
+        (snapshot,) = timed("publish", "one block with items",
+                            lambda: publication.publish(uow, caller=ADMIN, year=2025), rows)
         size = len(publication.json.dumps(snapshot.results, ensure_ascii=False)) / 1024 / 1024
     assert len(listed) == args.units
     table = ["| step | scale | seconds |", "|---|---|---|"] + [f"| {a} | {b} | {s:.2f} |" for a, b, s in rows]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from parbot.bot.app import build_application, run_post_init
 from parbot.core.period import Deadlines, PeriodConfig
+from parbot.core.permissions import Caller
 from parbot.core.services import people, periods, units
 from parbot.sandbox.emulator import EmulatorServer
 from parbot.settings import Settings
@@ -22,6 +23,7 @@ from parbot.storage.uow import SqlUnitOfWork
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "officer-guide.md"
 BEGIN, END = "<!-- TRANSCRIPT BEGIN -->", "<!-- TRANSCRIPT END -->"
+SETUP = Caller.admin("cli:guide")  # the administrator who sets the province up, as the command line does
 
 
 def render(message) -> str:
@@ -36,14 +38,14 @@ async def record() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/parbot.db")
         upgrade(engine)
-        periods.save_period(SqlUnitOfWork(engine), PeriodConfig(
+        periods.save_period(SqlUnitOfWork(engine), caller=SETUP, config=PeriodConfig(
             year=2020, criteria={"so": "2020-so.yaml", "huyen": "2020-huyen.yaml", "xa": "2020-xa.yaml"},
             deadlines=Deadlines(self_assessment_opens=now - timedelta(days=1),
                                 self_assessment_closes=now + timedelta(days=12))))
         header, rows = read_table(ROOT / "parbot" / "samples" / "units-2020.csv")
-        units.import_units(SqlUnitOfWork(engine), header, rows)
-        code, _ = people.create_invite(SqlUnitOfWork(engine), "officer", "X0101", None, timedelta(days=14),
-                                       "cli:guide", now)
+        units.import_units(SqlUnitOfWork(engine), caller=SETUP, header=header, rows=rows)
+        code, _ = people.create_invite(SqlUnitOfWork(engine), caller=SETUP, role="officer",
+                                       expires_in=timedelta(days=14), now=now, unit_code="X0101")
         async with EmulatorServer() as server:
             settings = Settings(_env_file=None, PARBOT_DATABASE_URL=f"sqlite:///{tmp}/parbot.db",
                                 TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE=server.base_url,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from parbot.core.model import Answer, Score, UnitStage
-from parbot.core.permissions import Grant, Role
+from parbot.core.permissions import Caller, Grant, Role
 from parbot.core.services import periods, units
 from parbot.core.services.scores import put_score
 from parbot.core.services.tabular import Row
@@ -63,14 +63,15 @@ SELF = {"1.1": "2", "1.2": "1", "2.1": "3", "2.2": "na"}
 T0 = datetime(2021, 1, 20, 3, 0, tzinfo=timezone.utc)  # during round 1
 IN_EXPLANATION = datetime(2021, 2, 3, 3, 0, tzinfo=timezone.utc)
 AFTER_EXPLANATION = datetime(2021, 2, 10, 3, 0, tzinfo=timezone.utc)
+ADMIN = Caller.admin("cli:chair")  # the command line: the chair of the appraisal council
 
 
 def build(uow, tmp_path: Path, submit: tuple[str, ...] = tuple(u[0] for u in UNITS)) -> None:
     (tmp_path / "t.yaml").write_text(CRITERIA, encoding="utf-8")
     (tmp_path / "period.yaml").write_text(textwrap.dedent(PERIOD), encoding="utf-8")
-    period = periods.create_from_file(uow, tmp_path / "period.yaml")  # registers the blocks
+    period = periods.create_from_file(uow, caller=ADMIN, path=tmp_path / "period.yaml")  # registers the blocks
     rows = [Row(n, {"code": c, "name": name, "block": b, "parent": p}) for n, (c, name, b, p) in enumerate(UNITS, 2)]
-    units.import_units(uow, ["code", "name", "block", "parent"], rows)
+    units.import_units(uow, caller=ADMIN, header=["code", "name", "block", "parent"], rows=rows)
     with uow:
         for code, *_ in UNITS:
             for item, text in SELF.items():

@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from callers import ADMIN
 from sqlmodel import Session, select
 
 from parbot.bot.app import build_application, run_post_init, run_post_shutdown
@@ -32,9 +33,9 @@ def load_province(engine, *, approval: bool = False, opens: datetime | None = No
         deadlines=Deadlines(self_assessment_opens=opens or NOW - timedelta(days=1),
                             self_assessment_closes=closes or NOW + timedelta(days=10)),
         leader_approval_required=approval, reminders=QUIET)
-    periods.save_period(SqlUnitOfWork(engine), config)
+    periods.save_period(SqlUnitOfWork(engine), caller=ADMIN, config=config)
     header, rows = read_table(SAMPLES / "units-2020.csv")
-    units.import_units(SqlUnitOfWork(engine), header, rows)
+    units.import_units(SqlUnitOfWork(engine), caller=ADMIN, header=header, rows=rows)
 
 
 class RunningBot:
@@ -66,7 +67,8 @@ class RunningBot:
 
 
 def invite(engine, role: str, unit: str | None = None, block: str | None = None) -> str:
-    code, _ = people.create_invite(SqlUnitOfWork(engine), role, unit, block, timedelta(days=14), "cli:test", NOW)
+    code, _ = people.create_invite(SqlUnitOfWork(engine), caller=ADMIN, role=role, unit_code=unit, block=block,
+                                   expires_in=timedelta(days=14), now=NOW)
     return code
 
 

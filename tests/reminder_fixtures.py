@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from callers import ADMIN
+
 from parbot.core.model import Block, Unit, UnitStage
 from parbot.core.period import PeriodConfig
 from parbot.core.permissions import Grant, Role
@@ -28,7 +30,7 @@ def period_config(closes: datetime = CLOSES, opens: datetime | None = None, **re
 def make_province(uow, units: int = 4, officers_per_unit: int = 1, *, leaders: bool = True, admins: int = 1,
                   config: PeriodConfig | None = None, telegram_base: int = 10_000) -> dict:
     """Units T001.. (block tinh) and X001.. (block xa) alternating; returns {role: [(person, unit)]}."""
-    save_period(uow, config or period_config())
+    save_period(uow, caller=ADMIN, config=config or period_config())
     people: dict[str, list] = {"officer": [], "unit_leader": [], "admin": []}
     tid = telegram_base
     with uow:

@@ -112,7 +112,7 @@ def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | No
             return None
         report = queue_due_notifications(uow, now, tz=settings.timezone,
                                          grace=timedelta(hours=settings.reminder_grace_hours))
-        appraisal.close_due_rounds(uow, now)  # an appraisal round closes at its deadline, with its notices
+        appraisal.close_due_rounds(uow, now=now)  # an appraisal round closes at its deadline, with its notices
         uow.commit()
     return report
 

@@ -14,6 +14,7 @@ from parbot.core.decimals import fmt
 from parbot.core.errors import ValidationFailed
 from parbot.core.model import UnitStage
 from parbot.core.period import AppraisalAssignment, Deadlines, PeriodConfig
+from parbot.core.permissions import Caller
 from parbot.core.services import appraisal as ap
 from parbot.core.services import periods, publication
 from parbot.core.services.assessment import current_tag
@@ -26,7 +27,7 @@ from parbot.storage.tables import EvidenceRow, OutboxRow, ScoreRow
 from parbot.storage.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.e2e
-ADMIN = ap.admin_caller("cli:chair")
+ADMIN = Caller.admin("cli:chair")
 SO_UNITS = ("SNV", "STC", "STP", "SKH", "STT", "SYT", "SGD", "SNN")
 
 
@@ -39,10 +40,10 @@ def setup_period(engine) -> None:
                             appraisal_round1_closes=NOW + timedelta(days=1), explanation_closes=NOW + timedelta(days=3),
                             appraisal_round2_closes=NOW + timedelta(days=5)),
         appraisal=[AppraisalAssignment(areas=["so:6"], appraiser_units=["STC"])], reminders=QUIET)
-    periods.save_period(SqlUnitOfWork(engine), config)
+    periods.save_period(SqlUnitOfWork(engine), caller=ADMIN, config=config)
     header, rows = read_table(SAMPLES / "scores-2020.csv")
     mine = [r for r in rows if r.get("source") == "self" and r.get("unit") in ("SNV", "X0101", "X0201")]
-    import_scores(SqlUnitOfWork(engine), 2020, header, mine, "cli:test")
+    import_scores(SqlUnitOfWork(engine), caller=ADMIN, year=2020, header=header, rows=mine)
     with SqlUnitOfWork(engine) as uow:
         period = uow.periods.get(2020)
         for unit in ("SNV", "X0101", "X0201"):
@@ -155,7 +156,7 @@ async def test_two_rounds_with_explanations_then_publication(bot, emulator_serve
     assert query.text == t("error.permission.denied", "vi")
 
     # Round 1 closes: the officer's notice lists the two lowered items with their reasons.
-    ap.close_round(SqlUnitOfWork(engine), 2020, ADMIN, 1, block="so", force=True)
+    ap.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=1, block="so", force=True, year=2020)
     with Session(engine) as session:
         (notice,) = session.exec(select(OutboxRow).where(OutboxRow.kind == "appraisal_round1")).all()
     assert [(i["item"], i["reason"]) for i in notice.payload["lowered"]] == [
@@ -195,20 +196,21 @@ async def test_two_rounds_with_explanations_then_publication(bot, emulator_serve
     await press(finance, encode(tag, "pu", "SNV"))
     await press(finance, encode(tag, "pi", "SNV", "6.2"))
     await press(finance, encode(tag, "pg", "SNV", "6.2"))
-    ap.close_round(SqlUnitOfWork(engine), 2020, ADMIN, 2, block="so")
+    ap.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=2, block="so", year=2020)
     final = appraised(engine, "SNV")
     assert final["1.1.4"].points == self_points(engine, "SNV", "1.1.4") and final["1.1.4"].appraisal_round == 2
     assert final["6.2"].points == 1
 
     # Publication: refused while other departments and the survey are missing, then frozen.
     with pytest.raises(ValidationFailed) as refused:
-        publication.publish(SqlUnitOfWork(engine), 2020, ADMIN, block="so")
+        publication.publish(SqlUnitOfWork(engine), caller=ADMIN, block="so", year=2020)
     assert "so: SNV: survey points missing for 6 item(s)" in refused.value.problems
     assert "so: STC: 34 item(s) not appraised" in refused.value.problems
     header, rows = read_table(SAMPLES / "scores-2020.csv")
     rest = [r for r in rows if r.get("unit") in SO_UNITS and (r.get("unit") != "SNV" or r.get("source") == "survey")]
-    import_scores(SqlUnitOfWork(engine), 2020, header, [Row(r.line, r.values) for r in rest], "cli:test")
-    (snapshot,) = publication.publish(SqlUnitOfWork(engine), 2020, ADMIN, block="so")
-    _, (live,) = period_results(SqlUnitOfWork(engine), 2020, "so")
+    import_scores(SqlUnitOfWork(engine), caller=ADMIN, year=2020, header=header,
+                  rows=[Row(r.line, r.values) for r in rest])
+    (snapshot,) = publication.publish(SqlUnitOfWork(engine), caller=ADMIN, block="so", year=2020)
+    _, (live,) = period_results(SqlUnitOfWork(engine), year=2020, block="so")
     assert [(u["code"], u["total"], u["index"], u["rank"]) for u in snapshot.results["units"]] == [
         (u.unit.code, fmt(u.total), f"{u.index:.2f}", u.rank) for u in live.units]

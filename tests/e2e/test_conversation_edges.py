@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from callers import ADMIN, person_caller
 from e2e_support import rows, NOW, RunningBot, invite, join
 from helpers import REFERENCE, screen
 
@@ -265,10 +266,10 @@ async def test_invitation_codes_single_use_expiry_revocation(bot, emulator_serve
     assert replies[0].text.startswith(t("onboarding.welcome_back", "vi", name="An", roles="")[:10])
     assert len(rows(engine, AuditRow, action="member_join")) == 1
 
-    expired, _ = people.create_invite(SqlUnitOfWork(engine), "officer", "STP", None, timedelta(days=1), "cli:t",
-                                      NOW - timedelta(days=3))
+    expired, _ = people.create_invite(SqlUnitOfWork(engine), caller=ADMIN, role="officer", expires_in=timedelta(days=1),
+                                      now=NOW - timedelta(days=3), unit_code="STP")
     revoked = invite(engine, "officer", "STP")
-    people.revoke_invite(SqlUnitOfWork(engine), revoked, "cli:t", NOW)
+    people.revoke_invite(SqlUnitOfWork(engine), caller=ADMIN, code_or_id=revoked, now=NOW)
     other = emulator_server.create_user(7121, "Bình")
     for sent, key in ((code, "used"), (expired, "expired"), (revoked, "revoked"), ("nonsense-code", "unknown")):
         other.send_command("start", sent)
@@ -279,17 +280,21 @@ async def test_invitation_codes_single_use_expiry_revocation(bot, emulator_serve
 
 async def test_leader_approval_before_submission(bot, emulator_server, engine):
     current = period(engine)
-    periods.save_period(SqlUnitOfWork(engine), current.config.model_copy(update={"leader_approval_required": True}))
+    periods.save_period(SqlUnitOfWork(engine), caller=ADMIN,
+                        config=current.config.model_copy(update={"leader_approval_required": True}))
     officer = await join(emulator_server, engine, 7130, "Lan", "officer", "SNV")
     person = people.identify(SqlUnitOfWork(engine), 7130).person
+    officer_caller = person_caller(SqlUnitOfWork(engine), person.id)
     criteria = period(engine).criteria_for("so")
     for it in sequence(criteria):  # everything answered through the service, as the bot would
         raw = {"yes": "y", "option": getattr(it.rule, "options", [None])[0] and it.rule.options[0].code,
                "conditions": {c.code: True for c in getattr(it.rule, "conditions", [])},
                "numerator": "1", "denominator": "1", "value": "0", "count": "0", "points": "0"}
-        assessment.record_answer(SqlUnitOfWork(engine), person.id, "SNV", it.code, raw, NOW)
+        assessment.record_answer(SqlUnitOfWork(engine), caller=officer_caller, unit_code="SNV", item_code=it.code,
+                                 raw=raw, now=NOW)
         if it.evidence == "required":
-            assessment.add_reference(SqlUnitOfWork(engine), person.id, "SNV", it.code, REFERENCE, NOW)
+            assessment.add_reference(SqlUnitOfWork(engine), caller=officer_caller, unit_code="SNV", item_code=it.code,
+                                     text=REFERENCE, now=NOW)
     query = officer.forge_callback(data(engine, "sk", "SNV"))
     await officer.wait_for_answer(query)
     assert query.text == t("error.assess.approval_needed", "vi")

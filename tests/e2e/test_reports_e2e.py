@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import io
 import pytest
-from appraisal_fixtures import SELF, T0, YEAR, build, person
+from appraisal_fixtures import ADMIN, SELF, T0, YEAR, build, person
 from PIL import Image
 
 from parbot.core.permissions import Grant, Role
 from parbot.core.services import publication as pub
-from parbot.core.services.appraisal import admin_caller
 from parbot.core.services.scores import import_scores
 from parbot.core.services.tabular import Row
 from parbot.i18n import t
@@ -16,7 +15,6 @@ from parbot.storage.db import make_engine, upgrade
 from parbot.storage.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.e2e
-ADMIN = admin_caller("cli:chair")
 HEADER = ["unit", "item", "source", "points", "reason"]
 
 
@@ -28,7 +26,8 @@ def fill(uow) -> None:
             lowered = unit == "SNV" and item == "1.1"
             rows.append([unit, item, "appraised", "1" if lowered else text, "Thiếu tài liệu" if lowered else ""])
         rows += [[unit, "3.1.1", "survey", "1.5" if unit == "SNV" else "2", ""], [unit, "3.1.2", "survey", "1", ""]]
-    import_scores(uow, YEAR, HEADER, [Row(n, dict(zip(HEADER, r))) for n, r in enumerate(rows, 2)], "cli:test")
+    import_scores(uow, caller=ADMIN, year=YEAR, header=HEADER,
+                  rows=[Row(n, dict(zip(HEADER, r))) for n, r in enumerate(rows, 2)])
 
 
 @pytest.fixture
@@ -89,7 +88,7 @@ async def test_ranking_result_progress_and_refusals(bot, emulator_server, engine
     photo_of(progress)
     assert "7/7" in progress.caption
 
-    pub.publish(SqlUnitOfWork(engine), YEAR, ADMIN, block="so")
+    pub.publish(SqlUnitOfWork(engine), caller=ADMIN, block="so", year=YEAR)
     officer.send_command("result")
     replies = await officer.wait_for_reply(until=lambda ms: any(t("reports.result.lost_header", "vi") in (m.text or "")
                                                                 for m in ms))
@@ -110,7 +109,7 @@ async def test_publication_delivers_summaries_and_rankings_through_the_outbox(bo
     users = await people(engine, emulator_server)
     uow = SqlUnitOfWork(engine)
     fill(uow)
-    pub.publish(uow, YEAR, ADMIN, block="so")
+    pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
     # The bot's own outbox sender (started with the application) delivers them.
     for name in ("officer", "unit_leader", "leader"):
         await users[name].wait_for_reply(timeout=20, until=lambda ms: any(m.photo for m in ms))

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from callers import ADMIN
 from openpyxl import Workbook
 from sqlmodel import SQLModel
 
@@ -31,10 +32,15 @@ def test_upgrade_is_idempotent(engine):
     assert current_revision(engine) == "0001"
 
 
+def import_units(uow, path):
+    header, rows = read_table(path)
+    return units.import_units(uow, caller=ADMIN, header=header, rows=rows)
+
+
 def _setup(uow, tmp_path):
-    periods.create_from_file(uow, DATA / "binhduong-2017-period.yaml")
+    periods.create_from_file(uow, caller=ADMIN, path=DATA / "binhduong-2017-period.yaml")
     (tmp_path / "u.csv").write_text("code,name,block\nA,Huyện A,huyen\nB,Huyện B,huyen\n", encoding="utf-8")
-    units.import_units(uow, *read_table(tmp_path / "u.csv"))
+    import_units(uow, tmp_path / "u.csv")
 
 
 def test_points_stay_exact_decimals(uow, tmp_path):
@@ -86,7 +92,7 @@ def test_unit_import_refuses_every_bad_row_and_writes_nothing(uow, tmp_path):
         "H,Xã H,huyen,,,,A;QQ\n"  # unknown predecessor
         "Ý,Xã Ý,huyen,,,,\n", encoding="utf-8")  # non-ASCII code
     with pytest.raises(ValidationFailed) as refused:
-        units.import_units(uow, *read_table(tmp_path / "bad.csv"))
+        import_units(uow, tmp_path / "bad.csv")
     problems = "\n".join(refused.value.problems)
     for expected in ("row 3: code C repeats row 2", "row 4: the name is empty", "row 5: block 'nowhere'",
                      "row 6: parent ZZ", "row 7: valid_to 2020 is before valid_from 2021",
@@ -103,7 +109,7 @@ def test_units_from_xlsx_with_versions_and_predecessors(uow, tmp_path):
     sheet.append(["code", "name", "block", "valid_from", "predecessors"])
     sheet.append(["AB", "Huyện A-B (sáp nhập)", "huyen", 2025, "A;B"])
     workbook.save(tmp_path / "u.xlsx")
-    assert units.import_units(uow, *read_table(tmp_path / "u.xlsx")) == (1, 0)
+    assert import_units(uow, tmp_path / "u.xlsx") == (1, 0)
     with uow:
         merged = uow.units.get("AB")
         assert merged.predecessors == ("A", "B") and merged.valid_from == 2025
@@ -121,7 +127,7 @@ def test_changing_a_period_criteria_set_after_scoring_is_refused(uow, tmp_path):
     (tmp_path / "p.yaml").write_text((DATA / "binhduong-2017-period.yaml").read_text(encoding="utf-8").replace(
         "binhduong-2017.yaml", str(changed)), encoding="utf-8")
     with pytest.raises(DomainError) as refused:
-        periods.create_from_file(uow, tmp_path / "p.yaml")
+        periods.create_from_file(uow, caller=ADMIN, path=tmp_path / "p.yaml")
     assert refused.value.code == "period.criteria_locked"
 
 
@@ -134,7 +140,7 @@ def test_same_code_and_version_with_other_content_is_refused(uow, tmp_path):
                                      "  self_assessment_opens: 2018-12-01T08:00:00+07:00\n"
                                      "  self_assessment_closes: 2019-01-15T17:00:00+07:00\n" % edited, encoding="utf-8")
     with pytest.raises(DomainError) as refused:
-        periods.create_from_file(uow, tmp_path / "p.yaml")
+        periods.create_from_file(uow, caller=ADMIN, path=tmp_path / "p.yaml")
     assert refused.value.code == "criteria.version_conflict"
 
 
@@ -144,7 +150,7 @@ def test_period_file_problems_name_the_line(uow, tmp_path):
                                      "  self_assessment_closes: 2020-12-01T17:00:00\n"
                                      "colour: red\n", encoding="utf-8")
     with pytest.raises(ValidationFailed) as refused:
-        periods.create_from_file(uow, tmp_path / "p.yaml")
+        periods.create_from_file(uow, caller=ADMIN, path=tmp_path / "p.yaml")
     text = "\n".join(refused.value.problems)
     assert "p.yaml:5: deadlines.self_assessment_closes" in text and "time zone" in text
     assert "p.yaml:6: colour: unknown key" in text
@@ -163,7 +169,6 @@ def test_outbox_key_is_unique_across_transactions(uow):
 def test_a_unit_moving_block_keeps_its_earlier_years(uow, tmp_path):
     """Since July 2025 departments merge and move to the new block; 2020's registry must not change."""
     from parbot.core.model import Block
-    from parbot.storage.files import read_table
 
     with uow:
         for code in ("so", "tinh"):
@@ -173,9 +178,9 @@ def test_a_unit_moving_block_keeps_its_earlier_years(uow, tmp_path):
                                        encoding="utf-8")
     (tmp_path / "2025.csv").write_text("code,name,block,valid_from,predecessors\n"
                                        "SNV,Sở Nội vụ,tinh,2025,\nSTC,Sở Tài chính,tinh,2025,SKH\n", encoding="utf-8")
-    assert units.import_units(uow, *read_table(tmp_path / "2020.csv")) == (2, 0)
-    assert units.import_units(uow, *read_table(tmp_path / "2025.csv")) == (2, 0)
-    assert units.import_units(uow, *read_table(tmp_path / "2025.csv")) == (0, 2)  # re-import updates in place
+    assert import_units(uow, tmp_path / "2020.csv") == (2, 0)
+    assert import_units(uow, tmp_path / "2025.csv") == (2, 0)
+    assert import_units(uow, tmp_path / "2025.csv") == (0, 2)  # re-import updates in place
     with uow:
         assert uow.units.get("SNV", 2020).block == "so" and uow.units.get("SNV", 2025).block == "tinh"
         assert [u.code for u in uow.units.list(block="so", year=2020)] == ["SKH", "SNV"]

@@ -7,8 +7,9 @@ import pytest
 from sqlmodel import select
 
 
-from appraisal_fixtures import (AFTER_EXPLANATION, COUNCIL, COUNCIL_XA, H01_COUNCIL, IN_EXPLANATION, T0,  # noqa: E402
-                                YEAR, build, person)
+from appraisal_fixtures import (ADMIN, AFTER_EXPLANATION, COUNCIL, COUNCIL_XA, H01_COUNCIL,  # noqa: E402
+                                IN_EXPLANATION, T0, YEAR, build, person)
+from callers import person_caller  # noqa: E402
 
 from parbot.core.errors import DomainError, PermissionDenied, ValidationFailed  # noqa: E402
 from parbot.core.permissions import Grant, Role  # noqa: E402
@@ -18,8 +19,6 @@ from parbot.core.services.results import period_results  # noqa: E402
 from parbot.storage.db import make_engine, upgrade  # noqa: E402
 from parbot.storage.tables import OutboxRow  # noqa: E402
 from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
-
-ADMIN = ap.admin_caller("cli:chair")
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def uow(tmp_path):
 
 
 def caller(uow, telegram_id, *grants):
-    return ap.person_caller(uow, person(uow, telegram_id, *grants))
+    return person_caller(uow, person(uow, telegram_id, *grants))
 
 
 def audit(uow, unit, item=None):
@@ -65,21 +64,22 @@ def test_areas_follow_the_period_assignment_and_never_the_own_unit(uow):
 
 def test_accept_or_set_points_with_a_reason_when_they_differ(uow):
     council = caller(uow, 1, COUNCIL)
-    accepted = ap.appraise(uow, YEAR, council, "SNV", "1.2", now=T0)
+    accepted = ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.2", year=YEAR, now=T0)
     assert (accepted.points, accepted.changed, accepted.round) == (Decimal(1), True, 1)
     with pytest.raises(DomainError, match="appraisal.invalid") as refused:
-        ap.appraise(uow, YEAR, council, "SNV", "1.1", "1.5", now=T0)
+        ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", points="1.5", year=YEAR, now=T0)
     assert "reason" in refused.value.params["problem"]
     with pytest.raises(DomainError) as too_high:
-        ap.appraise(uow, YEAR, council, "SNV", "1.1", "2.5", "x", now=T0)
+        ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", points="2.5", reason="x", year=YEAR, now=T0)
     assert "maximum" in too_high.value.params["problem"]
-    lowered = ap.appraise(uow, YEAR, council, "SNV", "1.1", "1,5", "  Kế hoạch ban hành chậm ", now=T0)
+    lowered = ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", points="1,5",
+                          reason="  Kế hoạch ban hành chậm ", year=YEAR, now=T0)
     assert lowered.points == Decimal("1.5")
     entry = audit(uow, "SNV", "1.1")[-1]
     assert (entry.actor, entry.source, entry.old, entry.new, entry.reason) == (
         council.actor, "appraised:round1", None, "1.5", "Kế hoạch ban hành chậm")
     # The same points as the unit gave itself need no reason, and keep none.
-    same = ap.appraise(uow, YEAR, council, "SNV", "1.1", "2", now=T0)
+    same = ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", points="2", year=YEAR, now=T0)
     assert same.changed
     assert audit(uow, "SNV", "1.1")[-1].reason is None
 
@@ -89,26 +89,29 @@ def test_who_may_appraise_what(uow):
     finance = caller(uow, 3, Grant(Role.OFFICER, "STC"), COUNCIL)
     officer = caller(uow, 4, Grant(Role.OFFICER, "SNV"))
     with pytest.raises(PermissionDenied):
-        ap.appraise(uow, YEAR, officer, "SNV", "1.1", now=T0)
-    with pytest.raises(PermissionDenied):
-        ap.appraise(uow, YEAR, h01, "X3", "1.1", now=T0)  # a commune of another district
-    assert ap.appraise(uow, YEAR, h01, "X1", "2.1", now=T0).changed
+        ap.appraise(uow, caller=officer, unit_code="SNV", item_code="1.1", year=YEAR, now=T0)
+    with pytest.raises(PermissionDenied):  # a commune of another district
+        ap.appraise(uow, caller=h01, unit_code="X3", item_code="1.1", year=YEAR, now=T0)
+    assert ap.appraise(uow, caller=h01, unit_code="X1", item_code="2.1", year=YEAR, now=T0).changed
     with pytest.raises(DomainError, match="appraisal.area_not_assigned"):
-        ap.appraise(uow, YEAR, council, "SNV", "2.1", now=T0)  # Sở Tài chính's area
+        ap.appraise(uow, caller=council, unit_code="SNV", item_code="2.1", year=YEAR, now=T0)  # Sở Tài chính's area
     with pytest.raises(DomainError, match="appraisal.no_areas"):
-        ap.appraise(uow, YEAR, finance, "STC", "2.1", now=T0)  # its own unit
-    assert ap.appraise(uow, YEAR, finance, "SNV", "2.2", now=T0).points is NA
+        ap.appraise(uow, caller=finance, unit_code="STC", item_code="2.1", year=YEAR, now=T0)  # its own unit
+    assert ap.appraise(uow, caller=finance, unit_code="SNV", item_code="2.2", year=YEAR, now=T0).points is NA
     with pytest.raises(DomainError, match="appraisal.survey_item"):
-        ap.appraise(uow, YEAR, council, "SNV", "3.1.1", "1", "x", now=T0)
+        ap.appraise(uow, caller=council, unit_code="SNV", item_code="3.1.1", points="1", reason="x", year=YEAR, now=T0)
     with pytest.raises(DomainError, match="appraisal.not_submitted"):
-        ap.appraise(uow, YEAR, caller(uow, 5, Grant(Role.APPRAISER, block="huyen")), "H01", "1.1", now=T0)
-    assert [o.code for o in ap.list_units(uow, YEAR, h01, T0)] == ["X1", "X2"]
+        ap.appraise(uow, caller=caller(uow, 5, Grant(Role.APPRAISER, block="huyen")), unit_code="H01", item_code="1.1",
+                    year=YEAR, now=T0)
+    assert [o.code for o in ap.list_units(uow, caller=h01, year=YEAR, now=T0)] == ["X1", "X2"]
 
 
 def test_two_appraisers_sharing_an_item_leave_both_values_in_the_audit(uow):
     first, second = caller(uow, 1, COUNCIL), caller(uow, 2, COUNCIL)
-    ap.appraise(uow, YEAR, first, "SNV", "1.1", "1", "Thiếu tài liệu", now=T0)
-    outcome = ap.appraise(uow, YEAR, second, "SNV", "1.1", "1.5", "Có một phần", now=T0)
+    ap.appraise(uow, caller=first, unit_code="SNV", item_code="1.1", points="1", reason="Thiếu tài liệu", year=YEAR,
+                now=T0)
+    outcome = ap.appraise(uow, caller=second, unit_code="SNV", item_code="1.1", points="1.5", reason="Có một phần",
+                          year=YEAR, now=T0)
     assert (outcome.replaced_by, outcome.replaced_value) == (first.actor, "1")
     trail = [(e.actor, e.old, e.new) for e in audit(uow, "SNV", "1.1") if e.source == "appraised:round1"]
     assert trail == [(first.actor, None, "1"), (second.actor, "1", "1.5")]
@@ -116,22 +119,24 @@ def test_two_appraisers_sharing_an_item_leave_both_values_in_the_audit(uow):
 
 def test_accept_the_rest_of_an_area_and_progress(uow):
     council = caller(uow, 1, COUNCIL)
-    ap.appraise(uow, YEAR, council, "SNV", "1.1", "1", "Thiếu", now=T0)
-    done = ap.accept_rest(uow, YEAR, council, "SNV", "1", now=T0)
+    ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", points="1", reason="Thiếu", year=YEAR, now=T0)
+    done = ap.accept_rest(uow, caller=council, unit_code="SNV", area_code="1", year=YEAR, now=T0)
     assert [o.item_code for o in done] == ["1.2"]
-    view = ap.unit_view(uow, YEAR, council, "SNV", now=T0)
+    view = ap.unit_view(uow, caller=council, unit_code="SNV", year=YEAR, now=T0)
     area1 = next(a for a in view.areas if a.code == "1")
     assert [(i.item.code, i.appraised.points) for i in area1.items] == [("1.1", Decimal(1)), ("1.2", Decimal(1))]
     assert view.status == "in_appraisal"
-    overview = {o.code: o for o in ap.list_units(uow, YEAR, council, T0)}
+    overview = {o.code: o for o in ap.list_units(uow, caller=council, year=YEAR, now=T0)}
     assert (overview["SNV"].mine_appraised, overview["SNV"].mine_total, overview["SNV"].appraised) == (2, 2, 2)
     assert overview["STC"].status == "submitted"
 
 
 def _appraise_all(uow, council, finance, unit="SNV"):
-    ap.appraise(uow, YEAR, council, unit, "1.1", "1", "Kế hoạch ban hành chậm", now=T0)
-    ap.appraise(uow, YEAR, council, unit, "1.2", "0", "Không có báo cáo quý", now=T0)
-    ap.accept_rest(uow, YEAR, finance, unit, "2", now=T0)
+    ap.appraise(uow, caller=council, unit_code=unit, item_code="1.1", points="1", reason="Kế hoạch ban hành chậm",
+                year=YEAR, now=T0)
+    ap.appraise(uow, caller=council, unit_code=unit, item_code="1.2", points="0", reason="Không có báo cáo quý",
+                year=YEAR, now=T0)
+    ap.accept_rest(uow, caller=finance, unit_code=unit, area_code="2", year=YEAR, now=T0)
 
 
 def test_round1_close_queues_the_lowered_items_then_contests_and_round2(uow):
@@ -140,21 +145,22 @@ def test_round1_close_queues_the_lowered_items_then_contests_and_round2(uow):
     leader = caller(uow, 4, Grant(Role.UNIT_LEADER, "SNV"))
     _appraise_all(uow, council, finance)
     with pytest.raises(ValidationFailed) as incomplete:
-        ap.close_round(uow, YEAR, ADMIN, 1, block="so", now=T0)
+        ap.close_round(uow, caller=ADMIN, round_no=1, block="so", year=YEAR, now=T0)
     assert incomplete.value.problems == ["STC: not appraised: 1.1, 1.2, 2.1, 2.2"]
     with pytest.raises(PermissionDenied):
-        ap.close_round(uow, YEAR, council, 1, block="so", force=True, now=T0)
-    summary = ap.close_round(uow, YEAR, ADMIN, 1, block="so", force=True, now=T0)
+        ap.close_round(uow, caller=council, round_no=1, block="so", force=True, year=YEAR, now=T0)
+    summary = ap.close_round(uow, caller=ADMIN, round_no=1, block="so", force=True, year=YEAR, now=T0)
     assert summary.closed == ("SNV", "STC") and summary.notices == 3  # STC's officer is the finance appraiser
     notices = [r for r in outbox(uow) if r.kind == "appraisal_round1" and r.payload["unit"] == "SNV"]
     assert sorted(r.person_id for r in notices) == sorted([officer.person_id, leader.person_id])
     payload = notices[0].payload
     assert [(i["item"], i["self"], i["appraised"], i["reason"]) for i in payload["lowered"]] == [
         ("1.1", "2", "1", "Kế hoạch ban hành chậm"), ("1.2", "1", "0", "Không có báo cáo quý")]
-    _, blocks = period_results(uow, YEAR, "so")
+    _, blocks = period_results(uow, year=YEAR, block="so")
     snv = next(u for u in blocks[0].units if u.unit.code == "SNV")
     assert payload["total"] == "4" == str(snv.total)  # 1 + 0 + 3 + na; no survey yet
-    assert ap.close_round(uow, YEAR, ADMIN, 1, block="so", force=True, now=T0).notices == 0  # idempotent
+    again = ap.close_round(uow, caller=ADMIN, round_no=1, block="so", force=True, year=YEAR, now=T0)
+    assert again.notices == 0  # idempotent
     from parbot.bot.handlers.appraise import render_round1
     from parbot.bot.sender import RenderContext
     from parbot.storage.outbox_sender_repo import OutboxItem
@@ -170,28 +176,32 @@ def test_round1_close_queues_the_lowered_items_then_contests_and_round2(uow):
 
     # Explanation round: the unit contests two items; appraisers see them first.
     with pytest.raises(PermissionDenied):
-        ap.contest(uow, YEAR, council, "SNV", "1.1", "x", now=IN_EXPLANATION)
-    ap.contest(uow, YEAR, officer, "SNV", "1.1", "Kế hoạch 12/KH-SNV ban hành đúng hạn", now=IN_EXPLANATION)
-    ap.contest(uow, YEAR, leader, "SNV", "1.2", "Đã gửi báo cáo", now=IN_EXPLANATION)
-    assert ap.unit_view(uow, YEAR, council, "SNV", now=IN_EXPLANATION).status == "explanation_open"
-    overview = ap.list_units(uow, YEAR, council, IN_EXPLANATION)
+        ap.contest(uow, caller=council, unit_code="SNV", item_code="1.1", text="x", year=YEAR, now=IN_EXPLANATION)
+    ap.contest(uow, caller=officer, unit_code="SNV", item_code="1.1", text="Kế hoạch 12/KH-SNV ban hành đúng hạn",
+               year=YEAR, now=IN_EXPLANATION)
+    ap.contest(uow, caller=leader, unit_code="SNV", item_code="1.2", text="Đã gửi báo cáo", year=YEAR,
+               now=IN_EXPLANATION)
+    assert ap.unit_view(uow, caller=council, unit_code="SNV", year=YEAR,
+                        now=IN_EXPLANATION).status == "explanation_open"
+    overview = ap.list_units(uow, caller=council, year=YEAR, now=IN_EXPLANATION)
     assert (overview[0].code, overview[0].contested_open) == ("SNV", 2)
     with pytest.raises(DomainError, match="appraisal.explanation_closed"):
-        ap.contest(uow, YEAR, officer, "SNV", "2.1", "muộn", now=AFTER_EXPLANATION)
-    view = ap.unit_view(uow, YEAR, council, "SNV", now=AFTER_EXPLANATION)
+        ap.contest(uow, caller=officer, unit_code="SNV", item_code="2.1", text="muộn", year=YEAR, now=AFTER_EXPLANATION)
+    view = ap.unit_view(uow, caller=council, unit_code="SNV", year=YEAR, now=AFTER_EXPLANATION)
     assert [i.item.code for i in view.contested] == ["1.1", "1.2"] and view.round == 2
     with pytest.raises(ValidationFailed, match="round_incomplete"):
-        ap.close_round(uow, YEAR, ADMIN, 2, block="so", now=AFTER_EXPLANATION)
-    raised = ap.appraise(uow, YEAR, council, "SNV", "1.1", now=AFTER_EXPLANATION)  # accept the self points
+        ap.close_round(uow, caller=ADMIN, round_no=2, block="so", year=YEAR, now=AFTER_EXPLANATION)
+    # The council accepts the self points.
+    raised = ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", year=YEAR, now=AFTER_EXPLANATION)
     assert (raised.points, raised.round) == (Decimal(2), 2)
-    kept = ap.keep(uow, YEAR, council, "SNV", "1.2", now=AFTER_EXPLANATION)
+    kept = ap.keep(uow, caller=council, unit_code="SNV", item_code="1.2", year=YEAR, now=AFTER_EXPLANATION)
     assert not kept.changed
     assert [e.action for e in audit(uow, "SNV", "1.2")][-2:] == ["contest", "settle"]
-    assert ap.unit_view(uow, YEAR, council, "SNV", now=AFTER_EXPLANATION).contested == []
-    ap.close_round(uow, YEAR, ADMIN, 2, block="so", now=AFTER_EXPLANATION)
-    assert ap.unit_view(uow, YEAR, council, "SNV", now=AFTER_EXPLANATION).status == "final"
+    assert ap.unit_view(uow, caller=council, unit_code="SNV", year=YEAR, now=AFTER_EXPLANATION).contested == []
+    ap.close_round(uow, caller=ADMIN, round_no=2, block="so", year=YEAR, now=AFTER_EXPLANATION)
+    assert ap.unit_view(uow, caller=council, unit_code="SNV", year=YEAR, now=AFTER_EXPLANATION).status == "final"
     with pytest.raises(DomainError, match="appraisal.closed"):
-        ap.appraise(uow, YEAR, council, "SNV", "1.1", now=AFTER_EXPLANATION)
+        ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", year=YEAR, now=AFTER_EXPLANATION)
     assert [e.source for e in audit(uow, "SNV", "1.1") if e.action == "appraise"] == [
         "appraised:round1", "appraised:round2"]
 
@@ -202,10 +212,10 @@ def test_deadline_sweep_closes_rounds_once(uow):
     council, finance = caller(uow, 1, COUNCIL), caller(uow, 2, Grant(Role.OFFICER, "STC"), COUNCIL)
     caller(uow, 3, Grant(Role.OFFICER, "SNV"))
     _appraise_all(uow, council, finance)
-    assert ap.close_due_rounds(uow, T0) == []
+    assert ap.close_due_rounds(uow, now=T0) == []
     after = datetime(2021, 2, 1, tzinfo=timezone.utc)
-    first = ap.close_due_rounds(uow, after)
+    first = ap.close_due_rounds(uow, now=after)
     assert [s.round for s in first] == [1] and first[0].not_submitted == ("H01", "H02")
     assert first[0].closed == ("SNV", "STC", "X1", "X2", "X3") and first[0].notices == 2  # SNV and STC officers
-    again = ap.close_due_rounds(uow, after)
+    again = ap.close_due_rounds(uow, now=after)
     assert again[0].closed == () and again[0].notices == 0

@@ -5,9 +5,10 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from callers import ADMIN, person_caller
 
-from parbot.core.errors import DomainError, NotFound
-from parbot.core.permissions import Grant, Role
+from parbot.core.errors import DomainError, NotFound, PermissionDenied
+from parbot.core.permissions import Caller, Grant, Role
 from parbot.core.services import people
 from parbot.core.services.people import parse_duration
 from parbot.storage.tables import InviteRow
@@ -28,7 +29,8 @@ def province(uow):
 
 
 def test_code_is_stored_only_as_its_hash(province, engine):
-    code, invite = people.create_invite(province, "officer", "SNV", None, timedelta(days=14), "cli:a", NOW)
+    code, invite = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=14), now=NOW,
+                                        unit_code="SNV")
     assert len(code) == 16 and all(c.isalnum() or c in "-_" for c in code)
     with Session(engine) as session:
         row = session.exec(select(InviteRow)).one()
@@ -41,17 +43,20 @@ def test_code_is_stored_only_as_its_hash(province, engine):
     ("appraiser", None, None, "invite.scope_required"), ("chief", None, None, "invite.unknown_role")])
 def test_scopes_are_validated(province, role, unit, block, error):
     with pytest.raises(DomainError) as caught:
-        people.create_invite(province, role, unit, block, timedelta(days=1), "cli:a", NOW)
+        people.create_invite(province, caller=ADMIN, role=role, expires_in=timedelta(days=1), now=NOW, unit_code=unit,
+                             block=block)
     assert caught.value.code == error
 
 
 def test_unknown_unit_is_refused(province):
     with pytest.raises(NotFound):
-        people.create_invite(province, "officer", "NOPE", None, timedelta(days=1), "cli:a", NOW)
+        people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                             unit_code="NOPE")
 
 
 def test_accept_binds_once_and_is_idempotent_for_the_same_person(province):
-    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                   unit_code="SNV")
     person, grant, added = people.accept_invite(province, code, 42, 42, "Lan", "lan", "en", NOW)
     assert (grant, added, person.language) == (Grant(Role.OFFICER, "SNV"), True, "en")
     assert people.accept_invite(province, code, 42, 42, "Lan", "lan", "en", NOW)[2] is False
@@ -62,11 +67,13 @@ def test_accept_binds_once_and_is_idempotent_for_the_same_person(province):
 
 
 def test_expired_revoked_and_unknown_codes(province):
-    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(hours=1), "cli:a", NOW)
+    code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(hours=1), now=NOW,
+                                   unit_code="SNV")
     with pytest.raises(DomainError, match="invite.expired"):
         people.accept_invite(province, code, 42, 42, "Lan", None, "vi", NOW + timedelta(hours=1))
-    other, invite = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
-    assert people.revoke_invite(province, f"#{invite.id}", "cli:a", NOW).status(NOW) == "revoked"
+    other, invite = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                         unit_code="SNV")
+    assert people.revoke_invite(province, caller=ADMIN, code_or_id=f"#{invite.id}", now=NOW).status(NOW) == "revoked"
     with pytest.raises(DomainError, match="invite.revoked"):
         people.accept_invite(province, other, 42, 42, "Lan", None, "vi", NOW)
     with pytest.raises(DomainError, match="invite.unknown"):
@@ -74,25 +81,47 @@ def test_expired_revoked_and_unknown_codes(province):
 
 
 def test_revoke_by_code_hint_and_used_invites_cannot_be_revoked(province):
-    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                   unit_code="SNV")
     people.accept_invite(province, code, 42, 42, "Lan", None, "vi", NOW)
     with pytest.raises(DomainError, match="invite.already_used"):
-        people.revoke_invite(province, code[:6], "cli:a", NOW)
+        people.revoke_invite(province, caller=ADMIN, code_or_id=code[:6], now=NOW)
     with pytest.raises(NotFound):
-        people.revoke_invite(province, "#999", "cli:a", NOW)
+        people.revoke_invite(province, caller=ADMIN, code_or_id="#999", now=NOW)
 
 
 def test_members_list_remove_and_audit(province):
-    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                   unit_code="SNV")
     people.accept_invite(province, code, 42, 42, "Lan", "lan", "vi", NOW)
     assert [(p.telegram_id, g.role) for p, g in people.list_members(province)] == [(42, Role.OFFICER)]
-    assert people.remove_member(province, "@lan", "cli:a", NOW) == 1
+    assert people.remove_member(province, caller=ADMIN, who="@lan", now=NOW) == 1
     assert people.list_members(province) == [] and people.identify(province, 42).grants == ()
     with pytest.raises(NotFound):
-        people.remove_member(province, "42", "cli:a", NOW)
+        people.remove_member(province, caller=ADMIN, who="42", now=NOW)
     with province:
         actions = [a.action for a in province.audit.query()]
     assert actions == ["invite", "member_join", "member_remove"]
+
+
+def test_only_an_administrator_invites_revokes_or_removes_members(province):
+    code, invite = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                        unit_code="SNV")
+    person, _, _ = people.accept_invite(province, code, 42, 42, "Lan", "lan", "vi", NOW)
+    officer = person_caller(province, person.id)
+    province_leader = Caller.person(7, (Grant(Role.PROVINCE_LEADER),))  # province-wide, yet no administrator
+    for caller in (officer, province_leader):
+        with pytest.raises(PermissionDenied):
+            people.create_invite(province, caller=caller, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                 unit_code="SNV")
+        with pytest.raises(PermissionDenied):
+            people.revoke_invite(province, caller=caller, code_or_id=f"#{invite.id}", now=NOW)
+        with pytest.raises(PermissionDenied):
+            people.remove_member(province, caller=caller, who="@lan", now=NOW)
+    assert [(i.id, i.status(NOW)) for i in people.list_invites(province)] == [(invite.id, "used")]
+    assert people.identify(province, 42).grants == (Grant(Role.OFFICER, "SNV"),)
+    with province:
+        assert [a.action for a in province.audit.query()] == ["invite", "member_join"]
 
 
 def test_durations_and_languages(province):
@@ -100,12 +129,13 @@ def test_durations_and_languages(province):
     for bad in ("", "0d", "14", "2w"):
         with pytest.raises(DomainError):
             parse_duration(bad)
-    code, _ = people.create_invite(province, "officer", "SNV", None, timedelta(days=1), "cli:a", NOW)
+    code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                   unit_code="SNV")
     person, _, _ = people.accept_invite(province, code, 42, 42, "Lan", None, None, NOW)
-    people.set_language(province, person.id, "en")
+    people.set_language(province, caller=person_caller(province, person.id), language="en")
     assert people.identify(province, 42).language == "en"
     with pytest.raises(DomainError, match="lang.unknown"):
-        people.set_language(province, person.id, "fr")
+        people.set_language(province, caller=person_caller(province, person.id), language="fr")
 
 
 def test_cli_invite_and_members(cli, tmp_path):

@@ -6,11 +6,10 @@ import pytest
 from sqlmodel import select
 
 
-from appraisal_fixtures import SELF, YEAR, build, person  # noqa: E402
+from appraisal_fixtures import ADMIN, SELF, YEAR, build, person  # noqa: E402
 
 from parbot.core.errors import DomainError, PermissionDenied, ValidationFailed  # noqa: E402
-from parbot.core.permissions import Grant, Role  # noqa: E402
-from parbot.core.services import appraisal as ap  # noqa: E402
+from parbot.core.permissions import Caller, Grant, Role  # noqa: E402
 from parbot.core.services import publication as pub  # noqa: E402
 from parbot.core.services.results import period_results  # noqa: E402
 from parbot.core.services.scores import import_scores  # noqa: E402
@@ -19,7 +18,6 @@ from parbot.storage.db import make_engine, upgrade  # noqa: E402
 from parbot.storage.tables import OutboxRow, SnapshotRow  # noqa: E402
 from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
 
-ADMIN = ap.admin_caller("cli:chair")
 HEADER = ["unit", "item", "source", "points", "reason"]
 
 
@@ -43,7 +41,8 @@ def fill(uow, units=("SNV", "STC"), survey=True):
                          "Thiếu tài liệu" if lowered else ""])
         if survey:
             rows += [[unit, "3.1.1", "survey", "1.5" if unit == "SNV" else "2", ""], [unit, "3.1.2", "survey", "1", ""]]
-    import_scores(uow, YEAR, HEADER, [Row(n, dict(zip(HEADER, r))) for n, r in enumerate(rows, 2)], "cli:test")
+    import_scores(uow, caller=ADMIN, year=YEAR, header=HEADER,
+                  rows=[Row(n, dict(zip(HEADER, r))) for n, r in enumerate(rows, 2)])
 
 
 def outbox(uow):
@@ -54,12 +53,12 @@ def outbox(uow):
 def test_refuses_until_complete_and_lists_what_is_missing(uow):
     fill(uow, units=("SNV",), survey=False)
     with pytest.raises(ValidationFailed) as refused:
-        pub.publish(uow, YEAR, ADMIN, block="so")
+        pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
     assert refused.value.problems == ["so: SNV: survey points missing for 2 item(s)",
                                       "so: STC: 4 item(s) not appraised",
                                       "so: STC: survey points missing for 2 item(s)"]
     with pytest.raises(PermissionDenied):
-        pub.publish(uow, YEAR, ap.Caller("person:1", (Grant(Role.PROVINCE_LEADER),)), block="so")
+        pub.publish(uow, caller=Caller.person(1, (Grant(Role.PROVINCE_LEADER),)), block="so", year=YEAR)
     with uow:
         assert uow.snapshots.history(uow.periods.get(YEAR).id) == []
 
@@ -68,10 +67,10 @@ def test_publish_freezes_what_results_show_and_queues_notices(uow):
     officer = person(uow, 11, Grant(Role.OFFICER, "SNV"))
     leader = person(uow, 12, Grant(Role.PROVINCE_LEADER))
     fill(uow)
-    (snapshot,) = pub.publish(uow, YEAR, ADMIN, block="so")
+    (snapshot,) = pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
     assert (snapshot.block, snapshot.revision, snapshot.published_by) == ("so", 1, "cli:chair")
     assert snapshot.content_hash == pub.content_hash(snapshot.results)
-    _, (live,) = period_results(uow, YEAR, "so")
+    _, (live,) = period_results(uow, year=YEAR, block="so")
     frozen = {u["code"]: (u["rank"], u["total"], u["index"]) for u in snapshot.results["units"]}
     assert frozen == {u.unit.code: (u.rank, str(u.total), f"{u.index:.2f}") for u in live.units}
     assert frozen == {"STC": (1, "9", "100.00"), "SNV": (2, "7.5", "83.33")}  # maxima 9 (2.2 not applicable)
@@ -80,20 +79,21 @@ def test_publish_freezes_what_results_show_and_queues_notices(uow):
     assert (notices[0][2]["code"], notices[0][2]["total"], notices[0][2]["rank"]) == ("SNV", "7.5", 2)
     assert [r["code"] for r in notices[1][2]["rows"]] == ["STC", "SNV"]
     with pytest.raises(DomainError, match="publish.already_published"):
-        pub.publish(uow, YEAR, ADMIN, block="so")
+        pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
 
 
 def test_a_revision_needs_a_reason_and_a_change_and_is_audited(uow):
     fill(uow)
-    pub.publish(uow, YEAR, ADMIN, block="so")
+    pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
     with pytest.raises(DomainError, match="publish.reason_required"):
-        pub.publish(uow, YEAR, ADMIN, block="so", revise=True)
+        pub.publish(uow, caller=ADMIN, block="so", revise=True, year=YEAR)
     with pytest.raises(DomainError, match="publish.unchanged"):
-        pub.publish(uow, YEAR, ADMIN, block="so", revise=True, reason="Kiểm tra lại")
-    import_scores(uow, YEAR, HEADER, [Row(2, dict(zip(HEADER, ["SNV", "1.1", "appraised", "2", ""])))], "cli:test")
-    (second,) = pub.publish(uow, YEAR, ADMIN, block="so", revise=True, reason="Quyết định phúc khảo số 5")
+        pub.publish(uow, caller=ADMIN, block="so", revise=True, reason="Kiểm tra lại", year=YEAR)
+    import_scores(uow, caller=ADMIN, year=YEAR, header=HEADER,
+                  rows=[Row(2, dict(zip(HEADER, ["SNV", "1.1", "appraised", "2", ""])))])
+    (second,) = pub.publish(uow, caller=ADMIN, block="so", revise=True, reason="Quyết định phúc khảo số 5", year=YEAR)
     assert second.revision == 2
-    first, latest = pub.snapshots(uow, YEAR, "so")
+    first, latest = pub.snapshots(uow, year=YEAR, block="so")
     assert first.results["units"][1]["total"] == "7.5" and latest.results["units"][0]["total"] == "9"
     with uow:
         trail = [(e.action, e.old is None, e.reason) for e in uow.audit.query(uow.periods.get(YEAR).id)
@@ -105,7 +105,7 @@ def test_a_revision_needs_a_reason_and_a_change_and_is_audited(uow):
 
 def test_canonical_json_hash_ignores_decimal_spelling(uow):
     fill(uow)
-    _, (result,) = period_results(uow, YEAR, "so", with_items=True)
+    _, (result,) = period_results(uow, year=YEAR, block="so", with_items=True)
     data = pub.canonical(result)
     assert pub.content_hash(data) == pub.content_hash(dict(reversed(list(data.items()))))
     assert data["units"][0]["items"][0] == {"code": "1.1", "area": "1", "self": "2", "appraised": "2", "points": "2",

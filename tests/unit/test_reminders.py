@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 
+from callers import ADMIN  # noqa: E402
 from reminder_fixtures import CLOSES, VN, make_province, period_config, submit  # noqa: E402
 
 from parbot.core import reminders  # noqa: E402
@@ -189,7 +190,8 @@ def test_deadline_moved_mid_period(uow):
     sweep_through(uow, datetime(2025, 12, 20, tzinfo=VN), datetime(2025, 12, 29, tzinfo=VN), timedelta(hours=6))
     from parbot.core.services.periods import save_period
 
-    save_period(uow, period_config(datetime(2026, 1, 10, 17, tzinfo=VN)))  # the admin extends the deadline
+    # The admin extends the deadline.
+    save_period(uow, caller=ADMIN, config=period_config(datetime(2026, 1, 10, 17, tzinfo=VN)))
     sweep_through(uow, datetime(2025, 12, 29, 6, tzinfo=VN), datetime(2026, 1, 15, tzinfo=VN), timedelta(hours=6))
     assert pending(outbox(uow), officer.id) == [f"reminder/{d}" for d in (
         "2025-12-24", "2025-12-28",  # sent under the old deadline

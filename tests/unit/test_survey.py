@@ -10,14 +10,13 @@ from hypothesis import given, strategies as st
 from appraisal_fixtures import YEAR, build  # noqa: E402
 
 from parbot.core.errors import DomainError, PermissionDenied, ValidationFailed  # noqa: E402
-from parbot.core.permissions import Grant, Role  # noqa: E402
-from parbot.core.services import appraisal as ap  # noqa: E402
+from parbot.core.permissions import Caller, Grant, Role  # noqa: E402
 from parbot.core.services.survey import distribute, import_survey, parse_weights  # noqa: E402
 from parbot.core.services.tabular import Row  # noqa: E402
 from parbot.storage.db import make_engine, upgrade  # noqa: E402
 from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
 
-ADMIN = ap.admin_caller("cli:survey")
+ADMIN = Caller.admin("cli:survey")
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def survey_points(uow, unit):
 def test_points_per_item_and_per_component(uow):
     header, data = rows(["unit", "item", "points"], ["SNV", "3.1.1", "1,5"], ["SNV", "3.1.2", "1"],
                         ["STC", "3", "2"], ["X1", "3.1", "2.5"])
-    assert import_survey(uow, YEAR, header, data, ADMIN) == (4, 6)
+    assert import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR) == (4, 6)
     assert survey_points(uow, "SNV") == {"3.1.1": Decimal("1.5"), "3.1.2": Decimal(1)}
     # 2 points over maxima 2 and 1 → 4/3 and 2/3: cents by largest remainder, adding up to 2.
     assert survey_points(uow, "STC") == {"3.1.1": Decimal("1.33"), "3.1.2": Decimal("0.67")}
@@ -56,11 +55,11 @@ def test_points_per_item_and_per_component(uow):
 def test_answer_counts_with_option_weights(uow):
     header, data = rows(["unit", "item", "count_a", "count_b", "count_c", "count_d"],
                         ["SNV", "3.1.1", "6", "2", "1", "1"], ["SNV", "3.1.2", "0", "0", "0", "5"])
-    import_survey(uow, YEAR, header, data, ADMIN)
+    import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR)
     # (6×100 + 2×60 + 1×20 + 1×0) / (100 × 10) = 0.74 of 2 points.
     assert survey_points(uow, "SNV") == {"3.1.1": Decimal("1.48"), "3.1.2": Decimal(0)}
     header, data = rows(["unit", "item", "count_tot", "count_kem"], ["STC", "3", "3", "1"])
-    import_survey(uow, YEAR, header, data, ADMIN, parse_weights("TOT=100, KEM=0"))
+    import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR, weights=parse_weights("TOT=100, KEM=0"))
     assert survey_points(uow, "STC") == {"3.1.1": Decimal("1.5"), "3.1.2": Decimal("0.75")}
 
 
@@ -75,7 +74,7 @@ def test_every_bad_row_is_listed_and_nothing_written(uow):
                         ["SNV", "3", "2", "", ""],         # repeats 3.1.1 through its component
                         ["X1", "3.1.1", "1", "1", ""])     # both
     with pytest.raises(ValidationFailed) as refused:
-        import_survey(uow, YEAR, header, data, ADMIN)
+        import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR)
     assert refused.value.problems == [
         "row 3: item 1.1 is self-assessed: it takes no survey points",
         "row 4: points 1.5 outside 0 … 1 for 3.1.2",
@@ -90,10 +89,11 @@ def test_every_bad_row_is_listed_and_nothing_written(uow):
 
 def test_refusals_before_reading_rows(uow):
     with pytest.raises(ValidationFailed) as refused:
-        import_survey(uow, YEAR, ["unit", "item", "count_e"], [], ADMIN)
+        import_survey(uow, caller=ADMIN, header=["unit", "item", "count_e"], rows=[], year=YEAR)
     assert refused.value.problems == ["column 'count_e': option E has no weight (weights: A, B, C, D)"]
     with pytest.raises(PermissionDenied):
-        import_survey(uow, YEAR, ["unit", "item", "points"], [], ap.Caller("person:9", (Grant(Role.APPRAISER, block="so"),)))
+        import_survey(uow, caller=Caller.person(9, (Grant(Role.APPRAISER, block="so"),)),
+                      header=["unit", "item", "points"], rows=[], year=YEAR)
     with pytest.raises(DomainError, match="survey.bad_weights"):
         parse_weights("A=120")
 
