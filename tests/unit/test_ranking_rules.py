@@ -128,3 +128,37 @@ def test_bad_options_are_refused_with_their_place(change, where):
     config, problems = parse_period(PERIOD.replace(change, where))
     assert config is None and problems
     assert any("bands" in p.path or "ranking" in p.path for p in problems)
+
+
+CHOICE_SET = """
+format: parbot/criteria-set@1
+code: CHOICE
+year: 2025
+title: Choice test
+blocks: [{code: so, name: Sở}]
+areas:
+  - code: "1"
+    name: Chỉ đạo
+    criteria:
+      - code: "1.1"
+        name: Ban hành kế hoạch
+        max: 1
+        rule: {kind: choice, options: [{code: d, label: Kịp thời, points: 1}, {code: m, label: Muộn, points: 0.5},
+                                       {code: k, label: Không ban hành, points: 0}]}
+      - {code: "1.2", name: Chấm, max: 3, rule: {kind: points, step: 0.25}}
+"""
+
+
+@pytest.mark.parametrize("item, text, problem", [
+    ("1.1", "0.75", "points 0.75 cannot come from item 1.1's rule; allowed: 0, 0.5, 1"),
+    ("1.2", "2.6", "points 2.6 are not a multiple of item 1.2's step 0.25"),
+    ("1.1", "0,5", None),
+    ("1.2", "2.75", None),
+])
+def test_imported_points_must_be_ones_the_rule_can_give(item, text, problem):
+    from parbot.core.services.scores import check_points
+
+    criteria = parse_criteria_set(CHOICE_SET)[0].for_block("so")
+    points, _, found = check_points(criteria.items[item], "appraised", text, "so")
+    assert found is None if problem is None else found.startswith(problem), found
+    assert (points is None) == (problem is not None)
