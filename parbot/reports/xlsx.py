@@ -107,14 +107,14 @@ def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> No
     ws.append([cells.title(t(lang, "ranking_title", year=block.year, block=block.block_name))])
     ws.append(cells.header(header))
     for unit in block.units:
-        row = [cells.number(unit.rank, fmt="0"), unit.unit.code, unit.unit.name,
+        row = [cells.number(unit.rank or None, fmt="0"), unit.unit.code, unit.unit.name,
                *(cells.number(a.points) for a in unit.areas), cells.number(unit.survey)]
         if with_bonus:
             row.append(cells.number(unit.bonus))
         if with_deduction:
             row.append(cells.number(unit.deduction))
         row += [cells.number(unit.total, bold=True), cells.number(unit.maximum), cells.number(unit.index, bold=True),
-                unit.classification]
+                unit.classification if unit.excluded is None else class_label(unit, lang)]
         ws.append(row)
     gap = [None] * (len(header) - 5)  # the columns between the unit's name and the index
     ws.append([None, None, cells.text(t(lang, "block_average"), bold=True), *gap,

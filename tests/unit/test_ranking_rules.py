@@ -162,3 +162,37 @@ def test_imported_points_must_be_ones_the_rule_can_give(item, text, problem):
     points, _, found = check_points(criteria.items[item], "appraised", text, "so")
     assert found is None if problem is None else found.startswith(problem), found
     assert (points is None) == (problem is not None)
+
+
+def test_the_workbook_lists_excluded_units_apart_with_the_reason():
+    import io
+
+    import openpyxl
+
+    from parbot.reports.xlsx import results_xlsx
+
+    block = run({"A": m("36", "54"), "NA": {"1.1": ItemMarks(self=NA), "2.1": ItemMarks(self=NA)}, "EMPTY": {}},
+                (Band("Tốt", D(80)), Band("Yếu", D(0))))
+    buffer = io.BytesIO()
+    results_xlsx([block], buffer)
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).active
+            .iter_rows(min_row=3, max_row=5)]
+    assert [(r[0], r[1], r[-1]) for r in rows] == [
+        (1, "A", "Tốt"), (None, "EMPTY", "Không xếp hạng: chưa có điểm"),
+        (None, "NA", "Không xếp hạng: mọi tiêu chí không áp dụng")]
+
+
+def test_the_documented_period_options_validate():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "criteria-format.md").read_text(encoding="utf-8")
+    (snippet,) = [b for b in re.findall(r"```yaml\n(.*?)```", doc, flags=re.S) if b.startswith("bands:")]
+    base = yaml.safe_load(PERIOD)
+    base.update(yaml.safe_load(snippet))
+    config, problems = parse_period(yaml.safe_dump(base, allow_unicode=True))
+    assert not problems, problems
+    assert config.bands_for("so")[1] == Band("Tốt", D(80), exclusive=True)
+    assert config.ranking_rule() == Ranking(precision=3, tie_breakers=("total", "area:3"))
