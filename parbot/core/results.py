@@ -107,6 +107,7 @@ class AreaResult:
     index: Decimal
     self_points: Decimal
     appraised: bool  # at least one item of the area carries appraised points
+    survey_only: bool = False  # every item from the survey: the survey points are this area's points
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,9 @@ def score_unit(criteria: BlockCriteria, unit: UnitRef, marks: Mapping[str, ItemM
                                                not_applicable=na, section="area", reason=m.reason))
         areas.append(AreaResult(code=area.code, name=area.name, short=area.short, points=area_points,
                                 maximum=area_max, index=percent(area_points, area_max), self_points=area_self,
-                                appraised=appraised_any))
+                                appraised=appraised_any,
+                                survey_only=bool(area.item_codes)
+                                and all(criteria.items[c].is_survey for c in area.item_codes)))
     bonus = _adjustment(criteria, criteria.bonus, marks, with_items, item_results, "bonus")
     deduction = _adjustment(criteria, criteria.deduction, marks, with_items, item_results, "deduction")
     maximum = sum((a.maximum for a in areas), ZERO)
