@@ -328,14 +328,19 @@ def ranking_table(block: BlockResult, criteria: BlockCriteria) -> tuple[list[str
     if criteria.deduction:
         header.append("deduction")
     header += ["total", "maximum", "index_pct", "class"]
+    noted = bool(block.excluded)
+    if noted:
+        header.append("excluded")  # why a unit is left out of the ranking (EXCLUDED_*)
     rows = []
     for u in block.units:
-        row: list[object] = [u.rank, u.unit.code, u.unit.name, *[u.areas[i].points for i, _ in area_columns],
+        row: list[object] = [u.rank or "", u.unit.code, u.unit.name, *[u.areas[i].points for i, _ in area_columns],
                              u.survey]
         if criteria.bonus:
             row.append(u.bonus)
         if criteria.deduction:
             row.append(u.deduction)
         row += [u.total, u.maximum, u.index, u.classification or ""]
+        if noted:
+            row.append(u.excluded or "")
         rows.append(row)
     return header, rows

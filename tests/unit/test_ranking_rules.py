@@ -196,3 +196,13 @@ def test_the_documented_period_options_validate():
     assert not problems, problems
     assert config.bands_for("so")[1] == Band("Tốt", D(80), exclusive=True)
     assert config.ranking_rule() == Ranking(precision=3, tie_breakers=("total", "area:3"))
+
+
+def test_the_results_table_names_why_a_unit_is_left_out():
+    from parbot.core.results import ranking_table
+
+    block = run({"A": m("36", "54"), "EMPTY": {}})
+    header, rows = ranking_table(block, CRITERIA)
+    assert header[-1] == "excluded"
+    assert [(r[0], r[1], r[-1]) for r in rows] == [(1, "A", ""), ("", "EMPTY", EXCLUDED_UNSCORED)]
+    assert "excluded" not in ranking_table(run({"A": m("36", "54")}), CRITERIA)[0]
