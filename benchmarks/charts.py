@@ -1,6 +1,7 @@
-"""Benchmark the charts, the xlsx export and the PDF report; write the numbers into docs/benchmarks.md.
+"""Benchmark the charts, the xlsx export and the PDF report; print the numbers (``--write``: also into
+docs/benchmarks.md).
 
-Run: python benchmarks/charts.py [--repeat 3]
+Run: python benchmarks/charts.py [--repeat 3] [--write]
 
 Results come from the real engine on a generated criteria set shaped like MOHA's (8 areas, 80 items,
 the 8th measured by the survey) with seeded random marks; each time is the best of ``--repeat`` runs.
@@ -117,9 +118,9 @@ def run(repeat: int) -> list[tuple[str, str, float]]:
     return rows
 
 
-def write(rows: list[tuple[str, str, float]], repeat: int) -> str:
+def section(rows: list[tuple[str, str, float]], repeat: int) -> str:
     table = "\n".join(f"| {name} | {size} | {seconds:.3f} |" for name, size, seconds in rows)
-    body = f"""Command: `python benchmarks/charts.py --repeat {repeat}` (best of {repeat}; the PDF once).
+    body = f"""Command: `python benchmarks/charts.py --repeat {repeat} --write` (best of {repeat}; the PDF once).
 Machine: {platform.python_implementation()} {platform.python_version()}, {platform.machine()},
 matplotlib {charts.matplotlib.__version__}. Criteria: 8 areas × 10 items (the 8th by survey), random marks.
 
@@ -133,15 +134,18 @@ area, reasons on the line below — so a unit takes one page; unit pages render 
 {os.cpu_count()} cores, chunks of 40 units) and pypdf joins the parts. Before this (one process, a
 matplotlib ``Table`` per unit spilling onto further pages) the same report took 158 s for 982 pages.
 """
-    write_section(ROOT / "docs" / "benchmarks.md", SECTION.removeprefix("## "), body)
     return body
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="replace this section of docs/benchmarks.md")
     args = parser.parse_args()
-    print(write(run(args.repeat), args.repeat))
+    body = section(run(args.repeat), args.repeat)
+    if args.write:
+        write_section(ROOT / "docs" / "benchmarks.md", SECTION.removeprefix("## "), body)
+    print(body)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .criteria import Problem, read_text, validate_document
-from .results import Band
+from .results import Band, Ranking
 
 STAGES = ("self_assessment_opens", "self_assessment_closes", "appraisal_round1_closes",
           "explanation_closes", "appraisal_round2_closes", "publication")
@@ -47,8 +47,35 @@ class Deadlines(_Strict):
 
 
 class BandSpec(_Strict):
+    """A class: ``min_index`` (≥, inclusive) or ``above`` (>, "trên 80 %"), and optionally
+    ``min_area_index``: no area's index below it (Hải Dương 2024: top class only with every area ≥ 80 %)."""
+
     label: str
-    min_index: Annotated[Decimal, Field(ge=0, le=100)]
+    min_index: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    above: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    min_area_index: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _one_edge(self) -> "BandSpec":
+        if (self.min_index is None) == (self.above is None):
+            raise ValueError("give the class's lower edge as either min_index (≥) or above (>), not both or neither")
+        return self
+
+    def band(self) -> Band:
+        edge = self.min_index if self.min_index is not None else self.above
+        return Band(label=self.label, min_index=edge, exclusive=self.above is not None,  # type: ignore[arg-type]
+                    min_area_index=self.min_area_index)
+
+
+TieBreaker = Annotated[str, Field(pattern=r"^(total|area:[A-Za-z0-9][A-Za-z0-9._-]{0,23})$")]
+
+
+class RankingSpec(_Strict):
+    """Ranks and classes compare the index at ``precision`` decimals (unset: unrounded), then the
+    tie-breakers in order: ``total`` (more points first) or ``area:<code>`` (that area's index)."""
+
+    precision: Literal[2, 3] | None = None
+    tie_breakers: list[TieBreaker] = []
 
 
 class StageReminders(_Strict):
@@ -102,6 +129,7 @@ class PeriodConfig(_Strict):
     deadlines: Deadlines
     bands: dict[str, list[BandSpec]] = {}  # block -> bands; key "*" applies to blocks not listed
     tie_rule: Literal["competition", "dense"] = "competition"
+    ranking: RankingSpec = RankingSpec()
     leader_approval_required: bool = False
     leaders_see_block_ranking: bool = False
     reminders: ReminderPolicy = ReminderPolicy()
@@ -109,7 +137,10 @@ class PeriodConfig(_Strict):
 
     def bands_for(self, block: str) -> tuple[Band, ...]:
         specs = self.bands.get(block, self.bands.get("*", []))
-        return tuple(Band(label=b.label, min_index=b.min_index) for b in specs)
+        return tuple(b.band() for b in specs)
+
+    def ranking_rule(self) -> Ranking:
+        return Ranking(precision=self.ranking.precision, tie_breakers=tuple(self.ranking.tie_breakers))
 
 def parse_period(text: str, file: str = "<text>") -> tuple[PeriodConfig | None, list[Problem]]:
     config, checker, _ = validate_document(text, file, PeriodConfig,

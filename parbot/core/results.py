@@ -2,7 +2,10 @@
 
 Pure functions of plain values. Total = assessed points (appraised where present, else self) + survey
 points + bonus − deduction (each capped); an item marked not applicable leaves the unit's maximum.
-Indices are rounded half-up to 2 decimals; ranks compare those rounded indices with the period's tie rule.
+Indices are shown rounded half-up to 2 decimals, but ranks and classes compare the unrounded index (or the
+precision the period names) and then its tie-breakers, as provinces do: Thanh Hóa 2024 ranks two units with
+equal 2-decimal indices apart, and a raw 79.995 is not 80. Units whose maximum is 0 (every item not
+applicable) or that have no score at all are excluded from ranks, classes and the block mean, with a note.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from decimal import Decimal
 from typing import Iterable, Literal, Mapping
 
 from .criteria import BlockCriteria
-from .decimals import ZERO, percent, round_half_up
+from .decimals import HUNDRED, ZERO, percent, round_half_up
 
 
 class _NotApplicable:
@@ -43,7 +46,27 @@ class ItemMarks:
 @dataclass(frozen=True, slots=True)
 class Band:
     label: str
-    min_index: Decimal  # inclusive lower bound, in percent
+    min_index: Decimal  # lower bound, in percent
+    exclusive: bool = False  # "trên 80 %": the index must be above min_index
+    min_area_index: Decimal | None = None  # Hải Dương: no area index below this for the class
+
+    def admits(self, index: Decimal, area_indices: Iterable[Decimal]) -> bool:
+        if index < self.min_index or (self.exclusive and index == self.min_index):
+            return False
+        return self.min_area_index is None or all(a >= self.min_area_index for a in area_indices)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """How a block is ordered: the index at ``precision`` decimals (None: unrounded), then each tie-breaker
+    in turn: "total" (more points first) or "area:<code>" (a higher index of that area first)."""
+
+    precision: int | None = None
+    tie_breakers: tuple[str, ...] = ()
+
+
+EXCLUDED_NO_MAXIMUM = "no_maximum"  # every item not applicable: nothing to measure
+EXCLUDED_UNSCORED = "unscored"  # no score from any source
 
 
 TieRule = Literal["competition", "dense"]
@@ -84,6 +107,7 @@ class AreaResult:
     index: Decimal
     self_points: Decimal
     appraised: bool  # at least one item of the area carries appraised points
+    survey_only: bool = False  # every item from the survey: the survey points are this area's points
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +129,16 @@ class UnitResult:
     rank_of: int = 0
     classification: str | None = None
     items: tuple[ItemResult, ...] = ()
+    scored: bool = True  # at least one score from some source
+    excluded: str | None = None  # EXCLUDED_* when left out of ranks, classes and the mean
+
+    @property
+    def raw_index(self) -> Decimal:
+        """The index unrounded, what ranks and classes compare."""
+        return self.total / self.maximum * HUNDRED if self.maximum > 0 else ZERO
+
+    def area_raw_indices(self) -> list[Decimal]:
+        return [a.points / a.maximum * HUNDRED for a in self.areas if a.maximum > 0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +151,24 @@ class BlockResult:
     bands: tuple[Band, ...]
     tie_rule: TieRule
     area_codes: tuple[str, ...] = field(default=())
+    ranking: Ranking = Ranking()
+
+    @property
+    def ranked(self) -> tuple[UnitResult, ...]:
+        return tuple(u for u in self.units if u.excluded is None)
+
+    @property
+    def excluded(self) -> tuple[UnitResult, ...]:
+        return tuple(u for u in self.units if u.excluded is not None)
 
     def area_averages(self) -> dict[str, Decimal]:
         """Province's average index per area (mean over units of the area index)."""
-        if not self.units:
+        units = self.ranked
+        if not units:
             return {}
         out = {}
         for position, code in enumerate(self.area_codes):
-            values = [u.areas[position].index for u in self.units if u.areas[position].maximum > 0]
+            values = [u.areas[position].index for u in units if u.areas[position].maximum > 0]
             out[code] = round_half_up(sum(values, ZERO) / len(values)) if values else ZERO
         return out
 
@@ -138,6 +182,7 @@ def score_unit(criteria: BlockCriteria, unit: UnitRef, marks: Mapping[str, ItemM
     areas = []
     assessed = survey = self_total_assessed = ZERO
     missing_self = missing_appraisal = missing_survey = 0
+    scored = any(m.self is not None or m.appraised is not None or m.survey is not None for m in marks.values())
     item_results: list[ItemResult] = []
     empty = ItemMarks()
     for area in criteria.areas:
@@ -171,7 +216,9 @@ def score_unit(criteria: BlockCriteria, unit: UnitRef, marks: Mapping[str, ItemM
                                                not_applicable=na, section="area", reason=m.reason))
         areas.append(AreaResult(code=area.code, name=area.name, short=area.short, points=area_points,
                                 maximum=area_max, index=percent(area_points, area_max), self_points=area_self,
-                                appraised=appraised_any))
+                                appraised=appraised_any,
+                                survey_only=bool(area.item_codes)
+                                and all(criteria.items[c].is_survey for c in area.item_codes)))
     bonus = _adjustment(criteria, criteria.bonus, marks, with_items, item_results, "bonus")
     deduction = _adjustment(criteria, criteria.deduction, marks, with_items, item_results, "deduction")
     maximum = sum((a.maximum for a in areas), ZERO)
@@ -181,7 +228,7 @@ def score_unit(criteria: BlockCriteria, unit: UnitRef, marks: Mapping[str, ItemM
                       deduction=deduction, total=total, maximum=maximum, index=percent(total, maximum),
                       self_total=max(self_total_assessed + survey + bonus - deduction, ZERO),
                       missing_self=missing_self, missing_appraisal=missing_appraisal,
-                      missing_survey=missing_survey, items=tuple(item_results))
+                      missing_survey=missing_survey, items=tuple(item_results), scored=scored)
 
 
 def _adjustment(criteria: BlockCriteria, adjustment, marks: Mapping[str, ItemMarks], with_items: bool,
@@ -204,38 +251,70 @@ def _adjustment(criteria: BlockCriteria, adjustment, marks: Mapping[str, ItemMar
     return min(total, adjustment.cap)
 
 
-def classify(index: Decimal, bands: Iterable[Band]) -> str | None:
-    for band in sorted(bands, key=lambda b: b.min_index, reverse=True):
-        if index >= band.min_index:
+def classify(index: Decimal, bands: Iterable[Band], area_indices: Iterable[Decimal] = ()) -> str | None:
+    """The highest band the index (and, where a band asks, every area index) reaches."""
+    areas = list(area_indices)
+    for band in sorted(bands, key=lambda b: (b.min_index, b.exclusive), reverse=True):
+        if band.admits(index, areas):
             return band.label
     return None
 
 
-def rank_units(results: list[UnitResult], tie_rule: TieRule, bands: tuple[Band, ...]) -> list[UnitResult]:
-    """Order by index (already rounded to 2 decimals), ties by name for display, and number the ranks."""
-    ordered = sorted(results, key=lambda r: (-r.index, r.unit.name, r.unit.code))
+def _at(value: Decimal, precision: int | None) -> Decimal:
+    return value if precision is None else round_half_up(value, precision)
+
+
+def _sort_key(result: UnitResult, ranking: Ranking) -> tuple[Decimal, ...]:
+    key = [_at(result.raw_index, ranking.precision)]
+    for breaker in ranking.tie_breakers:
+        if breaker == "total":
+            key.append(result.total)
+        else:  # "area:<code>"
+            code = breaker.partition(":")[2]
+            area = next((a for a in result.areas if a.code == code), None)
+            key.append(area.points / area.maximum if area is not None and area.maximum > 0 else ZERO)
+    return tuple(key)
+
+
+def exclusion(result: UnitResult) -> str | None:
+    if result.maximum <= 0:
+        return EXCLUDED_NO_MAXIMUM
+    return None if result.scored else EXCLUDED_UNSCORED
+
+
+def rank_units(results: list[UnitResult], tie_rule: TieRule, bands: tuple[Band, ...],
+               ranking: Ranking = Ranking()) -> list[UnitResult]:
+    """Order by the ranking key (index at the period's precision, then its tie-breakers), ties by name for
+    display only, and number the ranks; excluded units follow, unranked and unclassed."""
+    keyed = [(tuple(-k for k in _sort_key(r, ranking)), r) for r in results if exclusion(r) is None]
+    keyed.sort(key=lambda kr: (kr[0], kr[1].unit.name, kr[1].unit.code))
     ranked: list[UnitResult] = []
-    previous: Decimal | None = None
+    previous = None
     rank = 0
-    for position, result in enumerate(ordered, start=1):
-        if result.index != previous:
+    for position, (key, result) in enumerate(keyed, start=1):
+        if key != previous:
             rank = position if tie_rule == "competition" else rank + 1
-            previous = result.index
-        ranked.append(replace(result, rank=rank, rank_of=len(ordered),
-                               classification=classify(result.index, bands)))
-    return ranked
+            previous = key
+        index = _at(result.raw_index, ranking.precision)
+        areas = [_at(a, ranking.precision) for a in result.area_raw_indices()]
+        ranked.append(replace(result, rank=rank, rank_of=len(keyed), classification=classify(index, bands, areas)))
+    left_out = sorted((r for r in results if exclusion(r) is not None), key=lambda r: (r.unit.name, r.unit.code))
+    return ranked + [replace(r, excluded=exclusion(r)) for r in left_out]
 
 
 def compute_block(criteria: BlockCriteria, block_name: str, units: Iterable[UnitRef],
                   marks: Mapping[str, Mapping[str, ItemMarks]], bands: tuple[Band, ...] = (),
-                  tie_rule: TieRule = "competition", with_items: bool = False) -> BlockResult:
+                  tie_rule: TieRule = "competition", with_items: bool = False,
+                  ranking: Ranking = Ranking(), year: int | None = None) -> BlockResult:
+    """``year`` is the period's (captions print it); the criteria set's year where none is given."""
     empty: Mapping[str, ItemMarks] = {}
     scored = [score_unit(criteria, unit, marks.get(unit.code, empty), with_items) for unit in units]
-    ranked = rank_units(scored, tie_rule, bands)
-    average = round_half_up(sum((r.index for r in ranked), ZERO) / len(ranked)) if ranked else ZERO
-    return BlockResult(block=criteria.block, block_name=block_name, year=criteria.year, units=tuple(ranked),
+    ordered = rank_units(scored, tie_rule, bands, ranking)
+    counted = [r for r in ordered if r.excluded is None]
+    average = round_half_up(sum((r.index for r in counted), ZERO) / len(counted)) if counted else ZERO
+    return BlockResult(block=criteria.block, block_name=block_name, year=year or criteria.year, units=tuple(ordered),
                        average_index=average, bands=tuple(bands), tie_rule=tie_rule,
-                       area_codes=tuple(a.code for a in criteria.areas))
+                       area_codes=tuple(a.code for a in criteria.areas), ranking=ranking)
 
 
 def ranking_table(block: BlockResult, criteria: BlockCriteria) -> tuple[list[str], list[list[object]]]:
@@ -249,14 +328,19 @@ def ranking_table(block: BlockResult, criteria: BlockCriteria) -> tuple[list[str
     if criteria.deduction:
         header.append("deduction")
     header += ["total", "maximum", "index_pct", "class"]
+    noted = bool(block.excluded)
+    if noted:
+        header.append("excluded")  # why a unit is left out of the ranking (EXCLUDED_*)
     rows = []
     for u in block.units:
-        row: list[object] = [u.rank, u.unit.code, u.unit.name, *[u.areas[i].points for i, _ in area_columns],
+        row: list[object] = [u.rank or "", u.unit.code, u.unit.name, *[u.areas[i].points for i, _ in area_columns],
                              u.survey]
         if criteria.bonus:
             row.append(u.bonus)
         if criteria.deduction:
             row.append(u.deduction)
         row += [u.total, u.maximum, u.index, u.classification or ""]
+        if noted:
+            row.append(u.excluded or "")
         rows.append(row)
     return header, rows

@@ -62,6 +62,8 @@ TEXT: dict[str, dict[str, str]] = {
         "table_title": "Bảng xếp hạng – {block}",
         "section_bonus": "Điểm thưởng",
         "section_deduction": "Điểm trừ",
+        "excluded_no_maximum": "Không xếp hạng: mọi tiêu chí không áp dụng",
+        "excluded_unscored": "Không xếp hạng: chưa có điểm",
     },
     "en": {
         "index": "Index",
@@ -111,6 +113,8 @@ TEXT: dict[str, dict[str, str]] = {
         "table_title": "Ranking – {block}",
         "section_bonus": "Bonus",
         "section_deduction": "Deduction",
+        "excluded_no_maximum": "Not ranked: no item applies",
+        "excluded_unscored": "Not ranked: no score",
     },
 }
 
@@ -145,4 +149,7 @@ def short_name(name: str, width: int, lines: int = 2) -> str:
 
 
 def class_label(result: UnitResult, lang: str) -> str:
+    """The class, or why the unit is left out of the ranking."""
+    if result.excluded:
+        return t(lang, f"excluded_{result.excluded}")
     return result.classification or t(lang, "no_class")

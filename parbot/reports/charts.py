@@ -263,7 +263,7 @@ def ranking_pngs(block: BlockResult, lang: str = "vi", per_page: int | None = No
     limit = min(DEFAULT_PER_PAGE if per_page is None else per_page, max_ranking_rows())
     if limit < 1:
         raise ValueError("per_page must be at least 1")
-    units = block.units
+    units = block.ranked  # units left out of the ranking have no bar
     rows = page_rows(len(units), limit)
     chunks = [units[i:i + rows] for i in range(0, len(units), rows)]
     out = []

@@ -110,7 +110,7 @@ def _ranking_table_pages(block: BlockResult, previous: Mapping[str, Decimal]) ->
         widths = [0.55, 2.85, 0.7, 0.7, 0.7, 0.9, 0.95]
     rows = []
     for unit in block.units:
-        row = [str(unit.rank), short_name(unit.unit.name, int(widths[1] / CHAR), 1),
+        row = [str(unit.rank) if unit.rank else "—", short_name(unit.unit.name, int(widths[1] / CHAR), 1),
                num(unit.total, LANG), num(unit.maximum, LANG), num(unit.index, LANG), class_label(unit, LANG)]
         if previous:
             before = previous.get(unit.unit.code)
@@ -130,8 +130,8 @@ def _ranking_table_pages(block: BlockResult, previous: Mapping[str, Decimal]) ->
 
 
 def _ranking_chart_pages(block: BlockResult) -> list[Figure]:
-    rows = charts.page_rows(len(block.units), RANKING_ROWS)
-    chunks = [block.units[i:i + rows] for i in range(0, len(block.units), rows)]
+    rows = charts.page_rows(len(block.ranked), RANKING_ROWS)
+    chunks = [block.ranked[i:i + rows] for i in range(0, len(block.ranked), rows)]
     figures = []
     for page, chunk in enumerate(chunks, start=1):
         fig = _page()

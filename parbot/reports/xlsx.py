@@ -87,10 +87,17 @@ def _widths(ws: WriteOnlyWorksheet, widths: Sequence[float]) -> None:
         ws.column_dimensions[get_column_letter(index)].width = width
 
 
-def _area_headers(block: BlockResult) -> list[str]:
+def _scored_areas(block: BlockResult) -> list[int]:
+    """Positions of the areas shown as columns: a survey-only area is the survey column already."""
+    first = block.units[0].areas if block.units else ()
+    return [i for i, _ in enumerate(block.area_codes) if not (i < len(first) and first[i].survey_only)]
+
+
+def _area_headers(block: BlockResult, positions: list[int]) -> list[str]:
     first = block.units[0].areas if block.units else ()
     names = {a.code: a.short or a.name for a in first}
-    return [f"{code}. {names[code]}" if code in names else code for code in block.area_codes]
+    codes = [block.area_codes[i] for i in positions]
+    return [f"{code}. {names[code]}" if code in names else code for code in codes]
 
 
 def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> None:
@@ -98,23 +105,25 @@ def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> No
     cells = _Cells(ws)
     with_bonus = any(u.bonus for u in block.units)
     with_deduction = any(u.deduction for u in block.units)
-    header = [t(lang, "rank"), t(lang, "unit_code"), t(lang, "unit"), *_area_headers(block), t(lang, "survey")]
+    positions = _scored_areas(block)
+    header = [t(lang, "rank"), t(lang, "unit_code"), t(lang, "unit"), *_area_headers(block, positions),
+              t(lang, "survey")]
     header += [t(lang, "bonus")] * with_bonus + [t(lang, "deduction")] * with_deduction
     header += [t(lang, "total"), t(lang, "maximum"), t(lang, "index_pct"), t(lang, "class")]
-    _widths(ws, [8, 12, 44, *[14] * len(block.area_codes), 12, *[11] * (with_bonus + with_deduction),
+    _widths(ws, [8, 12, 44, *[14] * len(positions), 12, *[11] * (with_bonus + with_deduction),
                  11, 11, 11, 16])
     ws.freeze_panes = "D3"  # keep the header and the rank, code and name in view
     ws.append([cells.title(t(lang, "ranking_title", year=block.year, block=block.block_name))])
     ws.append(cells.header(header))
     for unit in block.units:
-        row = [cells.number(unit.rank, fmt="0"), unit.unit.code, unit.unit.name,
-               *(cells.number(a.points) for a in unit.areas), cells.number(unit.survey)]
+        row = [cells.number(unit.rank or None, fmt="0"), unit.unit.code, unit.unit.name,
+               *(cells.number(unit.areas[i].points) for i in positions), cells.number(unit.survey)]
         if with_bonus:
             row.append(cells.number(unit.bonus))
         if with_deduction:
             row.append(cells.number(unit.deduction))
         row += [cells.number(unit.total, bold=True), cells.number(unit.maximum), cells.number(unit.index, bold=True),
-                unit.classification]
+                unit.classification if unit.excluded is None else class_label(unit, lang)]
         ws.append(row)
     gap = [None] * (len(header) - 5)  # the columns between the unit's name and the index
     ws.append([None, None, cells.text(t(lang, "block_average"), bold=True), *gap,

@@ -119,6 +119,7 @@ def test_not_applicable_items_leave_the_maximum_and_rank_by_index(cli, tmp_path)
     (["BD02", "TD.1", "appraised", "mười"], "not a number"),
     (["BD02", "TD.1", "bogus", "10"], "source 'bogus'"),
     (["BD02", "TD.1", "appraised", "na"], "does not allow 'not applicable'"),
+    (["BD02", "TD.1", "appraised", "10.03"], "not a multiple of item TD.1's step 0.05"),
 ])
 def test_a_bad_row_refuses_the_whole_file(cli, tmp_path, bad_row, message):
     load_round(cli, tmp_path, "binhduong-2017.yaml", "binhduong-2017-period.yaml",

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from parbot.core.criteria import parse_criteria_set
 from parbot.core.decimals import percent, round_half_up
-from parbot.core.results import NA, Band, ItemMarks, UnitRef, compute_block
+from parbot.core.results import NA, Band, ItemMarks, Ranking, UnitRef, compute_block
 
 SET = """
 format: parbot/criteria-set@1
@@ -87,10 +87,14 @@ def test_ties_competition_and_dense():
     assert [u.rank for u in block(marks, "dense").units] == [1, 2, 2, 3]
 
 
-def test_ties_compare_rounded_indices():
-    # 6.001/20 and 6.002/20 both round to 30.01%: the same rank.
+def test_ties_compare_the_unrounded_index_unless_the_period_names_a_precision():
+    # 6.001/20 and 6.002/20 both show 30.01%: distinct ranks on the unrounded index, one rank at 2 decimals.
     marks = {"A": {"1.2": ItemMarks(appraised=D("6.001"))}, "B": {"1.2": ItemMarks(appraised=D("6.002"))}}
-    assert [u.rank for u in block(marks).units] == [1, 1]
+    result = block(marks)
+    assert [(u.unit.code, u.index, u.rank) for u in result.units] == [("B", D("30.01"), 1), ("A", D("30.01"), 2)]
+    units = [UnitRef(code, f"Đơn vị {code}", "so") for code in marks]
+    rounded = compute_block(CRITERIA, "Sở", units, marks, BANDS, ranking=Ranking(precision=2))
+    assert [u.rank for u in rounded.units] == [1, 1]
 
 
 def test_item_detail_shows_lost_points_with_reasons():

@@ -26,16 +26,18 @@ def test_ranking_sheet_holds_the_published_columns_as_numbers():
     block = make_block(6)
     ws = workbook([block])[block.block_name]
     header = [c.value for c in ws[2]]
+    # Area 3 is measured only by the survey: its points are the survey column, not repeated.
     assert header == ["Xếp hạng", "Mã đơn vị", "Đơn vị", "1. Chỉ đạo, điều hành", "2. Cải cách thủ tục hành chính",
-                      "3. Sự hài lòng", "Điểm ĐTXHH", "Tổng điểm", "Điểm tối đa", "Chỉ số (%)", "Xếp loại"]
+                      "Điểm ĐTXHH", "Tổng điểm", "Điểm tối đa", "Chỉ số (%)", "Xếp loại"]
     assert ws.freeze_panes == "D3"
     rows = list(ws.iter_rows(min_row=3, max_row=2 + len(block.units)))
     for row, unit in zip(rows, block.units):
         values = [c.value for c in row]
-        expected = [unit.rank, unit.unit.code, unit.unit.name, *(a.points for a in unit.areas), unit.survey,
+        assert unit.areas[2].survey_only and unit.areas[2].points == unit.survey
+        expected = [unit.rank, unit.unit.code, unit.unit.name, *(a.points for a in unit.areas[:2]), unit.survey,
                     unit.total, unit.maximum, unit.index, unit.classification]
         assert [D(str(v)) if isinstance(v, (int, float)) else v for v in values] == expected
-        assert {row[i].number_format for i in range(3, 10)} == {"0.00"}
+        assert {row[i].number_format for i in range(3, 9)} == {"0.00"}
     average = [c.value for c in ws[3 + len(block.units)]]
     assert average[2] == "Bình quân khối" and D(str(average[header.index("Chỉ số (%)")])) == block.average_index
     assert ws.column_dimensions["C"].width > ws.column_dimensions["A"].width

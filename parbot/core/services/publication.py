@@ -30,7 +30,8 @@ def _mark(value: object) -> str | None:
 
 
 def _unit(u: UnitResult) -> dict:
-    return {"code": u.unit.code, "name": u.unit.name, "rank": u.rank, "rank_of": u.rank_of,
+    extra = {"excluded": u.excluded} if u.excluded else {}  # absent when ranked: older snapshots keep their hash
+    return extra | {"code": u.unit.code, "name": u.unit.name, "rank": u.rank, "rank_of": u.rank_of,
             "classification": u.classification, "assessed": fmt(u.assessed), "survey": fmt(u.survey),
             "bonus": fmt(u.bonus), "deduction": fmt(u.deduction), "total": fmt(u.total), "maximum": fmt(u.maximum),
             "index": f"{u.index:.2f}", "self_total": fmt(u.self_total),
@@ -41,10 +42,23 @@ def _unit(u: UnitResult) -> dict:
                        "not_applicable": i.not_applicable, "reason": i.reason} for i in u.items]}
 
 
+def _band(b) -> dict:
+    out = {"label": b.label, "min_index": fmt(b.min_index)}
+    if b.exclusive:
+        out["exclusive"] = True
+    if b.min_area_index is not None:
+        out["min_area_index"] = fmt(b.min_area_index)
+    return out
+
+
 def canonical(result: BlockResult) -> dict:
-    return {"year": result.year, "block": result.block, "block_name": result.block_name,
+    """Options at their defaults are left out, so snapshots published before they existed keep their hash."""
+    ranking = result.ranking
+    extra = {"ranking": {"precision": ranking.precision, "tie_breakers": list(ranking.tie_breakers)}} \
+        if ranking.precision is not None or ranking.tie_breakers else {}
+    return extra | {"year": result.year, "block": result.block, "block_name": result.block_name,
             "average_index": f"{result.average_index:.2f}", "tie_rule": result.tie_rule,
-            "bands": [{"label": b.label, "min_index": fmt(b.min_index)} for b in result.bands],
+            "bands": [_band(b) for b in result.bands],
             "area_averages": {code: f"{value:.2f}" for code, value in result.area_averages().items()},
             "units": [_unit(u) for u in result.units]}
 

@@ -16,7 +16,7 @@ from ..errors import DomainError, NotFound, PermissionDenied
 from ..model import Period, Snapshot
 from ..permissions import UNIT_ROLES, Action, Caller, Grant, allowed, own_blocks, require
 from ..ports import UnitOfWork
-from ..results import NA, Band, BlockResult, ItemMarks, UnitResult, UnitRef, compute_block
+from ..results import NA, Band, BlockResult, ItemMarks, Ranking, UnitResult, UnitRef, compute_block
 from .periods import get_period
 from .progress import period_progress
 from .publication import canonical, content_hash
@@ -60,8 +60,12 @@ def block_from_snapshot(period: Period, snapshot: Snapshot) -> BlockResult:
                         ItemMarks(self=_mark(i["self"]), appraised=_mark(i["appraised"]), reason=i["reason"]))
             for i in unit["items"]}
     units = [UnitRef(u["code"], u["name"], snapshot.block) for u in data["units"]]
-    bands = tuple(Band(b["label"], Decimal(b["min_index"])) for b in data["bands"])
-    result = compute_block(criteria, data["block_name"], units, marks, bands, data["tie_rule"], with_items=True)
+    bands = tuple(Band(b["label"], Decimal(b["min_index"]), b.get("exclusive", False),
+                       Decimal(b["min_area_index"]) if "min_area_index" in b else None) for b in data["bands"])
+    options = data.get("ranking", {})
+    ranking = Ranking(options.get("precision"), tuple(options.get("tie_breakers", ())))
+    result = compute_block(criteria, data["block_name"], units, marks, bands, data["tie_rule"], with_items=True,
+                           ranking=ranking, year=data["year"])
     if content_hash(canonical(result)) != snapshot.content_hash:
         raise DomainError("report.snapshot_mismatch", block=snapshot.block, revision=snapshot.revision)
     return result

@@ -28,7 +28,7 @@ def block_results(uow: UnitOfWork, period: Period, block: str, with_items: bool 
     return compute_block(criteria, block_row.name if block_row else block,
                          [UnitRef(u.code, u.name, u.block) for u in units], marks,
                          bands=period.config.bands_for(block), tie_rule=period.config.tie_rule,
-                         with_items=with_items)
+                         with_items=with_items, ranking=period.config.ranking_rule(), year=period.year)
 
 
 def period_results(uow: UnitOfWork, *, year: int | None = None, block: str | None = None,

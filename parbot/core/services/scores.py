@@ -9,6 +9,7 @@ from ..errors import ValidationFailed
 from ..model import SOURCES, AuditEntry, Period, Score
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
+from ..rules import AllOfRule, ChoiceRule, DirectPointsRule, TiersRule, YesNoRule
 from .periods import get_period
 from .tabular import Row
 
@@ -47,8 +48,20 @@ def put_score(uow: UnitOfWork, period: Period, score: Score, actor: str, action:
     return put_scores(uow, period, [score], actor, action) == 1
 
 
-def check_points(item: Item, source: str, text: str) -> tuple[Decimal | None, bool, str | None]:
-    """Validate one score value for an item; returns (points, not_applicable, problem)."""
+def _allowed(item: Item, block: str) -> tuple[list[Decimal] | None, Decimal | None]:
+    """What the item's rule can produce: a list of values (options, tiers, all-or-nothing) or a step
+    (points given by judgement); (None, None) where any value from 0 to the maximum may come out."""
+    if isinstance(item.rule, (YesNoRule, ChoiceRule, TiersRule, AllOfRule)):
+        return sorted(set(item.rule.reachable(item.maximum, block))), None
+    if isinstance(item.rule, DirectPointsRule):
+        return None, item.rule.step
+    return None, None
+
+
+def check_points(item: Item, source: str, text: str, block: str | None = None
+                 ) -> tuple[Decimal | None, bool, str | None]:
+    """Validate one score value for an item; returns (points, not_applicable, problem). With ``block``, the
+    points must also be ones the item's rule can produce (0.75 on a {1, 0.5, 0} choice is refused)."""
     if source == "survey" and not item.is_survey:
         return None, False, f"item {item.code} is self-assessed: it takes no survey points"
     if source != "survey" and item.is_survey:
@@ -65,6 +78,14 @@ def check_points(item: Item, source: str, text: str) -> tuple[Decimal | None, bo
         return None, False, f"points {fmt(points)} are negative"
     if points > item.maximum:
         return None, False, f"points {fmt(points)} exceed item {item.code}'s maximum {fmt(item.maximum)}"
+    if block is not None:
+        values, step = _allowed(item, block)
+        if values is not None and points not in values:
+            return None, False, (f"points {fmt(points)} cannot come from item {item.code}'s rule; allowed: "
+                                 + ", ".join(fmt(v) for v in values))
+        if step is not None and points % step:
+            return None, False, (f"points {fmt(points)} are not a multiple of item {item.code}'s step "
+                                 f"{fmt(step)} (allowed: 0, {fmt(step)}, … {fmt(item.maximum)})")
     return points, False, None
 
 
@@ -107,7 +128,7 @@ def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[st
                 problems.append(f"{where}: repeats row {seen[key]} ({unit_code}, {item_code}, {source})")
                 continue
             seen[key] = row.line
-            points, not_applicable, problem = check_points(item, source, row.get("points"))
+            points, not_applicable, problem = check_points(item, source, row.get("points"), unit.block)
             if problem:
                 problems.append(f"{where}: {problem}")
                 continue
