@@ -9,10 +9,11 @@ import aiohttp
 import pytest
 from emulator_fixtures import make_bot, png_bytes
 from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from parbot.sandbox.emulator import ApiError, Emulator, EmulatorServer, RateLimiter, RateLimits, SimError, SimUser
+from parbot.sandbox.emulator import (
+    ApiError, Emulator, EmulatorServer, Faults, RateLimiter, RateLimits, SimError, SimUser)
 from parbot.sandbox.emulator import markup
 
 MB = 1024 * 1024
@@ -399,3 +400,132 @@ def test_emulator_refuses_impossible_user_actions():
     user.block()
     with pytest.raises(SimError, match="(?i)blocked"):
         user.send_text("hello")
+
+
+# ---- strict where a bot could trip -----------------------------------------------------------------------
+
+async def test_reply_markup_over_100_buttons_or_10_kb_is_too_long(ptb_bot, user):
+    await ptb_bot.send_message(user.id, "100", reply_markup=keyboard(*[(f"u{n}", f"u:{n}") for n in range(100)]))
+    with pytest.raises(BadRequest, match=r"^Reply markup is too long$"):
+        await ptb_bot.send_message(user.id, "101", reply_markup=keyboard(*[(f"u{n}", f"u:{n}") for n in range(101)]))
+    wide = [("Ủy ban nhân dân xã " + "Đ" * 60, f"u:{n}") for n in range(60)]  # 60 buttons, over 10 kB
+    with pytest.raises(BadRequest, match="^Reply markup is too long$"):
+        await ptb_bot.send_message(user.id, "wide", reply_markup=keyboard(*wide))
+    sent = await ptb_bot.send_message(user.id, "x")
+    with pytest.raises(BadRequest, match="^Reply markup is too long$"):
+        await sent.edit_reply_markup(keyboard(*wide))
+    assert user.bot_message_count == 2
+
+
+async def test_limits_answer_telegrams_exact_descriptions(ptb_bot, user):
+    cases = [(ptb_bot.send_message(user.id, "a" * 4097), "Message is too long"),
+             (ptb_bot.send_photo(user.id, png_bytes(), caption="c" * 1025), "Message caption is too long"),
+             (ptb_bot.send_message(user.id, "x", reply_markup=keyboard(("x", "a" * 65))), "Button_data_invalid")]
+    for call, description in cases:
+        with pytest.raises(BadRequest) as refused:
+            await call
+        assert refused.value.message == description  # PTB capitalises Telegram's "Bad Request: <what>"
+
+
+async def test_callback_answer_expires_after_15_seconds(ptb_bot):
+    now = [100.0]
+    async with EmulatorServer() as server:
+        server.emulator.clock = lambda: now[0]
+        user = server.create_user(4, "Hà")
+        user.send_text("hi")
+        async with make_bot(server) as bot:
+            sent = await bot.send_message(4, "Chọn", reply_markup=keyboard(("A", "a"), ("B", "b")))
+            first = user.press("A", message_id=sent.message_id)
+            now[0] += 14.9
+            assert await bot.answer_callback_query(first.id)
+            second = user.press("B", message_id=sent.message_id)
+            now[0] += 15.1
+            with pytest.raises(BadRequest, match="(?i)query is too old and response timeout expired or query ID"):
+                await bot.answer_callback_query(second.id)
+            assert (first.answered, second.answered) == (True, False)
+
+
+async def test_user_edit_arrives_as_edited_message(ptb_bot, user):
+    typed = user.send_text("0")
+    user.edit_text(typed, "0,5")
+    updates = await ptb_bot.get_updates()
+    edited = [u.edited_message for u in updates if u.edited_message]
+    assert [e.text for e in edited] == ["0,5"] and edited[0].message_id == typed.message_id
+    assert edited[0].edit_date is not None
+    assert [u.message.text for u in updates if u.message] == ["xin chào", "0"]  # the original stays as sent
+    with pytest.raises(SimError):
+        user.edit_text(typed, "0,5")  # unchanged
+    bot_message = await ptb_bot.send_message(user.id, "bot text")
+    with pytest.raises(SimError):
+        user.edit_text(user.chat.messages[bot_message.message_id], "not mine")
+
+
+async def test_album_shares_a_media_group_id(ptb_bot, user):
+    sent = user.send_album([png_bytes(), png_bytes(color="red"), png_bytes(color="green")], caption="Minh chứng")
+    assert len(sent) == 3
+    photos = [u.message for u in await ptb_bot.get_updates() if u.message and u.message.photo]
+    assert len({m.media_group_id for m in photos}) == 1 and photos[0].media_group_id
+    assert [m.caption for m in photos] == ["Minh chứng", None, None]
+    with pytest.raises(SimError):
+        user.send_album([png_bytes()])
+
+
+async def test_second_poller_ends_the_first_with_409_conflict(emulator_server):
+    async with make_bot(emulator_server) as first, make_bot(emulator_server) as second:
+        waiting = asyncio.create_task(first.get_updates(timeout=20))
+        calls = emulator_server.emulator.method_calls
+
+        async def first_is_waiting() -> None:
+            while calls["getUpdates"] < 1:
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(first_is_waiting(), 5)
+        await asyncio.sleep(0.05)  # the first request is inside the emulator's long poll
+        other = asyncio.create_task(second.get_updates(timeout=20))
+        with pytest.raises(Conflict, match="terminated by other getUpdates request; make sure that only one bot"):
+            await asyncio.wait_for(waiting, 10)
+        emulator_server.create_user(8, "Nam").send_text("hi")
+        (update,) = await asyncio.wait_for(other, 10)
+        assert update.message.text == "hi" and emulator_server.emulator.conflicts == 1
+
+
+# ---- faults for chaos tests ------------------------------------------------------------------------------
+
+def test_faults_replay_with_a_seed_and_respect_methods():
+    def run(seed: int) -> list:
+        faults = Faults(seed=seed, server_error=0.2, reset=0.2, lost_reply=0.2, too_many=0.2,
+                        methods=frozenset({"sendMessage"}))
+        return [faults.draw("sendMessage") for _ in range(50)], faults
+    (draws, faults), (again, _) = run(7), run(7)
+    assert draws == again and set(draws) == {None, "server_error", "reset", "lost_reply", "too_many"}
+    assert sum(faults.injected.values()) == sum(d is not None for d in draws)
+    assert faults.draw("getUpdates") is None
+
+
+async def test_each_fault_reaches_the_bot_as_telegram_would_fail():
+    faults = Faults(timeout_delay=0.5)
+    async with EmulatorServer(faults=faults) as server:
+        user = server.create_user(6, "An")
+        user.send_text("hi")
+        async with make_bot(server) as bot:
+            faults.server_error = 1.0
+            with pytest.raises(NetworkError, match="Bad Gateway"):
+                await bot.send_message(6, "5xx")
+            faults.server_error, faults.too_many, faults.retry_after = 0.0, 1.0, 3
+            with pytest.raises(RetryAfter) as limited:
+                await bot.send_message(6, "429")
+            assert limited.value.retry_after in (dtm.timedelta(seconds=3), 3)
+            faults.too_many, faults.reset = 0.0, 1.0
+            with pytest.raises(NetworkError):
+                await bot.send_message(6, "reset")
+            faults.reset, faults.timeout = 0.0, 1.0
+            with pytest.raises(NetworkError):  # TimedOut is a NetworkError; the emulator drops after 0.5 s
+                await bot.send_message(6, "timeout")
+            assert user.bot_message_count == 0  # none of these were applied
+            faults.timeout, faults.lost_reply = 0.0, 1.0
+            with pytest.raises(NetworkError):
+                await bot.send_message(6, "lost")
+            assert [m.text for m in user.bot_messages()] == ["lost"]  # applied, though the bot saw a failure
+            faults.lost_reply, faults.latency = 0.0, (0.05, 0.1)
+            await bot.send_message(6, "slow but fine")
+        assert dict(faults.injected) == {"server_error": 1, "too_many": 1, "reset": 1, "timeout": 1,
+                                         "lost_reply": 1}

@@ -2,6 +2,7 @@
 simulated-user API under ``/_sim`` (JSON) for out-of-process tests and the training web chat."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Awaitable, Callable
@@ -9,11 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
+from parbot.sandbox.emulator.faults import Faults
 from parbot.sandbox.emulator.users import SimUser
 from parbot.sandbox.emulator.world import (
     DEFAULT_TOKEN, MB, UPLOAD_LIMIT, ApiError, Emulator, Params, RateLimits, SimError, Upload)
 
 EMULATOR_KEY = web.AppKey("emulator", Emulator)
+FAULTS_KEY = web.AppKey("faults", Faults)
 USERS_KEY = web.AppKey("sim_users", dict)
 EVENTS_POLL_LIMIT = 30.0
 
@@ -56,10 +59,32 @@ def _envelope(status: int, body: dict) -> web.Response:
     return web.json_response(body, status=status)
 
 
+def _drop_connection(request: web.Request) -> web.Response:
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=500)  # never reaches the client: the connection is gone
+
+
 async def bot_api(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR_KEY]
     if request.match_info["token"] != emulator.token:
         return _envelope(401, ApiError(401, "Unauthorized").envelope())
+    faults: Faults | None = request.app.get(FAULTS_KEY)
+    fault = None
+    if faults is not None:
+        if delay := faults.delay():
+            await asyncio.sleep(delay)
+        fault = faults.draw(request.match_info["method"])
+        if fault == "timeout":
+            await asyncio.sleep(faults.timeout_delay)
+            return _drop_connection(request)
+        if fault == "reset":
+            return _drop_connection(request)
+        if fault == "server_error":
+            return _envelope(502, ApiError(502, "Bad Gateway").envelope())
+        if fault == "too_many":
+            return _envelope(429, ApiError(429, f"Too Many Requests: retry after {faults.retry_after}",
+                                           retry_after=faults.retry_after).envelope())
     try:
         params, uploads = await _read_params(request)
         result = await emulator.call(request.match_info["method"], params, uploads)
@@ -67,6 +92,8 @@ async def bot_api(request: web.Request) -> web.Response:
         return _envelope(exc.code, exc.envelope())
     except ValueError:  # undecodable JSON body
         return _envelope(400, ApiError(400, "Bad Request: can't parse request body").envelope())
+    if fault == "lost_reply":
+        return _drop_connection(request)
     return _envelope(200, {"ok": True, "result": result})
 
 
@@ -246,10 +273,12 @@ async def sim_file(request: web.Request) -> web.Response:
                         ("image/png" if stored.data.startswith(b"\x89PNG") else "application/octet-stream"))
 
 
-def create_app(emulator: Emulator) -> web.Application:
+def create_app(emulator: Emulator, faults: Faults | None = None) -> web.Application:
     """The aiohttp application; the training web chat may add its own routes to it."""
     app = web.Application(client_max_size=UPLOAD_LIMIT + MB)
     app[EMULATOR_KEY] = emulator
+    if faults is not None:
+        app[FAULTS_KEY] = faults
     app[USERS_KEY] = {}
     app.router.add_route("*", "/bot{token}/{method}", bot_api)
     app.router.add_get("/file/bot{token}/{path:.+}", download)
@@ -274,11 +303,13 @@ class EmulatorServer:
     """Runs the emulator on a local port; ``async with EmulatorServer() as server: ...``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str = DEFAULT_TOKEN, *,
-                 rate_limits: RateLimits | None = None, bot_username: str = "parbot_emulator_bot") -> None:
+                 rate_limits: RateLimits | None = None, bot_username: str = "parbot_emulator_bot",
+                 faults: Faults | None = None) -> None:
         self.host = host
         self.port = port
         self.emulator = Emulator(token, bot_username=bot_username, rate_limits=rate_limits)
-        self.app = create_app(self.emulator)
+        self.faults = faults
+        self.app = create_app(self.emulator, faults)
         self._runner: web.AppRunner | None = None
 
     @property

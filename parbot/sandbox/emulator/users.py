@@ -66,6 +66,19 @@ class SimUser:
         stored = self.emulator.store_file("photo", ("photo.jpg", data, "image/jpeg"))
         return self.emulator.post_user_message(self.user, target, photo=stored, caption=caption)
 
+    def edit_text(self, message: Message, text: str) -> Message:
+        """Edit a text the user sent earlier; the bot receives ``edited_message``."""
+        self._where(message.chat)
+        return self.emulator.edit_user_message(self.user, message, text)
+
+    def send_album(self, photos: list[bytes], *, caption: str | None = None,
+                   chat: Chat | None = None) -> list[Message]:
+        """Several photos sent at once: one message each, sharing a ``media_group_id``."""
+        target = self._where(chat)
+        stored = [self.emulator.store_file("photo", (f"photo{n}.jpg", data, "image/jpeg"))
+                  for n, data in enumerate(photos)]
+        return self.emulator.post_album(self.user, target, stored, caption)
+
     def press(self, text: str | None = None, *, callback_data: str | None = None,
               message_id: int | None = None) -> CallbackQuery:
         """Press an inline button the bot shows now: by text and/or data, on ``message_id`` or the latest

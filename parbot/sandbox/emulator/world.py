@@ -30,6 +30,12 @@ PHOTO_LIMIT = 10 * MB
 UPLOAD_LIMIT = 50 * MB
 DOWNLOAD_LIMIT = 20 * MB
 COMMAND_LIMIT = 100
+BUTTON_LIMIT = 100
+MARKUP_BYTES_LIMIT = 10 * 1024
+CALLBACK_ANSWER_WINDOW = 15.0  # seconds Telegram waits for answerCallbackQuery
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+POLL_CONFLICT = ("Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+                 "running")
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message")
 DEFAULT_TOKEN = "123456789:EMULATOR-test-token"
@@ -205,6 +211,7 @@ class Message:
     document: StoredFile | None = None
     reply_markup: dict | None = None
     edit_date: int | None = None
+    media_group_id: str | None = None
     version: int = 0
 
     @property
@@ -256,6 +263,7 @@ class CallbackQuery:
     text: str | None = None
     show_alert: bool = False
     url: str | None = None
+    created: float = 0.0  # the emulator's clock when the user pressed
 
 
 class Params:
@@ -304,7 +312,11 @@ Upload = tuple[str, bytes, str | None]  # file name, content, MIME type
 
 
 def _check_inline_keyboard(markup_: dict | None) -> None:
-    for row in (markup_ or {}).get("inline_keyboard", []):
+    rows = (markup_ or {}).get("inline_keyboard", [])
+    if sum(len(row) for row in rows) > BUTTON_LIMIT or \
+            len(json.dumps(markup_, ensure_ascii=False, separators=(",", ":")).encode()) > MARKUP_BYTES_LIMIT:
+        raise bad_request("reply markup is too long")
+    for row in rows:
         for button in row:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT:
@@ -325,6 +337,7 @@ class Emulator:
         self.bot = {"id": int(head) if head.isdigit() else 1, "is_bot": True, "first_name": "ParBot",
                     "username": bot_username, "can_join_groups": True, "can_read_all_group_messages": False,
                     "supports_inline_queries": False}
+        self.clock = clock
         self.limiter = RateLimiter(rate_limits, clock) if rate_limits else None
         self.users: dict[int, User] = {}
         self.chats: dict[int, Chat] = {}
@@ -338,6 +351,8 @@ class Emulator:
         self._allowed_updates: list[str] | None = None
         self._next_update_id = 100_000_001
         self._updates_changed = asyncio.Event()
+        self._poller: asyncio.Event | None = None  # set to end the waiting getUpdates with 409
+        self.conflicts = 0
         self._ids = itertools.count(1)
         self.closed = False
         self._methods: dict[str, Callable[[Params, dict[str, Upload]], Any]] = {
@@ -415,9 +430,30 @@ class Emulator:
         self.push_update("message", self.message_json(msg))
         return msg
 
+    def edit_user_message(self, user: User, msg: Message, text: str) -> Message:
+        """The user edits what they typed; the bot gets ``edited_message`` (the same message id)."""
+        if msg.sender is not user or msg.text is None:
+            raise SimError("a user can edit only their own text messages")
+        if not text or text == msg.text:
+            raise SimError("an edit must change the text")
+        msg.text = text
+        msg.entities = markup.command_entities(text)
+        msg.edit_date = self.now()
+        msg.version = msg.chat.bump({"type": "edit", "message": msg.view()})
+        self.push_update("edited_message", self.message_json(msg))
+        return msg
+
+    def post_album(self, user: User, chat: Chat, photos: list[StoredFile], caption: str | None) -> list[Message]:
+        """Photos sent together: one message each, one ``media_group_id``, the caption on the first."""
+        if not 2 <= len(photos) <= 10:
+            raise SimError("an album holds 2 to 10 items")
+        group = str(13_000_000_000_000_000 + next(self._ids))
+        return [self.post_user_message(user, chat, photo=photo, caption=caption if n == 0 else None,
+                                       media_group_id=group) for n, photo in enumerate(photos)]
+
     def post_callback(self, user: User, msg: Message, data: str) -> CallbackQuery:
         query = CallbackQuery(str(next(self._ids) * 7_919 + 4_000_000_000_000), user.id, msg.chat.id,
-                              msg.message_id, data)
+                              msg.message_id, data, created=self.clock())
         self.callback_queries[query.id] = query
         self.push_update("callback_query", {
             "id": query.id, "from": user.to_api(), "message": self.message_json(msg),
@@ -454,6 +490,8 @@ class Emulator:
             data["reply_markup"] = {"inline_keyboard": msg.inline_keyboard}
         if msg.edit_date:
             data["edit_date"] = msg.edit_date
+        if msg.media_group_id:
+            data["media_group_id"] = msg.media_group_id
         return data
 
     def visible_commands(self, chat_id: int, language_code: str = "") -> list[dict]:
@@ -563,13 +601,26 @@ class Emulator:
         if self._allowed_updates is not None:  # Telegram drops what the bot did not ask for
             self._updates = [x for x in self._updates if next(k for k in x if k != "update_id")
                              in self._allowed_updates]
-        if not self._updates and not self.closed:
-            try:
-                async with asyncio.timeout(max(p.int("timeout", default=0), 0)):
-                    await self._updates_changed.wait()
-            except TimeoutError:
-                pass
-        return self._updates[:limit]
+        if self._poller is not None:  # Telegram ends the earlier request, as for two bot instances
+            self._poller.set()
+        mine = self._poller = asyncio.Event()
+        try:
+            if not self._updates and not self.closed:
+                changed = asyncio.ensure_future(self._updates_changed.wait())
+                ended = asyncio.ensure_future(mine.wait())
+                try:
+                    await asyncio.wait((changed, ended), timeout=max(p.int("timeout", default=0), 0),
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    changed.cancel()
+                    ended.cancel()
+            if mine.is_set():
+                self.conflicts += 1
+                raise ApiError(409, POLL_CONFLICT)
+            return self._updates[:limit]
+        finally:
+            if self._poller is mine:
+                self._poller = None
 
     def _m_setMyCommands(self, p: Params, u: dict) -> bool:
         commands = p.json("commands")
@@ -698,8 +749,8 @@ class Emulator:
 
     def _m_answerCallbackQuery(self, p: Params, u: dict) -> bool:
         query = self.callback_queries.get(p.str("callback_query_id", required=True) or "")
-        if query is None or query.answered:
-            raise bad_request("query is too old and response timeout expired or query ID is invalid")
+        if query is None or query.answered or self.clock() - query.created > CALLBACK_ANSWER_WINDOW:
+            raise bad_request(QUERY_TOO_OLD)
         text = p.str("text")
         if text and len(text) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
