@@ -2,24 +2,19 @@
 an upload lands in the evidence store with its audit and a chat confirmation."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
-from callers import ADMIN, person_caller
+from callers import ADMIN
 
 from parbot.core import links
 from parbot.core.errors import DomainError, PermissionDenied
-from parbot.core.model import Unit
-from parbot.core.period import Deadlines, PeriodConfig
 from parbot.core.services import links as link_svc
-from parbot.core.services import people, periods
+from parbot.core.services import people
 from parbot.storage.evidence_store import EvidenceStore
 
-KEY = "a-test-signing-key-of-some-length"
-OPENS = datetime(2020, 12, 1, 1, 0, tzinfo=timezone.utc)
-CLOSES = datetime(2021, 1, 15, 10, 0, tzinfo=timezone.utc)
-NOW = OPENS + timedelta(days=3)
-PDF = b"%PDF-1.4\n% minh chung\n"
+from link_fixtures import CLOSES, KEY, NOW, PDF, world  # noqa: F401  (world is a fixture)
+
 
 
 def claims(**changes):
@@ -56,21 +51,6 @@ def test_wrong_key_wrong_purpose_and_expiry_are_refused():
         assert err.value.code == code
     with pytest.raises(DomainError, match="link.not_configured"):
         links.sign(claims(), "short")
-
-
-@pytest.fixture
-def world(uow):
-    config = PeriodConfig(year=2020, criteria={"xa": "2020-xa.yaml"},
-                          deadlines=Deadlines(self_assessment_opens=OPENS, self_assessment_closes=CLOSES))
-    periods.save_period(uow, caller=ADMIN, config=config)
-    with uow:
-        for code in ("X1", "X2"):
-            uow.units.upsert(Unit(code, f"Xã {code}", "xa"))
-        uow.commit()
-    code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
-                                   unit_code="X1")
-    person = people.accept_invite(uow, code, 100, 5100, "Lan", None, "vi", OPENS)[0]
-    return uow, person_caller(uow, person.id)
 
 
 def test_link_expires_no_later_than_the_deadline(world):
