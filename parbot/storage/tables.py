@@ -283,6 +283,26 @@ class OutboxRow(SQLModel, table=True):
     sent_at: Optional[datetime] = _when(nullable=True)
     error: Optional[str] = None
     created_at: datetime = _when()
+    channel: str = Field(default="telegram", max_length=16, sa_column_kwargs={"server_default": "telegram"})
+    chat_ref: Optional[str] = Field(default=None, max_length=64)  # a Zalo chat id (strings, not Telegram's ints)
+
+
+class ChannelAccountRow(SQLModel, table=True):
+    """A person's account on one channel (Telegram, Zalo): a person may hold several and choose where
+    notices go. Migration 0003; the repository is storage/repos_channels.py."""
+
+    __tablename__ = "channel_account"
+    __table_args__ = (sa.UniqueConstraint("channel", "account_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)  # telegram | zalo
+    account_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    display_name: str = ""
+    notify: bool = True  # notices and reminders go to every account of the person with notify set
+    unreachable_at: Optional[datetime] = _when(nullable=True)
+    unreachable_reason: Optional[str] = None
+    created_at: datetime = _when()
 
 
 class SnapshotRow(SQLModel, table=True):

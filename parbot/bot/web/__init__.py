@@ -1,0 +1,1 @@
+"""Small web pages behind signed links (evidence upload) and the operator's /healthz."""

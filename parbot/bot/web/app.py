@@ -1,0 +1,120 @@
+"""aiohttp pages for what a chat cannot carry: a phone-sized evidence upload form behind a signed link,
+and /healthz for the operator. Pages are Vietnamese (the person's language when known); every text is
+escaped; errors are the catalog's message, never a traceback."""
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import unicodedata
+from urllib.parse import unquote
+
+from aiohttp import web
+from sqlalchemy import text
+
+from parbot.bot.deps import Deps
+from parbot.core.errors import DomainError
+from parbot.core.services import assessment
+from parbot.core.services import links as link_svc
+from parbot.i18n import error_text, t
+
+log = logging.getLogger(__name__)
+DEPS_KEY = web.AppKey("deps", Deps)
+UPLOAD_LIMIT = assessment.DOWNLOAD_LIMIT + 64 * 1024  # the file and the form around it
+
+_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:1rem auto;padding:0 1rem;line-height:1.5}}
+input,button{{font-size:1.1rem;width:100%;margin:.5rem 0;padding:.6rem}}.err{{color:#a00}}.ok{{color:#070}}</style>
+</head><body><h1>{title}</h1>{body}</body></html>"""
+
+
+def _page(title: str, body: str, lang: str = "vi", status: int = 200) -> web.Response:
+    return web.Response(text=_PAGE.format(lang=lang, title=html.escape(title), body=body), status=status,
+                        content_type="text/html", charset="utf-8")
+
+
+def _lang(request: web.Request) -> str:
+    return "en" if request.query.get("lang") == "en" else request.app[DEPS_KEY].settings.language
+
+
+def _refused(request: web.Request, error: DomainError) -> web.Response:
+    lang = _lang(request)
+    deps = request.app[DEPS_KEY]
+    message = html.escape(error_text(error, lang, deps.settings.timezone))
+    return _page(t("web.evidence.title", lang), f'<p class="err">{message}</p>', lang, status=403)
+
+
+def _form(view: assessment.ItemView, lang: str, note: str = "") -> str:
+    intro = t("web.evidence.intro", lang, unit=view.ws.unit.name, item=view.item.code, question=view.item.question)
+    return (f"{note}<p>{html.escape(intro)}</p><form method=\"post\" enctype=\"multipart/form-data\">"
+            f"<label>{html.escape(t('web.evidence.choose', lang))}"
+            f"<input type=\"file\" name=\"file\" accept=\".pdf,.docx,.xlsx,image/*\" required></label>"
+            f"<button type=\"submit\">{html.escape(t('web.evidence.send', lang))}</button></form>")
+
+
+async def evidence_page(request: web.Request) -> web.Response:
+    deps, lang = request.app[DEPS_KEY], _lang(request)
+    try:
+        view = await asyncio.to_thread(link_svc.evidence_form, deps.uow(), key=_key(deps),
+                                       token=request.match_info["token"], now=deps.now())
+    except DomainError as error:
+        return _refused(request, error)
+    return _page(t("web.evidence.title", lang), _form(view, lang), lang)
+
+
+async def evidence_upload(request: web.Request) -> web.Response:
+    deps, lang = request.app[DEPS_KEY], _lang(request)
+    token = request.match_info["token"]
+    data, name = b"", ""
+    async for part in await request.multipart():
+        if part.name == "file" and part.filename is not None:
+            data, name = bytes(await part.read()), _file_name(part.filename)
+    if not data:
+        return _refused(request, DomainError("evidence.empty"))
+    try:
+        view, added = await asyncio.to_thread(link_svc.upload_evidence, deps.uow(), key=_key(deps), store=deps.store,
+                                              token=token, data=data, file_name=name, now=deps.now())
+    except DomainError as error:
+        return _refused(request, error)
+    note = t("web.evidence.saved" if added else "web.evidence.duplicate", lang, name=name)
+    return _page(t("web.evidence.title", lang), _form(view, lang, f'<p class="ok">{html.escape(note)}</p>'), lang)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers; the outbox backlog (due, unsent rows) for the operator's alerting."""
+    deps = request.app[DEPS_KEY]
+
+    def probe() -> int:
+        with deps.engine.connect() as connection:
+            return connection.execute(text("select count(*) from outbox where status = 'pending'")).scalar_one()
+
+    try:
+        backlog = await asyncio.to_thread(probe)
+    except Exception as exc:  # the operator needs the kind of failure, not a traceback on the page
+        log.warning("healthz: database unreachable (%s)", type(exc).__name__)
+        return web.json_response({"database": "down", "error": type(exc).__name__}, status=503)
+    return web.json_response({"database": "ok", "backlog": backlog})
+
+
+def _file_name(raw: str) -> str:
+    """The name without any folder; aiohttp clients percent-encode non-ASCII names, browsers do not."""
+    name = unquote(raw).replace("\\", "/").rsplit("/", 1)[-1]
+    return unicodedata.normalize("NFC", name)[:200] or "tep"
+
+
+def _key(deps: Deps) -> str | None:
+    return deps.settings.link_key.get_secret_value() if deps.settings.link_key else None
+
+
+def add_routes(app: web.Application, deps: Deps) -> None:
+    app[DEPS_KEY] = deps
+    app.router.add_get("/l/evidence/{token}", evidence_page)
+    app.router.add_post("/l/evidence/{token}", evidence_upload)
+    app.router.add_get("/healthz", healthz)
+
+
+def build_app(deps: Deps) -> web.Application:
+    app = web.Application(client_max_size=UPLOAD_LIMIT)
+    add_routes(app, deps)
+    return app

@@ -1,0 +1,1 @@
+"""The Zalo Bot Platform channel: a thin client of the documented methods."""

@@ -1,0 +1,99 @@
+"""Signed links as use cases: issue one for a person's unit and item, and act through one.
+
+Using a link re-reads the person's grants and the period's calendar: a member removed after the link was
+sent, or a unit past its deadline, is refused though the signature is still good. An upload goes through
+assessment.add_evidence_file, so it meets the same checks, store and audit as a file sent in chat, and
+the chat is told through the outbox.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..errors import DomainError
+from ..links import LinkClaims, sign, verify
+from ..permissions import Action, Caller
+from ..ports import UnitOfWork
+from . import assessment
+
+EVIDENCE_TYPES = {
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+}
+_MAGIC = {b"%PDF": "application/pdf", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
+_ZIP = b"PK\x03\x04"  # DOCX and XLSX are zip files: the extension tells which
+
+
+def sniff_type(data: bytes, file_name: str) -> str:
+    """The evidence type from the file's first bytes (never the browser's word for it)."""
+    for magic, mime in _MAGIC.items():
+        if data.startswith(magic):
+            return mime
+    if data.startswith(_ZIP):
+        lower = file_name.lower()
+        for mime, extension in EVIDENCE_TYPES.items():
+            if extension in (".docx", ".xlsx") and lower.endswith(extension):
+                return mime
+    raise DomainError("link.file_type", allowed="PDF, DOCX, XLSX, JPG, PNG")
+
+
+def issue(uow: UnitOfWork, *, caller: Caller, key: str | None, purpose: str, unit_code: str,
+          item_code: str | None, now: datetime, ttl: timedelta) -> tuple[str, LinkClaims]:
+    """A link for the caller's own unit and item, expiring after ``ttl`` and never after the deadline."""
+    if caller.person_id is None:
+        raise DomainError("link.person_only")
+    with uow:
+        action = Action.ASSESS if purpose == "evidence" else Action.VIEW_UNIT
+        ws = assessment._workspace(uow, caller, unit_code, now, action)
+        if item_code is not None:
+            assessment._item(ws, item_code)
+        expires = now + ttl
+        if purpose == "evidence":
+            assessment._writable(ws)
+            expires = min(expires, ws.deadline)
+    claims = LinkClaims(purpose=purpose, person_id=caller.person_id, unit_code=unit_code, item_code=item_code,
+                        expires_at=expires)
+    return sign(claims, key), claims
+
+
+def open_link(uow: UnitOfWork, *, key: str | None, token: str, purpose: str, now: datetime) -> tuple[LinkClaims, Caller]:
+    """The claims and the person as they stand now (current grants, not those at issue)."""
+    claims = verify(token, key, purpose=purpose, now=now)
+    with uow:
+        person = uow.people.get(claims.person_id)
+        if person is None:
+            raise DomainError("link.invalid")
+        caller = Caller.person(person.id, uow.roles.grants(person.id))
+    return claims, caller
+
+
+def evidence_form(uow: UnitOfWork, *, key: str | None, token: str, now: datetime) -> assessment.ItemView:
+    """What the upload page shows; refused like the upload itself when the person may no longer add."""
+    claims, caller = open_link(uow, key=key, token=token, purpose="evidence", now=now)
+    with uow:
+        ws = assessment._workspace(uow, caller, claims.unit_code, now, Action.ASSESS)
+        item = assessment._item(ws, claims.item_code or "")
+        assessment._writable(ws)
+        return assessment.view_from(assessment._overview(uow, ws), item)
+
+
+def upload_evidence(uow: UnitOfWork, *, key: str | None, store: Any, token: str, data: bytes, file_name: str,
+                    now: datetime) -> tuple[assessment.ItemView, bool]:
+    """Keep a file sent through an evidence link and queue the chat's confirmation."""
+    claims, caller = open_link(uow, key=key, token=token, purpose="evidence", now=now)
+    mime = sniff_type(data, file_name)
+    view, added = assessment.add_evidence_file(uow, caller=caller, store=store, unit_code=claims.unit_code,
+                                               item_code=claims.item_code or "", data=data, file_name=file_name,
+                                               mime_type=mime, now=now)
+    if added:
+        with uow:
+            person = uow.people.get(claims.person_id)
+            if person is not None and person.chat_id is not None:
+                uow.outbox.enqueue(f"link/{claims.nonce}/{hashlib.sha256(data).hexdigest()[:16]}", person.id,
+                                   person.chat_id, "evidence_received",
+                                   {"unit": claims.unit_code, "item": claims.item_code, "file_name": file_name})
+                uow.commit()
+    return view, added
