@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from ..core.model import Invite
@@ -43,11 +44,15 @@ class SqlInvites:
     def list(self) -> list[Invite]:
         return [_invite(r) for r in self.session.exec(select(InviteRow).order_by(InviteRow.id))]
 
-    def mark_used(self, invite_id: int, person_id: int, at: datetime) -> None:
-        row = self.session.get(InviteRow, invite_id)
-        row.used_by, row.used_at = person_id, at
-        self.session.add(row)
-        self.session.flush()
+    def consume(self, invite_id: int, person_id: int, at: datetime) -> bool:
+        """Mark the invite used if it still is active, in one statement: of N accounts racing on one code
+        exactly one gets True (a read-then-write would let all of them through on PostgreSQL)."""
+        statement = (sa.update(InviteRow)
+                     .where(InviteRow.id == invite_id, InviteRow.used_at.is_(None), InviteRow.revoked_at.is_(None),
+                            InviteRow.expires_at > at)
+                     .values(used_by=person_id, used_at=at)
+                     .returning(InviteRow.id))
+        return self.session.execute(statement).first() is not None
 
     def revoke(self, invite_id: int, at: datetime) -> None:
         row = self.session.get(InviteRow, invite_id)

@@ -147,8 +147,9 @@ def accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | N
                                        language if language in LANGUAGES else "vi")
         else:
             person = uow.people.ensure(telegram_id, chat_id, name, username, person.language)
+        if not uow.invites.consume(invite.id, person.id, now):
+            raise DomainError("invite.used")  # another account took it between the read and now
         added = uow.roles.add(person.id, invite.grant, invite_id=invite.id)
-        uow.invites.mark_used(invite.id, person.id, now)
         _audit(uow, f"person:{person.id}", "member_join", now, unit=invite.unit_code,
                new=f"{invite.grant.describe()} via invite #{invite.id}")
         uow.commit()
