@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .decimals import HUNDRED, ZERO, fmt, round_half_up, to_decimal
+from .decimals import HUNDRED, MAX_INTEGER_DIGITS, MAX_LENGTH, MAX_PLACES, ZERO, NumberError, fmt, round_half_up, \
+    to_decimal
 from .errors import DomainError
 
 PointsSpec = Union[Decimal, dict[str, Decimal]]
@@ -72,8 +73,15 @@ def parse_number(raw: Any, *, integer: bool, minimum: Decimal | None, maximum: D
                           plain=raw.strip().replace(".", "").replace(",", ""))
     try:
         value = to_decimal(raw)
-    except ValueError:
-        raise AnswerError("answer.not_a_number", value=str(raw)) from None
+    except NumberError as exc:
+        shown = exc.value[:MAX_LENGTH] + ("…" if len(exc.value) > MAX_LENGTH else "")
+        if exc.reason in ("too_long", "too_large"):
+            raise AnswerError("answer.number_too_large", digits=MAX_INTEGER_DIGITS) from None
+        if exc.reason == "too_precise":
+            raise AnswerError("answer.too_many_decimals", value=shown, places=MAX_PLACES) from None
+        raise AnswerError("answer.not_a_number", value=shown) from None
+    except ValueError:  # not text nor a number at all (None, a boolean, a list)
+        raise AnswerError("answer.not_a_number", value="") from None
     if integer and value != value.to_integral_value():
         raise AnswerError("answer.not_an_integer", value=fmt(value))
     if minimum is not None and value < minimum:

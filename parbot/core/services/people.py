@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from ..decimals import as_count
 from ..errors import DomainError, NotFound
 from ..model import AuditEntry, Invite, Person
 from ..permissions import Action, Caller, Grant, Role, require, validate_scope
@@ -83,8 +84,8 @@ def find_invite(uow: UnitOfWork, code_or_id: str) -> Invite:
     """By the full code, the numeric id, or the code's first characters (as `invite list` shows them)."""
     text = code_or_id.strip()
     found = uow.invites.by_hash(hash_code(text))
-    if found is None and text.lstrip("#").isdigit():
-        found = uow.invites.get(int(text.lstrip("#")))
+    if found is None and as_count(text.lstrip("#")) is not None:
+        found = uow.invites.get(as_count(text.lstrip("#")))
     if found is None and len(text) >= HINT_LENGTH:
         matches = uow.invites.by_hint(text[:HINT_LENGTH])
         if len(matches) > 1:
@@ -193,9 +194,9 @@ def _find_person(uow: UnitOfWork, who: str) -> Person:
     person = None
     if text.startswith("@"):
         person = next((p for p in uow.people.list() if (p.username or "").lower() == text[1:].lower()), None)
-    elif text[:1] == "p" and text[1:].isdigit():
-        person = uow.people.get(int(text[1:]))
-    elif text.lstrip("-").isdigit():
+    elif text[:1] == "p" and as_count(text[1:]) is not None:
+        person = uow.people.get(as_count(text[1:]))
+    elif as_count(text.lstrip("-")) is not None:
         person = uow.people.by_telegram_id(int(text))
     if person is None:
         raise NotFound("member.not_found", person=who)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal
 
 from ..criteria import BlockCriteria, Item
-from ..decimals import CENT, HUNDRED, ZERO, fmt, round_half_up, to_decimal
+from ..decimals import CENT, HUNDRED, ZERO, as_count, fmt, round_half_up, to_decimal
 from ..errors import DomainError, ValidationFailed
 from ..model import Score
 from ..permissions import Action, Caller, require
@@ -74,9 +74,10 @@ def _share_from_counts(row: Row, options: dict[str, str], weights: dict[str, Dec
     counts = {}
     for column, option in options.items():
         text = row.get(column) or "0"
-        if not text.isdigit():
-            return None, f"{column} {text!r} is not a whole number of answers"
-        counts[option] = int(text)
+        count = as_count(text)
+        if count is None:
+            return None, f"{column} {text[:40]!r} is not a whole number of answers"
+        counts[option] = count
     answers = sum(counts.values())
     if answers == 0:
         return None, "no answers counted"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from ..decimals import as_count
 from ..errors import ValidationFailed
 from ..model import Block, Unit
 from ..permissions import Action, Caller, require
@@ -16,10 +17,11 @@ OPTIONAL = ("parent", "valid_from", "valid_to", "predecessors", "block_name")
 def _year(text: str, row: Row, column: str, problems: list[str]) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or not 1900 < int(text) < 2200:
-        problems.append(f"row {row.line}: {column} {text!r} is not a year")
+    year = as_count(text)
+    if year is None or not 1900 < year < 2200:
+        problems.append(f"row {row.line}: {column} {text[:40]!r} is not a year")
         return None
-    return int(text)
+    return year
 
 
 def import_units(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: list[Row]) -> tuple[int, int]:
