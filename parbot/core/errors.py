@@ -1,5 +1,40 @@
-"""Domain errors carry a stable code and parameters; the bot and the CLI map codes to catalog messages."""
+"""Domain errors carry a stable code and parameters; the bot and the CLI map codes to catalog messages.
+
+A ``Message`` is one problem in a refused input (a row of a spreadsheet, a key of a YAML file): a code and
+named parameters, rendered in the reader's language by ``parbot.i18n.render`` from key ``problem.<code>``.
+"""
 from __future__ import annotations
+
+from typing import Any
+
+
+class Message(str):
+    """A problem code with parameters. Its ``str`` value is the English text (logs, tests); people read
+    ``parbot.i18n.render(message, lang)``. Parameters may themselves be Messages (a row's rule error)."""
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, **params: Any) -> "Message":
+        from ..i18n import render  # the catalogs import this module
+
+        self = super().__new__(cls, render(_Pending(code, params), "en"))
+        self.code, self.params = code, params
+        return self
+
+    def __reduce__(self):  # pickled across the report's worker processes
+        return _rebuild, (self.code, self.params)
+
+
+class _Pending:
+    """What ``render`` needs of a Message before the Message itself exists."""
+
+    def __init__(self, code: str, params: dict[str, Any]) -> None:
+        self.code, self.params = code, params
+
+
+def _rebuild(code: str, params: dict[str, Any]) -> Message:
+    return Message(code, **params)
 
 
 class DomainError(Exception):
@@ -24,9 +59,9 @@ class PermissionDenied(DomainError):
 
 
 class ValidationFailed(DomainError):
-    """A batch input (file import) was refused as a whole; ``problems`` lists every bad row."""
+    """A batch input (file import) was refused as a whole; ``problems`` lists every bad row as Messages."""
 
-    def __init__(self, code: str, problems: list[str], **params: object) -> None:
+    def __init__(self, code: str, problems: list[Message], **params: object) -> None:
         super().__init__(code, **params)
         self.problems = problems
 

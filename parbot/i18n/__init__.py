@@ -87,12 +87,40 @@ def when(value: datetime, tz: str) -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%H:%M %d/%m/%Y")
 
 
+def _param(value: object, lang: str, tz: str) -> object:
+    if hasattr(value, "code") and hasattr(value, "params"):  # a nested Message
+        return render(value, lang, tz)
+    if isinstance(value, datetime):
+        return when(value, tz)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(str(_param(v, lang, tz)) for v in (sorted(value) if isinstance(value, (set, frozenset))
+                                                          else value))
+    return value
+
+
+def _fill(key: str, params: dict, lang: str | None, tz: str) -> str:
+    lang = language(lang)
+    template = translations(lang)._catalog.get(key) or translations(DEFAULT)._catalog[key]
+    values = {k: _param(v, lang, tz) for k, v in params.items()}
+    return unicodedata.normalize("NFC", template.format_map(_Lenient(values)))
+
+
 def error_text(error: DomainError, lang: str | None = DEFAULT, tz: str = "Asia/Ho_Chi_Minh") -> str:
     """The catalog message for a domain error code ("error.<code>"); unknown codes get a generic message."""
     key = f"error.{error.code}"
     if not has(key):
         log.warning("no message for error code %s", error.code)
         key = "error.generic"
-    template = translations(language(lang))._catalog.get(key) or translations(DEFAULT)._catalog[key]
-    params = {k: when(v, tz) if isinstance(v, datetime) else v for k, v in error.params.items()}
-    return unicodedata.normalize("NFC", template.format_map(_Lenient(params)))
+    return _fill(key, error.params, lang, tz)
+
+
+def render(message: object, lang: str | None = DEFAULT, tz: str = "Asia/Ho_Chi_Minh") -> str:
+    """A problem (core.errors.Message: key "problem.<code>") in one language; plain text is returned as is."""
+    if not (hasattr(message, "code") and hasattr(message, "params")):
+        return str(message)
+    key = f"problem.{message.code}"
+    if not has(key):
+        log.warning("no message for problem code %s", message.code)
+        details = ", ".join(f"{k}={_param(v, language(lang), tz)}" for k, v in message.params.items())
+        return f"{message.code} ({details})" if details else message.code
+    return _fill(key, message.params, lang, tz)
