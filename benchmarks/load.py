@@ -15,7 +15,6 @@ import asyncio
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -32,13 +31,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa:
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from benchmarks._report import write_section  # noqa: E402
-from parbot.bot.app import build_application, run_post_init, run_post_shutdown  # noqa: E402
 from parbot.core.period import Deadlines, PeriodConfig, ReminderPolicy  # noqa: E402
 from parbot.core.permissions import Caller  # noqa: E402
 from parbot.core.services import people, periods, units  # noqa: E402
 from parbot.core.services.tabular import Row  # noqa: E402
 from parbot.sandbox.emulator import EmulatorServer  # noqa: E402
 from parbot.sandbox.officers import Habits, Officer, Transcript  # noqa: E402
+from parbot.sandbox.runtime import running_bot  # noqa: E402
 from parbot.settings import Settings  # noqa: E402
 from parbot.storage import sqlstats  # noqa: E402
 from parbot.storage.db import make_engine, upgrade  # noqa: E402
@@ -172,12 +171,7 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
         async with EmulatorServer() as server:
             settings = Settings(_env_file=None, PARBOT_DATABASE_URL=url, TELEGRAM_BOT_TOKEN=server.token,
                                 TELEGRAM_API_BASE=server.base_url, PARBOT_EVIDENCE_DIR=str(folder / "evidence"))
-            app = build_application(settings, engine)
-            await app.initialize()
-            await run_post_init(app)
-            await app.start()
-            await app.updater.start_polling(poll_interval=0.0, timeout=10)
-            try:
+            async with running_bot(settings, engine):
                 quiet = Run(f"parbot {kind}")
                 officers = []
                 for n, code in enumerate(codes):
@@ -209,11 +203,6 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
                     stop.set()
                     await asyncio.gather(*askers, return_exceptions=True)
                 return quiet, loud
-            finally:
-                await app.updater.stop()
-                await app.stop()
-                await run_post_shutdown(app)
-                await app.shutdown()
     finally:
         engine.dispose()
         drop()

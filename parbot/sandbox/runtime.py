@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import Application
 
-from ..bot.app import build_application, run_post_init
+from ..bot.app import build_application, run_post_init, run_post_shutdown
 from ..bot.deps import Deps, utc_now
 from ..core.period import PeriodConfig, load_period
 from ..core.permissions import Caller
@@ -85,4 +85,5 @@ async def running_bot(settings: Settings, engine: Engine,
     finally:
         await application.updater.stop()
         await application.stop()
+        await run_post_shutdown(application)
         await application.shutdown()
