@@ -142,19 +142,22 @@ class Sender:
         """Release every claim at once: only for a sender known to be the only one (SQLite's file lock)."""
         uow = SqlUnitOfWork(self.engine)
         with uow:
-            released = uow.outbox_rows.release_stale(self.now(), timedelta(0))
+            released = uow.outbox_rows.release_stale(datetime.now(timezone.utc), timedelta(0))
             uow.commit()
         return released
 
     def _claim(self) -> list[tuple[OutboxItem, Rendered]]:
         now = self.now()
+        # A lease measures whether a sender is alive, so it runs on the wall clock: a business clock that
+        # jumps (the demo's days, a test's time travel) would otherwise expire claims still in flight.
+        claimed_at = datetime.now(timezone.utc)
         uow = SqlUnitOfWork(self.engine)
         out = []
         with self._db, uow:
             started = time.perf_counter()
             rows = uow.outbox_rows
-            rows.release_stale(now, self.lease)
-            items = rows.claim(self.worker, now, self.batch, self.chat_interval)
+            rows.release_stale(claimed_at, self.lease)
+            items = rows.claim(self.worker, now, self.batch, self.chat_interval, claimed_at=claimed_at)
             context = RenderContext(uow, now, self.tz)
             for item in items:
                 renderer = RENDERERS.get(item.kind)

@@ -74,10 +74,12 @@ class SqlOutboxRows:
         return self.session.execute(sa.update(_o).where(_o.c.status == "sending", _o.c.claimed_at <= now - lease)
                                     .values(status="pending", claimed_by=None, claimed_at=None)).rowcount
 
-    def claim(self, worker: str, now: datetime, limit: int, chat_interval: timedelta) -> list[OutboxItem]:
-        """Take up to ``limit`` due rows, at most one per chat: the chat's oldest open row, and only when the
-        chat's last message went out at least ``chat_interval`` ago (so per-chat pace and order hold across
-        processes). PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the transaction's write lock."""
+    def claim(self, worker: str, now: datetime, limit: int, chat_interval: timedelta, *,
+              claimed_at: datetime | None = None) -> list[OutboxItem]:
+        """Take up to ``limit`` rows due at ``now``, at most one per chat: the chat's oldest open row, and only
+        when the chat's last message went out at least ``chat_interval`` ago (so per-chat pace and order hold
+        across processes). The claim is stamped ``claimed_at`` (default ``now``), the time its lease runs
+        from. PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the transaction's write lock."""
         people = PersonRow.__table__
         self.session.execute(sa.update(_o).where(
             _o.c.status == "pending", _o.c.not_before <= now,
@@ -97,7 +99,7 @@ class SqlOutboxRows:
         ids = list(self.session.execute(query).scalars())
         if not ids:
             return []
-        self._update(ids, status="sending", claimed_by=worker, claimed_at=now)
+        self._update(ids, status="sending", claimed_by=worker, claimed_at=claimed_at or now)
         rows = self.session.execute(sa.select(_o).where(_o.c.id.in_(ids)).order_by(_o.c.id))
         return [_item(r) for r in rows]
 
