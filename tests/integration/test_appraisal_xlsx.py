@@ -64,7 +64,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     assert code == 0, err
     assert "8 rows read, 8 scores changed" in out
     code, out, _ = cli("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1")
-    line = next(l for l in out.splitlines() if "appraised:round1" in l)
+    line = next(row for row in out.splitlines() if "appraised:round1" in row)
     words = line.split()
     assert "import" in words and "∅ → 1.5" in line and "Kế hoạch ban hành chậm" in line and words[2].startswith("cli:")
 

@@ -63,7 +63,10 @@ def summary_chart(view: reporting.UnitView, lang: str) -> bytes:
 
 def ranking_caption(view: reporting.RankingView, lang: str) -> str:
     block, units = view.result, view.result.units
-    fmt = (lambda u: f"{u.rank}. {u.unit.name} – {num(u.index, lang)}%")
+
+    def fmt(u) -> str:  # noqa: ANN001 - a ranked unit of the view
+        return f"{u.rank}. {u.unit.name} – {num(u.index, lang)}%"
+
     top = "; ".join(fmt(u) for u in units[:3]) or "—"
     bottom = "; ".join(fmt(u) for u in units[-3:]) if len(units) > 3 else "—"
     caption = t("reports.ranking.caption", lang, year=block.year, block=block.block_name,

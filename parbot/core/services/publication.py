@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ..decimals import fmt
