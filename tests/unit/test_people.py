@@ -28,10 +28,16 @@ def province(uow):
     return uow
 
 
+def test_codes_are_letters_and_digits_so_a_command_line_never_takes_one_for_an_option(province):
+    codes = [people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
+                                  unit_code="SNV")[0] for _ in range(100)]
+    assert all(len(c) == 16 and c.isascii() and c.isalnum() for c in codes) and len(set(codes)) == 100
+
+
 def test_code_is_stored_only_as_its_hash(province, engine):
     code, invite = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=14), now=NOW,
                                         unit_code="SNV")
-    assert len(code) == 16 and all(c.isalnum() or c in "-_" for c in code)
+    assert len(code) == 16 and code.isascii() and code.isalnum()
     with Session(engine) as session:
         row = session.exec(select(InviteRow)).one()
     assert row.code_hash == hashlib.sha256(code.encode()).hexdigest() and code not in row.code_hash

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import string
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -17,7 +18,10 @@ from ..model import AuditEntry, Invite, Person
 from ..permissions import Action, Caller, Grant, Role, require, validate_scope
 from ..ports import UnitOfWork
 
-CODE_BYTES = 12  # 16 URL-safe characters: fits a deep-link payload (A-Z a-z 0-9 _ -)
+# Letters and digits only: a deep-link payload allows them, and a code never starts with "-", which a command
+# line (`parbot invite revoke CODE`) would take for an option. 16 characters: about 95 bits.
+CODE_ALPHABET = string.ascii_letters + string.digits
+CODE_LENGTH = 16
 HINT_LENGTH = 6
 LANGUAGES = ("vi", "en")
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
@@ -69,7 +73,7 @@ def create_invite(uow: UnitOfWork, *, caller: Caller, role: str, expires_in: tim
             raise NotFound("unit.not_found", unit=unit_code)
         if block and uow.blocks.get(block) is None:
             raise NotFound("block.not_found", block=block)
-        code = secrets.token_urlsafe(CODE_BYTES)
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         invite = Invite(id=None, code_hash=hash_code(code), code_hint=code[:HINT_LENGTH], role=role_.value,
                         unit_code=unit_code, block=block, expires_at=now + expires_in, created_by=actor,
                         created_at=now, note=note)
