@@ -12,6 +12,7 @@ from ..i18n import t, when
 from ..storage.outbox_sender_repo import OutboxItem
 from .callbacks import encode
 from .sender import RENDERERS, UNREACHABLE, RenderContext, Rendered
+from .web import notices as web_notices
 
 MAX_CODES = 12  # per area line; a long list would drown the message
 
@@ -98,3 +99,6 @@ def render_unreachable(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
 
 RENDERERS.update({reminders.REMINDER: render_reminder, reminders.ESCALATION: render_reminder,
                   reminders.DIGEST: render_digest, UNREACHABLE: render_unreachable})
+# The web page's confirmations go out through the same sender, so they are registered with the reminders that
+# every running sender loads (without it, an ``evidence_received`` row failed with "no renderer").
+RENDERERS.update(web_notices.RENDERERS)

@@ -182,6 +182,19 @@ async def test_other_errors_retry_with_backoff_then_fail_with_the_reason(uow, pt
     assert rows(uow)[0].error == "BadRequest: Chat not found"
 
 
+async def test_an_evidence_link_confirmation_is_rendered_and_sent(uow, emulator_server, ptb_bot):
+    emulator_server.create_user(4242, "Officer").user.started = True
+    with uow:
+        person = uow.people.ensure(4242, 4242, "Officer", None, "vi")
+        uow.outbox.enqueue("link/n1/abc", person.id, 4242, "evidence_received",
+                           {"unit": "U1", "item": "1.1", "file_name": "bien-ban.pdf"}, not_before=NOW)
+        uow.commit()
+    await Sender(uow.engine, ptb_bot, rate_global=1000, now=lambda: NOW + SECOND).drain()
+    assert [r.status for r in rows(uow)] == ["sent"]
+    texts = [m.text for m in emulator_server.user(4242).bot_messages()]
+    assert len(texts) == 1 and "bien-ban.pdf" in texts[0] and "1.1" in texts[0]
+
+
 def test_outbox_commands(cli, database_url):
     from parbot.storage.db import make_engine
 
