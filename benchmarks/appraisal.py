@@ -1,6 +1,6 @@
 """Appraisal benchmark on a SQLite file: 3,321 communes (the 2025 count) × 56 assessed + 8 survey items.
 
-Run:  /work/venv/bin/python benchmarks/appraisal.py [--units 3321] [--write docs/benchmarks.md]
+Run:  .venv/bin/python benchmarks/appraisal.py [--units 3321] [--write docs/benchmarks.md]
 Steps: the appraiser's unit list (province-wide), the survey import (one component row per unit), the
 workbook export of 100 units, and publication (results with items → canonical JSON → hash → snapshot).
 """
@@ -100,7 +100,7 @@ def main() -> None:
         size = len(publication.json.dumps(snapshot.results, ensure_ascii=False)) / 1024 / 1024
     assert len(listed) == args.units
     table = ["| step | scale | seconds |", "|---|---|---|"] + [f"| {a} | {b} | {s:.2f} |" for a, b, s in rows]
-    body = (f"Command: `/work/venv/bin/python benchmarks/appraisal.py --units {args.units} --write docs/benchmarks.md` "
+    body = (f"Command: `.venv/bin/python benchmarks/appraisal.py --units {args.units} --write docs/benchmarks.md` "
             f"(CPython {platform.python_version()}, SQLite file).\n"
             f"Criteria: {AREAS} areas × {ITEMS} items (area {AREAS} by survey); snapshot JSON {size:.1f} MB.\n\n"
             + "\n".join(table))

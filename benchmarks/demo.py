@@ -1,6 +1,6 @@
 """How long `parbot demo` takes: the whole round through the real bot on the emulator (target: under a minute).
 
-Run:  /work/venv/bin/python benchmarks/demo.py [--runs 2] [--seed 1] [--write docs/benchmarks.md]
+Run:  .venv/bin/python benchmarks/demo.py [--runs 2] [--seed 1] [--write docs/benchmarks.md]
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def main() -> None:
             seconds.append(time.perf_counter() - started)
         print(f"run {run + 1}: {seconds[-1]:.1f} s", flush=True)
     counts = result.counts
-    body = (f"Command: `/work/venv/bin/python benchmarks/demo.py --runs {args.runs} --seed {args.seed} "
+    body = (f"Command: `.venv/bin/python benchmarks/demo.py --runs {args.runs} --seed {args.seed} "
             f"--write docs/benchmarks.md` (CPython {platform.python_version()}, {os.cpu_count()} CPUs, "
             f"load average {os.getloadavg()[0]:.1f} at the end).\n"
             f"One round: {counts.get('invitations')} invitations, {counts.get('answers')} answers typed or pressed "

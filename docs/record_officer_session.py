@@ -1,6 +1,6 @@
 """Record a real officer session (the bot against the Bot API emulator) into docs/officer-guide.md.
 
-Run: /work/venv/bin/python docs/record_officer_session.py
+Run: .venv/bin/python docs/record_officer_session.py
 The transcript replaces the text between the TRANSCRIPT markers of the guide.
 """
 from __future__ import annotations

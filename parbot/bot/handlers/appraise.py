@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes,
                           MessageHandler, filters)
 
-from ...core.decimals import fmt
+from ...core.decimals import fmt, num
 from ...core.errors import DomainError
 from ...core.model import Evidence
 from ...core.permissions import UNIT_ROLES, Role
@@ -339,8 +339,8 @@ def _clip_lines(lines: list[str]) -> str:
 
 def render_round1(ctx: RenderContext, item) -> Rendered:
     p, lang = item.payload, ctx.language(item)
-    lines = [t("notice.round1", lang, unit=p["unit"], name=p["unit_name"], total=p["total"], maximum=p["maximum"],
-               index=p["index"])]
+    lines = [t("notice.round1", lang, unit=p["unit"], name=p["unit_name"], total=num(p["total"], lang, fixed=False),
+               maximum=num(p["maximum"], lang, fixed=False), index=num(p["index"], lang))]  # decimal comma in vi
     if p["lowered"]:
         lines.append(t("notice.round1.lowered", lang))
         lines += [t("notice.round1.item", lang, **i) for i in p["lowered"]]
