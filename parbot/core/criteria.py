@@ -357,6 +357,49 @@ def read_text(path: str | Path) -> tuple[str | None, list[Problem]]:
         return None, [Problem(str(path), "", None, f"cannot read the file: {exc}")]
 
 
+# A criteria set of 2025 is ~60 kB with nesting depth ~8; these bounds leave room while refusing documents
+# built to exhaust memory (alias bombs) or the stack (deep nesting) before PyYAML or pydantic walk them.
+MAX_DOCUMENT_CHARS = 2_000_000
+MAX_NESTING = 64
+MAX_EXPANDED_NODES = 200_000
+
+
+def _beyond_bounds(text: str) -> str | None:
+    """Size and nesting checked on the event stream, which PyYAML produces without recursion."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        return f"the file is too large ({len(text):,} characters; at most {MAX_DOCUMENT_CHARS:,})"
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                line = event.start_mark.line + 1
+                return f"nesting deeper than {MAX_NESTING} levels at line {line}; check the indentation"
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
+
+
+def _expanded_beyond_bounds(root: yaml.Node | None) -> str | None:
+    """Aliases make the composed graph share nodes; count the tree they would expand to, memoised per node."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            if isinstance(node, yaml.MappingNode):
+                children = [part for pair in node.value for part in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = node.value
+            else:
+                children = []
+            sizes[id(node)] = min(MAX_EXPANDED_NODES + 1, 1 + sum(size(child) for child in children))
+        return sizes[id(node)]
+
+    if root is not None and size(root) > MAX_EXPANDED_NODES:
+        return f"the file expands to more than {MAX_EXPANDED_NODES:,} values (YAML aliases repeated); write it out plainly"
+    return None
+
+
 def validate_document(text: str, file: str, model: type[M], not_a_mapping: str,
                       guide: str = "docs/criteria-format.md") -> tuple[M | None, _Checker, Any]:
     """Parse YAML text (NFC) into ``model``, every problem located by path and line in the checker;
@@ -364,7 +407,15 @@ def validate_document(text: str, file: str, model: type[M], not_a_mapping: str,
     text = unicodedata.normalize("NFC", text)
     checker = _Checker(file, {})
     try:
+        too_big = _beyond_bounds(text)
+        if too_big:
+            checker.problems.append(Problem(file, "", None, too_big))
+            return None, checker, None
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        too_big = _expanded_beyond_bounds(node)
+        if too_big:
+            checker.problems.append(Problem(file, "", None, too_big))
+            return None, checker, None
         raw = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
