@@ -1,0 +1,38 @@
+"""Access through the real bot on the emulator: buttons pressed in a group chat are refused like commands."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from e2e_support import join, rows
+
+from parbot.core.services.assessment import period_tag
+from parbot.i18n import t
+from parbot.storage.tables import AnswerRow, AuditRow
+from parbot.storage.uow import SqlUnitOfWork
+
+pytestmark = pytest.mark.e2e
+
+
+def button(engine, verb: str, *args) -> str:
+    with SqlUnitOfWork(engine) as uow:
+        current = uow.periods.current()
+    slot = current.criteria_for("so").items["1.1.3"].position
+    return ":".join([period_tag(current), verb, *[str(a).replace("SLOT", str(slot)) for a in args]])
+
+
+@pytest.mark.parametrize("verb, args", [("a", ("SNV", "SLOT", "y")), ("i", ("SNV", "SLOT")), ("st", ("SNV",)),
+                                        ("m", ("SNV",)), ("sb", ("SNV",))])
+async def test_buttons_pressed_in_a_group_save_nothing_and_show_nothing(bot, emulator_server, engine, verb, args):
+    officer = await join(emulator_server, engine, 7601, "Lan", "officer", "SNV")
+    group = emulator_server.emulator.create_group("Tổ CCHC", [officer.id])
+    (hello,) = await officer.wait_for_reply(chat=group)
+    audit_before = len(rows(engine, AuditRow))
+
+    # The group's only bot message carries the button, as a modified client or a forwarded keyboard would.
+    query = emulator_server.emulator.post_callback(officer.user, hello, button(engine, verb, *args))
+    await asyncio.wait_for(officer.wait_for_answer(query), 10)
+
+    assert query.show_alert and query.text == t("onboarding.private_only", "vi")
+    assert rows(engine, AnswerRow, unit_code="SNV") == [] and len(rows(engine, AuditRow)) == audit_before
+    assert [(m.text, m.inline_keyboard) for m in officer.messages(group)] == [(hello.text, hello.inline_keyboard)]
