@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from e2e_support import join, rows
+from e2e_support import invite, join, rows
 
 from parbot.core.services.assessment import period_tag
 from parbot.i18n import t
@@ -36,3 +36,16 @@ async def test_buttons_pressed_in_a_group_save_nothing_and_show_nothing(bot, emu
     assert query.show_alert and query.text == t("onboarding.private_only", "vi")
     assert rows(engine, AnswerRow, unit_code="SNV") == [] and len(rows(engine, AuditRow)) == audit_before
     assert [(m.text, m.inline_keyboard) for m in officer.messages(group)] == [(hello.text, hello.inline_keyboard)]
+
+
+async def test_start_with_wrong_codes_is_paused_after_five(bot, emulator_server, engine):
+    stranger = emulator_server.create_user(7602, "Khách")
+    for attempt in range(5):
+        stranger.send_command("start", f"Wrong{attempt:011d}")
+        (reply,) = await stranger.wait_for_reply(timeout=10)
+        assert "thử lại sau" not in reply.text
+    stranger.send_command("start", invite(engine, "officer", "SNV"))  # a good code while paused
+    (reply,) = await stranger.wait_for_reply(timeout=10)
+    assert reply.text.startswith("Bạn đã gửi sai mã mời nhiều lần") and "Hãy thử lại sau " in reply.text
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.people.by_telegram_id(7602) is None  # nothing granted
