@@ -55,13 +55,14 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 def install(settings: Settings | None = None) -> Redactor:
-    """Put one Redactor on every handler of the root logger (call after logging.basicConfig); idempotent."""
-    root = logging.getLogger()
-    redactor = next((f for h in root.handlers for f in h.filters if isinstance(f, Redactor)), None) or Redactor()
+    """Put one Redactor on every handler of the root logger and on Python's last-resort handler (which prints
+    when none is configured); call again after logging.basicConfig. Idempotent."""
+    handlers = [h for h in (*logging.getLogger().handlers, logging.lastResort) if h is not None]
+    redactor = next((f for h in handlers for f in h.filters if isinstance(f, Redactor)), None) or Redactor()
     if settings is not None:
         redactor.add(secrets_of(settings))
-    for handler in [*root.handlers, logging.lastResort]:
-        if handler is not None and redactor not in handler.filters:
+    for handler in handlers:
+        if redactor not in handler.filters:
             handler.addFilter(redactor)
     return redactor
 

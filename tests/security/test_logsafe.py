@@ -72,3 +72,15 @@ async def test_jobs_process_logs_requests_without_the_token(rejecting):
     assert f"bot{MASK}/getMe" in output  # httpx's INFO request line, masked
     assert WRONG not in output and WRONG.split(":")[1] not in output
     assert "từ chối mã bot" in output
+
+
+async def test_every_cli_command_redacts_what_reaches_stderr_without_logging_set_up(tmp_path):
+    """No other command configures logging: warnings go to Python's last-resort handler, redacted too."""
+    script = ("import logging\n"
+              "from parbot.cli.main import app\n"
+              "app(['units', 'list'], standalone_mode=False)\n"
+              f"logging.getLogger('telegram').warning('Set Bot API URL: http://x/bot%s/getMe', {WRONG!r})\n")
+    code, output = await run("-c", script, env=os.environ | {
+        "PARBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'parbot.db'}", "PARBOT_EVIDENCE_DIR": str(tmp_path / "ev")})
+    assert code == 0, output
+    assert f"http://x/bot{MASK}/getMe" in output and WRONG not in output
