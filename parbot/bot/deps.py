@@ -7,6 +7,7 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine
 
+from ..core.services.people import CodeThrottle
 from ..settings import Settings
 from ..storage.evidence_store import EvidenceStore
 from ..storage.uow import SqlUnitOfWork
@@ -22,6 +23,7 @@ class Deps:
     engine: Engine
     store: EvidenceStore
     clock: Callable[[], datetime] = field(default=utc_now)  # tests move time to reach deadlines
+    invite_throttle: CodeThrottle = field(default_factory=CodeThrottle)  # wrong /start codes per account
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)

@@ -207,8 +207,16 @@ async def serve(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=os.environ.get("PARBOT_LOG_LEVEL", "INFO"))
+    from telegram.error import InvalidToken
+
+    from ..i18n import t
+    from ..logsafe import configure
+
+    configure(os.environ.get("PARBOT_LOG_LEVEL", "INFO"), get_settings())
     try:
         asyncio.run(serve(get_settings()))
     except SenderAlreadyRunning as exc:
         raise SystemExit(f"refused: {exc}") from None
+    except InvalidToken:  # its message and traceback quote the token
+        raise SystemExit(t("guard.token_rejected", get_settings().language,
+                           api=get_settings().telegram_api_base)) from None

@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from .common import handle_errors, settings
+from .common import err_console, handle_errors, settings
 
 bot_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
 
@@ -14,13 +14,23 @@ bot_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
 @handle_errors
 def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request.")) -> None:
     """Poll TELEGRAM_API_BASE (Telegram, or the emulator) until SIGTERM or Ctrl-C."""
-    from ..bot.app import run_bot
+    from telegram.error import InvalidToken
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    run_bot(settings())
+    from ..bot.app import run_bot
+    from ..i18n import t
+    from ..logsafe import configure
+
+    current = settings()
+    # The redactor masks the token in the request URLs httpx logs, so --verbose can show them.
+    configure(logging.DEBUG if verbose else logging.INFO, current,
+              format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        run_bot(current)
+    except InvalidToken:  # its message and traceback quote the token
+        err_console.print(t("guard.token_rejected", current.language, api=current.telegram_api_base), markup=False)
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -16,3 +16,15 @@ def clean_text(value: str | None) -> str:
     text = unicodedata.normalize("NFC", value or "")
     return "".join(ch for ch in text if ch in KEEP or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
                    ).strip()
+
+
+# Letters and symbols to Unicode that draw nothing: the Hangul fillers and the blank Braille pattern, the usual
+# way to send "nothing" past a chat app's empty-message check.
+BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def visible(text: str | None) -> bool:
+    """Whether a reader sees anything: a character that is not a space, a separator, a control or format
+    character, a lone combining mark, or one of BLANK."""
+    return any(ch not in BLANK and not ch.isspace() and unicodedata.category(ch)[0] not in "CZM"
+               for ch in text or "")

@@ -1,6 +1,7 @@
 """Engines and schema upgrades. SQLite gets WAL, a busy timeout and foreign keys on every connection."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,6 +10,18 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _create_private(engine: Engine) -> None:
+    """Create the SQLite file readable by its owner only (it holds names, chat ids and answers); SQLite gives
+    its -wal and -shm files the same mode. An existing file keeps the mode its owner chose."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass  # it exists, or SQLite reports the unusable path when it connects
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -31,6 +44,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             # Take the write lock at the start: read-then-write transactions never deadlock on upgrade.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+        _create_private(engine)
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True)
 

@@ -194,9 +194,8 @@ async def _on_pr(turn: Turn, cb: Callback) -> None:
 
 
 async def _on_pe(turn: Turn, cb: Callback) -> None:
-    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=cb.args[0], now=turn.deps.now())
-    item = next((i for a in view.areas for i in a.items if i.item.code == cb.args[1]), None)
-    files = [e for e in (item.evidence if item else ()) if e.kind == "file" and e.sha256]
+    files = await turn.run(svc.evidence_files, caller=turn.caller, unit_code=cb.args[0], item_code=cb.args[1],
+                           now=turn.deps.now())
     if not files:
         await turn.send(turn.t("appraisal.no_files"))
         return

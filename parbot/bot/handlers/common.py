@@ -105,8 +105,14 @@ Route = Callable[["Turn", Callback], Awaitable[None]]
 
 async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, routes: dict[str, Route]) -> None:
     """Every button goes through here: the presser must hold a role, the data must parse, and it must carry the
-    current period's tag; then its route runs. A refusal answers the press as an alert, never a traceback."""
+    current period's tag; then its route runs. A refusal answers the press as an alert, never a traceback.
+    Buttons work in the private chat only, as commands do: in a group the answer would be saved and the unit's
+    screen shown to every member (a message without a chat, from inline mode, is refused too)."""
     turn = await Turn.start(update, context)
+    chat = update.effective_chat
+    if chat is None or chat.type != "private":
+        await turn.answer(turn.t("onboarding.private_only"), alert=True)
+        return
     if not turn.has_role:
         await turn.no_role()
         return

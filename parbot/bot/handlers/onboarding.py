@@ -68,7 +68,8 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if context.args:
         try:
             _, _, added = await turn.run(people.accept_invite, context.args[0], user.id, update.effective_chat.id,
-                                         user.full_name, user.username, turn.lang, deps.now())
+                                         user.full_name, user.username, turn.lang, deps.now(),
+                                         deps.invite_throttle)
         except DomainError as error:
             await turn.send(turn.t(f"onboarding.{error.code}", contact=deps.settings.admin_contact)
                             if error.code.startswith("invite.") else turn.error(error))

@@ -316,6 +316,18 @@ def unit_view(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | No
                         round=current_round(state), areas=views)
 
 
+def evidence_files(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, year: int | None = None,
+                   now: datetime | None = None) -> list[Evidence]:
+    """The files of one item ("re-send files"), for an appraiser of the item's area only: the unit view shows
+    every area, but another body's area is theirs to appraise and its files theirs to receive."""
+    view = unit_view(uow, caller=caller, unit_code=unit_code, year=year, now=now)
+    found = next(((a, i) for a in view.areas for i in a.items if i.item.code == item_code), None)
+    if found is None or not found[0].mine:
+        raise DomainError("appraisal.area_not_assigned", unit=unit_code,
+                          area=found[0].code if found else item_code)
+    return [e for e in found[1].evidence if e.kind == "file" and e.sha256]
+
+
 def _require_areas(caller: Caller, unit: Unit, criteria: BlockCriteria, period: Period) -> tuple[str, ...]:
     require(caller.grants, Action.APPRAISE, unit)
     areas = appraisable_areas(caller.grants, unit, criteria, period.config.appraisal)

@@ -16,8 +16,8 @@ from ..errors import DomainError, NotFound
 from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit, UnitStage
 from ..permissions import Action, Caller, Grant, allowed, require, units_in_scope
 from ..ports import UnitOfWork
-from ..text import clean_text
-from .progress import UnitProgress, compute_progress
+from ..text import clean_text, visible
+from .progress import UnitProgress, compute_progress, shows_something
 from .scores import put_score
 
 REFERENCE_LENGTH = (3, 300)
@@ -166,7 +166,7 @@ class Overview:
         answer = self.answers.get(item.code)
         if item.evidence != "required" or answer is None or answer.not_applicable:
             return False
-        return not self.evidence_for(item.code) and not (answer.explanation or "").strip()
+        return not any(map(shows_something, self.evidence_for(item.code))) and not visible(answer.explanation)
 
 
 def _overview(uow: UnitOfWork, ws: Workspace) -> Overview:
@@ -283,6 +283,8 @@ def record_answer(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code:
 
 def _text(value: str, limits: tuple[int, int], code: str) -> str:
     text = clean_text(value)
+    if not visible(text):
+        raise DomainError("text.invisible")
     if not limits[0] <= len(text) <= limits[1]:
         raise DomainError(code, minimum=limits[0], maximum=limits[1], length=len(text))
     return text

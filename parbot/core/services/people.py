@@ -9,7 +9,8 @@ import hashlib
 import re
 import secrets
 import string
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ..decimals import as_count
@@ -131,12 +132,54 @@ def identify(uow: UnitOfWork, telegram_id: int) -> Identity:
         return Identity(person, grants)
 
 
+@dataclass
+class CodeThrottle:
+    """Refused invitation codes per Telegram account: after ``limit`` within ``window`` the account may try
+    again only once the oldest of them is ``window`` old.
+
+    In memory, on purpose: one bot process answers an account's /start, codes carry about 95 bits, so a
+    restart (which an outsider cannot cause) granting a few more guesses costs nothing, and no table is needed.
+    """
+
+    limit: int = 5
+    window: timedelta = timedelta(minutes=15)
+    _refused: dict[int, list[datetime]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # services run in worker threads
+
+    def check(self, telegram_id: int, now: datetime) -> None:
+        with self._lock:
+            recent = [t for t in self._refused.get(telegram_id, ()) if now - t < self.window]
+        if len(recent) >= self.limit:
+            raise DomainError("throttle.invite", retry_at=recent[-self.limit] + self.window)
+
+    def refused(self, telegram_id: int, now: datetime) -> None:
+        with self._lock:
+            for key in [k for k, times in self._refused.items() if now - times[-1] >= self.window]:
+                del self._refused[key]  # forget accounts that stopped trying
+            self._refused.setdefault(telegram_id, []).append(now)
+
+
 def accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | None, name: str,
-                  username: str | None, language: str | None, now: datetime) -> tuple[Person, Grant, bool]:
+                  username: str | None, language: str | None, now: datetime,
+                  throttle: CodeThrottle | None = None) -> tuple[Person, Grant, bool]:
     """Bind the Telegram account to the invite's role. Returns (person, grant, newly granted).
 
     The same person sending the same code again (a repeated /start, a redelivered update) changes nothing.
+    The bot passes its ``throttle``: an account that sent too many refused codes is refused before any lookup.
     """
+    if throttle is None:
+        return _accept_invite(uow, code, telegram_id, chat_id, name, username, language, now)
+    throttle.check(telegram_id, now)
+    try:
+        return _accept_invite(uow, code, telegram_id, chat_id, name, username, language, now)
+    except DomainError as error:
+        if error.code.startswith("invite."):
+            throttle.refused(telegram_id, now)
+        raise
+
+
+def _accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | None, name: str,
+                   username: str | None, language: str | None, now: datetime) -> tuple[Person, Grant, bool]:
     with uow:
         invite = uow.invites.by_hash(hash_code(code))
         if invite is None:

@@ -9,6 +9,7 @@ from ..criteria import BlockCriteria
 from ..decimals import ZERO
 from ..model import Answer, Evidence, Period, UnitStage
 from ..ports import UnitOfWork
+from ..text import visible
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,17 @@ class UnitProgress:
         return "in_progress" if self.answered else "not_started"
 
 
+def shows_something(evidence: Evidence) -> bool:
+    """An empty file or a reference of invisible characters proves nothing (records from before the services
+    refused them included)."""
+    if evidence.kind == "file":
+        return evidence.size is None or evidence.size > 0
+    return visible(evidence.reference)
+
+
 def compute_progress(criteria: BlockCriteria, unit_code: str, answers: dict[str, Answer],
                      evidence: list[Evidence], stage: UnitStage) -> UnitProgress:
-    evidenced = {e.item_code for e in evidence if e.purpose == "self"}
+    evidenced = {e.item_code for e in evidence if e.purpose == "self" and shows_something(e)}
     areas = []
     for area in criteria.areas:
         answered = total = 0
@@ -90,7 +99,7 @@ def compute_progress(criteria: BlockCriteria, unit_code: str, answers: dict[str,
                 continue
             maximum += item.maximum
             points += answer.points or ZERO
-            if item.evidence == "required" and code not in evidenced and not (answer.explanation or "").strip():
+            if item.evidence == "required" and code not in evidenced and not visible(answer.explanation):
                 no_evidence.append(code)
         areas.append(AreaProgress(code=area.code, name=area.name, answered=answered, total=total, points=points,
                                   maximum=maximum, missing_items=tuple(missing), missing_evidence=tuple(no_evidence)))
