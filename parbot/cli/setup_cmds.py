@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from ..core.criteria import load_criteria_set
-from ..core.decimals import fmt
+from ..core.decimals import fmt, round_half_up
 from ..core.services import catalog, periods, results, scores, units
 from ..core.services.periods import get_period
 from ..storage.db import current_revision
@@ -148,11 +148,12 @@ def scores_import(file: Path, period: int = typer.Option(..., "--period", help="
 
 
 def _render(value: object) -> object:
-    return f"{value:.2f}" if isinstance(value, Decimal) else value
+    """ranking_table's values come rounded half-up as shown; format(.2f) would round half-even (97.685 → 97.68)."""
+    return format(value, "f") if isinstance(value, Decimal) else value
 
 
 def _index(value: Decimal) -> str:
-    return f"{value:.2f}"
+    return format(round_half_up(value), "f")
 
 
 @handle_errors
