@@ -131,9 +131,14 @@ def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) 
             console.print(f"    {name}: {value.isoformat()}", markup=False)
     for block in period.blocks:
         bands = config.bands_for(block)
-        text = ", ".join(f"{b.label} ≥ {fmt(b.min_index)}%" for b in bands) or "(none)"
+        text = ", ".join(f"{b.label} {'>' if b.exclusive else '≥'} {fmt(b.min_index)}%"
+                         + (f" (every area ≥ {fmt(b.min_area_index)}%)" if b.min_area_index is not None else "")
+                         for b in bands) or "(none)"
         console.print(f"  bands {block}: {text}", markup=False)
     console.print(f"  tie rule: {config.tie_rule}; leader approval required: {config.leader_approval_required}")
+    rule = config.ranking_rule()
+    console.print(f"  ranking: index {'unrounded' if rule.precision is None else f'at {rule.precision} decimals'}"
+                  + "".join(f", then {b}" for b in rule.tie_breakers), markup=False)
 
 
 @scores_app.command("import")

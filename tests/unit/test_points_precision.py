@@ -122,3 +122,16 @@ def test_charts_show_points_at_the_sets_precision():
     texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     assert any("97,685/100" in text for text in texts), texts
     assert any("58,345/60" in text for text in texts), texts
+
+
+def test_the_documented_option_validates():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "criteria-format.md").read_text(encoding="utf-8")
+    (snippet,) = [b for b in re.findall(r"```yaml\n(.*?)```", doc, flags=re.S) if "points_decimals:" in b]
+    option = yaml.safe_load(snippet)
+    assert criteria(SET.replace("points_decimals: 3", f"points_decimals: {option['points_decimals']}")) \
+        .points_decimals == 3
