@@ -135,3 +135,16 @@ def test_the_documented_option_validates():
     option = yaml.safe_load(snippet)
     assert criteria(SET.replace("points_decimals: 3", f"points_decimals: {option['points_decimals']}")) \
         .points_decimals == 3
+
+
+def test_the_chat_result_shows_points_at_the_sets_precision():
+    from parbot.bot.handlers.reports import lost_text, result_caption
+    from parbot.core.services.reporting import UnitView
+
+    crit = criteria()
+    block = compute_block(crit, "Sở", [UnitRef("A", "Sở A", "so")],
+                          {"A": {"1.1": ItemMarks(appraised=D("58.345")), "2.1": ItemMarks(appraised=D("39.34"))}},
+                          with_items=True)
+    view = UnitView(block=block, unit=block.units[0], key="k")
+    assert "97,685/100" in result_caption(view, "vi")
+    assert any("58,345" in line and "1,655" in line for line in lost_text(view, "vi"))
