@@ -148,3 +148,20 @@ def test_the_chat_result_shows_points_at_the_sets_precision():
     view = UnitView(block=block, unit=block.units[0], key="k")
     assert "97,685/100" in result_caption(view, "vi")
     assert any("58,345" in line and "1,655" in line for line in lost_text(view, "vi"))
+
+
+def test_the_workbook_formats_points_at_the_sets_precision_and_the_index_at_two():
+    import openpyxl
+
+    from parbot.reports.xlsx import results_xlsx
+
+    block = block_of(criteria(), {"A": {"1.1": ItemMarks(appraised=D("58.345")),
+                                        "2.1": ItemMarks(appraised=D("39.34"))}})
+    buffer = io.BytesIO()
+    results_xlsx([block], buffer)
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).worksheets[0]
+    header = [c.value for c in sheet[2]]
+    row = sheet[3]
+    total, index = row[header.index("Tổng điểm")], row[header.index("Chỉ số (%)")]
+    assert (total.value, total.number_format) == (97.685, "0.000")
+    assert index.number_format == "0.00"
