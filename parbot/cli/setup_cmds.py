@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from ..core.criteria import load_criteria_set
-from ..core.decimals import fmt
+from ..core.decimals import fmt, round_half_up
 from ..core.services import catalog, periods, results, scores, units
 from ..core.services.periods import get_period
 from ..storage.db import current_revision
@@ -131,9 +131,14 @@ def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) 
             console.print(f"    {name}: {value.isoformat()}", markup=False)
     for block in period.blocks:
         bands = config.bands_for(block)
-        text = ", ".join(f"{b.label} ≥ {fmt(b.min_index)}%" for b in bands) or "(none)"
+        text = ", ".join(f"{b.label} {'>' if b.exclusive else '≥'} {fmt(b.min_index)}%"
+                         + (f" (every area ≥ {fmt(b.min_area_index)}%)" if b.min_area_index is not None else "")
+                         for b in bands) or "(none)"
         console.print(f"  bands {block}: {text}", markup=False)
     console.print(f"  tie rule: {config.tie_rule}; leader approval required: {config.leader_approval_required}")
+    rule = config.ranking_rule()
+    console.print(f"  ranking: index {'unrounded' if rule.precision is None else f'at {rule.precision} decimals'}"
+                  + "".join(f", then {b}" for b in rule.tie_breakers), markup=False)
 
 
 @scores_app.command("import")
@@ -148,11 +153,12 @@ def scores_import(file: Path, period: int = typer.Option(..., "--period", help="
 
 
 def _render(value: object) -> object:
-    return f"{value:.2f}" if isinstance(value, Decimal) else value
+    """ranking_table's values come rounded half-up as shown; format(.2f) would round half-even (97.685 → 97.68)."""
+    return format(value, "f") if isinstance(value, Decimal) else value
 
 
 def _index(value: Decimal) -> str:
-    return f"{value:.2f}"
+    return format(round_half_up(value), "f")
 
 
 @handle_errors

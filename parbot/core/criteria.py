@@ -117,6 +117,7 @@ class CriteriaSetSpec(_Strict):
     title_en: str | None = None
     blocks: Annotated[list[Block], Field(min_length=1)]
     total_max: PointsSpec | None = None  # checked against the sum of the areas when given
+    points_decimals: Literal[2, 3] = 2  # decimals points are kept and shown at (Thừa Thiên Huế publishes 3)
     sources: list[str] = []
     template_note: str | None = None  # which parts are a template rather than a decision's text
     areas: Annotated[list[AreaSpec], Field(min_length=1)]
@@ -197,6 +198,7 @@ class BlockCriteria:
     items: dict[str, Item]  # code -> item, in set order
     bonus: Adjustment | None
     deduction: Adjustment | None
+    points_decimals: int = 2
 
     @property
     def maximum(self) -> Decimal:
@@ -261,7 +263,8 @@ class CriteriaSet:
 
         return BlockCriteria(set_code=spec.code, set_version=spec.version, year=spec.year, block=block,
                              areas=tuple(areas), items=items,
-                             bonus=adjustment(spec.bonus, "bonus"), deduction=adjustment(spec.deduction, "deduction"))
+                             bonus=adjustment(spec.bonus, "bonus"), deduction=adjustment(spec.deduction, "deduction"),
+                             points_decimals=spec.points_decimals)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -485,6 +488,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
     blocks = [b.code for b in spec.blocks]
     seen_codes: dict[str, tuple] = {}
+    places = spec.points_decimals
 
     def check_code(code: str, loc: tuple) -> None:
         if code in seen_codes:
@@ -546,7 +550,14 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
                 found.append(("rule", f"the rule can give {fmt(max(over))} points, above the maximum {fmt(maximum)}"))
             if under:
                 found.append(("rule", f"the rule can give negative points ({fmt(min(under))})"))
+            finer = [v for v in reachable if v != v.quantize(Decimal(1).scaleb(-places))]
+            if finer:
+                found.append(("rule", f"the rule can give {fmt(finer[0])} points, more decimals than the set's "
+                                      f"points_decimals ({places}); shown totals would not add up"))
         report_per_block(loc, per_block)
+        if getattr(item.rule, "decimals", 0) > places:
+            ck.add((*loc, "rule", "decimals"), f"more decimals than the set's points_decimals ({places}); "
+                                               "shown totals would not add up")
         if isinstance(item.rule, TiersRule):
             _check_tiers(item.rule, (*loc, "rule", "tiers"), ck)
         rule = item.rule

@@ -111,8 +111,9 @@ def fmt(value: Decimal, decimal_comma: bool = False) -> str:
     return text.replace(".", ",") if decimal_comma else text
 
 
-def num(value: Decimal, lang: str, fixed: bool = True) -> str:
-    """2 decimals (fixed) or trimmed ("8,5"), half-up, with the decimal comma in Vietnamese."""
-    rounded = round_half_up(to_decimal(value))
+def num(value: Decimal, lang: str, fixed: bool = True, places: int = 2) -> str:
+    """``places`` decimals (fixed) or trimmed ("8,5"), half-up, with the decimal comma in Vietnamese. Points
+    take the criteria set's ``points_decimals`` (3 for Thừa Thiên Huế's 97,685), indices the default 2."""
+    rounded = round_half_up(to_decimal(value), places)
     text = format(rounded, "f") if fixed else fmt(rounded)
     return text.replace(".", ",") if lang == "vi" else text

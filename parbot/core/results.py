@@ -152,6 +152,7 @@ class BlockResult:
     tie_rule: TieRule
     area_codes: tuple[str, ...] = field(default=())
     ranking: Ranking = Ranking()
+    points_decimals: int = 2  # the criteria set's: points are shown at it, indices at 2
 
     @property
     def ranked(self) -> tuple[UnitResult, ...]:
@@ -229,6 +230,13 @@ def score_unit(criteria: BlockCriteria, unit: UnitRef, marks: Mapping[str, ItemM
                       self_total=max(self_total_assessed + survey + bonus - deduction, ZERO),
                       missing_self=missing_self, missing_appraisal=missing_appraisal,
                       missing_survey=missing_survey, items=tuple(item_results), scored=scored)
+
+
+def survey_pending(criteria: BlockCriteria, marks: Mapping[str, ItemMarks]) -> Decimal:
+    """The maximum of the survey items with no points yet: a provisional index (the round-1 notice) leaves it
+    out of the maximum rather than count an unknown survey as 0."""
+    return sum((item.maximum for code, item in criteria.items.items()
+                if item.is_survey and marks.get(code, ItemMarks()).survey is None), ZERO)
 
 
 def _adjustment(criteria: BlockCriteria, adjustment, marks: Mapping[str, ItemMarks], with_items: bool,
@@ -314,11 +322,18 @@ def compute_block(criteria: BlockCriteria, block_name: str, units: Iterable[Unit
     average = round_half_up(sum((r.index for r in counted), ZERO) / len(counted)) if counted else ZERO
     return BlockResult(block=criteria.block, block_name=block_name, year=year or criteria.year, units=tuple(ordered),
                        average_index=average, bands=tuple(bands), tie_rule=tie_rule,
-                       area_codes=tuple(a.code for a in criteria.areas), ranking=ranking)
+                       area_codes=tuple(a.code for a in criteria.areas), ranking=ranking,
+                       points_decimals=criteria.points_decimals)
 
 
 def ranking_table(block: BlockResult, criteria: BlockCriteria) -> tuple[list[str], list[list[object]]]:
-    """The ranking in the shape provinces publish: rank, unit, per-area points, survey, total, max, index, class."""
+    """The ranking in the shape provinces publish: rank, unit, per-area points, survey, total, max, index, class.
+    Values come rounded half-up as shown: points at the set's ``points_decimals``, the index at 2. Points are
+    kept at that precision at the source (rules and imports refuse finer ones), so rounding never changes
+    them and a row's total is the sum of its shown parts."""
+    def shown(value: Decimal) -> Decimal:
+        return round_half_up(value, criteria.points_decimals)
+
     survey_areas = {a.code for a in criteria.areas
                     if a.item_codes and all(criteria.items[c].is_survey for c in a.item_codes)}
     area_columns = [(i, a) for i, a in enumerate(criteria.areas) if a.code not in survey_areas]
@@ -333,13 +348,13 @@ def ranking_table(block: BlockResult, criteria: BlockCriteria) -> tuple[list[str
         header.append("excluded")  # why a unit is left out of the ranking (EXCLUDED_*)
     rows = []
     for u in block.units:
-        row: list[object] = [u.rank or "", u.unit.code, u.unit.name, *[u.areas[i].points for i, _ in area_columns],
-                             u.survey]
+        row: list[object] = [u.rank or "", u.unit.code, u.unit.name,
+                             *[shown(u.areas[i].points) for i, _ in area_columns], shown(u.survey)]
         if criteria.bonus:
-            row.append(u.bonus)
+            row.append(shown(u.bonus))
         if criteria.deduction:
-            row.append(u.deduction)
-        row += [u.total, u.maximum, u.index, u.classification or ""]
+            row.append(shown(u.deduction))
+        row += [shown(u.total), shown(u.maximum), round_half_up(u.index), u.classification or ""]
         if noted:
             row.append(u.excluded or "")
         rows.append(row)

@@ -134,6 +134,10 @@ def draw_unit_summary(fig: Figure, result: UnitResult, block: BlockResult, previ
                       lang: str, top: float = 0.0) -> float:
     """Draw the summary from ``top`` (inches) down; return where it ends."""
     width = fig.get_figwidth()
+
+    def pts(value: Decimal) -> str:  # points at the criteria set's precision (3 for 97,685)
+        return num(value, lang, False, block.points_decimals)
+
     title = _summary_title(result)
     text_at(fig, 0.3, top + 0.15, title, fontsize=13, fontweight="bold", linespacing=1.15)
     top += SUMMARY_TITLE_LINE * title.count("\n")
@@ -145,12 +149,12 @@ def draw_unit_summary(fig: Figure, result: UnitResult, block: BlockResult, previ
     if previous_index is not None:
         facts.append(f"{t(lang, 'change')}: {signed(result.index - previous_index, lang)}")
     text_at(fig, 0.3, top + 0.8, "   ·   ".join(facts), fontsize=11, fontweight="bold")
-    points = [f"{t(lang, 'total')}: {num(result.total, lang, False)}/{num(result.maximum, lang, False)}",
-              f"{t(lang, 'self')}: {num(result.self_total, lang, False)}"]
+    points = [f"{t(lang, 'total')}: {pts(result.total)}/{pts(result.maximum)}",
+              f"{t(lang, 'self')}: {pts(result.self_total)}"]
     if result.bonus:
-        points.append(f"{t(lang, 'bonus')}: {num(result.bonus, lang, False)}")
+        points.append(f"{t(lang, 'bonus')}: {pts(result.bonus)}")
     if result.deduction:
-        points.append(f"{t(lang, 'deduction')}: {num(result.deduction, lang, False)}")
+        points.append(f"{t(lang, 'deduction')}: {pts(result.deduction)}")
     if result.missing_survey:
         points.append(t(lang, "missing_survey", n=result.missing_survey))
     text_at(fig, 0.3, top + 1.12, "   ·   ".join(points), fontsize=9.5)
@@ -173,9 +177,9 @@ def draw_unit_summary(fig: Figure, result: UnitResult, block: BlockResult, previ
         average = averages.get(area.code)
         if average is not None and area.maximum > 0:
             ax.plot(float(average * area.maximum / 100), row, marker="D", color="black", markersize=4.5)
-        note = f"{num(area.points, lang, False)}/{num(area.maximum, lang, False)} ({num(area.index, lang)}%)"
+        note = f"{pts(area.points)}/{pts(area.maximum)} ({num(area.index, lang)}%)"
         if area.self_points != area.points:
-            note += f"\n{t(lang, 'self')}: {num(area.self_points, lang, False)}"
+            note += f"\n{t(lang, 'self')}: {pts(area.self_points)}"
         ax.text(1.02, row, note, transform=ax.get_yaxis_transform(), va="center", fontsize=8.5)
     ax.set_yticks(range(len(areas)),
                   [short_name(f"{a.code}. {a.short or a.name}", 30) for a in areas], fontsize=8.5)
@@ -249,7 +253,8 @@ def draw_ranking(fig: Figure, block: BlockResult, units: Sequence[UnitResult], r
     for band in block.bands:
         if band.min_index > 0:
             ax.axvline(float(band.min_index), color=colours[band.label], linestyle="--", linewidth=0.9)
-    handles = [Patch(color=colours[b.label], label=f"{b.label} (≥ {num(b.min_index, lang, False)})")
+    handles = [Patch(color=colours[b.label], label=f"{b.label} ({'>' if b.exclusive else '≥'} "
+                                                    f"{num(b.min_index, lang, False)})")
                for b in sorted(block.bands, key=lambda b: b.min_index, reverse=True)]
     handles.append(Line2D([], [], color="black", linewidth=1.2,
                           label=f"{t(lang, 'block_average')}: {num(block.average_index, lang)}"))

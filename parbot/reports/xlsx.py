@@ -20,7 +20,7 @@ from parbot.core.results import NA, BlockResult, UnitResult
 
 from . import abbreviate, class_label, num, t
 
-POINTS_FORMAT = "0.00"
+INDEX_FORMAT = "0.00"  # indices at 2 decimals; points at the criteria set's points_decimals
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_NAME_MAX = 31
 _BOLD = Font(bold=True)
@@ -50,12 +50,13 @@ class _SheetNames:
 class _Cells:
     """Write-only cells with a style; styles are interned by openpyxl, so building one per value is cheap."""
 
-    def __init__(self, ws: WriteOnlyWorksheet) -> None:
+    def __init__(self, ws: WriteOnlyWorksheet, places: int = 2) -> None:
         self.ws = ws
+        self.points_format = "0." + "0" * places
 
-    def number(self, value: Decimal | int | None, bold: bool = False, fmt: str = POINTS_FORMAT):
+    def number(self, value: Decimal | int | None, bold: bool = False, fmt: str | None = None):
         cell = WriteOnlyCell(self.ws, value)
-        cell.number_format = fmt
+        cell.number_format = fmt or self.points_format
         if bold:
             cell.font = _BOLD
         return cell
@@ -102,7 +103,7 @@ def _area_headers(block: BlockResult, positions: list[int]) -> list[str]:
 
 def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> None:
     ws = wb.create_sheet(name)
-    cells = _Cells(ws)
+    cells = _Cells(ws, block.points_decimals)
     with_bonus = any(u.bonus for u in block.units)
     with_deduction = any(u.deduction for u in block.units)
     positions = _scored_areas(block)
@@ -122,12 +123,12 @@ def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> No
             row.append(cells.number(unit.bonus))
         if with_deduction:
             row.append(cells.number(unit.deduction))
-        row += [cells.number(unit.total, bold=True), cells.number(unit.maximum), cells.number(unit.index, bold=True),
+        row += [cells.number(unit.total, bold=True), cells.number(unit.maximum), cells.number(unit.index, bold=True, fmt=INDEX_FORMAT),
                 unit.classification if unit.excluded is None else class_label(unit, lang)]
         ws.append(row)
     gap = [None] * (len(header) - 5)  # the columns between the unit's name and the index
     ws.append([None, None, cells.text(t(lang, "block_average"), bold=True), *gap,
-               cells.number(block.average_index, bold=True)])
+               cells.number(block.average_index, bold=True, fmt=INDEX_FORMAT)])
 
 
 def _mark(cells: _Cells, mark, lang: str):
@@ -136,7 +137,7 @@ def _mark(cells: _Cells, mark, lang: str):
 
 def _unit_sheet(wb: Workbook, block: BlockResult, unit: UnitResult, name: str, lang: str) -> None:
     ws = wb.create_sheet(name)
-    cells = _Cells(ws)
+    cells = _Cells(ws, block.points_decimals)
     _widths(ws, [10, 60, 11, 11, 11, 11, 11, 50])
     ws.freeze_panes = "A4"
     rank = f"{unit.rank}/{unit.rank_of}" if unit.rank else "—"

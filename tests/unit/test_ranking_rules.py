@@ -206,3 +206,13 @@ def test_the_results_table_names_why_a_unit_is_left_out():
     assert header[-1] == "excluded"
     assert [(r[0], r[1], r[-1]) for r in rows] == [(1, "A", ""), ("", "EMPTY", EXCLUDED_UNSCORED)]
     assert "excluded" not in ranking_table(run({"A": m("36", "54")}), CRITERIA)[0]
+
+
+def test_period_show_prints_exclusive_edges_area_conditions_and_the_ranking(cli, tmp_path):
+    (tmp_path / "2025.yaml").write_text(SET.replace("year: 2025", "year: 2025\ntotal_max: 100"), encoding="utf-8")
+    (tmp_path / "period.yaml").write_text(PERIOD, encoding="utf-8")
+    code, _, err = cli("period", "create", tmp_path / "period.yaml")
+    assert code == 0, err
+    out = cli("period", "show", "--period", 2026)[1]
+    assert "bands so: Xuất sắc ≥ 90% (every area ≥ 80%), Tốt > 80%, Khá ≥ 0%" in out
+    assert "ranking: index at 3 decimals, then total, then area:3" in out

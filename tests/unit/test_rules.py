@@ -252,11 +252,13 @@ def test_an_accepted_rule_never_scores_outside_zero_and_max(case):
     maximum, spec, answers = case
     criteria_set, problems = parse_criteria_set(one_item_set(maximum, spec))
     if problems:
-        # Refused: the rule really could leave [0, max] (the validator is not over-strict).
+        # Refused: the rule really could leave [0, max], or give points finer than the set's 2 decimals (the
+        # validator is not over-strict).
         assert all(".rule" in p.path for p in problems), problems
         r = rule(**spec)
         reachable = r.reachable(maximum, "so")
-        assert any(v < 0 or v > maximum for v in reachable)
+        assert any(v < 0 or v > maximum or v != v.quantize(D("0.01")) for v in reachable) \
+            or getattr(r, "decimals", 0) > 2
         return
     item = criteria_set.for_block("so").items["1.1"]
     for raw in answers:

@@ -87,6 +87,15 @@ def test_every_bad_row_is_listed_and_nothing_written(uow):
     assert survey_points(uow, "SNV") == {}
 
 
+def test_survey_points_finer_than_the_set_are_refused(uow):
+    # The set keeps points at 2 decimals, so a shown total stays the sum of its shown parts.
+    header, data = rows(["unit", "item", "points"], ["SNV", "3.1.1", "1.505"])
+    with pytest.raises(ValidationFailed) as refused:
+        import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR)
+    assert refused.value.problems == ["row 2: points 1.505 have more than 2 decimals, the criteria set's "
+                                      "points_decimals"]
+
+
 def test_refusals_before_reading_rows(uow):
     with pytest.raises(ValidationFailed) as refused:
         import_survey(uow, caller=ADMIN, header=["unit", "item", "count_e"], rows=[], year=YEAR)

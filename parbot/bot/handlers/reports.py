@@ -76,23 +76,23 @@ def ranking_caption(view: reporting.RankingView, lang: str) -> str:
 
 
 def result_caption(view: reporting.UnitView, lang: str) -> str:
-    u = view.unit
+    u, places = view.unit, view.block.points_decimals  # points at the criteria set's precision
     return t("reports.result.caption", lang, unit=u.unit.name, year=view.block.year, index=num(u.index, lang),
              rank=u.rank, of=u.rank_of, classification=u.classification or "—",
-             total=num(u.total, lang, False), maximum=num(u.maximum, lang, False))[:CAPTION_LIMIT]
+             total=num(u.total, lang, False, places), maximum=num(u.maximum, lang, False, places))[:CAPTION_LIMIT]
 
 
 def lost_text(view: reporting.UnitView, lang: str) -> list[str]:
     """The lost items with the appraisers' reasons, split into messages within Telegram's limit."""
-    lost = view.lost
+    lost, places = view.lost, view.block.points_decimals
     if not lost:
         return [t("reports.result.no_lost", lang)]
     lines = [t("reports.result.lost_header", lang)]
     for item in lost:
         taken = item.points if item.section == "deduction" else item.lost
         lines.append(t("reports.result.lost_line", lang, code=item.code, name=item.name,
-                       points=num(item.points, lang, False), maximum=num(item.maximum, lang, False),
-                       lost=num(taken, lang, False)))
+                       points=num(item.points, lang, False, places),
+                       maximum=num(item.maximum, lang, False, places), lost=num(taken, lang, False, places)))
         if item.reason:
             lines.append(t("reports.result.reason", lang, reason=item.reason))
     messages, current = [], ""

@@ -28,13 +28,13 @@ from decimal import Decimal
 from typing import Iterable
 
 from ..criteria import BlockCriteria, Item
-from ..decimals import fmt
+from ..decimals import fmt, percent
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit, UnitStage
 from ..period import AppraisalAssignment
 from ..permissions import Action, Caller, Grant, Role, UNIT_ROLES, allowed, require, units_in_scope
 from ..ports import UnitOfWork
-from ..results import NA, Mark, UnitRef, score_unit
+from ..results import NA, Mark, UnitRef, score_unit, survey_pending
 from .periods import get_period
 from .results import marks_from_scores
 from .scores import check_points, describe, put_score
@@ -677,9 +677,10 @@ def _queue_round1(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCr
                   scores: dict[tuple[str, str], Score], now: datetime) -> int:
     marks = marks_from_scores(list(scores.values())).get(unit.code, {})
     result = score_unit(criteria, UnitRef(unit.code, unit.name, unit.block), marks)
+    maximum = result.maximum - survey_pending(criteria, marks)
     closes = period.config.deadlines.explanation_closes
     payload = {"year": period.year, "unit": unit.code, "unit_name": unit.name, "lowered": _lowered(criteria, scores),
-               "total": fmt(result.total), "maximum": fmt(result.maximum), "index": f"{result.index:.2f}",
+               "total": fmt(result.total), "maximum": fmt(maximum), "index": format(percent(result.total, maximum), "f"),
                "explanation_closes": closes.isoformat() if closes else None}
     return sum(uow.outbox.enqueue(f"{period.year}/appraisal/round1/{unit.code}/p{person.id}", person.id,
                                   person.chat_id, "appraisal_round1", payload, not_before=now)

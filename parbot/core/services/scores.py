@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..criteria import Item
-from ..decimals import fmt, to_decimal
+from ..decimals import fmt, round_half_up, to_decimal
 from ..errors import ValidationFailed
 from ..model import SOURCES, AuditEntry, Period, Score
 from ..permissions import Action, Caller, require
@@ -58,10 +58,11 @@ def _allowed(item: Item, block: str) -> tuple[list[Decimal] | None, Decimal | No
     return None, None
 
 
-def check_points(item: Item, source: str, text: str, block: str | None = None
+def check_points(item: Item, source: str, text: str, block: str | None = None, places: int | None = None
                  ) -> tuple[Decimal | None, bool, str | None]:
     """Validate one score value for an item; returns (points, not_applicable, problem). With ``block``, the
-    points must also be ones the item's rule can produce (0.75 on a {1, 0.5, 0} choice is refused)."""
+    points must also be ones the item's rule can produce (0.75 on a {1, 0.5, 0} choice is refused); with
+    ``places`` (the set's points_decimals), they have no more decimals than shown, so shown rows add up."""
     if source == "survey" and not item.is_survey:
         return None, False, f"item {item.code} is self-assessed: it takes no survey points"
     if source != "survey" and item.is_survey:
@@ -78,6 +79,9 @@ def check_points(item: Item, source: str, text: str, block: str | None = None
         return None, False, f"points {fmt(points)} are negative"
     if points > item.maximum:
         return None, False, f"points {fmt(points)} exceed item {item.code}'s maximum {fmt(item.maximum)}"
+    if places is not None and points != round_half_up(points, places):
+        return None, False, (f"points {fmt(points)} have more than {places} decimals, the criteria set's "
+                             "points_decimals")
     if block is not None:
         values, step = _allowed(item, block)
         if values is not None and points not in values:
@@ -128,7 +132,8 @@ def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[st
                 problems.append(f"{where}: repeats row {seen[key]} ({unit_code}, {item_code}, {source})")
                 continue
             seen[key] = row.line
-            points, not_applicable, problem = check_points(item, source, row.get("points"), unit.block)
+            points, not_applicable, problem = check_points(item, source, row.get("points"), unit.block,
+                                                             criteria[unit.block].points_decimals)
             if problem:
                 problems.append(f"{where}: {problem}")
                 continue

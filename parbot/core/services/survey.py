@@ -146,7 +146,8 @@ def import_survey(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: l
                     problems.append(f"{where}: item {item.code} of {unit.code} is already given in row {seen[key]}")
                     continue
                 seen[key] = row.line
-                value, _, problem = check_points(item, "survey", fmt(points))
+                value, _, problem = check_points(item, "survey", fmt(points),
+                                                 places=period.criteria_for(unit.block).points_decimals)
                 if problem:
                     problems.append(f"{where}: {problem}")
                     continue
