@@ -22,6 +22,7 @@ from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
 from .handlers import appraise, assess, onboarding, reports
 from .jobs import start_reminders, stop_reminders
+from .updates import ChatOrderedProcessor
 
 log = logging.getLogger("parbot.bot")
 
@@ -60,6 +61,7 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     application = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                    .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+                   .concurrent_updates(ChatOrderedProcessor())
                    .post_init(run_post_init).post_shutdown(run_post_shutdown).build())
     application.bot_data["deps"] = deps or Deps(settings=settings, engine=engine,
                                                  store=EvidenceStore(settings.evidence_dir))
