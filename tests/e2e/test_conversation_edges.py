@@ -329,3 +329,14 @@ async def test_read_only_after_the_deadline_with_the_reason(bot, emulator_server
     await officer.wait_for_answer(query)
     assert query.text.startswith(t("error.assess.closed", "vi", deadline="")[:20])
     assert rows(engine, AnswerRow) == []
+
+
+async def test_a_pressed_button_is_answered_before_its_screen_changes(bot, emulator_server, engine):
+    officer = await join(emulator_server, engine, 7150, "Lan", "officer", "SNV")
+    before = officer.chat.version
+    query = officer.forge_callback(data(engine, "i", "SNV", item(engine, "so", "1.1.1").position))
+    await officer.wait_for_reply()
+    await officer.wait_for_answer(query)
+    seen = [e["type"] for e in officer.chat.events if e["version"] > before and e["type"] != "chat_action"]
+    assert seen[0] == "callback_answer" and {"edit", "message"} & set(seen[1:]), seen
+    assert not query.show_alert and query.text is None

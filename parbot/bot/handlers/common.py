@@ -31,6 +31,7 @@ class Turn:
         self.context = context
         self.identity = identity
         self.deps: Deps = context.application.bot_data["deps"]
+        self.answered = False  # Telegram takes one answer per callback query
         user = update.effective_user
         self.lang = identity.language or language(user.language_code if user else None)
 
@@ -67,6 +68,7 @@ class Turn:
         return await asyncio.to_thread(partial(service, self.deps.uow(), *args, **kwargs))
 
     async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
+        await self.answer()  # stop the button's spinner before the slower send
         message = await self.context.bot.send_message(self.update.effective_chat.id, text, reply_markup=markup)
         return message.message_id
 
@@ -75,6 +77,7 @@ class Turn:
         query = self.update.callback_query
         if query is None or new or query.message is None or not hasattr(query.message, "edit_text"):
             return await self.send(text, markup)
+        await self.answer()  # first, so the spinner stops and the 15 s answer window is never missed
         try:
             await query.message.edit_text(text, reply_markup=markup)
         except BadRequest as exc:
@@ -83,10 +86,12 @@ class Turn:
         return query.message.message_id
 
     async def answer(self, text: str | None = None, alert: bool = False) -> None:
-        """Answer the callback query; a redelivered query was answered already and Telegram refuses it."""
+        """Answer the callback query once, before anything is shown (later calls do nothing); a redelivered
+        query was answered already and Telegram refuses it."""
         query = self.update.callback_query
-        if query is None:
+        if query is None or self.answered:
             return
+        self.answered = True
         try:
             await query.answer(text[:200] if text else None, show_alert=alert)
         except BadRequest as exc:
@@ -105,7 +110,8 @@ Route = Callable[["Turn", Callback], Awaitable[None]]
 
 async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, routes: dict[str, Route]) -> None:
     """Every button goes through here: the presser must hold a role, the data must parse, and it must carry the
-    current period's tag; then its route runs. A refusal answers the press as an alert, never a traceback."""
+    current period's tag; then its route runs. A refusal answers the press as an alert, never a traceback; a
+    route that shows a screen has answered the press just before showing it."""
     turn = await Turn.start(update, context)
     if not turn.has_role:
         await turn.no_role()
@@ -123,7 +129,10 @@ async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await routes[callback.verb](turn, callback)
     except (DomainError, MalformedCallback) as error:
         text = turn.error(error) if isinstance(error, DomainError) else turn.t("callback.malformed")
-        await turn.answer(text, alert=True)
+        if turn.answered:  # the route showed something first: the press takes no second answer
+            await turn.send(text)
+        else:
+            await turn.answer(text, alert=True)
         return
     await turn.answer()
 
