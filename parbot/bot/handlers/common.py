@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -21,6 +22,28 @@ from ..callbacks import Callback, MalformedCallback, decode
 from ..deps import Deps
 
 log = logging.getLogger("parbot.bot")
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Parts of at most ``limit`` characters, cut at line ends (a line longer than that is cut inside)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if not current:
+            current = line
+        elif len(current) + 1 + len(line) <= limit:
+            current += "\n" + line
+        else:
+            parts.append(current)
+            current = line
+    parts.append(current)
+    return [p for p in parts if p.strip()] or [text[:limit]]
 
 
 class Turn:
@@ -68,14 +91,19 @@ class Turn:
         return await asyncio.to_thread(partial(service, self.deps.uow(), *args, **kwargs))
 
     async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
+        """Send, in several messages when the text exceeds Telegram's limit; the keyboard goes on the last."""
         await self.answer()  # stop the button's spinner before the slower send
-        message = await self.context.bot.send_message(self.update.effective_chat.id, text, reply_markup=markup)
+        parts = split_text(text)
+        for n, part in enumerate(parts):
+            message = await self.context.bot.send_message(self.update.effective_chat.id, part,
+                                                          reply_markup=markup if n == len(parts) - 1 else None)
         return message.message_id
 
     async def show(self, text: str, markup: InlineKeyboardMarkup | None = None, *, new: bool = False) -> int:
         """Edit the message the pressed button is on (one message per screen), or send a new one."""
         query = self.update.callback_query
-        if query is None or new or query.message is None or not hasattr(query.message, "edit_text"):
+        if query is None or new or query.message is None or not hasattr(query.message, "edit_text") \
+                or len(text) > MessageLimit.MAX_TEXT_LENGTH:  # one message cannot hold it: send the parts
             return await self.send(text, markup)
         await self.answer()  # first, so the spinner stops and the 15 s answer window is never missed
         try:
