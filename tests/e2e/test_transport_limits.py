@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e_support import invite
+from e2e_support import invite, join
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
-from test_appraisal_e2e import setup_period
+from test_appraisal_e2e import ADMIN, lower, press, setup_period
 
 from parbot.bot.callbacks import encode
 from parbot.bot.handlers.common import split_text
 from parbot.bot.keyboards import PAGE_SIZE
+from parbot.core.services import appraisal as ap
 from parbot.core.services.assessment import current_tag
 from parbot.i18n import t
 from parbot.storage.uow import SqlUnitOfWork
@@ -72,6 +73,26 @@ async def test_the_unit_list_comes_in_pages_and_typing_filters_it(bot, emulator_
     council.send_text("binh dinh")  # the list is no longer shown: typing does not bring it back
     replies = await council.wait_for_reply()
     assert all(units_on(m) == [] for m in replies)
+
+
+async def test_the_explain_prompt_with_a_4000_character_reason_fits_one_message(bot, emulator_server, engine):
+    setup_period(engine)
+    tag = current_tag(SqlUnitOfWork(engine))
+    council = emulator_server.create_user(8111, "Hội đồng tỉnh", language_code="vi")
+    council.send_command("start", invite(engine, "appraiser", block="so"))
+    await council.wait_for_reply()
+    officer = await join(emulator_server, engine, 8112, "Lan", "officer", "SNV")
+    council.send_command("appraise")
+    await council.wait_for_reply()
+    reason = "Không có kế hoạch CCHC năm. " * 143  # 4,004 characters, as long as Telegram lets one type
+    await lower(council, tag, "1.1.4", "0", reason[:MessageLimit.MAX_TEXT_LENGTH - 96])
+    ap.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=1, block="so", force=True, year=2020)
+    officer.send_command("explain")
+    await officer.wait_for_reply(until=lambda msgs: any(m.inline_keyboard for m in msgs))
+    (prompt,) = await press(officer, encode(tag, "xi", "SNV", "1.1.4"))
+    assert len(prompt.text) <= MessageLimit.MAX_TEXT_LENGTH
+    assert reason[:1000] in prompt.text and prompt.text.endswith(t("explain.prompt", "vi", code="", own="",
+                                                                   appraised="", reason="").split("\n")[-1])
 
 
 def test_long_texts_are_cut_at_line_ends_within_telegrams_limit():
