@@ -310,12 +310,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if mode == "units":
             await _units(turn, tag, 0, text)
         elif mode == "points":
-            if await turn.run(svc.needs_reason, caller=turn.caller, unit_code=state["unit"],
-                              item_code=state["item"], points=text):
-                await turn.run(save_chat_state, turn.person_id, state | {"apr": "reason", "points": text})
-                await turn.send(turn.t("appraisal.prompt.reason"))
-            else:
-                await _write_typed(turn, tag, state, text, None)
+            await _take_points(turn, tag, state, text, update.effective_message.message_id)
         elif mode == "reason":
             await _write_typed(turn, tag, state, state["points"], text)
         else:
@@ -327,6 +322,37 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except DomainError as error:
         await turn.send(turn.error(error))
     raise ApplicationHandlerStop
+
+
+async def _take_points(turn: Turn, tag: str, state: dict, points: str, message_id: int, note: str = "") -> None:
+    """Typed points: saved at once, or kept (with the message they came in, which the appraiser may still
+    edit) while the reason they need is asked."""
+    if await turn.run(svc.needs_reason, caller=turn.caller, unit_code=state["unit"], item_code=state["item"],
+                      points=points):
+        await turn.run(save_chat_state, turn.person_id,
+                       state | {"apr": "reason", "points": points, "points_message": message_id})
+        await turn.send(f"{note}{turn.t('appraisal.prompt.reason')}")
+    else:
+        await _write_typed(turn, tag, state, points, None)
+
+
+async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """An edit of the typed points while their reason is awaited replaces them (0 corrected to 0,5 gives 0,5
+    and still asks the reason); any other edit is not appraisal's."""
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        return False
+    state = await turn.run(chat_state, turn.person_id)
+    message = update.effective_message
+    if state.get("apr") != "reason" or state.get("points_message") != message.message_id:
+        return False
+    points = message.text.strip()
+    try:
+        await _take_points(turn, await turn.run(current_tag), state, points, message.message_id,
+                           note=turn.t("appraisal.edit.points", points=points) + "\n")
+    except DomainError as error:
+        await turn.send(turn.error(error))
+    return True
 
 
 async def _write_typed(turn: Turn, tag: str, state: dict, points: str, reason: str | None) -> None:
