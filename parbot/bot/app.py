@@ -4,6 +4,8 @@ Extension points for other features:
 - ``HANDLER_MODULES``: modules exposing ``register(application)``; add yours with one line.
 - ``POST_INIT_HOOKS``: ``async def hook(application)`` run once the bot is up (schedulers, senders).
 - ``POST_SHUTDOWN_HOOKS``: the same, run when the bot stops (stopping what the first started).
+- ``EDIT_HANDLERS``: ``async def handler(update, context) -> bool`` offered an edited text message in turn
+  until one takes it (returns True); edits reach no other handler, so an edited command never runs again.
 Tests that start the application by hand call ``run_post_init(application)`` themselves.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Awaitable, Callable
 
 from sqlalchemy.engine import Engine
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, MessageHandler, filters
 
 from ..i18n import language, t
 from ..settings import Settings
@@ -22,12 +24,28 @@ from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
 from .handlers import appraise, assess, onboarding, reports
 from .jobs import start_reminders, stop_reminders
+from .updates import ChatOrderedProcessor
 
 log = logging.getLogger("parbot.bot")
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
 POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
+EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [appraise.on_edit]
+EDITS_FIRST = -100  # the handler group that sees edited messages before any feature's handlers
+
+
+async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edit of typed text: the feature whose input it was may take it; nothing else sees it."""
+    for handler in EDIT_HANDLERS:
+        if await handler(update, context):
+            break
+    raise ApplicationHandlerStop
+
+
+async def drop_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Other edits (commands, captions) are ignored: Telegram sends them, but the user did not act again."""
+    raise ApplicationHandlerStop
 
 
 async def run_post_init(application: Application) -> None:
@@ -60,9 +78,14 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     application = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                    .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+                   .concurrent_updates(ChatOrderedProcessor())
                    .post_init(run_post_init).post_shutdown(run_post_shutdown).build())
     application.bot_data["deps"] = deps or Deps(settings=settings, engine=engine,
                                                  store=EvidenceStore(settings.evidence_dir))
+    edited = filters.UpdateType.EDITED
+    application.add_handler(MessageHandler(edited & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+                                           on_edited_text), group=EDITS_FIRST)
+    application.add_handler(MessageHandler(edited, drop_edit), group=EDITS_FIRST)
     for module in HANDLER_MODULES:
         module.register(application)
     onboarding.register_fallbacks(application)

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from callers import ADMIN, person_caller
 from e2e_support import rows, NOW, RunningBot, invite, join
 from helpers import REFERENCE, screen
+from test_appraisal_e2e import open_item, setup_period
 
+from parbot.bot.callbacks import encode
 from parbot.core.services import assessment, people, periods
 from parbot.core.services.assessment import period_tag, sequence
 from parbot.i18n import t
@@ -329,3 +332,50 @@ async def test_read_only_after_the_deadline_with_the_reason(bot, emulator_server
     await officer.wait_for_answer(query)
     assert query.text.startswith(t("error.assess.closed", "vi", deadline="")[:20])
     assert rows(engine, AnswerRow) == []
+
+
+async def test_a_pressed_button_is_answered_before_its_screen_changes(bot, emulator_server, engine):
+    officer = await join(emulator_server, engine, 7150, "Lan", "officer", "SNV")
+    before = officer.chat.version
+    query = officer.forge_callback(data(engine, "i", "SNV", item(engine, "so", "1.1.1").position))
+    await officer.wait_for_reply()
+    await officer.wait_for_answer(query)
+    seen = [e["type"] for e in officer.chat.events if e["version"] > before and e["type"] != "chat_action"]
+    assert seen[0] == "callback_answer" and {"edit", "message"} & set(seen[1:]), seen
+    assert not query.show_alert and query.text is None
+
+
+async def test_an_edit_of_the_points_awaiting_their_reason_replaces_them(bot, emulator_server, engine):
+    setup_period(engine)
+    tag = period_tag(period(engine))
+    council = emulator_server.create_user(7160, "Hội đồng tỉnh", language_code="vi")
+    council.send_command("start", invite(engine, "appraiser", None, "so"))
+    await council.wait_for_reply()
+    council.send_command("appraise")
+    await council.wait_for_reply()
+    await open_item(council, tag, "1", "1.1.4")
+    council.press(callback_data=encode(tag, "pp", "SNV", "1.1.4"))
+    await council.wait_for_reply()
+    typed = council.send_text("0")
+    (prompt,) = await council.wait_for_reply()
+    assert prompt.text == t("appraisal.prompt.reason", "vi")
+    council.edit_text(typed, "0,5")  # corrected while the reason is asked
+    (again,) = await council.wait_for_reply()
+    assert again.text == t("appraisal.edit.points", "vi", points="0,5") + "\n" + t("appraisal.prompt.reason", "vi")
+    council.send_text("Kế hoạch ban hành muộn")
+    await council.wait_for_reply()
+    (score,) = rows(engine, ScoreRow, unit_code="SNV", item_code="1.1.4", source="appraised")
+    assert score.points == Decimal("0.5") and score.reason == "Kế hoạch ban hành muộn"
+
+
+async def test_edited_commands_and_stray_edits_do_nothing(bot, emulator_server, engine):
+    officer = await join(emulator_server, engine, 7161, "Lan", "officer", "SNV")
+    (start,) = [m for m in officer.messages() if not m.from_bot]
+    officer.edit_text(start, "/status")
+    chatter = officer.send_text("xin chào")
+    await officer.wait_for_reply()
+    officer.edit_text(chatter, "12")
+    officer.send_command("help")  # one chat's updates run in order: the edits were handled before this
+    (reply,) = await officer.wait_for_reply()
+    assert reply.text.startswith(t("help.header", "vi"))
+    assert [a.action for a in rows(engine, AuditRow)] == ["invite", "member_join"]

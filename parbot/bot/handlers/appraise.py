@@ -8,9 +8,11 @@ there only when the chat waits for appraisal input. The round-1 notice's outbox 
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes,
                           MessageHandler, filters)
 
@@ -22,7 +24,7 @@ from ...core.results import NA
 from ...core.services import appraisal as svc
 from ...core.services.assessment import DOWNLOAD_LIMIT, chat_state, current_tag, save_chat_state
 from ...i18n import t, when
-from .. import callbacks
+from .. import callbacks, keyboards
 from ..callbacks import Callback, encode, pattern
 from ..sender import RENDERERS, RenderContext, Rendered
 from ..views import BUTTON_LIMIT, clip
@@ -30,7 +32,7 @@ from .common import Turn, dispatch_callback, for_members
 from .onboarding import ROLE_COMMANDS
 
 PRIVATE = filters.ChatType.PRIVATE
-VERBS = {"pl": 0, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pe": 2, "pg": 2, "xl": 1, "xi": 2}
+VERBS = {"pl": 0, "pn": 1, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pe": 2, "pg": 2, "xl": 1, "xi": 2}
 callbacks.register_verbs(VERBS)
 TEXT_LIMIT = 4000
 
@@ -48,18 +50,38 @@ def _points(mark, lang: str) -> str:
 # ---- appraisers' screens ---------------------------------------------------------------------------------
 
 
-async def _units(turn: Turn, tag: str) -> None:
+def _folded(text: str) -> str:
+    """Lower case without Vietnamese diacritics, so "so noi vu" finds "Sở Nội vụ"."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+async def _units(turn: Turn, tag: str, page: int = 0, query: str = "") -> None:
+    """The units to appraise, a page at a time; while the list is shown, typed text filters it by name or code."""
     overview = await turn.run(svc.list_units, caller=turn.caller, now=turn.deps.now())
     if not overview:
         await turn.show(turn.t("appraisal.none"))
         return
+    with turn.deps.uow() as uow:
+        year = uow.periods.current().year
+    lines = [turn.t("appraisal.list.header", year=year)]
+    if query:
+        wanted = _folded(query)
+        matching = [o for o in overview if wanted in _folded(f"{o.code} {o.name}")]
+        lines.append(turn.t("units.filtered", query=query, count=len(matching)) if matching
+                     else turn.t("units.no_match", query=query))
+        if matching:
+            overview = matching
+        else:
+            query = ""
     rows = [[_b(turn.t("appraisal.unit.button", code=o.code, status=turn.t(f"appraisal.status.{o.status}"),
                        done=o.mine_appraised, total=o.mine_total,
                        contested=turn.t("appraisal.contested.mark", count=o.contested_open) if o.contested_open else ""),
                 tag, "pu", o.code)] for o in overview]
-    with turn.deps.uow() as uow:
-        year = uow.periods.current().year
-    await turn.show(turn.t("appraisal.list.header", year=year), InlineKeyboardMarkup(rows))
+    markup, page, pages = keyboards.paged(rows, page, turn.lang, tag, "pn")
+    lines.append(turn.t("units.page", page=page + 1, pages=pages, count=len(overview)))
+    await turn.run(save_chat_state, turn.person_id, {"apr": "units", "query": query})
+    await turn.show("\n".join(lines), markup)
 
 
 async def _unit(turn: Turn, tag: str, unit_code: str, note: str | None = None) -> None:
@@ -148,7 +170,14 @@ async def _on_pl(turn: Turn, cb: Callback) -> None:
     await _units(turn, cb.tag)
 
 
+async def _on_pn(turn: Turn, cb: Callback) -> None:
+    state = await turn.run(chat_state, turn.person_id)
+    await _units(turn, cb.tag, cb.slot(0), state.get("query", "") if state.get("apr") == "units" else "")
+
+
 async def _on_pu(turn: Turn, cb: Callback) -> None:
+    if (await turn.run(chat_state, turn.person_id)).get("apr") == "units":
+        await turn.run(save_chat_state, turn.person_id, {})  # typed text no longer filters the list
     await _unit(turn, cb.tag, cb.args[0])
 
 
@@ -215,12 +244,13 @@ async def _on_xi(turn: Turn, cb: Callback) -> None:
     if view is None:
         raise DomainError("appraisal.explanation_closed", unit=cb.args[0])
     await turn.run(save_chat_state, turn.person_id, {"apr": "contest", "unit": cb.args[0], "item": cb.args[1]})
-    await turn.send(turn.t("explain.prompt", code=view.item.code, own=_points(view.self_points, turn.lang),
-                           appraised=_points(svc.mark_of(view.appraised), turn.lang),
-                           reason=view.appraised.reason or "-"))
+    params = dict(code=view.item.code, own=_points(view.self_points, turn.lang),
+                  appraised=_points(svc.mark_of(view.appraised), turn.lang))
+    room = MessageLimit.MAX_TEXT_LENGTH - len(turn.t("explain.prompt", **params, reason=""))
+    await turn.send(turn.t("explain.prompt", **params, reason=clip(view.appraised.reason or "-", room)))
 
 
-HANDLERS = {"pl": _on_pl, "pu": _on_pu, "pa": _on_pa, "pi": _on_pi, "pk": _on_pk, "pp": _on_pp, "pr": _on_pr,
+HANDLERS = {"pl": _on_pl, "pn": _on_pn, "pu": _on_pu, "pa": _on_pa, "pi": _on_pi, "pk": _on_pk, "pp": _on_pp, "pr": _on_pr,
             "pe": _on_pe, "pg": _on_pg, "xl": _on_xl, "xi": _on_xi}
 
 
@@ -271,22 +301,19 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     state = await turn.run(chat_state, turn.person_id)
     mode = state.get("apr")
-    if mode not in ("points", "reason", "contest"):
+    if mode not in ("points", "reason", "contest", "units"):
         return
     text = update.effective_message.text.strip()
     tag = await turn.run(current_tag)
-    unit_code, item_code = state["unit"], state["item"]
     try:
-        if mode == "points":
-            if await turn.run(svc.needs_reason, caller=turn.caller, unit_code=unit_code, item_code=item_code,
-                                points=text):
-                await turn.run(save_chat_state, turn.person_id, state | {"apr": "reason", "points": text})
-                await turn.send(turn.t("appraisal.prompt.reason"))
-            else:
-                await _write_typed(turn, tag, state, text, None)
+        if mode == "units":
+            await _units(turn, tag, 0, text)
+        elif mode == "points":
+            await _take_points(turn, tag, state, text, update.effective_message.message_id)
         elif mode == "reason":
             await _write_typed(turn, tag, state, state["points"], text)
         else:
+            unit_code, item_code = state["unit"], state["item"]
             await turn.run(svc.contest, caller=turn.caller, unit_code=unit_code, item_code=item_code, text=text,
                            now=turn.deps.now())
             await turn.run(save_chat_state, turn.person_id, {"apr": "file", "unit": unit_code, "item": item_code})
@@ -294,6 +321,37 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except DomainError as error:
         await turn.send(turn.error(error))
     raise ApplicationHandlerStop
+
+
+async def _take_points(turn: Turn, tag: str, state: dict, points: str, message_id: int, note: str = "") -> None:
+    """Typed points: saved at once, or kept (with the message they came in, which the appraiser may still
+    edit) while the reason they need is asked."""
+    if await turn.run(svc.needs_reason, caller=turn.caller, unit_code=state["unit"], item_code=state["item"],
+                      points=points):
+        await turn.run(save_chat_state, turn.person_id,
+                       state | {"apr": "reason", "points": points, "points_message": message_id})
+        await turn.send(f"{note}{turn.t('appraisal.prompt.reason')}")
+    else:
+        await _write_typed(turn, tag, state, points, None)
+
+
+async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """An edit of the typed points while their reason is awaited replaces them (0 corrected to 0,5 gives 0,5
+    and still asks the reason); any other edit is not appraisal's."""
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        return False
+    state = await turn.run(chat_state, turn.person_id)
+    message = update.effective_message
+    if state.get("apr") != "reason" or state.get("points_message") != message.message_id:
+        return False
+    points = message.text.strip()
+    try:
+        await _take_points(turn, await turn.run(current_tag), state, points, message.message_id,
+                           note=turn.t("appraisal.edit.points", points=points) + "\n")
+    except DomainError as error:
+        await turn.send(turn.error(error))
+    return True
 
 
 async def _write_typed(turn: Turn, tag: str, state: dict, points: str, reason: str | None) -> None:

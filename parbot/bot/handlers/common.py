@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -23,6 +24,28 @@ from ..deps import Deps
 log = logging.getLogger("parbot.bot")
 
 
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Parts of at most ``limit`` characters, cut at line ends (a line longer than that is cut inside)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if not current:
+            current = line
+        elif len(current) + 1 + len(line) <= limit:
+            current += "\n" + line
+        else:
+            parts.append(current)
+            current = line
+    parts.append(current)
+    return [p for p in parts if p.strip()] or [text[:limit]]
+
+
 class Turn:
     """One update being handled: who sent it, in which language, and how to answer."""
 
@@ -31,6 +54,7 @@ class Turn:
         self.context = context
         self.identity = identity
         self.deps: Deps = context.application.bot_data["deps"]
+        self.answered = False  # Telegram takes one answer per callback query
         user = update.effective_user
         self.lang = identity.language or language(user.language_code if user else None)
 
@@ -67,14 +91,21 @@ class Turn:
         return await asyncio.to_thread(partial(service, self.deps.uow(), *args, **kwargs))
 
     async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
-        message = await self.context.bot.send_message(self.update.effective_chat.id, text, reply_markup=markup)
+        """Send, in several messages when the text exceeds Telegram's limit; the keyboard goes on the last."""
+        await self.answer()  # stop the button's spinner before the slower send
+        parts = split_text(text)
+        for n, part in enumerate(parts):
+            message = await self.context.bot.send_message(self.update.effective_chat.id, part,
+                                                          reply_markup=markup if n == len(parts) - 1 else None)
         return message.message_id
 
     async def show(self, text: str, markup: InlineKeyboardMarkup | None = None, *, new: bool = False) -> int:
         """Edit the message the pressed button is on (one message per screen), or send a new one."""
         query = self.update.callback_query
-        if query is None or new or query.message is None or not hasattr(query.message, "edit_text"):
+        if query is None or new or query.message is None or not hasattr(query.message, "edit_text") \
+                or len(text) > MessageLimit.MAX_TEXT_LENGTH:  # one message cannot hold it: send the parts
             return await self.send(text, markup)
+        await self.answer()  # first, so the spinner stops and the 15 s answer window is never missed
         try:
             await query.message.edit_text(text, reply_markup=markup)
         except BadRequest as exc:
@@ -83,10 +114,12 @@ class Turn:
         return query.message.message_id
 
     async def answer(self, text: str | None = None, alert: bool = False) -> None:
-        """Answer the callback query; a redelivered query was answered already and Telegram refuses it."""
+        """Answer the callback query once, before anything is shown (later calls do nothing); a redelivered
+        query was answered already and Telegram refuses it."""
         query = self.update.callback_query
-        if query is None:
+        if query is None or self.answered:
             return
+        self.answered = True
         try:
             await query.answer(text[:200] if text else None, show_alert=alert)
         except BadRequest as exc:
@@ -105,9 +138,10 @@ Route = Callable[["Turn", Callback], Awaitable[None]]
 
 async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, routes: dict[str, Route]) -> None:
     """Every button goes through here: the presser must hold a role, the data must parse, and it must carry the
-    current period's tag; then its route runs. A refusal answers the press as an alert, never a traceback.
-    Buttons work in the private chat only, as commands do: in a group the answer would be saved and the unit's
-    screen shown to every member (a message without a chat, from inline mode, is refused too)."""
+    current period's tag; then its route runs. A refusal answers the press as an alert, never a traceback; a
+    route that shows a screen has answered the press just before showing it. Buttons work in the private chat
+    only, as commands do: in a group the answer would be saved and the unit's screen shown to every member (a
+    message without a chat, from inline mode, is refused too)."""
     turn = await Turn.start(update, context)
     chat = update.effective_chat
     if chat is None or chat.type != "private":
@@ -129,7 +163,10 @@ async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await routes[callback.verb](turn, callback)
     except (DomainError, MalformedCallback) as error:
         text = turn.error(error) if isinstance(error, DomainError) else turn.t("callback.malformed")
-        await turn.answer(text, alert=True)
+        if turn.answered:  # the route showed something first: the press takes no second answer
+            await turn.send(text)
+        else:
+            await turn.answer(text, alert=True)
         return
     await turn.answer()
 

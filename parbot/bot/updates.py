@@ -1,0 +1,67 @@
+"""Many chats at once, each chat in order.
+
+PTB's default processes one update at a time, so a leader's slow ``/ranking`` delays every officer's button
+press. ``ChatOrderedProcessor`` runs updates of different chats concurrently (at most ``max_running`` at a
+time) while the updates of one chat run one after another, in the order they arrived, so a chat's state is
+never read and written by two of its own updates at once.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Hashable
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+# Updates admitted before PTB's own semaphore makes the fetcher wait. It must stay far above ``max_running``:
+# PTB holds a slot while an update waits for its chat's previous one, so a chat sending many updates would
+# otherwise fill every slot and stall the other chats.
+MAX_PENDING = 10_000
+
+
+def chat_key(update: object) -> Hashable | None:
+    """What orders updates: the chat, else the user (inline queries have no chat); None runs unordered."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    return None
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    def __init__(self, max_running: int = 32, max_pending: int = MAX_PENDING) -> None:
+        if max_running < 1 or max_pending < max_running:
+            raise ValueError("need 1 <= max_running <= max_pending")
+        super().__init__(max_pending)
+        self.max_running = max_running
+        self._running = asyncio.BoundedSemaphore(max_running)
+        # The last update admitted per chat: each update waits for its predecessor's future before running.
+        self._tails: dict[Hashable, asyncio.Future[None]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = chat_key(update)
+        if key is None:
+            async with self._running:
+                await coroutine
+            return
+        previous = self._tails.get(key)
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[key] = finished
+        try:
+            if previous is not None:
+                # asyncio.wait, not await: cancelling this update must not cancel the one before it.
+                await asyncio.wait((previous,))
+            async with self._running:
+                await coroutine
+        finally:
+            finished.set_result(None)
+            if self._tails.get(key) is finished:
+                del self._tails[key]
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free: PTB awaits the update tasks it created before shutting the processor down."""
