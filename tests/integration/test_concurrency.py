@@ -4,11 +4,17 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
-from callers import ADMIN
+from decimal import Decimal
+
+from appraisal_fixtures import CRITERIA, PERIOD, SELF, YEAR, person
+from callers import ADMIN, person_caller
 
 from parbot.core.errors import DomainError
-from parbot.core.model import Block, Unit
-from parbot.core.services import people
+from parbot.core.model import Answer, Block, Score, Unit, UnitStage
+from parbot.core.permissions import Grant, Role
+from parbot.core.services import assessment, people, periods, units
+from parbot.core.services.scores import put_score
+from parbot.core.services.tabular import Row
 from parbot.storage.uow import SqlUnitOfWork
 
 NOW = datetime(2020, 12, 1, 1, 0, tzinfo=timezone.utc)
@@ -44,3 +50,94 @@ def test_ten_accounts_on_one_code_at_once_give_exactly_one_role(engine):
     with uow:
         holders = uow.roles.holders("officer", "SNV")
     assert [p.telegram_id for p in holders] == granted
+
+
+# ---- a unit's stage row: submission, answers, approval, appraisal rounds ----------------------------------
+
+def _province(engine, tmp_path, codes: list[str], approval: bool = False, submitted_at=None) -> SqlUnitOfWork:
+    """The small criteria set of the appraisal tests for block `so` units ``codes``, each completely
+    self-assessed (and submitted at ``submitted_at`` when given)."""
+    uow = SqlUnitOfWork(engine)
+    (tmp_path / "t.yaml").write_text(CRITERIA, encoding="utf-8")
+    (tmp_path / "period.yaml").write_text(PERIOD + f"leader_approval_required: {str(approval).lower()}\n",
+                                          encoding="utf-8")
+    period = periods.create_from_file(uow, caller=ADMIN, path=tmp_path / "period.yaml")
+    rows = [Row(n, {"code": c, "name": f"Sở {c}", "block": "so", "parent": ""}) for n, c in enumerate(codes, 2)]
+    units.import_units(uow, caller=ADMIN, header=["code", "name", "block", "parent"], rows=rows)
+    with uow:
+        for code in codes:
+            for item, text in SELF.items():
+                na = text == "na"
+                points = None if na else Decimal(text)
+                uow.answers.put(period.id, Answer(unit_code=code, item_code=item, value={} if na else {"points": text},
+                                                  not_applicable=na, points=points, explanation="Đã có báo cáo"))
+                put_score(uow, period, Score(unit_code=code, item_code=item, source="self", points=points,
+                                             not_applicable=na, by="person:0"), "person:0")
+            uow.stages.put(period.id, UnitStage(unit_code=code, submitted_at=submitted_at))
+        uow.commit()
+    return uow
+
+
+def _together(jobs: list) -> list:
+    """Run each job in its own thread, all released at once; returns each job's result or DomainError."""
+    start = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(index: int) -> None:
+        start.wait(timeout=60)
+        try:
+            results[index] = jobs[index]()
+        except DomainError as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+STAGE_ACTIONS = ("approval_void", "approve", "submit")  # a changed answer voids the approval
+SUBMITTING = datetime(2021, 1, 10, 3, 0, tzinfo=timezone.utc)  # the self-assessment window is open
+
+
+def test_submit_change_and_approve_at_once_end_as_each_was_told(engine, tmp_path):
+    codes = [f"S{n:02}" for n in range(10)]
+    uow = _province(engine, tmp_path, codes, approval=True)
+    officer_a, officer_b, leader = (person_caller(uow, person(uow, 500 + n, *(Grant(role, c) for c in codes)))
+                                    for n, role in enumerate((Role.OFFICER, Role.OFFICER, Role.UNIT_LEADER)))
+    with uow:
+        period = uow.periods.get(YEAR)
+        for code in codes:  # approved already: the changed answer voids it, the leader may approve again
+            uow.stages.put(period.id, UnitStage(unit_code=code, approved_at=SUBMITTING, approved_by=leader.person_id))
+        uow.commit()
+    jobs = []
+    for code in codes:
+        jobs += [lambda c=code: assessment.submit(SqlUnitOfWork(engine), caller=officer_a, unit_code=c,
+                                                  now=SUBMITTING)[1],
+                 lambda c=code: assessment.record_answer(SqlUnitOfWork(engine), caller=officer_b, unit_code=c,
+                                                         item_code="1.1", raw={"points": "1.5"},
+                                                         now=SUBMITTING).changed,
+                 lambda c=code: assessment.approve(SqlUnitOfWork(engine), caller=leader, unit_code=c,
+                                                   now=SUBMITTING)[1]]
+    results = _together(jobs)
+    with uow:
+        stages = uow.stages.for_period(period.id)
+        answers = {c: uow.answers.get(period.id, c, "1.1").value for c in codes}
+        logs = {c: [a.action for a in uow.audit.query(period.id, c) if a.action in STAGE_ACTIONS] for c in codes}
+    for n, code in enumerate(codes):
+        told = dict(zip(("submit", "approval_void", "approve"), results[3 * n:3 * n + 3]))
+        log = logs[code]
+        assert {action for action, result in told.items() if result is True} == set(log), (code, told, log)
+        # Replaying the audit in order (the row lock makes it the order of the commits) gives the final state.
+        approved, submitted = True, False
+        for action in log:
+            assert not submitted, (code, log)  # a submitted self-assessment changes no more
+            assert action != "submit" or approved, (code, log)  # the period asks for the leader's approval
+            approved = {"approval_void": False, "approve": True}.get(action, approved)
+            submitted = submitted or action == "submit"
+        assert (stages[code].submitted_at is not None, stages[code].approved_at is not None) == (
+            submitted, approved), (code, told, log)
+        assert answers[code] == ({"points": "1.5"} if told["approval_void"] is True else {"points": "2"}), (code, told)
