@@ -439,9 +439,13 @@ class SqlStages(_Repo):
         self.session.add(row)
         self.session.flush()
 
-    def for_period(self, period_id: int) -> dict[str, UnitStage]:
-        rows = self.session.exec(select(UnitStageRow).where(UnitStageRow.period_id == period_id))
-        return {r.unit_code: _stage(r) for r in rows}
+    def for_period(self, period_id: int, for_update: bool = False) -> dict[str, UnitStage]:
+        """With ``for_update``, every row of the period is locked, in unit order: two transactions locking
+        many units (closing a round, importing a workbook) take them in the same order and never deadlock."""
+        query = select(UnitStageRow).where(UnitStageRow.period_id == period_id)
+        if for_update and self.session.get_bind().dialect.name == "postgresql":
+            query = query.order_by(UnitStageRow.unit_code).with_for_update().execution_options(populate_existing=True)
+        return {r.unit_code: _stage(r) for r in self.session.exec(query)}
 
 
 class SqlUnitOfWork:

@@ -6,15 +6,18 @@ from datetime import datetime, timedelta, timezone
 
 from decimal import Decimal
 
-from appraisal_fixtures import CRITERIA, PERIOD, SELF, YEAR, person
+from sqlmodel import select
+
+from appraisal_fixtures import COUNCIL, CRITERIA, PERIOD, SELF, T0, YEAR, person
 from callers import ADMIN, person_caller
 
 from parbot.core.errors import DomainError
 from parbot.core.model import Answer, Block, Score, Unit, UnitStage
 from parbot.core.permissions import Grant, Role
-from parbot.core.services import assessment, people, periods, units
+from parbot.core.services import appraisal, assessment, people, periods, units
 from parbot.core.services.scores import put_score
 from parbot.core.services.tabular import Row
+from parbot.storage.tables import OutboxRow
 from parbot.storage.uow import SqlUnitOfWork
 
 NOW = datetime(2020, 12, 1, 1, 0, tzinfo=timezone.utc)
@@ -141,3 +144,45 @@ def test_submit_change_and_approve_at_once_end_as_each_was_told(engine, tmp_path
         assert (stages[code].submitted_at is not None, stages[code].approved_at is not None) == (
             submitted, approved), (code, told, log)
         assert answers[code] == ({"points": "1.5"} if told["approval_void"] is True else {"points": "2"}), (code, told)
+
+
+APPRAISERS = 4
+
+
+def test_closing_round_one_while_appraisers_work_closes_every_unit_and_loses_no_points(engine, tmp_path):
+    codes = [f"S{n:02}" for n in range(24)]
+    uow = _province(engine, tmp_path, codes, submitted_at=T0)
+    person(uow, 600, *(Grant(Role.OFFICER, c) for c in codes))  # receives each unit's round-1 notice
+    councils = [person_caller(uow, person(uow, 700 + n, COUNCIL)) for n in range(APPRAISERS)]
+
+    def appraise(council, mine: list[str]):
+        work, outcomes = SqlUnitOfWork(engine), []
+        for code in mine:
+            outcomes.append((code, appraisal.appraise(work, caller=council, unit_code=code, item_code="1.1",
+                                                      points="1.5", reason="Kế hoạch ban hành chậm", year=YEAR,
+                                                      now=T0)))
+            outcomes.append((code, appraisal.appraise(work, caller=council, unit_code=code, item_code="1.2",
+                                                      year=YEAR, now=T0)))
+        return outcomes
+
+    jobs = [lambda: appraisal.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=1, force=True, year=YEAR,
+                                          now=T0)]
+    jobs += [lambda n=n: appraise(councils[n], codes[n::APPRAISERS]) for n in range(APPRAISERS)]
+    summary, *outcomes = _together(jobs)
+    assert not any(isinstance(result, DomainError) for result in outcomes), outcomes
+    assert sorted(summary.closed) == codes
+    with uow:
+        period = uow.periods.get(YEAR)
+        stages = uow.stages.for_period(period.id)
+        scores = {(s.unit_code, s.item_code): s for s in uow.scores.for_period(period.id) if s.source == "appraised"}
+        notices = {row.payload["unit"]: row.payload for row in uow.session.exec(select(OutboxRow))
+                   if row.kind == "appraisal_round1"}
+    assert [c for c in codes if not stages[c].state.get("appraisal", {}).get("round1_closed_at")] == []
+    for code, outcome in (pair for result in outcomes for pair in result):
+        kept = scores[(code, outcome.item_code)]
+        assert (kept.points, kept.appraisal_round) == (outcome.points, outcome.round), (code, outcome)
+    # Each notice tells what round 1 closed with: item 1.1 lowered exactly when it was appraised in round 1.
+    round1 = {code for code, outcome in (pair for result in outcomes for pair in result)
+              if outcome.item_code == "1.1" and outcome.round == 1}
+    assert sorted(notices) == codes
+    assert {c for c, payload in notices.items() if any(x["item"] == "1.1" for x in payload["lowered"])} == round1

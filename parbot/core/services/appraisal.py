@@ -12,7 +12,9 @@ Who appraises what (documented in docs/appraisal.md):
 
 Concurrency: last write wins, never silently. Every write goes through ``put_score`` (audit: actor, old → new,
 reason, ``appraised:round<n>``), and a write replacing another person's value of the same round returns that
-person and value so the chat says "you replaced …".
+person and value so the chat says "you replaced …". Every write locks the unit's stage row first
+(``for_update``), so its state (round, contests) and the scores it reads are not overtaken by a round
+closing or another appraiser at the same moment; closing a round locks the rows of the period in unit order.
 
 Rounds live in ``unit_stage.state["appraisal"]``; a round closes by the chair's command (``close_round``) or
 when the scheduled sweep (``close_due_rounds``) finds its deadline passed. The explanation window opens when
@@ -386,9 +388,9 @@ class _Open:
     items: dict[str, ItemView] = field(default_factory=dict)
 
 
-def _open(uow: UnitOfWork, period: Period, unit: Unit) -> _Open:
-    """The unit as an appraisal write sees it: submitted, with a round still open."""
-    stage = uow.stages.get(period.id, unit.code)
+def _open(uow: UnitOfWork, period: Period, unit: Unit, for_update: bool = True) -> _Open:
+    """The unit as an appraisal write sees it: submitted, with a round still open (its stage row locked)."""
+    stage = uow.stages.get(period.id, unit.code, for_update=for_update)
     if stage.submitted_at is None:
         raise DomainError("appraisal.not_submitted", unit=unit.code)
     state = _state(stage)
@@ -480,7 +482,7 @@ def contest(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, 
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         require(caller.grants, Action.CONTEST, unit)
-        stage = uow.stages.get(period.id, unit.code)
+        stage = uow.stages.get(period.id, unit.code, for_update=True)
         state = _state(stage)
         if not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
@@ -515,7 +517,7 @@ def add_contest_evidence(uow: UnitOfWork, *, caller: Caller, unit_code: str, ite
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         require(caller.grants, Action.CONTEST, unit)
-        stage = uow.stages.get(period.id, unit.code)
+        stage = uow.stages.get(period.id, unit.code, for_update=True)
         state = _state(stage)
         entry = state.get("contests", {}).get(item_code)
         if entry is None or not explanation_open(period, state, now):
@@ -560,7 +562,7 @@ def needs_reason(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: 
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
-        view = _appraisable_item(_open(uow, period, unit), item_code, areas)
+        view = _appraisable_item(_open(uow, period, unit, for_update=False), item_code, areas)
     _, _, _, problem = _decide(view.item, view.self_points, points, "-")
     if problem:
         raise DomainError("appraisal.invalid", problem=problem)
@@ -618,7 +620,9 @@ def close_round(uow: UnitOfWork, *, caller: Caller, round_no: int, block: str | 
         if block is not None and block not in period.criteria_sets:
             raise NotFound("block.not_found", block=block, year=period.year)
         units = [u for b in blocks for u in uow.units.list(block=b, year=period.year)]
-        stages = uow.stages.for_period(period.id)
+        # Locked before the scores are read: an appraisal committed before the lock is in them, one waiting
+        # for it sees the round closed (the sweep closes rounds beside the handlers).
+        stages = uow.stages.for_period(period.id, for_update=True)
         scores = _scores_by_unit(uow, period, [u.code for u in units])
         todo, skipped, problems = [], [], []
         for unit in units:
@@ -753,6 +757,7 @@ def import_appraisal(uow: UnitOfWork, *, caller: Caller, sheets: list[tuple[str,
     planned = []
     with uow:
         period = get_period(uow, year)
+        uow.stages.for_period(period.id, for_update=True)  # the units in the order close_round takes them
         opened: dict[str, _Open] = {}
         seen: dict[tuple[str, str], str] = {}
         count = 0
