@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..criteria import BlockCriteria, Item
 from ..decimals import fmt
@@ -37,6 +37,8 @@ from ..period import AppraisalAssignment
 from ..permissions import Action, Caller, Grant, Role, UNIT_ROLES, allowed, require, units_in_scope
 from ..ports import UnitOfWork
 from ..results import NA, Mark, UnitRef, score_unit
+from ..text import clean_text
+from .assessment import DOWNLOAD_LIMIT
 from .periods import get_period
 from .results import marks_from_scores
 from .scores import check_points, describe, put_score
@@ -509,9 +511,11 @@ def _add_evidence(uow: UnitOfWork, period: Period, caller: Caller, unit: Unit, i
         reference=record.reference, purpose="explanation", sender_id=caller.person_id)) for record in evidence]
 
 
-def add_contest_evidence(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, evidence: Evidence,
-                         year: int | None = None, now: datetime | None = None) -> None:
-    """A file or reference sent after the explanation text, while the window is open."""
+def add_contest_file(uow: UnitOfWork, *, caller: Caller, store: Any, unit_code: str, item_code: str, data: bytes,
+                     file_name: str | None = None, mime_type: str | None = None, year: int | None = None,
+                     now: datetime | None = None) -> None:
+    """A file sent after the explanation text, while the window is open. ``store`` is the evidence store: the
+    file is written only once every check has passed, so a refused file leaves nothing on disk."""
     now = _now(now)
     with uow:
         period = get_period(uow, year)
@@ -522,11 +526,18 @@ def add_contest_evidence(uow: UnitOfWork, *, caller: Caller, unit_code: str, ite
         entry = state.get("contests", {}).get(item_code)
         if entry is None or not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
+        if not data:
+            raise DomainError("evidence.empty")
+        if len(data) > DOWNLOAD_LIMIT:
+            raise DomainError("evidence.too_big", size_mb=round(len(data) / 1024 / 1024, 1), limit_mb=20)
+        blob = store.put(data)
+        evidence = Evidence(id=None, unit_code=unit.code, item_code=item_code, kind="file", sha256=blob.sha256,
+                            stored_path=blob.path, size=blob.size, mime_type=mime_type,
+                            file_name=clean_text(file_name) or None if file_name else None)
         entry["evidence"] = list(entry.get("evidence", [])) + _add_evidence(uow, period, caller, unit, item_code,
                                                                           [evidence])
         uow.audit.add(AuditEntry(actor=caller.actor, action="evidence", period_id=period.id, unit_code=unit.code,
-                                 item_code=item_code, source="explanation",
-                                 new=f"{evidence.kind} {(evidence.sha256 or evidence.reference or '')[:12]}"))
+                                 item_code=item_code, source="explanation", new=f"file {blob.sha256[:12]}"))
         _save_state(uow, period, stage, state)
         uow.commit()
 
