@@ -7,6 +7,7 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
@@ -279,9 +280,17 @@ class SqlPeople(_Repo):
     def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
                language: str) -> Person:
         """Find or create the person; keep name and chat current (a new Telegram name is harmless)."""
-        row = self.session.exec(select(PersonRow).where(PersonRow.telegram_id == telegram_id)).first()
+        query = select(PersonRow).where(PersonRow.telegram_id == telegram_id)
+        row = self.session.exec(query).first()
         if row is None:
-            row = PersonRow(telegram_id=telegram_id, language=language)
+            # The same account's messages handled at once (a repeated /start) both insert: the later one
+            # finds the row the first committed (PostgreSQL makes it wait for that commit).
+            try:
+                with self.session.begin_nested():
+                    self.session.add(PersonRow(telegram_id=telegram_id, language=language, name=name))
+            except IntegrityError:
+                pass
+            row = self.session.exec(query.execution_options(populate_existing=True)).one()
         row.chat_id = chat_id if chat_id is not None else row.chat_id
         row.name, row.username = name, username
         self.session.add(row)
