@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from appraisal_fixtures import COUNCIL, CRITERIA, PERIOD, SELF, T0, YEAR, person
+from appraisal_fixtures import COUNCIL, CRITERIA, IN_EXPLANATION, PERIOD, SELF, T0, YEAR, person
 from callers import ADMIN, person_caller
 
 from parbot.core.errors import DomainError
@@ -204,3 +204,21 @@ def test_closing_round_one_while_appraisers_work_closes_every_unit_and_loses_no_
               if outcome.item_code == "1.1" and outcome.round == 1}
     assert sorted(notices) == codes
     assert {c for c, payload in notices.items() if any(x["item"] == "1.1" for x in payload["lowered"])} == round1
+
+
+def test_two_contests_of_one_unit_at_once_are_both_kept(engine, tmp_path):
+    codes = [f"S{n:02}" for n in range(12)]
+    uow = _province(engine, tmp_path, codes, submitted_at=T0)
+    officer, leader = (person_caller(uow, person(uow, 800 + n, *(Grant(role, c) for c in codes)))
+                       for n, role in enumerate((Role.OFFICER, Role.UNIT_LEADER)))
+    appraisal.close_round(uow, caller=ADMIN, round_no=1, force=True, year=YEAR, now=T0)
+    jobs = [lambda c=code, who=who, item=item: appraisal.contest(
+                SqlUnitOfWork(engine), caller=who, unit_code=c, item_code=item, text=f"Giải trình {item}", year=YEAR,
+                now=IN_EXPLANATION)
+            for code in codes for who, item in ((officer, "1.1"), (leader, "1.2"))]
+    results = _together(jobs)
+    assert not any(isinstance(result, Exception) for result in results), results
+    with uow:
+        stages = uow.stages.for_period(uow.periods.get(YEAR).id)
+    assert {c: sorted(stages[c].state["appraisal"].get("contests", {})) for c in codes} == {
+        c: ["1.1", "1.2"] for c in codes}
