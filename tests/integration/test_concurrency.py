@@ -222,3 +222,17 @@ def test_two_contests_of_one_unit_at_once_are_both_kept(engine, tmp_path):
         stages = uow.stages.for_period(uow.periods.get(YEAR).id)
     assert {c: sorted(stages[c].state["appraisal"].get("contests", {})) for c in codes} == {
         c: ["1.1", "1.2"] for c in codes}
+
+
+def test_two_deadline_sweeps_at_once_close_each_unit_once(engine, tmp_path):
+    codes = [f"S{n:02}" for n in range(24)]
+    uow = _province(engine, tmp_path, codes, submitted_at=T0)
+    person(uow, 600, *(Grant(Role.OFFICER, c) for c in codes))
+    sweeps = _together([lambda: appraisal.close_due_rounds(SqlUnitOfWork(engine), now=IN_EXPLANATION)] * 2)
+    assert not any(isinstance(result, Exception) for result in sweeps), sweeps
+    closed = [code for summaries in sweeps for summary in summaries for code in summary.closed]
+    assert sorted(closed) == codes  # one sweep closed each unit, the other found it closed
+    with uow:
+        period = uow.periods.get(YEAR)
+        closes = [a.unit_code for a in uow.audit.query(period.id) if a.action == "close_round"]
+    assert sorted(closes) == codes
