@@ -7,6 +7,7 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
@@ -279,9 +280,17 @@ class SqlPeople(_Repo):
     def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
                language: str) -> Person:
         """Find or create the person; keep name and chat current (a new Telegram name is harmless)."""
-        row = self.session.exec(select(PersonRow).where(PersonRow.telegram_id == telegram_id)).first()
+        query = select(PersonRow).where(PersonRow.telegram_id == telegram_id)
+        row = self.session.exec(query).first()
         if row is None:
-            row = PersonRow(telegram_id=telegram_id, language=language)
+            # The same account's messages handled at once (a repeated /start) both insert: the later one
+            # finds the row the first committed (PostgreSQL makes it wait for that commit).
+            try:
+                with self.session.begin_nested():
+                    self.session.add(PersonRow(telegram_id=telegram_id, language=language, name=name))
+            except IntegrityError:
+                pass
+            row = self.session.exec(query.execution_options(populate_existing=True)).one()
         row.chat_id = chat_id if chat_id is not None else row.chat_id
         row.name, row.username = name, username
         self.session.add(row)
@@ -439,9 +448,13 @@ class SqlStages(_Repo):
         self.session.add(row)
         self.session.flush()
 
-    def for_period(self, period_id: int) -> dict[str, UnitStage]:
-        rows = self.session.exec(select(UnitStageRow).where(UnitStageRow.period_id == period_id))
-        return {r.unit_code: _stage(r) for r in rows}
+    def for_period(self, period_id: int, for_update: bool = False) -> dict[str, UnitStage]:
+        """With ``for_update``, every row of the period is locked, in unit order: two transactions locking
+        many units (closing a round, importing a workbook) take them in the same order and never deadlock."""
+        query = select(UnitStageRow).where(UnitStageRow.period_id == period_id)
+        if for_update and self.session.get_bind().dialect.name == "postgresql":
+            query = query.order_by(UnitStageRow.unit_code).with_for_update().execution_options(populate_existing=True)
+        return {r.unit_code: _stage(r) for r in self.session.exec(query)}
 
 
 class SqlUnitOfWork:

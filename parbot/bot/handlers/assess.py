@@ -286,9 +286,10 @@ async def _typed(turn: Turn, view: ItemView, state: dict, text: str) -> None:
         await turn.send(f"{turn.error(error)}\n{views.input_prompt(item, spec.key, turn.lang)}")
         return
     values[spec.key] = text.strip()
+    typed = dict(state.get("typed") or {}) | {spec.key: turn.update.effective_message.message_id}  # for edits
     pending = [i for i in inputs if i.key not in values]
     if pending:
-        await turn.run(svc.save_chat_state, turn.person_id, state | {"values": values})
+        await turn.run(svc.save_chat_state, turn.person_id, state | {"values": values, "typed": typed})
         await turn.send(views.input_prompt(item, pending[0].key, turn.lang))
         return
     try:
@@ -299,6 +300,35 @@ async def _typed(turn: Turn, view: ItemView, state: dict, text: str) -> None:
         await turn.send(f"{turn.error(error)}\n{views.input_prompt(item, inputs[0].key, turn.lang)}")
         return
     await after_answer(turn, outcome.view, new=True)
+
+
+async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """An edit of a count typed for the item still being answered replaces it, and the count still missing is
+    asked again; any other edit is not the assessment's."""
+    turn = await Turn.start(update, context)
+    if not turn.has_role:
+        return False
+    state = await turn.run(svc.chat_state, turn.person_id)
+    message = turn.update.effective_message
+    key = next((k for k, m in (state.get("typed") or {}).items() if m == message.message_id), None)
+    if state.get("await") != "input" or key not in (state.get("values") or {}):
+        return False
+    text = message.text.strip()
+    try:
+        view = await turn.run(svc.item_view, caller=turn.caller, unit_code=state["unit"], position=state["slot"],
+                              now=_now(turn))
+        inputs = view.item.rule.inputs()
+        spec = next(i for i in inputs if i.key == key)
+        parse_number(text, integer=spec.kind == "integer", minimum=spec.minimum, maximum=spec.maximum)
+    except DomainError as error:
+        await turn.send(turn.error(error))
+        return True
+    values = state["values"] | {key: text}
+    await turn.run(svc.save_chat_state, turn.person_id, state | {"values": values})
+    pending = next(i for i in inputs if i.key not in values)
+    await turn.send(turn.t("assess.edit.count", label=views.input_label(view.item, key, turn.lang), value=text)
+                    + "\n" + views.input_prompt(view.item, pending.key, turn.lang))
+    return True
 
 
 @for_members
