@@ -2,28 +2,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 
-from ..core.services import appraisal, publication, survey
-from ..core.services.tabular import Row
-from ..storage import files
-from ..storage.files import read_table
 from .common import admin, console, handle_errors, uow
+
+if TYPE_CHECKING:
+    from ..core.services.tabular import Row
 
 appraisal_app = typer.Typer(help="Appraisal (thẩm định): council workbooks and rounds.", no_args_is_help=True)
 survey_app = typer.Typer(help="Survey results (điều tra xã hội học).", no_args_is_help=True)
 
 MARKER = "parbot-appraisal"  # workbook subject: the import finds the period in the keywords
 EDITABLE = ("appraised_points", "reason")
-_EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 
 def write_workbook(year: int, sheets: list, path: Path) -> None:
     """One sheet per unit (named by its code): the item rows, with the two columns the council fills."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    from ..core.services import appraisal
+
+    edit_fill = PatternFill("solid", fgColor="FFF2CC")
     workbook = Workbook()
     workbook.remove(workbook.active)
     workbook.properties.subject, workbook.properties.keywords = MARKER, str(year)
@@ -33,7 +35,7 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             if cell.value in EDITABLE:
-                cell.fill = _EDIT_FILL
+                cell.fill = edit_fill
         for row in rows:
             sheet.append([row[c] for c in appraisal.EXPORT_COLUMNS])
         for column, width in zip("ABCDEFGHIJK", (8, 8, 6, 48, 6, 24, 10, 32, 32, 12, 40)):
@@ -46,6 +48,8 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
 
 def read_workbook(path: Path) -> tuple[int | None, list[tuple[str, list[Row]]]]:
     """Every sheet's rows and the period year stored at export, if still there."""
+    from ..storage import files
+
     workbook = files.read_workbook(path)
     year = int(workbook.keywords) if workbook.subject == MARKER and workbook.keywords.isdigit() else None
     return year, [(title, rows) for title, _, rows in workbook.sheets]
@@ -58,6 +62,8 @@ def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help
                      out: Path = typer.Option(..., "--out", help="The .xlsx file to write.")) -> None:
     """Write a workbook for a council: a sheet per unit with items, answers, self points, evidence, and
     columns for the appraised points and the reason."""
+    from ..core.services import appraisal
+
     year, sheets = appraisal.export_sheets(uow(), caller=admin(), unit_code=unit, year=period)
     write_workbook(year, sheets, out)
     console.print(f"Wrote {out}: {len(sheets)} unit(s), {sum(len(r) for _, r in sheets)} items.", markup=False)
@@ -71,6 +77,8 @@ def appraisal_import(file: Path,
                      ) -> None:
     """Read a council's workbook back: every row checked, nothing written unless all rows are valid.
     Blank appraised_points leaves an item alone; "ok" accepts the self points."""
+    from ..core.services import appraisal
+
     stored, sheets = read_workbook(file)
     count, changed = appraisal.import_appraisal(uow(), caller=admin(), sheets=sheets, year=period or stored)
     console.print(f"Appraisal: {count} rows read, {changed} scores changed.")
@@ -84,6 +92,8 @@ def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period")
                           force: bool = typer.Option(False, help="Close although items or contests are open.")
                           ) -> None:
     """The chair closes a round. Round 1: each unit is told what was lowered, why, and its provisional total."""
+    from ..core.services import appraisal
+
     summary = appraisal.close_round(uow(), caller=admin(), round_no=round_no, block=block, force=force,
                                     year=period)
     console.print(f"Round {summary.round} closed for {len(summary.closed)} unit(s); {summary.notices} notice(s) "
@@ -99,6 +109,9 @@ def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--peri
                                                                    "default A=100,B=60,C=20,D=0.")) -> None:
     """Import survey results (CSV/XLSX): unit,item (survey item or component) and points, or answer counts
     in columns count_a, count_b, …; all rows or none."""
+    from ..core.services import survey
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
     count, changed = survey.import_survey(uow(), caller=admin(), header=header, rows=rows, year=period,
                                           weights=survey.parse_weights(weights) if weights else None)
@@ -111,6 +124,8 @@ def publish_command(period: Optional[int] = typer.Option(None, "--period"),
                     revise: bool = typer.Option(False, help="Publish a new revision of published results."),
                     reason: Optional[str] = typer.Option(None, help="Why (required with --revise).")) -> None:
     """Publish: refuse while anything is missing, freeze the results (content hash), notify units and leaders."""
+    from ..core.services import publication
+
     for snapshot in publication.publish(uow(), caller=admin(), block=block, revise=revise, reason=reason,
                                             year=period):
         units = snapshot.results["units"]

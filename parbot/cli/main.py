@@ -1,12 +1,33 @@
 """The `parbot` administrator command."""
 from __future__ import annotations
 
+from enum import Enum
+from typing import Optional
+
 import typer
 
 from . import appraisal_cmds, bot_cmds, demo_cmds, people_cmds, reminders_cmds, report_cmds, setup_cmds
+from .common import options
 
 app = typer.Typer(name="parbot", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                  help="parbot: the PAR Index (Chỉ số CCHC) of a province, run through Telegram.")
+                  help="parbot: Chỉ số cải cách hành chính (Chỉ số CCHC) của tỉnh, vận hành qua Telegram. "
+                       "(The PAR Index of a province, run through Telegram.)")
+
+
+class Lang(str, Enum):
+    vi = "vi"
+    en = "en"
+
+
+@app.callback()
+def main(lang: Optional[Lang] = typer.Option(None, "--lang", help="Ngôn ngữ thông báo: vi hoặc en (mặc định: "
+                                                                   "PARBOT_LANGUAGE, rồi vi)."),
+         debug: bool = typer.Option(False, "--debug", help="In traceback khi có lỗi (cho người phát triển).")
+         ) -> None:
+    options.lang = lang.value if lang else None
+    options.debug = debug
+
+
 setup_cmds.register(app)
 appraisal_cmds.register(app)
 people_cmds.register(app)

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from ..core.services import people
 from .common import admin, console, handle_errors, settings, uow
 
 invite_app = typer.Typer(help="One-time invitation codes that bind a Telegram account to a role.",
@@ -55,6 +54,8 @@ def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appr
                   expires: str = typer.Option("14d", help="Validity: 14d, 48h, 30m."),
                   note: Optional[str] = typer.Option(None, help="Who it is for (kept in the audit).")) -> None:
     """Create a one-time code; it is shown once and only its hash is stored."""
+    from ..core.services import people
+
     code, invite = people.create_invite(uow(), caller=admin(), role=role, unit_code=unit, block=block,
                                         expires_in=people.parse_duration(expires), now=_now(), note=note)
     console.print(f"Invite #{invite.id}: {invite.grant.describe()}, valid until {_local(invite.expires_at)}")
@@ -66,6 +67,8 @@ def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appr
 @handle_errors
 def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its first 6 characters, or #id.")) -> None:
     """Revoke an unused invitation: its code no longer binds anyone."""
+    from ..core.services import people
+
     invite = people.revoke_invite(uow(), caller=admin(), code_or_id=code_or_id, now=_now())
     console.print(f"Invite #{invite.id} revoked.")
 
@@ -74,6 +77,8 @@ def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its firs
 @handle_errors
 def invite_list() -> None:
     """Invitations with their role, scope, expiry and state (open, used, expired, revoked)."""
+    from ..core.services import people
+
     now = _now()
     table = Table("id", "code", "role", "unit", "block", "status", "expires", "used by")
     for invite in people.list_invites(uow()):
@@ -87,6 +92,8 @@ def invite_list() -> None:
 @handle_errors
 def members_list() -> None:
     """Everyone bound to the bot, with their roles and scopes."""
+    from ..core.services import people
+
     table = Table("person", "telegram id", "name", "username", "role", "unit", "block", "language")
     for person, grant in people.list_members(uow()):
         table.add_row(f"p{person.id}", str(person.telegram_id), person.name, f"@{person.username}"
@@ -101,6 +108,8 @@ def members_remove(who: str = typer.Argument(..., help="Telegram id, p<person id
                    role: Optional[str] = typer.Option(None, help="Only this role."),
                    unit: Optional[str] = typer.Option(None, help="Only grants on this unit.")) -> None:
     """Take roles away from a person (all of them, or one role / one unit's grants); audited."""
+    from ..core.services import people
+
     removed = people.remove_member(uow(), caller=admin(), who=who, now=_now(), role=role, unit_code=unit)
     console.print(f"Removed {removed} role(s) from {who}.")
 

@@ -7,8 +7,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ..core.services.notifications import preview_notifications
-from ..storage.outbox_sender_repo import STATUSES
 from .common import console, err_console, handle_errors, settings, uow
 
 reminders_app = typer.Typer(help="Deadline reminders and digests.", no_args_is_help=True)
@@ -31,6 +29,8 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
             at: Optional[str] = typer.Option(None, "--at", help="As if a sweep ran then (local time if no zone)."),
             days: int = typer.Option(14, "--days", min=0, help="Also list what falls due in these days after.")) -> None:
     """What would be sent to whom and when: due at --at (send or skip, with the reason), then upcoming."""
+    from ..core.services.notifications import preview_notifications
+
     config = settings()
     tz = ZoneInfo(config.timezone)
     moment = _moment(at, tz)
@@ -58,6 +58,8 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
 @handle_errors
 def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreachable rows to list.")) -> None:
     """Counts by status and kind, the next due row, and the latest failures with their reasons."""
+    from ..storage.outbox_sender_repo import STATUSES
+
     tz = ZoneInfo(settings().timezone)
     with uow() as work:
         rows = work.outbox_rows

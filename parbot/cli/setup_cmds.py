@@ -12,12 +12,6 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..core.criteria import load_criteria_set
-from ..core.decimals import fmt
-from ..core.services import catalog, periods, results, scores, units
-from ..core.services.periods import get_period
-from ..storage.db import current_revision
-from ..storage.files import read_table
 from .common import _engine, admin, console, err_console, handle_errors, settings, uow
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -38,6 +32,8 @@ class Format(str, Enum):
 @handle_errors
 def db_upgrade() -> None:
     """Apply every migration to the database in PARBOT_DATABASE_URL (done by every command anyway)."""
+    from ..storage.db import current_revision
+
     engine = _engine(settings().database_url)
     console.print(f"Database at revision {current_revision(engine)}.")
 
@@ -45,6 +41,9 @@ def db_upgrade() -> None:
 @framework_app.command("validate")
 def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-set YAML files.")) -> None:
     """Check criteria-set files; print every problem with file:line and path. Exit 0 only when all are valid."""
+    from ..core.criteria import load_criteria_set
+    from ..core.decimals import fmt
+
     bad = 0
     for file in files:
         criteria_set, problems = load_criteria_set(file)
@@ -67,7 +66,9 @@ def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-se
 @handle_errors
 def framework_import(file: Path) -> None:
     """Store a criteria set in the database (the same code and version must keep the same content)."""
-    criteria_set, set_id = catalog.import_file(uow(), caller=admin(), path=catalog.locate(str(file)))
+    from ..core.services import catalog
+
+    criteria_set, set_id = catalog.import_file(uow(create=True), caller=admin(), path=catalog.locate(str(file)))
     console.print(f"Stored {criteria_set.code} v{criteria_set.spec.version} (id {set_id}).")
 
 
@@ -75,6 +76,9 @@ def framework_import(file: Path) -> None:
 @handle_errors
 def framework_list(shipped: bool = typer.Option(False, help="List the sets shipped with parbot instead.")) -> None:
     """Criteria sets in the database (or shipped with parbot)."""
+    from ..core.criteria import load_criteria_set
+    from ..core.services import catalog
+
     if shipped:
         for path in sorted(catalog.shipped_sets_dir().glob("*.yaml")):
             criteria_set, _ = load_criteria_set(path)
@@ -90,8 +94,11 @@ def framework_list(shipped: bool = typer.Option(False, help="List the sets shipp
 @handle_errors
 def units_import(file: Path) -> None:
     """Import units from CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
+    from ..core.services import units
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
-    added, updated = units.import_units(uow(), caller=admin(), header=header, rows=rows)
+    added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
     console.print(f"Units: {added} added, {updated} updated.")
 
 
@@ -109,7 +116,9 @@ def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
 @handle_errors
 def period_create(file: Path) -> None:
     """Create or update a period from a YAML file (year, criteria per block, deadlines, bands, tie rule)."""
-    period = periods.create_from_file(uow(), caller=admin(), path=file)
+    from ..core.services import periods
+
+    period = periods.create_from_file(uow(create=True), caller=admin(), path=file)
     console.print(f"Period {period.year} saved with blocks {', '.join(period.blocks)}.")
 
 
@@ -117,6 +126,9 @@ def period_create(file: Path) -> None:
 @handle_errors
 def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) -> None:
     """Show a period's configuration: criteria sets, deadlines, bands, tie rule."""
+    from ..core.decimals import fmt
+    from ..core.services.periods import get_period
+
     with uow() as work:
         period = get_period(work, year)
     config = period.config
@@ -141,6 +153,9 @@ def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) 
 def scores_import(file: Path, period: int = typer.Option(..., "--period", help="The year."),
                   reason: Optional[str] = typer.Option(None, help="Recorded in the audit for every row.")) -> None:
     """Import scores (CSV/XLSX: unit,item,source,points[,reason]); all rows or none."""
+    from ..core.services import scores
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
     count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
                                          reason=reason)
@@ -162,6 +177,8 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
                     items: bool = typer.Option(False, help="Include item detail (xlsx, json).")) -> None:
     """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
+    from ..core.services import results
+
     period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items or format == Format.xlsx)
     if format == Format.xlsx:
         from ..reports.xlsx import results_xlsx
@@ -214,6 +231,8 @@ def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                   unit: Optional[str] = typer.Option(None, "--unit"),
                   item: Optional[str] = typer.Option(None, "--item")) -> None:
     """The history of every score: who, when, source, old → new, reason."""
+    from ..core.services.periods import get_period
+
     with uow() as work:
         period_obj = get_period(work, period)
         entries = work.audit.query(period_obj.id, unit, item)
