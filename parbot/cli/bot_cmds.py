@@ -14,13 +14,18 @@ bot_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
 @handle_errors
 def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request.")) -> None:
     """Poll TELEGRAM_API_BASE (Telegram, or the emulator) until SIGTERM or Ctrl-C."""
+    config = settings()
+    if config.telegram_token is None:
+        from ..core.errors import DomainError
+
+        raise DomainError("bot.no_token")
     from ..bot.app import run_bot
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    run_bot(settings())
+    run_bot(config)
 
 
 def register(app: typer.Typer) -> None:

@@ -137,6 +137,17 @@ def _setting_problems(error) -> str:  # noqa: ANN001 - pydantic.ValidationError
     return "\n".join(lines)
 
 
+def _refusal(error) -> str:  # noqa: ANN001 - ValidationFailed
+    """What was refused, when the error's message needs nothing but its parameters (some, such as
+    appraisal.invalid, are the bot's one-problem messages: the problems are listed below instead)."""
+    from ..i18n import error_text, has, placeholders, translations
+
+    key = f"error.{error.code}"
+    if not has(key) or not placeholders(translations(lang())._catalog.get(key, "")) <= set(error.params):
+        return ""
+    return error_text(error, lang()) + " "
+
+
 def _message(error: Exception) -> tuple[str, int] | None:
     """What to tell a person about an error that is not a bug: the text and the exit code (None: a bug)."""
     from pydantic import ValidationError
@@ -145,7 +156,7 @@ def _message(error: Exception) -> tuple[str, int] | None:
     from ..i18n import error_text, render
 
     if isinstance(error, ValidationFailed):
-        lines = [say("cli.refused", what=error_text(error, lang()))]
+        lines = [say("cli.refused", what=_refusal(error))]
         lines += [f"  • {render(problem, lang())}" for problem in error.problems]
         return "\n".join(lines), 2
     if isinstance(error, DomainError):

@@ -10,9 +10,10 @@ from typing import Optional
 
 import typer
 
-from .common import console
+from .common import console, handle_errors
 
 
+@handle_errors
 def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new folder for the database and "
                                                                    "outputs (default: a new temporary folder)."),
          seed: int = typer.Option(1, help="Seed for the simulated choices (same seed, same round).")) -> None:
@@ -47,6 +48,7 @@ def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new
         raise typer.Exit(1)
 
 
+@handle_errors
 def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new folder for the throw-away "
                                                                       "database (default: a new temporary folder)."),
             host: str = typer.Option("127.0.0.1", help="Address to listen on (keep it local)."),

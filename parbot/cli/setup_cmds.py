@@ -39,6 +39,7 @@ def db_upgrade() -> None:
 
 
 @framework_app.command("validate")
+@handle_errors
 def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-set YAML files.")) -> None:
     """Check criteria-set files; print every problem with file:line and path. Exit 0 only when all are valid."""
     from ..core.criteria import load_criteria_set

@@ -198,6 +198,7 @@ async def test_an_evidence_link_confirmation_is_rendered_and_sent(uow, emulator_
 def test_outbox_commands(cli, database_url):
     from parbot.storage.db import make_engine
 
+    assert cli("db", "upgrade")[0] == 0  # reading commands no longer create a missing SQLite file
     code, out, _ = cli("outbox", "status")
     assert code == 0
     uow = SqlUnitOfWork(make_engine(database_url))
