@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from .common import handle_errors, settings
+from .common import handle_errors, log_scheduler_skips_as_info, settings
 
 bot_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
 
@@ -25,6 +25,7 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log eve
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    log_scheduler_skips_as_info()
     run_bot(config)
 
 

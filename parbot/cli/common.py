@@ -114,6 +114,23 @@ def admin() -> Caller:
     return Caller.admin(actor())
 
 
+class _SkippedRunsToInfo(logging.Filter):
+    """APScheduler warns when a sweep is skipped because the previous one still runs (max_instances=1 by
+    design). It is kept as an INFO line of the log: the demo and the sandbox, which log nothing, no longer
+    print it on every run, and `parbot bot run`'s log still shows it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and "maximum number of running instances" in record.msg:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def log_scheduler_skips_as_info() -> None:
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedRunsToInfo) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_SkippedRunsToInfo())
+
+
 def _hide_password(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from .common import console, handle_errors
+from .common import console, handle_errors, log_scheduler_skips_as_info
 
 
 @handle_errors
@@ -28,6 +28,7 @@ def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new
     if folder.exists() and any(folder.iterdir()):
         raise typer.BadParameter(f"{folder} is not empty", param_hint="--out")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Bot API URLs carry the token
+    log_scheduler_skips_as_info()
     console.print(f"parbot demo — tỉnh mẫu, kỳ đánh giá {YEAR}, seed {seed}; thư mục {folder}", style="bold",
                   markup=False)
     result = run_demo(folder, seed, console)
@@ -63,6 +64,7 @@ def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="An empty or 
     if folder.exists() and any(folder.iterdir()):
         raise typer.BadParameter(f"{folder} is not empty", param_hint="--out")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    log_scheduler_skips_as_info()
 
     def ready(url: str) -> None:
         console.print(f"Phòng tập parbot: mở {url} trong trình duyệt (mỗi học viên một thẻ). Ctrl-C để dừng.",

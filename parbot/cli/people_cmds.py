@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from .common import admin, console, handle_errors, settings, uow
+from .common import admin, console, err_console, handle_errors, say, settings, uow
 
 invite_app = typer.Typer(help="One-time invitation codes that bind a Telegram account to a role.",
                          no_args_is_help=True)
@@ -23,13 +23,14 @@ def _local(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(ZoneInfo(settings().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def bot_username() -> str:
-    """From PARBOT_BOT_USERNAME, else asked of the Bot API (getMe)."""
+def bot_username() -> tuple[str | None, str | None]:
+    """The bot's username from PARBOT_BOT_USERNAME, else asked of the Bot API (getMe); with the reason when
+    it is unknown (no token, or Telegram did not answer)."""
     if settings().bot_username:
-        return settings().bot_username.lstrip("@")
+        return settings().bot_username.lstrip("@"), None
     token = settings().telegram_token
     if token is None:
-        return "<bot>"
+        return None, None
     import asyncio
 
     from telegram import Bot
@@ -41,9 +42,9 @@ def bot_username() -> str:
             return bot.username
 
     try:
-        return asyncio.run(ask())
-    except Exception:  # noqa: BLE001 - no network: the code still works, only the link is incomplete
-        return "<bot>"
+        return asyncio.run(ask()), None
+    except Exception as error:  # noqa: BLE001 - no network: the code still works, only the link is missing
+        return None, f"{type(error).__name__}: {error}"
 
 
 @invite_app.command("create")
@@ -58,9 +59,15 @@ def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appr
 
     code, invite = people.create_invite(uow(), caller=admin(), role=role, unit_code=unit, block=block,
                                         expires_in=people.parse_duration(expires), now=_now(), note=note)
-    console.print(f"Invite #{invite.id}: {invite.grant.describe()}, valid until {_local(invite.expires_at)}")
-    console.print(f"Code: {code}", markup=False)
-    console.print(f"Link: https://t.me/{bot_username()}?start={code}", markup=False)
+    console.print(say("cli.invite.created", id=invite.id, grant=invite.grant.describe(),
+                      until=_local(invite.expires_at)), markup=False)
+    console.print(say("cli.invite.code", code=code), markup=False)
+    username, reason = bot_username()
+    if username:
+        console.print(say("cli.invite.link", link=f"https://t.me/{username}?start={code}"), markup=False)
+    else:
+        err_console.print(say("cli.invite.no_username", code=code) if reason is None
+                          else say("cli.invite.getme_failed", reason=reason, code=code), markup=False, style="yellow")
 
 
 @invite_app.command("revoke")

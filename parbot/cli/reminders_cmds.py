@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from .common import console, err_console, handle_errors, settings, uow
+from .common import console, err_console, handle_errors, say, settings, uow
 
 reminders_app = typer.Typer(help="Deadline reminders and digests.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outgoing messages (the outbox).", no_args_is_help=True)
@@ -44,7 +44,10 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
     if superseded:
         console.print(f"{superseded} earlier reminder(s) would be recorded as skipped (superseded by a later one).")
     if not lines:
-        console.print(f"Nothing due at {moment.astimezone(tz):%Y-%m-%d %H:%M} or in the {days} days after.")
+        console.print(say("cli.reminders.nothing_due", at=f"{moment.astimezone(tz):%H:%M %d/%m/%Y}", days=days),
+                      markup=False)
+        if not people:  # reminders go to people bound to the bot: none yet is the usual first-day reason
+            console.print(say("cli.reminders.nobody_joined"), markup=False)
     for line in lines:
         n = line.notification
         person = people.get(n.person_id)
