@@ -142,6 +142,8 @@ def _hide_password(url: str) -> str:
 
 def _setting_problems(error) -> str:  # noqa: ANN001 - pydantic.ValidationError
     """One line per bad setting: its variable name, the value given and what is expected."""
+    from ..core.errors import schema_problem
+    from ..i18n import render
     from ..settings import Settings
 
     names = {name: (field.validation_alias.choices[0] if hasattr(field.validation_alias, "choices")
@@ -149,9 +151,21 @@ def _setting_problems(error) -> str:  # noqa: ANN001 - pydantic.ValidationError
     lines = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = schema_problem(problem)
         lines.append(say("cli.setting_problem", name=names.get(field, field), value=problem.get("input"),
-                         expected=problem["msg"]))
+                         expected=render(message, lang()) if message else problem["msg"]))
     return "\n".join(lines)
+
+
+def problem_text(problem: object) -> str:
+    """One refused row or key in the chosen language; a criteria or period file's problem keeps its place
+    (file:line: path)."""
+    from ..i18n import render
+
+    if hasattr(problem, "file") and hasattr(problem, "message"):
+        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+        return f"{where}: {problem.path or say('cli.top_level')}: {render(problem.message, lang())}"
+    return render(problem, lang())
 
 
 def _refusal(error) -> str:  # noqa: ANN001 - ValidationFailed
@@ -170,11 +184,11 @@ def _message(error: Exception) -> tuple[str, int] | None:
     from pydantic import ValidationError
 
     from ..core.errors import DomainError, ValidationFailed
-    from ..i18n import error_text, render
+    from ..i18n import error_text
 
     if isinstance(error, ValidationFailed):
         lines = [say("cli.refused", what=_refusal(error))]
-        lines += [f"  • {render(problem, lang())}" for problem in error.problems]
+        lines += [f"  • {problem_text(problem)}" for problem in error.problems]
         return "\n".join(lines), 2
     if isinstance(error, DomainError):
         return error_text(error, lang()), 1

@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import _engine, admin, console, err_console, handle_errors, settings, uow
+from .common import _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 framework_app = typer.Typer(help="Criteria sets (bộ tiêu chí).", no_args_is_help=True)
@@ -51,8 +51,8 @@ def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-se
         if criteria_set is None:
             bad += 1
             for problem in problems:
-                err_console.print(str(problem), markup=False)
-            err_console.print(f"{file}: {len(problems)} problem(s)", markup=False)
+                err_console.print(problem_text(problem), markup=False)
+            err_console.print(say("cli.validate.problems", file=file, count=len(problems)), markup=False)
         else:
             spec = criteria_set.spec
             for block in spec.blocks:

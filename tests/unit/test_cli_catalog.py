@@ -47,3 +47,11 @@ def test_every_raised_code_has_both_translations_with_the_same_placeholders():
     differing = sorted(key for key in vi if key.startswith("error.") and key in en
                        and placeholders(vi[key]) != placeholders(en[key]))
     assert differing == []
+
+
+def test_cli_and_schema_messages_exist_in_both_languages():
+    vi, en = catalog("vi"), catalog("en")
+    keys = {k for k in (*vi, *en) if k.startswith(("cli.", "problem.schema."))}
+    assert len(keys) > 40
+    assert sorted(k for k in keys if k not in vi or k not in en) == []
+    assert sorted(k for k in keys if placeholders(vi[k]) != placeholders(en[k])) == []

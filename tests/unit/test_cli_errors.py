@@ -107,3 +107,26 @@ def test_a_reading_command_refuses_to_create_a_database(run, tmp_path):
     assert f"sqlite:///{tmp_path / 'parbot.db'}" in err and "parbot db upgrade" in err
     assert not (tmp_path / "parbot.db").exists()
     assert run("db", "upgrade")[0] == 0 and (tmp_path / "parbot.db").exists()
+
+
+def test_schema_problems_of_a_criteria_file_in_vietnamese(run, tmp_path):
+    from parbot.core.services.catalog import shipped_sets_dir
+
+    text = (shipped_sets_dir() / "2020-so.yaml").read_text(encoding="utf-8")
+    bad = text.replace("year: 2020", "year: hai nghìn", 1)
+    assert bad != text
+    (tmp_path / "bad.yaml").write_text(bad, encoding="utf-8")
+    code, _, err = run("framework", "validate", "bad.yaml")
+    assert code == 1
+    assert "year: cần một số nguyên, nhưng ở đây là 'hai nghìn'" in err and "lỗi cần sửa" in err
+    assert "Input should" not in err
+    assert "year: expected a whole number, got 'hai nghìn'" in run("--lang", "en", "framework", "validate",
+                                                                    "bad.yaml")[2]
+
+
+def test_schema_problems_of_a_period_file_in_vietnamese(run, tmp_path):
+    (tmp_path / "p.yaml").write_text("year: 2020\ncriteria: {so: 2020-so.yaml}\ndeadlines: [1, 2]\n",
+                                     encoding="utf-8")
+    code, _, err = run("period", "create", "p.yaml")
+    assert code == 2
+    assert "p.yaml:3: deadlines: cần một nhóm khóa" in err and "Chưa ghi gì vào cơ sở dữ liệu" in err
