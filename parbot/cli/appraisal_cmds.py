@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from .common import admin, console, handle_errors, uow
+from .common import admin, console, handle_errors, say, uow
 
 if TYPE_CHECKING:
     from ..core.services.tabular import Row
@@ -66,7 +66,8 @@ def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help
 
     year, sheets = appraisal.export_sheets(uow(), caller=admin(), unit_code=unit, year=period)
     write_workbook(year, sheets, out)
-    console.print(f"Wrote {out}: {len(sheets)} unit(s), {sum(len(r) for _, r in sheets)} items.", markup=False)
+    console.print(say("cli.appraisal.exported", out=out, units=len(sheets), items=sum(len(r) for _, r in sheets)),
+                  markup=False)
 
 
 @appraisal_app.command("import")
@@ -81,7 +82,7 @@ def appraisal_import(file: Path,
 
     stored, sheets = read_workbook(file)
     count, changed = appraisal.import_appraisal(uow(), caller=admin(), sheets=sheets, year=period or stored)
-    console.print(f"Appraisal: {count} rows read, {changed} scores changed.")
+    console.print(say("cli.appraisal.imported", count=count, changed=changed), markup=False)
 
 
 @appraisal_app.command("close-round")
@@ -96,10 +97,10 @@ def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period")
 
     summary = appraisal.close_round(uow(), caller=admin(), round_no=round_no, block=block, force=force,
                                     year=period)
-    console.print(f"Round {summary.round} closed for {len(summary.closed)} unit(s); {summary.notices} notice(s) "
-                  f"queued.", markup=False)
+    console.print(say("cli.appraisal.closed", round=summary.round, units=len(summary.closed),
+                      notices=summary.notices), markup=False)
     if summary.not_submitted:
-        console.print(f"Not submitted (not appraised): {', '.join(summary.not_submitted)}", markup=False)
+        console.print(say("cli.appraisal.not_submitted", units=", ".join(summary.not_submitted)), markup=False)
 
 
 @survey_app.command("import")
@@ -115,7 +116,7 @@ def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--peri
     header, rows = read_table(file)
     count, changed = survey.import_survey(uow(), caller=admin(), header=header, rows=rows, year=period,
                                           weights=survey.parse_weights(weights) if weights else None)
-    console.print(f"Survey: {count} rows read, {changed} scores changed.")
+    console.print(say("cli.survey.imported", count=count, changed=changed), markup=False)
 
 
 @handle_errors
@@ -129,8 +130,8 @@ def publish_command(period: Optional[int] = typer.Option(None, "--period"),
     for snapshot in publication.publish(uow(), caller=admin(), block=block, revise=revise, reason=reason,
                                             year=period):
         units = snapshot.results["units"]
-        console.print(f"Published {snapshot.block} revision {snapshot.revision}: {len(units)} units, average index "
-                      f"{snapshot.results['average_index']}%, hash {snapshot.content_hash}.", markup=False)
+        console.print(say("cli.published", block=snapshot.block, revision=snapshot.revision, units=len(units),
+                          average=snapshot.results["average_index"], hash=snapshot.content_hash), markup=False)
 
 
 def register(app: typer.Typer) -> None:

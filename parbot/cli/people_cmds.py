@@ -77,7 +77,7 @@ def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its firs
     from ..core.services import people
 
     invite = people.revoke_invite(uow(), caller=admin(), code_or_id=code_or_id, now=_now())
-    console.print(f"Invite #{invite.id} revoked.")
+    console.print(say("cli.invite.revoked", id=invite.id), markup=False)
 
 
 @invite_app.command("list")
@@ -87,7 +87,7 @@ def invite_list() -> None:
     from ..core.services import people
 
     now = _now()
-    table = Table("id", "code", "role", "unit", "block", "status", "expires", "used by")
+    table = Table(*say("cli.invite.columns").split("|"))
     for invite in people.list_invites(uow()):
         table.add_row(str(invite.id), f"{invite.code_hint}…", invite.role, invite.unit_code or "",
                       invite.block or "", invite.status(now), _local(invite.expires_at),
@@ -101,7 +101,7 @@ def members_list() -> None:
     """Everyone bound to the bot, with their roles and scopes."""
     from ..core.services import people
 
-    table = Table("person", "telegram id", "name", "username", "role", "unit", "block", "language")
+    table = Table(*say("cli.members.columns").split("|"))
     for person, grant in people.list_members(uow()):
         table.add_row(f"p{person.id}", str(person.telegram_id), person.name, f"@{person.username}"
                       if person.username else "", grant.role.value, grant.unit_code or "", grant.block or "",
@@ -118,7 +118,7 @@ def members_remove(who: str = typer.Argument(..., help="Telegram id, p<person id
     from ..core.services import people
 
     removed = people.remove_member(uow(), caller=admin(), who=who, now=_now(), role=role, unit_code=unit)
-    console.print(f"Removed {removed} role(s) from {who}.")
+    console.print(say("cli.members.removed", count=removed, who=who), markup=False)
 
 
 def register(app: typer.Typer) -> None:

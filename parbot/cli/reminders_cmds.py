@@ -42,7 +42,7 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
     superseded = sum(line.reason == "superseded" for line in lines)
     lines = [line for line in lines if line.reason != "superseded"]
     if superseded:
-        console.print(f"{superseded} earlier reminder(s) would be recorded as skipped (superseded by a later one).")
+        console.print(say("cli.reminders.superseded", count=superseded), markup=False)
     if not lines:
         console.print(say("cli.reminders.nothing_due", at=f"{moment.astimezone(tz):%H:%M %d/%m/%Y}", days=days),
                       markup=False)
@@ -70,12 +70,12 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreac
         next_due = rows.next_due()
         problems = rows.by_status("failed", show) + rows.by_status("unreachable", show)
     kinds = sorted({kind for _status, kind in counts})
-    console.print("kind\t" + "\t".join(STATUSES))
+    console.print(say("cli.outbox.kind") + "\t" + "\t".join(STATUSES), markup=False)
     for kind in kinds:
         console.print(kind + "\t" + "\t".join(str(counts.get((s, kind), 0)) for s in STATUSES), markup=False)
-    console.print("total\t" + "\t".join(str(sum(n for (s, _k), n in counts.items() if s == st)) for st in STATUSES))
+    console.print(say("cli.outbox.total") + "\t" + "\t".join(str(sum(n for (s, _k), n in counts.items() if s == st)) for st in STATUSES))
     if next_due is not None:
-        console.print(f"next pending row due {next_due.astimezone(tz):%Y-%m-%d %H:%M:%S}")
+        console.print(say("cli.outbox.next_due", at=f"{next_due.astimezone(tz):%H:%M:%S %d/%m/%Y}"), markup=False)
     for item in problems:
         console.print(f"#{item.id}\t{item.status}\t{item.kind}\tchat {item.chat_id}\tattempts {item.attempts}\t"
                       f"{item.error or ''}", markup=False)
@@ -87,17 +87,17 @@ def retry(item_id: Optional[int] = typer.Option(None, "--id", help="One failed o
           all_failed: bool = typer.Option(False, "--all-failed", help="Every failed row.")) -> None:
     """Queue failed rows again (attempts from zero). An unreachable row is retried only by --id."""
     if (item_id is None) == (not all_failed):
-        err_console.print("Give exactly one of --id N and --all-failed.")
+        err_console.print(say("cli.outbox.one_of"), markup=False)
         raise typer.Exit(2)
     with uow() as work:
         rows = work.outbox_rows
         if item_id is not None and rows.get(item_id) is None:
-            err_console.print(f"No outbox row #{item_id}.")
+            err_console.print(say("cli.outbox.no_row", id=item_id), markup=False)
             raise typer.Exit(1)
         ids = [item_id] if item_id is not None else rows.failed_ids()
         count = rows.retry(ids, datetime.now(timezone.utc))
         work.commit()
-    console.print(f"{count} row(s) queued again.")
+    console.print(say("cli.outbox.requeued", count=count), markup=False)
 
 
 def register(app: typer.Typer) -> None:

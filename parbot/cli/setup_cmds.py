@@ -35,7 +35,7 @@ def db_upgrade() -> None:
     from ..storage.db import current_revision
 
     engine = _engine(settings().database_url)
-    console.print(f"Database at revision {current_revision(engine)}.")
+    console.print(say("cli.db.revision", revision=current_revision(engine)), markup=False)
 
 
 @framework_app.command("validate")
@@ -57,9 +57,9 @@ def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-se
             spec = criteria_set.spec
             for block in spec.blocks:
                 view = criteria_set.for_block(block.code)
-                console.print(f"{file}: valid — {spec.code} v{spec.version} ({spec.year}), block {block.code}: "
-                              f"{len(view.areas)} areas, {len(view.assessed_items())} items, "
-                              f"maximum {fmt(view.maximum)}", markup=False)
+                console.print(say("cli.framework.valid", file=file, code=spec.code, version=spec.version,
+                                  year=spec.year, block=block.code, areas=len(view.areas),
+                                  items=len(view.assessed_items()), maximum=fmt(view.maximum)), markup=False)
     raise typer.Exit(1 if bad else 0)
 
 
@@ -70,7 +70,8 @@ def framework_import(file: Path) -> None:
     from ..core.services import catalog
 
     criteria_set, set_id = catalog.import_file(uow(create=True), caller=admin(), path=catalog.locate(str(file)))
-    console.print(f"Stored {criteria_set.code} v{criteria_set.spec.version} (id {set_id}).")
+    console.print(say("cli.framework.stored", code=criteria_set.code, version=criteria_set.spec.version, id=set_id),
+                  markup=False)
 
 
 @framework_app.command("list")
@@ -83,7 +84,7 @@ def framework_list(shipped: bool = typer.Option(False, help="List the sets shipp
     if shipped:
         for path in sorted(catalog.shipped_sets_dir().glob("*.yaml")):
             criteria_set, _ = load_criteria_set(path)
-            title = criteria_set.spec.title if criteria_set else "(invalid)"
+            title = criteria_set.spec.title if criteria_set else say("cli.framework.invalid")
             console.print(f"{path.name}\t{title}", markup=False)
         return
     with uow() as work:
@@ -100,7 +101,7 @@ def units_import(file: Path) -> None:
 
     header, rows = read_table(file)
     added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
-    console.print(f"Units: {added} added, {updated} updated.")
+    console.print(say("cli.units.imported", added=added, updated=updated), markup=False)
 
 
 @units_app.command("list")
@@ -120,7 +121,7 @@ def period_create(file: Path) -> None:
     from ..core.services import periods
 
     period = periods.create_from_file(uow(create=True), caller=admin(), path=file)
-    console.print(f"Period {period.year} saved with blocks {', '.join(period.blocks)}.")
+    console.print(say("cli.period.saved", year=period.year, blocks=", ".join(period.blocks)), markup=False)
 
 
 @period_app.command("show")
@@ -160,7 +161,7 @@ def scores_import(file: Path, period: int = typer.Option(..., "--period", help="
     header, rows = read_table(file)
     count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
                                          reason=reason)
-    console.print(f"Scores: {count} rows read, {changed} changed.")
+    console.print(say("cli.scores.imported", count=count, changed=changed), markup=False)
 
 
 def _render(value: object) -> object:
@@ -247,7 +248,7 @@ def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                       f"{e.old if e.old is not None else '∅'} → {e.new if e.new is not None else '∅'}\t{e.reason or ''}",
                       markup=False)
     if not entries:
-        console.print("No audit entries match.")
+        console.print(say("cli.audit.none"), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -31,7 +31,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     build(uow, tmp_path, submit=("SNV", "STC"))
     code, out, err = cli("appraisal", "export", "--period", "2020", "--out", "council.xlsx")
     assert code == 0, err
-    assert "2 unit(s), 8 items" in out
+    assert "2 đơn vị, 8 mục" in out
     workbook = load_workbook(tmp_path / "council.xlsx")
     assert workbook.sheetnames == ["SNV", "STC"]  # submitted units only
     rows = list(workbook["SNV"].iter_rows(values_only=True))
@@ -62,7 +62,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     workbook.save(tmp_path / "council.xlsx")
     code, out, err = cli("appraisal", "import", "council.xlsx")
     assert code == 0, err
-    assert "8 rows read, 8 scores changed" in out
+    assert "đã đọc 8 dòng, thay đổi 8 điểm" in out
     code, out, _ = cli("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1")
     line = next(row for row in out.splitlines() if "appraised:round1" in row)
     words = line.split()
@@ -78,7 +78,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     assert cli("survey", "import", "survey2.csv", "--period", "2020")[0] == 0
     code, out, err = cli("publish", "--period", "2020", "--block", "so")
     assert code == 0, err
-    assert "Published so revision 1: 2 units" in out
+    assert "Đã công bố khối so lần 1: 2 đơn vị" in out
     code, results, _ = cli("results", "--period", "2020", "--block", "so", "--format", "json")
     live = {u["unit_code"]: (u["total"], u["index_pct"], u["rank"]) for u in json.loads(results)["blocks"][0]["units"]}
     with uow:
