@@ -11,8 +11,8 @@ from .common import admin, console, handle_errors, say, uow
 if TYPE_CHECKING:
     from ..core.services.tabular import Row
 
-appraisal_app = typer.Typer(help="Appraisal (thẩm định): council workbooks and rounds.", no_args_is_help=True)
-survey_app = typer.Typer(help="Survey results (điều tra xã hội học).", no_args_is_help=True)
+appraisal_app = typer.Typer(help="Thẩm định: sổ chấm điểm của Hội đồng và các vòng thẩm định.", no_args_is_help=True)
+survey_app = typer.Typer(help="Kết quả điều tra xã hội học.", no_args_is_help=True)
 
 MARKER = "parbot-appraisal"  # workbook subject: the import finds the period in the keywords
 EDITABLE = ("appraised_points", "reason")
@@ -57,11 +57,11 @@ def read_workbook(path: Path) -> tuple[int | None, list[tuple[str, list[Row]]]]:
 
 @appraisal_app.command("export")
 @handle_errors
-def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help="The year (default: current)."),
-                     unit: Optional[str] = typer.Option(None, "--unit", help="Only this unit."),
-                     out: Path = typer.Option(..., "--out", help="The .xlsx file to write.")) -> None:
-    """Write a workbook for a council: a sheet per unit with items, answers, self points, evidence, and
-    columns for the appraised points and the reason."""
+def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help="Năm đánh giá (mặc định: kỳ hiện tại)."),
+                     unit: Optional[str] = typer.Option(None, "--unit", help="Chỉ đơn vị này."),
+                     out: Path = typer.Option(..., "--out", help="Tệp .xlsx sẽ ghi.")) -> None:
+    """Xuất sổ chấm cho Hội đồng thẩm định: mỗi đơn vị một trang với các mục, câu trả lời, điểm tự chấm,
+    tài liệu kiểm chứng, và hai cột để ghi điểm thẩm định và lý do."""
     from ..core.services import appraisal
 
     year, sheets = appraisal.export_sheets(uow(), caller=admin(), unit_code=unit, year=period)
@@ -74,10 +74,10 @@ def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help
 @handle_errors
 def appraisal_import(file: Path,
                      period: Optional[int] = typer.Option(None, "--period",
-                                                          help="The year (default: the one stored at export).")
+                                                          help="Năm đánh giá (mặc định: năm ghi khi xuất sổ).")
                      ) -> None:
-    """Read a council's workbook back: every row checked, nothing written unless all rows are valid.
-    Blank appraised_points leaves an item alone; "ok" accepts the self points."""
+    """Nhập lại sổ chấm của Hội đồng: kiểm tra mọi dòng, chỉ ghi khi tất cả đều hợp lệ. Để trống
+    appraised_points thì giữ nguyên mục đó; ghi "ok" là chấp nhận điểm tự chấm."""
     from ..core.services import appraisal
 
     stored, sheets = read_workbook(file)
@@ -88,11 +88,12 @@ def appraisal_import(file: Path,
 @appraisal_app.command("close-round")
 @handle_errors
 def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period"),
-                          round_no: int = typer.Option(..., "--round", min=1, max=2, help="1 or 2."),
+                          round_no: int = typer.Option(..., "--round", min=1, max=2, help="1 hoặc 2."),
                           block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
-                          force: bool = typer.Option(False, help="Close although items or contests are open.")
+                          force: bool = typer.Option(False, help="Vẫn đóng vòng dù còn mục hoặc giải trình chưa xong.")
                           ) -> None:
-    """The chair closes a round. Round 1: each unit is told what was lowered, why, and its provisional total."""
+    """Chủ tịch Hội đồng đóng một vòng. Vòng 1: mỗi đơn vị được báo mục nào bị hạ điểm, vì sao, và tổng điểm
+    tạm tính."""
     from ..core.services import appraisal
 
     summary = appraisal.close_round(uow(), caller=admin(), round_no=round_no, block=block, force=force,
@@ -106,10 +107,10 @@ def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period")
 @survey_app.command("import")
 @handle_errors
 def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--period"),
-                  weights: Optional[str] = typer.Option(None, help="Answer options' weights in percent, "
-                                                                   "default A=100,B=60,C=20,D=0.")) -> None:
-    """Import survey results (CSV/XLSX): unit,item (survey item or component) and points, or answer counts
-    in columns count_a, count_b, …; all rows or none."""
+                  weights: Optional[str] = typer.Option(None, help="Trọng số phương án trả lời (phần trăm), "
+                                                                   "mặc định A=100,B=60,C=20,D=0.")) -> None:
+    """Nhập kết quả điều tra xã hội học (CSV/XLSX): unit,item (mục điều tra hoặc thành phần) và points, hoặc
+    số phiếu theo cột count_a, count_b, …; nhận tất cả các dòng hoặc không dòng nào."""
     from ..core.services import survey
     from ..storage.files import read_table
 
@@ -122,9 +123,10 @@ def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--peri
 @handle_errors
 def publish_command(period: Optional[int] = typer.Option(None, "--period"),
                     block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
-                    revise: bool = typer.Option(False, help="Publish a new revision of published results."),
-                    reason: Optional[str] = typer.Option(None, help="Why (required with --revise).")) -> None:
-    """Publish: refuse while anything is missing, freeze the results (content hash), notify units and leaders."""
+                    revise: bool = typer.Option(False, help="Công bố lại (một lần sửa) kết quả đã công bố."),
+                    reason: Optional[str] = typer.Option(None, help="Lý do (bắt buộc khi --revise).")) -> None:
+    """Công bố kết quả: từ chối khi còn thiếu dữ liệu, chốt kết quả (mã băm nội dung), báo cho các đơn vị và
+    lãnh đạo."""
     from ..core.services import publication
 
     for snapshot in publication.publish(uow(), caller=admin(), block=block, revise=revise, reason=reason,

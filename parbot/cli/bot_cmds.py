@@ -7,13 +7,13 @@ import typer
 
 from .common import handle_errors, log_scheduler_skips_as_info, settings
 
-bot_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
+bot_app = typer.Typer(help="Bot Telegram.", no_args_is_help=True)
 
 
 @bot_app.command("run")
 @handle_errors
-def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request.")) -> None:
-    """Poll TELEGRAM_API_BASE (Telegram, or the emulator) until SIGTERM or Ctrl-C."""
+def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nhật ký mọi yêu cầu.")) -> None:
+    """Chạy bot: nhận tin từ TELEGRAM_API_BASE (Telegram, hoặc trình giả lập) cho đến khi SIGTERM hoặc Ctrl-C."""
     config = settings()
     if config.telegram_token is None:
         from ..core.errors import DomainError

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from .common import admin, console, err_console, handle_errors, say, settings, uow
 
-invite_app = typer.Typer(help="One-time invitation codes that bind a Telegram account to a role.",
+invite_app = typer.Typer(help="Mã mời dùng một lần, gắn một tài khoản Telegram với một vai trò.",
                          no_args_is_help=True)
-members_app = typer.Typer(help="People bound to the bot and their roles.", no_args_is_help=True)
+members_app = typer.Typer(help="Những người đã tham gia bot và vai trò của họ.", no_args_is_help=True)
 
 
 def _now() -> datetime:
@@ -49,12 +49,12 @@ def bot_username() -> tuple[str | None, str | None]:
 
 @invite_app.command("create")
 @handle_errors
-def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appraiser, province_leader, admin"),
-                  unit: Optional[str] = typer.Option(None, help="Unit code (officers, unit leaders, appraisers)."),
-                  block: Optional[str] = typer.Option(None, help="Block code (appraisers)."),
-                  expires: str = typer.Option("14d", help="Validity: 14d, 48h, 30m."),
-                  note: Optional[str] = typer.Option(None, help="Who it is for (kept in the audit).")) -> None:
-    """Create a one-time code; it is shown once and only its hash is stored."""
+def invite_create(role: str = typer.Option(..., help="Vai trò: officer (cán bộ đầu mối), unit_leader (lãnh đạo đơn vị), appraiser (thẩm định), province_leader (lãnh đạo tỉnh), admin."),
+                  unit: Optional[str] = typer.Option(None, help="Mã đơn vị (cán bộ đầu mối, lãnh đạo đơn vị, thẩm định)."),
+                  block: Optional[str] = typer.Option(None, help="Mã khối (thẩm định)."),
+                  expires: str = typer.Option("14d", help="Thời hạn: 14d (ngày), 48h (giờ), 30m (phút)."),
+                  note: Optional[str] = typer.Option(None, help="Mời ai (ghi vào nhật ký).")) -> None:
+    """Tạo một mã mời dùng một lần; mã chỉ hiện một lần, chỉ lưu giá trị băm."""
     from ..core.services import people
 
     code, invite = people.create_invite(uow(), caller=admin(), role=role, unit_code=unit, block=block,
@@ -72,8 +72,8 @@ def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appr
 
 @invite_app.command("revoke")
 @handle_errors
-def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its first 6 characters, or #id.")) -> None:
-    """Revoke an unused invitation: its code no longer binds anyone."""
+def invite_revoke(code_or_id: str = typer.Argument(..., help="Mã mời, 6 ký tự đầu của mã, hoặc #mã số.")) -> None:
+    """Thu hồi một lời mời chưa dùng: mã không còn gắn được ai."""
     from ..core.services import people
 
     invite = people.revoke_invite(uow(), caller=admin(), code_or_id=code_or_id, now=_now())
@@ -83,7 +83,7 @@ def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its firs
 @invite_app.command("list")
 @handle_errors
 def invite_list() -> None:
-    """Invitations with their role, scope, expiry and state (open, used, expired, revoked)."""
+    """Các lời mời với vai trò, phạm vi, hạn dùng và trạng thái (còn hiệu lực, đã dùng, hết hạn, thu hồi)."""
     from ..core.services import people
 
     now = _now()
@@ -98,7 +98,7 @@ def invite_list() -> None:
 @members_app.command("list")
 @handle_errors
 def members_list() -> None:
-    """Everyone bound to the bot, with their roles and scopes."""
+    """Mọi người đã tham gia bot, với vai trò và phạm vi."""
     from ..core.services import people
 
     table = Table(*say("cli.members.columns").split("|"))
@@ -111,10 +111,10 @@ def members_list() -> None:
 
 @members_app.command("remove")
 @handle_errors
-def members_remove(who: str = typer.Argument(..., help="Telegram id, p<person id> or @username."),
-                   role: Optional[str] = typer.Option(None, help="Only this role."),
-                   unit: Optional[str] = typer.Option(None, help="Only grants on this unit.")) -> None:
-    """Take roles away from a person (all of them, or one role / one unit's grants); audited."""
+def members_remove(who: str = typer.Argument(..., help="Mã Telegram, p<mã người> hoặc @tên người dùng."),
+                   role: Optional[str] = typer.Option(None, help="Chỉ vai trò này."),
+                   unit: Optional[str] = typer.Option(None, help="Chỉ các vai trò trên đơn vị này.")) -> None:
+    """Gỡ vai trò của một người (tất cả, hoặc một vai trò / các vai trò trên một đơn vị); có ghi nhật ký."""
     from ..core.services import people
 
     removed = people.remove_member(uow(), caller=admin(), who=who, now=_now(), role=role, unit_code=unit)

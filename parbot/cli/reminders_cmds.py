@@ -9,8 +9,8 @@ import typer
 
 from .common import console, err_console, handle_errors, say, settings, uow
 
-reminders_app = typer.Typer(help="Deadline reminders and digests.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Outgoing messages (the outbox).", no_args_is_help=True)
+reminders_app = typer.Typer(help="Nhắc hạn và bản tin tổng hợp.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Tin nhắn đi (hàng đợi gửi).", no_args_is_help=True)
 
 
 def _moment(text: str | None, tz: ZoneInfo) -> datetime:
@@ -25,10 +25,10 @@ def _moment(text: str | None, tz: ZoneInfo) -> datetime:
 
 @reminders_app.command("preview")
 @handle_errors
-def preview(period: Optional[int] = typer.Option(None, "--period", "--year", help="Year (default: the latest)."),
-            at: Optional[str] = typer.Option(None, "--at", help="As if a sweep ran then (local time if no zone)."),
-            days: int = typer.Option(14, "--days", min=0, help="Also list what falls due in these days after.")) -> None:
-    """What would be sent to whom and when: due at --at (send or skip, with the reason), then upcoming."""
+def preview(period: Optional[int] = typer.Option(None, "--period", "--year", help="Năm đánh giá (mặc định: năm gần nhất)."),
+            at: Optional[str] = typer.Option(None, "--at", help="Giả như lượt quét chạy vào lúc này (giờ địa phương nếu không ghi múi giờ)."),
+            days: int = typer.Option(14, "--days", min=0, help="Liệt kê thêm những gì đến hạn trong số ngày này.")) -> None:
+    """Sẽ gửi gì, cho ai, khi nào: những gì đến hạn lúc --at (gửi hay bỏ qua, kèm lý do), rồi sắp tới."""
     from ..core.services.notifications import preview_notifications
 
     config = settings()
@@ -59,8 +59,8 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
 
 @outbox_app.command("status")
 @handle_errors
-def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreachable rows to list.")) -> None:
-    """Counts by status and kind, the next due row, and the latest failures with their reasons."""
+def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi và không gửi được sẽ liệt kê.")) -> None:
+    """Số tin theo trạng thái và loại, dòng đến hạn tiếp theo, các lỗi gần nhất và nguyên nhân."""
     from ..storage.outbox_sender_repo import STATUSES
 
     tz = ZoneInfo(settings().timezone)
@@ -83,9 +83,9 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreac
 
 @outbox_app.command("retry")
 @handle_errors
-def retry(item_id: Optional[int] = typer.Option(None, "--id", help="One failed or unreachable row."),
-          all_failed: bool = typer.Option(False, "--all-failed", help="Every failed row.")) -> None:
-    """Queue failed rows again (attempts from zero). An unreachable row is retried only by --id."""
+def retry(item_id: Optional[int] = typer.Option(None, "--id", help="Một dòng lỗi hoặc không gửi được."),
+          all_failed: bool = typer.Option(False, "--all-failed", help="Mọi dòng lỗi.")) -> None:
+    """Xếp lại các dòng lỗi vào hàng đợi (đếm lại số lần thử từ đầu). Dòng không gửi được chỉ thử lại với --id."""
     if (item_id is None) == (not all_failed):
         err_console.print(say("cli.outbox.one_of"), markup=False)
         raise typer.Exit(2)

@@ -14,11 +14,11 @@ from rich.table import Table
 
 from .common import _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
-db_app = typer.Typer(help="The database.", no_args_is_help=True)
-framework_app = typer.Typer(help="Criteria sets (bộ tiêu chí).", no_args_is_help=True)
-units_app = typer.Typer(help="The unit registry (departments, districts, communes).", no_args_is_help=True)
-period_app = typer.Typer(help="Assessment periods (one per year).", no_args_is_help=True)
-scores_app = typer.Typer(help="Scores from spreadsheets.", no_args_is_help=True)
+db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
+framework_app = typer.Typer(help="Bộ tiêu chí.", no_args_is_help=True)
+units_app = typer.Typer(help="Danh sách đơn vị (sở, huyện, xã).", no_args_is_help=True)
+period_app = typer.Typer(help="Kỳ đánh giá (mỗi năm một kỳ).", no_args_is_help=True)
+scores_app = typer.Typer(help="Điểm nhập từ bảng tính.", no_args_is_help=True)
 
 
 class Format(str, Enum):
@@ -31,7 +31,7 @@ class Format(str, Enum):
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade() -> None:
-    """Apply every migration to the database in PARBOT_DATABASE_URL (done by every command anyway)."""
+    """Tạo hoặc nâng cấp cơ sở dữ liệu ở PARBOT_DATABASE_URL."""
     from ..storage.db import current_revision
 
     engine = _engine(settings().database_url)
@@ -40,8 +40,8 @@ def db_upgrade() -> None:
 
 @framework_app.command("validate")
 @handle_errors
-def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-set YAML files.")) -> None:
-    """Check criteria-set files; print every problem with file:line and path. Exit 0 only when all are valid."""
+def framework_validate(files: list[Path] = typer.Argument(..., help="Các tệp YAML bộ tiêu chí.")) -> None:
+    """Kiểm tra tệp bộ tiêu chí; in mọi lỗi kèm tệp:dòng và vị trí. Mã thoát 0 chỉ khi tất cả hợp lệ."""
     from ..core.criteria import load_criteria_set
     from ..core.decimals import fmt
 
@@ -66,7 +66,7 @@ def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-se
 @framework_app.command("import")
 @handle_errors
 def framework_import(file: Path) -> None:
-    """Store a criteria set in the database (the same code and version must keep the same content)."""
+    """Lưu một bộ tiêu chí vào cơ sở dữ liệu (cùng mã và phiên bản thì phải cùng nội dung)."""
     from ..core.services import catalog
 
     criteria_set, set_id = catalog.import_file(uow(create=True), caller=admin(), path=catalog.locate(str(file)))
@@ -76,8 +76,8 @@ def framework_import(file: Path) -> None:
 
 @framework_app.command("list")
 @handle_errors
-def framework_list(shipped: bool = typer.Option(False, help="List the sets shipped with parbot instead.")) -> None:
-    """Criteria sets in the database (or shipped with parbot)."""
+def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các bộ có sẵn kèm parbot.")) -> None:
+    """Các bộ tiêu chí trong cơ sở dữ liệu (hoặc có sẵn kèm parbot)."""
     from ..core.criteria import load_criteria_set
     from ..core.services import catalog
 
@@ -95,7 +95,7 @@ def framework_list(shipped: bool = typer.Option(False, help="List the sets shipp
 @units_app.command("import")
 @handle_errors
 def units_import(file: Path) -> None:
-    """Import units from CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
+    """Nhập đơn vị từ CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
     from ..core.services import units
     from ..storage.files import read_table
 
@@ -107,7 +107,7 @@ def units_import(file: Path) -> None:
 @units_app.command("list")
 @handle_errors
 def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
-    """List units, optionally of one block or existing in one year."""
+    """Liệt kê đơn vị, có thể lọc theo khối hoặc theo năm."""
     with uow() as work:
         for unit in work.units.list(block=block, year=year):
             extra = f"\tparent {unit.parent_code}" if unit.parent_code else ""
@@ -117,7 +117,8 @@ def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
 @period_app.command("create")
 @handle_errors
 def period_create(file: Path) -> None:
-    """Create or update a period from a YAML file (year, criteria per block, deadlines, bands, tie rule)."""
+    """Tạo hoặc cập nhật kỳ đánh giá từ tệp YAML (năm, bộ tiêu chí từng khối, các hạn, xếp loại, quy tắc
+    bằng điểm)."""
     from ..core.services import periods
 
     period = periods.create_from_file(uow(create=True), caller=admin(), path=file)
@@ -127,7 +128,7 @@ def period_create(file: Path) -> None:
 @period_app.command("show")
 @handle_errors
 def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) -> None:
-    """Show a period's configuration: criteria sets, deadlines, bands, tie rule."""
+    """Xem cấu hình kỳ đánh giá: bộ tiêu chí, các hạn, xếp loại, quy tắc bằng điểm."""
     from ..core.decimals import fmt
     from ..core.services.periods import get_period
 
@@ -152,9 +153,9 @@ def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) 
 
 @scores_app.command("import")
 @handle_errors
-def scores_import(file: Path, period: int = typer.Option(..., "--period", help="The year."),
-                  reason: Optional[str] = typer.Option(None, help="Recorded in the audit for every row.")) -> None:
-    """Import scores (CSV/XLSX: unit,item,source,points[,reason]); all rows or none."""
+def scores_import(file: Path, period: int = typer.Option(..., "--period", help="Năm đánh giá."),
+                  reason: Optional[str] = typer.Option(None, help="Lý do, ghi vào nhật ký cho mọi dòng.")) -> None:
+    """Nhập điểm (CSV/XLSX: unit,item,source,points[,reason]); nhận tất cả các dòng hoặc không dòng nào."""
     from ..core.services import scores
     from ..storage.files import read_table
 
@@ -232,7 +233,7 @@ def _table(period, block_result):
 def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                   unit: Optional[str] = typer.Option(None, "--unit"),
                   item: Optional[str] = typer.Option(None, "--item")) -> None:
-    """The history of every score: who, when, source, old → new, reason."""
+    """Lịch sử từng điểm: ai, khi nào, nguồn, cũ → mới, lý do."""
     from ..core.services.periods import get_period
 
     with uow() as work:

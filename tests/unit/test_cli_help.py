@@ -36,3 +36,14 @@ def test_every_help_is_printed_without_heavy_imports():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["paths"] > 30  # the walk reached the subcommands, not only the top level
     assert report["heavy"] == []
+
+
+def test_help_is_in_vietnamese():
+    from typer.testing import CliRunner
+
+    from parbot.cli.main import app
+
+    out = CliRunner().invoke(app, ["--help"]).stdout
+    assert "Mã mời dùng một lần" in out and "Bộ tiêu chí." in out and "Nhắc hạn" in out
+    out = CliRunner().invoke(app, ["invite", "create", "--help"]).stdout
+    assert "Tạo một mã mời dùng một lần" in out and "Thời hạn: 14d (ngày)" in out
