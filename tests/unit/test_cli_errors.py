@@ -2,6 +2,8 @@
 wrong and what to do, in Vietnamese unless asked otherwise, with a non-zero exit and no traceback (issue 12)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -130,3 +132,13 @@ def test_schema_problems_of_a_period_file_in_vietnamese(run, tmp_path):
     code, _, err = run("period", "create", "p.yaml")
     assert code == 2
     assert "p.yaml:3: deadlines: cần một nhóm khóa" in err and "Chưa ghi gì vào cơ sở dữ liệu" in err
+
+
+def test_the_example_env_file_as_copied_gives_the_missing_token_message(run, tmp_path, monkeypatch):
+    """`cp .env.example .env && parbot bot run`: its empty values mean "not set", not invalid settings."""
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    for name in ("PARBOT_PUBLIC_URL", "PARBOT_WEBHOOK_SECRET", "PARBOT_LINK_SECRET", "PARBOT_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run("bot", "run")
+    assert code == 1 and "TELEGRAM_BOT_TOKEN" in err and "Cấu hình không hợp lệ" not in err
