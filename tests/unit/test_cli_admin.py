@@ -82,3 +82,11 @@ def test_skipped_scheduler_runs_are_logged_as_info(caplog):
             'Execution of job "%s" skipped: maximum number of running instances reached (%d)', "sweep", 1)
         logging.getLogger("apscheduler.scheduler").warning("something else")
     assert [r.levelname for r in caplog.records] == ["INFO", "WARNING"]
+
+
+def test_table_headers_follow_the_language(province):
+    province("invite", "create", "--role", "officer", "--unit", "SNV")
+    out = province("invite", "list")[1]
+    assert "vai trò" in out and "trạng thái" in out and "status" not in out
+    out = province("--lang", "en", "invite", "list")[1]
+    assert "role" in out and "status" in out and "vai trò" not in out
