@@ -6,7 +6,6 @@ from typing import Optional
 
 import typer
 
-from ..core.services import reporting
 from .common import console, handle_errors, uow
 
 TITLE = "Báo cáo kết quả Chỉ số cải cách hành chính năm {year}"
@@ -20,6 +19,7 @@ def report_command(period: Optional[int] = typer.Option(None, "--period", help="
                                                                      "(default: one per core).")) -> None:
     """Per block the ranking table and chart, the area comparison, and a page per unit with its summary and
     lost points: from the published snapshots, or the current results marked provisional."""
+    from ..core.services import reporting
     from ..reports.pdf import results_report_pdf
 
     period_obj, blocks, provisional, previous = reporting.report_blocks(uow(), year=period)

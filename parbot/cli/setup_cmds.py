@@ -12,19 +12,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..core.criteria import load_criteria_set
-from ..core.decimals import fmt, round_half_up
-from ..core.services import catalog, periods, results, scores, units
-from ..core.services.periods import get_period
-from ..storage.db import current_revision
-from ..storage.files import read_table
-from .common import _engine, admin, console, err_console, handle_errors, settings, uow
+from .common import _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
-db_app = typer.Typer(help="The database.", no_args_is_help=True)
-framework_app = typer.Typer(help="Criteria sets (bộ tiêu chí).", no_args_is_help=True)
-units_app = typer.Typer(help="The unit registry (departments, districts, communes).", no_args_is_help=True)
-period_app = typer.Typer(help="Assessment periods (one per year).", no_args_is_help=True)
-scores_app = typer.Typer(help="Scores from spreadsheets.", no_args_is_help=True)
+db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
+framework_app = typer.Typer(help="Bộ tiêu chí.", no_args_is_help=True)
+units_app = typer.Typer(help="Danh sách đơn vị (sở, huyện, xã).", no_args_is_help=True)
+period_app = typer.Typer(help="Kỳ đánh giá (mỗi năm một kỳ).", no_args_is_help=True)
+scores_app = typer.Typer(help="Điểm nhập từ bảng tính.", no_args_is_help=True)
 
 
 class Format(str, Enum):
@@ -37,48 +31,60 @@ class Format(str, Enum):
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade() -> None:
-    """Apply every migration to the database in PARBOT_DATABASE_URL (done by every command anyway)."""
+    """Tạo hoặc nâng cấp cơ sở dữ liệu ở PARBOT_DATABASE_URL."""
+    from ..storage.db import current_revision
+
     engine = _engine(settings().database_url)
-    console.print(f"Database at revision {current_revision(engine)}.")
+    console.print(say("cli.db.revision", revision=current_revision(engine)), markup=False)
 
 
 @framework_app.command("validate")
-def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-set YAML files.")) -> None:
-    """Check criteria-set files; print every problem with file:line and path. Exit 0 only when all are valid."""
+@handle_errors
+def framework_validate(files: list[Path] = typer.Argument(..., help="Các tệp YAML bộ tiêu chí.")) -> None:
+    """Kiểm tra tệp bộ tiêu chí; in mọi lỗi kèm tệp:dòng và vị trí. Mã thoát 0 chỉ khi tất cả hợp lệ."""
+    from ..core.criteria import load_criteria_set
+    from ..core.decimals import fmt
+
     bad = 0
     for file in files:
         criteria_set, problems = load_criteria_set(file)
         if criteria_set is None:
             bad += 1
             for problem in problems:
-                err_console.print(str(problem), markup=False)
-            err_console.print(f"{file}: {len(problems)} problem(s)", markup=False)
+                err_console.print(problem_text(problem), markup=False)
+            err_console.print(say("cli.validate.problems", file=file, count=len(problems)), markup=False)
         else:
             spec = criteria_set.spec
             for block in spec.blocks:
                 view = criteria_set.for_block(block.code)
-                console.print(f"{file}: valid — {spec.code} v{spec.version} ({spec.year}), block {block.code}: "
-                              f"{len(view.areas)} areas, {len(view.assessed_items())} items, "
-                              f"maximum {fmt(view.maximum)}", markup=False)
+                console.print(say("cli.framework.valid", file=file, code=spec.code, version=spec.version,
+                                  year=spec.year, block=block.code, areas=len(view.areas),
+                                  items=len(view.assessed_items()), maximum=fmt(view.maximum)), markup=False)
     raise typer.Exit(1 if bad else 0)
 
 
 @framework_app.command("import")
 @handle_errors
 def framework_import(file: Path) -> None:
-    """Store a criteria set in the database (the same code and version must keep the same content)."""
-    criteria_set, set_id = catalog.import_file(uow(), caller=admin(), path=catalog.locate(str(file)))
-    console.print(f"Stored {criteria_set.code} v{criteria_set.spec.version} (id {set_id}).")
+    """Lưu một bộ tiêu chí vào cơ sở dữ liệu (cùng mã và phiên bản thì phải cùng nội dung)."""
+    from ..core.services import catalog
+
+    criteria_set, set_id = catalog.import_file(uow(create=True), caller=admin(), path=catalog.locate(str(file)))
+    console.print(say("cli.framework.stored", code=criteria_set.code, version=criteria_set.spec.version, id=set_id),
+                  markup=False)
 
 
 @framework_app.command("list")
 @handle_errors
-def framework_list(shipped: bool = typer.Option(False, help="List the sets shipped with parbot instead.")) -> None:
-    """Criteria sets in the database (or shipped with parbot)."""
+def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các bộ có sẵn kèm parbot.")) -> None:
+    """Các bộ tiêu chí trong cơ sở dữ liệu (hoặc có sẵn kèm parbot)."""
+    from ..core.criteria import load_criteria_set
+    from ..core.services import catalog
+
     if shipped:
         for path in sorted(catalog.shipped_sets_dir().glob("*.yaml")):
             criteria_set, _ = load_criteria_set(path)
-            title = criteria_set.spec.title if criteria_set else "(invalid)"
+            title = criteria_set.spec.title if criteria_set else say("cli.framework.invalid")
             console.print(f"{path.name}\t{title}", markup=False)
         return
     with uow() as work:
@@ -89,16 +95,19 @@ def framework_list(shipped: bool = typer.Option(False, help="List the sets shipp
 @units_app.command("import")
 @handle_errors
 def units_import(file: Path) -> None:
-    """Import units from CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
+    """Nhập đơn vị từ CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
+    from ..core.services import units
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
-    added, updated = units.import_units(uow(), caller=admin(), header=header, rows=rows)
-    console.print(f"Units: {added} added, {updated} updated.")
+    added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
+    console.print(say("cli.units.imported", added=added, updated=updated), markup=False)
 
 
 @units_app.command("list")
 @handle_errors
 def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
-    """List units, optionally of one block or existing in one year."""
+    """Liệt kê đơn vị, có thể lọc theo khối hoặc theo năm."""
     with uow() as work:
         for unit in work.units.list(block=block, year=year):
             extra = f"\tparent {unit.parent_code}" if unit.parent_code else ""
@@ -108,15 +117,21 @@ def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
 @period_app.command("create")
 @handle_errors
 def period_create(file: Path) -> None:
-    """Create or update a period from a YAML file (year, criteria per block, deadlines, bands, tie rule)."""
-    period = periods.create_from_file(uow(), caller=admin(), path=file)
-    console.print(f"Period {period.year} saved with blocks {', '.join(period.blocks)}.")
+    """Tạo hoặc cập nhật kỳ đánh giá từ tệp YAML (năm, bộ tiêu chí từng khối, các hạn, xếp loại, quy tắc
+    bằng điểm)."""
+    from ..core.services import periods
+
+    period = periods.create_from_file(uow(create=True), caller=admin(), path=file)
+    console.print(say("cli.period.saved", year=period.year, blocks=", ".join(period.blocks)), markup=False)
 
 
 @period_app.command("show")
 @handle_errors
 def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) -> None:
-    """Show a period's configuration: criteria sets, deadlines, bands, tie rule."""
+    """Xem cấu hình kỳ đánh giá: bộ tiêu chí, các hạn, xếp loại, quy tắc bằng điểm."""
+    from ..core.decimals import fmt
+    from ..core.services.periods import get_period
+
     with uow() as work:
         period = get_period(work, year)
     config = period.config
@@ -143,13 +158,16 @@ def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) 
 
 @scores_app.command("import")
 @handle_errors
-def scores_import(file: Path, period: int = typer.Option(..., "--period", help="The year."),
-                  reason: Optional[str] = typer.Option(None, help="Recorded in the audit for every row.")) -> None:
-    """Import scores (CSV/XLSX: unit,item,source,points[,reason]); all rows or none."""
+def scores_import(file: Path, period: int = typer.Option(..., "--period", help="Năm đánh giá."),
+                  reason: Optional[str] = typer.Option(None, help="Lý do, ghi vào nhật ký cho mọi dòng.")) -> None:
+    """Nhập điểm (CSV/XLSX: unit,item,source,points[,reason]); nhận tất cả các dòng hoặc không dòng nào."""
+    from ..core.services import scores
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
     count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
                                          reason=reason)
-    console.print(f"Scores: {count} rows read, {changed} changed.")
+    console.print(say("cli.scores.imported", count=count, changed=changed), markup=False)
 
 
 def _render(value: object) -> object:
@@ -158,6 +176,8 @@ def _render(value: object) -> object:
 
 
 def _index(value: Decimal) -> str:
+    from ..core.decimals import round_half_up
+
     return format(round_half_up(value), "f")
 
 
@@ -168,6 +188,8 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
                     items: bool = typer.Option(False, help="Include item detail (xlsx, json).")) -> None:
     """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
+    from ..core.services import results
+
     period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items or format == Format.xlsx)
     if format == Format.xlsx:
         from ..reports.xlsx import results_xlsx
@@ -219,7 +241,9 @@ def _table(period, block_result):
 def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                   unit: Optional[str] = typer.Option(None, "--unit"),
                   item: Optional[str] = typer.Option(None, "--item")) -> None:
-    """The history of every score: who, when, source, old → new, reason."""
+    """Lịch sử từng điểm: ai, khi nào, nguồn, cũ → mới, lý do."""
+    from ..core.services.periods import get_period
+
     with uow() as work:
         period_obj = get_period(work, period)
         entries = work.audit.query(period_obj.id, unit, item)
@@ -233,7 +257,7 @@ def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                       f"{e.old if e.old is not None else '∅'} → {e.new if e.new is not None else '∅'}\t{e.reason or ''}",
                       markup=False)
     if not entries:
-        console.print("No audit entries match.")
+        console.print(say("cli.audit.none"), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -140,7 +140,7 @@ def test_audit_records_every_change(cli, tmp_path):
     write_csv(tmp_path / "again.csv", ["unit", "item", "source", "points", "reason"],
               [["BD01", "TD.1", "appraised", "48,5", "Thiếu tài liệu kiểm chứng"]])
     assert cli("scores", "import", tmp_path / "again.csv", "--period", 2017)[0] == 0
-    assert cli("scores", "import", tmp_path / "again.csv", "--period", 2017)[1].strip().endswith("0 changed.")
+    assert cli("scores", "import", tmp_path / "again.csv", "--period", 2017)[1].strip().endswith("thay đổi 0.")
     code, out, _ = cli("audit", "--period", 2017, "--unit", "BD01")
     lines = [line for line in out.splitlines() if "TD.1" in line]
     assert len(lines) == 2

@@ -154,7 +154,7 @@ def test_period_file_problems_name_the_line(uow, tmp_path):
                                      "colour: red\n", encoding="utf-8")
     with pytest.raises(ValidationFailed) as refused:
         periods.create_from_file(uow, caller=ADMIN, path=tmp_path / "p.yaml")
-    text = "\n".join(refused.value.problems)
+    text = "\n".join(map(str, refused.value.problems))  # Problems, which the CLI renders in the reader's language
     assert "p.yaml:5: deadlines.self_assessment_closes" in text and "time zone" in text
     assert "p.yaml:6: colour: unknown key" in text
 
