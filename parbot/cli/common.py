@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..core.errors import DomainError, ValidationFailed
 from ..core.permissions import Caller
+from ..i18n import render
 from ..settings import Settings, get_settings
 from ..storage.db import make_engine, upgrade
 from ..storage.uow import SqlUnitOfWork
@@ -64,7 +65,7 @@ def handle_errors(function: F) -> F:
         except ValidationFailed as error:
             err_console.print(f"[red]Refused:[/red] {explain(error)} — nothing was written. Problems:")
             for problem in error.problems:
-                err_console.print(f"  • {problem}", markup=False)
+                err_console.print(f"  • {render(problem, None)}", markup=False)
             raise typer.Exit(2) from None
         except DomainError as error:
             err_console.print(f"[red]Error:[/red] {explain(error)}")
