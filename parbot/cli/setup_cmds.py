@@ -178,13 +178,8 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                        for r in rows]} for b, header, rows in tables]}
         text = json.dumps(payload, ensure_ascii=False, indent=2)
     elif format == Format.csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for b, header, rows in tables:
-            writer.writerow(["block", *header])
-            for r in rows:
-                writer.writerow([b.block, *[_render(v) for h, v in zip(header, r)]])
-        text = buffer.getvalue()
+        _write_csv(tables, out)
+        return
     else:
         if out is not None:
             raise typer.BadParameter("--out needs --format csv, json or xlsx")
@@ -201,6 +196,32 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
     else:
         out.write_text(text, encoding="utf-8")
         console.print(f"Wrote {out}.")
+
+
+def _csv_text(block_result, header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["block", *header])
+    writer.writerows([block_result.block, *[_render(v) for v in r]] for r in rows)
+    return buffer.getvalue()
+
+
+def _write_csv(tables, out: Optional[Path]) -> None:
+    """One header per file: blocks have different areas, so each block gets its own file. A file starts
+    with a UTF-8 BOM, without which Excel reads the Vietnamese names as Windows-1258."""
+    from ..i18n import t
+
+    if len(tables) > 1 and out is None:
+        err_console.print(t("sheets.results.csv_needs_block", None, blocks=", ".join(b.block for b, *_ in tables)))
+        raise typer.Exit(2)
+    if out is None:
+        typer.echo(_csv_text(*tables[0]), nl=False)  # not rich: it would wrap long rows
+        return
+    targets = [out] if len(tables) == 1 else [out.with_name(f"{out.stem}-{b.block}{out.suffix or '.csv'}")
+                                               for b, *_ in tables]
+    for target, table in zip(targets, tables):
+        target.write_text(_csv_text(*table), encoding="utf-8-sig", newline="")
+        console.print(t("sheets.results.wrote", None, path=target), markup=False)
 
 
 def _table(period, block_result):
