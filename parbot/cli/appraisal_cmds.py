@@ -24,6 +24,8 @@ _EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 def write_workbook(year: int, sheets: list, path: Path) -> None:
     """One sheet per unit (named by its code): the item rows, with the two columns the council fills."""
+    from ..reports.xlsx import as_text, plain
+
     workbook = Workbook()
     workbook.remove(workbook.active)
     workbook.properties.subject, workbook.properties.keywords = MARKER, str(year)
@@ -35,7 +37,9 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
             if cell.value in EDITABLE:
                 cell.fill = _EDIT_FILL
         for row in rows:
-            sheet.append([row[c] for c in appraisal.EXPORT_COLUMNS])
+            sheet.append([plain(row[c]) for c in appraisal.EXPORT_COLUMNS])
+            for cell in sheet[sheet.max_row]:
+                as_text(cell)
         for column, width in zip("ABCDEFGHIJK", (8, 8, 6, 48, 6, 24, 10, 32, 32, 12, 40)):
             sheet.column_dimensions[column].width = width
         for cells in sheet.iter_rows(min_row=2, min_col=4, max_col=4):
