@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +46,31 @@ class Workbook:
     sheets: list[tuple[str, list[str], list[Row]]]  # (title, header, rows) per sheet
 
 
+# An XLSX file is a zip of XML. A province's largest workbook unpacks to a few MB; a zip bomb to gigabytes.
+MAX_UNPACKED = 200 * 2**20
+MAX_RATIO = 100  # XML compresses 5–20×; beyond this the file is not a spreadsheet an office made
+MAX_MEMBERS = 10_000
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse what is not an XLSX file, or would unpack too big, before openpyxl opens it. The sizes declared
+    in the zip directory bound what zipfile will ever decompress, so checking them is enough."""
+    def refused(code: str, **params) -> ValidationFailed:
+        return ValidationFailed("file.unreadable", [Message(code, path=str(path), **params)])
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise refused("file.not_xlsx") from None
+    if not any(m.filename == "[Content_Types].xml" for m in members):
+        raise refused("file.not_xlsx")
+    unpacked = sum(m.file_size for m in members)
+    packed = max(sum(m.compress_size for m in members), 1)
+    if len(members) > MAX_MEMBERS or unpacked > MAX_UNPACKED or unpacked > MAX_RATIO * packed and unpacked > 2**20:
+        raise refused("file.too_big_unpacked", size=max(round(unpacked / 2**20), 1), limit=MAX_UNPACKED // 2**20)
+
+
 def read_workbook(path: str | Path) -> Workbook:
     """Every sheet of an XLSX file as rows (header lower-cased, blank rows skipped), with its properties."""
     from openpyxl import load_workbook
@@ -52,11 +78,11 @@ def read_workbook(path: str | Path) -> Workbook:
     path = Path(path)
     if not path.is_file():
         raise ValidationFailed("file.not_found", [Message("file.not_found", path=str(path))])
+    _check_zip(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
-        raise ValidationFailed("file.unreadable", [Message("file.not_a_workbook", path=str(path),
-                                                           detail=exc.__class__.__name__)]) from None
+        raise _damaged(path, exc) from None
     try:
         sheets = []
         for sheet in workbook.worksheets:
@@ -71,8 +97,15 @@ def read_workbook(path: str | Path) -> Workbook:
             sheets.append((unicodedata.normalize("NFC", sheet.title), [h for h in header if h], rows))
         return Workbook(subject=workbook.properties.subject or "", keywords=workbook.properties.keywords or "",
                         sheets=sheets)
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet fails only when its rows are read
+        raise _damaged(path, exc) from None
     finally:
         workbook.close()
+
+
+def _damaged(path: Path, exc: Exception) -> ValidationFailed:
+    return ValidationFailed("file.unreadable", [Message("file.not_a_workbook", path=str(path),
+                                                        detail=exc.__class__.__name__)])
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[Row]]:

@@ -102,3 +102,43 @@ def test_a_cell_problem_reads_in_vietnamese():
     assert render(problem, "vi") == "dòng 7, cột “points”: “abc” không phải là số (ví dụ 12,5 hoặc 12.5, " \
                                     "hoặc na nếu không phát sinh)"
     assert render(problem, "en").startswith("row 7, column “points”: “abc” is not a number")
+
+
+def zip_bomb(path, megabytes: int = 40):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w") as member:
+            for _ in range(megabytes):
+                member.write(b"\0" * 2**20)
+    return path
+
+
+def test_a_zip_bomb_is_refused_before_openpyxl_opens_it(tmp_path, monkeypatch):
+    import openpyxl
+
+    def never(*args, **kwargs):
+        raise AssertionError("openpyxl was asked to open a zip bomb")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    with pytest.raises(ValidationFailed) as refused:
+        read_table(zip_bomb(tmp_path / "don-vi.xlsx"))
+    text = render(refused.value.problems[0], "vi")
+    assert text.startswith(f"{tmp_path / 'don-vi.xlsx'}: bảng tính giải nén ra 40 MB")
+
+
+@pytest.mark.parametrize("content", [b"code,name,block\nA,B,C\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512])
+def test_a_file_that_is_no_xlsx_says_how_to_save_one(tmp_path, content):
+    path = tmp_path / "units.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(ValidationFailed) as refused:
+        read_table(path)
+    assert "không phải tệp Excel .xlsx" in render(refused.value.problems[0], "vi")
+
+
+def test_the_cli_refuses_a_bad_workbook_in_vietnamese_without_a_traceback(cli, tmp_path):
+    zip_bomb(tmp_path / "bomb.xlsx", megabytes=2)
+    code, out, err = cli("units", "import", "bomb.xlsx")
+    assert code == 2 and "Traceback" not in out + err
+    assert "bomb.xlsx: bảng tính giải nén ra 2 MB" in err
