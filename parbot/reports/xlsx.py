@@ -122,6 +122,17 @@ def _area_headers(block: BlockResult, positions: list[int]) -> list[str]:
     return [f"{code}. {names[code]}" if code in names else code for code in codes]
 
 
+def _survey_header(block: BlockResult, lang: str) -> str:
+    """The survey column, named after the area it stands for when one area is measured only by the survey
+    (e.g. "8. Tác động (Điểm ĐTXHH)"), so a reader does not look for that area's own column."""
+    first = block.units[0].areas if block.units else ()
+    survey_areas = [a for a in first if a.survey_only]
+    if len(survey_areas) != 1:
+        return t(lang, "survey")
+    area = survey_areas[0]
+    return f"{area.code}. {area.short or area.name} ({t(lang, 'survey')})"
+
+
 def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> None:
     ws = wb.create_sheet(name)
     cells = _Cells(ws)
@@ -129,7 +140,7 @@ def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> No
     with_deduction = any(u.deduction for u in block.units)
     positions = _scored_areas(block)
     header = [t(lang, "rank"), t(lang, "unit_code"), t(lang, "unit"), *_area_headers(block, positions),
-              t(lang, "survey")]
+              _survey_header(block, lang)]
     header += [t(lang, "bonus")] * with_bonus + [t(lang, "deduction")] * with_deduction
     header += [t(lang, "total"), t(lang, "maximum"), t(lang, "index_pct"), t(lang, "class")]
     _widths(ws, [8, 12, 44, *[14] * len(positions), 12, *[11] * (with_bonus + with_deduction),
