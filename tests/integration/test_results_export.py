@@ -5,6 +5,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from appraisal_fixtures import build
 
 
@@ -48,3 +50,41 @@ def test_several_blocks_on_the_screen_are_refused_with_what_to_do(cli, uow, tmp_
     code, out, err = cli("results", "--period", "2020", "--format", "csv")
     assert code == 2 and not out
     assert "--block" in err and "huyen, so, xa" in err and "--format xlsx" in err
+
+
+def csv_rows(cli, block):
+    code, out, err = cli("results", "--period", "2020", "--block", block, "--format", "csv")
+    assert code == 0, err
+    records = list(csv.reader(io.StringIO(out)))
+    return [dict(zip(records[0], r)) for r in records[1:]]
+
+
+def shown(cli, monkeypatch, columns: int, *args):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    code, out, err = cli("results", "--period", "2020", *args)
+    assert code == 0, err
+    return out
+
+
+@pytest.mark.parametrize("columns", [60, 80, 99, 100, 120])
+def test_the_table_fits_the_terminal_and_shows_the_csv_numbers(cli, uow, tmp_path, monkeypatch, columns):
+    build(uow, tmp_path)
+    out = shown(cli, monkeypatch, columns)
+    assert max(len(line) for line in out.splitlines()) <= columns
+    assert "…" not in out  # nothing cut short
+    words = set(out.replace("│", " ").replace("·", " ").replace(":", " ").split())
+    for block in ("so", "huyen", "xa"):
+        for row in csv_rows(cli, block):
+            numbers = [v for k, v in row.items() if k not in ("block", "unit", "unit_code", "class") and v]
+            assert set(numbers) <= words, (row, columns)
+            assert row["unit_code"] in out and all(w in words for w in row["unit"].split())
+    assert ("Hạng" in out) == (columns >= 100)  # a table from 100 columns, a list of units below
+
+
+def test_wide_shows_every_column_with_its_full_name(cli, uow, tmp_path, monkeypatch):
+    build(uow, tmp_path)
+    out = shown(cli, monkeypatch, 60, "--wide", "--block", "so")
+    for name in ("Xếp hạng", "Mã đơn vị", "Lĩnh vực 1", "Lĩnh vực 2", "Điểm ĐTXHH", "Tổng điểm", "Điểm tối đa",
+                 "Chỉ số (%)", "Xếp loại", "Sở Nội vụ", "Sở Tài chính"):
+        assert name in out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) > 60
