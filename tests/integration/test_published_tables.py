@@ -110,14 +110,14 @@ def test_not_applicable_items_leave_the_maximum_and_rank_by_index(cli, tmp_path)
 
 
 @pytest.mark.parametrize("bad_row, message", [
-    (["ZZ", "TD.1", "appraised", "10"], "unknown unit 'ZZ'"),
-    (["BD02", "X.9", "appraised", "10"], "unknown item 'X.9'"),
+    (["ZZ", "TD.1", "appraised", "10"], "dòng 4, cột “unit”: không có đơn vị mã “ZZ”"),
+    (["BD02", "X.9", "appraised", "10"], "dòng 4, cột “item”: khối huyen không có tiêu chí mã “X.9”"),
     (["BD02", "TD.1", "appraised", "70"], "dòng 4, cột “points”: điểm 70 vượt điểm tối đa 65 của tiêu chí TD.1"),
     (["BD02", "TD.1", "appraised", "-1"], "dòng 4, cột “points”: điểm -1 là số âm"),
     (["BD02", "TD.1", "survey", "10"], "tiêu chí TD.1 do đơn vị tự chấm, không nhận điểm điều tra xã hội học"),
     (["BD02", "DT.1", "self", "10"], "lấy từ điều tra xã hội học"),
     (["BD02", "TD.1", "appraised", "mười"], "dòng 4, cột “points”: “mười” không phải là số"),
-    (["BD02", "TD.1", "bogus", "10"], "source 'bogus'"),
+    (["BD02", "TD.1", "bogus", "10"], "dòng 4, cột “source”: nguồn điểm “bogus” phải là một trong"),
     (["BD02", "TD.1", "appraised", "na"], "không cho phép “không phát sinh”"),
     (["BD02", "TD.1", "appraised", "10.03"], "không phải bội số của bước 0.05"),
 ])

@@ -95,8 +95,8 @@ def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[st
     """Validate every row, then write all or nothing. Returns (rows, changed scores)."""
     require(caller.grants, Action.ADMINISTER)
     actor = caller.actor
-    problems = [f"missing column {c!r} (expected: unit,item,source,points[,reason])" for c in COLUMNS
-                if c not in header]
+    problems = [Message("file.missing_column", column=c, expected="unit, item, source, points[, reason]")
+                for c in COLUMNS if c not in header]
     if problems:
         raise ValidationFailed("scores.invalid", problems)
     scores: list[Score] = []
@@ -107,26 +107,29 @@ def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[st
         seen: dict[tuple[str, str, str], int] = {}
         for row in rows:
             unit_code, item_code, source = row.get("unit"), row.get("item"), row.get("source").lower()
-            at = f"row {row.line}"
             unit = units.get(unit_code)
             if unit is None:
                 known = uow.units.get(unit_code) is not None
-                problems.append(f"{at}: unit {unit_code} does not exist in {year}" if known
-                                else f"{at}: unknown unit {unit_code!r}")
+                problems.append(where(row, "unit", Message("scores.unit_not_in_year", unit=unit_code, year=year)
+                                      if known else Message("scores.unknown_unit", unit=unit_code[:40])))
                 continue
             if unit.block not in criteria:
-                problems.append(f"{at}: period {year} has no criteria set for block {unit.block}")
+                problems.append(where(row, "unit", Message("scores.block_without_criteria", year=year,
+                                                           block=unit.block)))
                 continue
             item = criteria[unit.block].items.get(item_code)
             if item is None:
-                problems.append(f"{at}: unknown item {item_code!r} for block {unit.block}")
+                problems.append(where(row, "item", Message("scores.unknown_item", item=item_code[:40],
+                                                           block=unit.block)))
                 continue
             if source not in SOURCES:
-                problems.append(f"{at}: source {source!r} must be one of {', '.join(SOURCES)}")
+                problems.append(where(row, "source", Message("scores.bad_source", source=source[:40],
+                                                             sources=", ".join(SOURCES))))
                 continue
             key = (unit_code, item_code, source)
             if key in seen:
-                problems.append(f"{at}: repeats row {seen[key]} ({unit_code}, {item_code}, {source})")
+                problems.append(where(row, "item", Message("scores.repeated", first=seen[key], unit=unit_code,
+                                                           item=item_code, source=source)))
                 continue
             seen[key] = row.line
             points, not_applicable, problem = check_points(item, source, row.get("points"), unit.block)
