@@ -24,6 +24,7 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
 
     from ..core.services import appraisal
+    from ..reports.xlsx import as_text, plain
 
     edit_fill = PatternFill("solid", fgColor="FFF2CC")
     workbook = Workbook()
@@ -37,7 +38,9 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
             if cell.value in EDITABLE:
                 cell.fill = edit_fill
         for row in rows:
-            sheet.append([row[c] for c in appraisal.EXPORT_COLUMNS])
+            sheet.append([plain(row[c]) for c in appraisal.EXPORT_COLUMNS])
+            for cell in sheet[sheet.max_row]:
+                as_text(cell)
         for column, width in zip("ABCDEFGHIJK", (8, 8, 6, 48, 6, 24, 10, 32, 32, 12, 40)):
             sheet.column_dimensions[column].width = width
         for cells in sheet.iter_rows(min_row=2, min_col=4, max_col=4):

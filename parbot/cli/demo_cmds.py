@@ -37,7 +37,7 @@ def demo(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục tr�
     os.environ["PARBOT_EVIDENCE_DIR"] = str(folder / "evidence")
     get_settings.cache_clear()
     console.print()
-    setup_cmds.results_command(period=YEAR, block=None, format=setup_cmds.Format.table, out=None, items=False)
+    setup_cmds.results_command(period=YEAR, block=None, format=setup_cmds.Format.table, out=None, items=False, wide=False)
     console.print("Đã ghi:", style="bold")
     for path in result.files:
         console.print(f"  {path.relative_to(folder)}", markup=False, highlight=False)

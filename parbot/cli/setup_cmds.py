@@ -186,7 +186,9 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                     block: Optional[str] = typer.Option(None, help="Only this block."),
                     format: Format = typer.Option(Format.table, "--format"),  # noqa: A002 - the option's name
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
-                    items: bool = typer.Option(False, help="Include item detail (xlsx, json).")) -> None:
+                    items: bool = typer.Option(False, help="Include item detail (xlsx, json)."),
+                    wide: bool = typer.Option(False, "--wide", help="Every column with its full name, however "
+                                                                    "wide the terminal.")) -> None:
     """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
     from ..core.services import results
 
@@ -206,29 +208,109 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                        for r in rows]} for b, header, rows in tables]}
         text = json.dumps(payload, ensure_ascii=False, indent=2)
     elif format == Format.csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for b, header, rows in tables:
-            writer.writerow(["block", *header])
-            for r in rows:
-                writer.writerow([b.block, *[_render(v) for h, v in zip(header, r)]])
-        text = buffer.getvalue()
+        _write_csv(tables, out)
+        return
     else:
         if out is not None:
             raise typer.BadParameter("--out needs --format csv, json or xlsx")
-        for b, header, rows in tables:
-            table = Table(title=f"{b.block_name} — {period_obj.year} (average index {_index(b.average_index)}%)")
-            for h in header:
-                table.add_column(h, justify="left" if h in ("unit", "unit_code", "class") else "right")
-            for r in rows:
-                table.add_row(*[str(_render(v)) for h, v in zip(header, r)])
-            console.print(table)
+        _print_tables(period_obj, tables, wide)
         return
     if out is None:
         console.print(text, end="", markup=False)
     else:
         out.write_text(text, encoding="utf-8")
         console.print(f"Wrote {out}.")
+
+
+NARROW = 100  # below this many columns the ranking is shown as a list of units, not a table
+_TEXT_COLUMNS = ("unit_code", "unit", "class", "excluded")
+
+
+def _label(column: str, short: bool) -> str:
+    from ..i18n import t
+
+    if column.startswith("area_"):
+        return column.removeprefix("area_") if short else t("sheets.results.area", None, code=column[5:])
+    return t(f"sheets.results.{'short' if short else 'col'}.{column}", None)
+
+
+def _print_tables(period, tables, wide: bool) -> None:
+    """The ranking as fits the terminal: every column with full names (--wide); from NARROW columns a table
+    with short headers and wrapped names when it fits without cutting a number; else one unit per
+    paragraph. Every view shows the CSV's very strings."""
+    import shutil
+
+    from rich import box
+    from rich.text import Text
+
+    from ..i18n import t
+
+    width = shutil.get_terminal_size((console.width, 24)).columns  # COLUMNS first, like every terminal tool
+    for b, header, rows in tables:
+        title = t("sheets.results.title", None, block=b.block_name, year=period.year,
+                  average=_index(b.average_index))
+        cells = [[str(_render(v)) for v in r] for r in rows]
+        areas = [a for a in period.criteria_for(b.block).areas if f"area_{a.code}" in header]
+        legend = t("sheets.results.legend", None, areas="; ".join(f"{a.code} = {a.short or a.name}" for a in areas))
+        table = Table(title=title, caption=None if wide else legend, box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD)
+        for h in header:
+            table.add_column(_label(h, not wide), justify="left" if h in _TEXT_COLUMNS else "right",
+                             no_wrap=wide or h not in ("unit", "excluded"))
+        for values in cells:
+            table.add_row(*map(Text, values))  # names are shown as typed, never read as rich markup
+        needed = console.measure(table, options=console.options.update_width(10_000))
+        if wide:
+            console.print(table, width=max(width, needed.maximum), soft_wrap=False)
+        elif width >= NARROW and needed.minimum <= width:
+            console.print(table, width=width, soft_wrap=False)
+        else:
+            console.print(Text(title, style="bold"), width=width, soft_wrap=False)
+            for values in cells:
+                record = dict(zip(header, values))
+                console.print(Text(f"{record['rank'] or '–'}. {record['unit']} ({record['unit_code']})",
+                                   style="bold"), width=width, soft_wrap=False)
+                fields = [f"{_label(h, True)}: {v}" for h, v in record.items()
+                          if h not in ("rank", "unit", "unit_code") and v != ""]
+                for line in _pack(fields, width - 3):
+                    console.print("   " + line, markup=False, width=width, soft_wrap=False)
+            console.print(legend, width=width, markup=False, soft_wrap=False)
+
+
+def _pack(fields: list[str], width: int) -> list[str]:
+    """Fields joined by ' · ' into lines of at most ``width``, never splitting a "label: value" pair."""
+    lines: list[str] = []
+    for field in fields:
+        if lines and len(lines[-1]) + 3 + len(field) <= width:
+            lines[-1] += " · " + field
+        else:
+            lines.append(field)
+    return lines
+
+
+def _csv_text(block_result, header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["block", *header])
+    writer.writerows([block_result.block, *[_render(v) for v in r]] for r in rows)
+    return buffer.getvalue()
+
+
+def _write_csv(tables, out: Optional[Path]) -> None:
+    """One header per file: blocks have different areas, so each block gets its own file. A file starts
+    with a UTF-8 BOM, without which Excel reads the Vietnamese names as Windows-1258."""
+    from ..i18n import t
+
+    if len(tables) > 1 and out is None:
+        err_console.print(t("sheets.results.csv_needs_block", None, blocks=", ".join(b.block for b, *_ in tables)))
+        raise typer.Exit(2)
+    if out is None:
+        typer.echo(_csv_text(*tables[0]), nl=False)  # not rich: it would wrap long rows
+        return
+    targets = [out] if len(tables) == 1 else [out.with_name(f"{out.stem}-{b.block}{out.suffix or '.csv'}")
+                                               for b, *_ in tables]
+    for target, table in zip(targets, tables):
+        target.write_text(_csv_text(*table), encoding="utf-8-sig", newline="")
+        console.print(t("sheets.results.wrote", None, path=target), markup=False)
 
 
 def _table(period, block_result):

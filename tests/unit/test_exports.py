@@ -26,9 +26,10 @@ def test_ranking_sheet_holds_the_published_columns_as_numbers():
     block = make_block(6)
     ws = workbook([block])[block.block_name]
     header = [c.value for c in ws[2]]
-    # Area 3 is measured only by the survey: its points are the survey column, not repeated.
+    # Area 3 is measured only by the survey: its points are the survey column, not repeated, and the column
+    # says which area it stands for.
     assert header == ["Xếp hạng", "Mã đơn vị", "Đơn vị", "1. Chỉ đạo, điều hành", "2. Cải cách thủ tục hành chính",
-                      "Điểm ĐTXHH", "Tổng điểm", "Điểm tối đa", "Chỉ số (%)", "Xếp loại"]
+                      "3. Sự hài lòng (Điểm ĐTXHH)", "Tổng điểm", "Điểm tối đa", "Chỉ số (%)", "Xếp loại"]
     assert ws.freeze_panes == "D3"
     rows = list(ws.iter_rows(min_row=3, max_row=2 + len(block.units)))
     for row, unit in zip(rows, block.units):
