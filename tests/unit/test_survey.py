@@ -92,8 +92,8 @@ def test_survey_points_finer_than_the_set_are_refused(uow):
     header, data = rows(["unit", "item", "points"], ["SNV", "3.1.1", "1.505"])
     with pytest.raises(ValidationFailed) as refused:
         import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR)
-    assert refused.value.problems == ["row 2: points 1.505 have more than 2 decimals, the criteria set's "
-                                      "points_decimals"]
+    assert refused.value.problems == ["row 2, column “points”: points 1.505 have more than 2 decimals, the "
+                                      "criteria set's points_decimals"]
 
 
 def test_refusals_before_reading_rows(uow):
