@@ -47,7 +47,7 @@ RULE = colors.HexColor("#9e9e9e")
 # The ranking chart: one bar a row; the labels' column, the bars' scale and the axis below.
 BAR_ROW = 14.0
 CHART_LABEL = 0.42 * WIDTH
-CHART_AXIS = 22.0
+CHART_AXIS = 30.0
 CLASS_COLOURS = ("#1a9850", "#66bd63", "#a6d96a", "#fdae61", "#d73027", "#a50026")
 UNCLASSED = "#9e9e9e"
 
