@@ -142,3 +142,38 @@ def test_a_bad_decision_date_is_refused_in_vietnamese():
     assert _date("2026-03-15") == date(2026, 3, 15)
     with pytest.raises(typer.BadParameter, match="ngày không hợp lệ"):
         _date("15/03/2026")
+
+
+def test_parbot_report_writes_the_pdf_and_both_annexes(cli, uow, tmp_path):
+    from appraisal_fixtures import ADMIN, YEAR, build
+    from test_publication import fill
+
+    from parbot.core.services import publication
+
+    build(uow, tmp_path)
+    fill(uow)
+    publication.publish(uow, caller=ADMIN, block="so", year=YEAR)
+    code, out, err = cli("report", "--period", YEAR, "--out", "bao-cao.pdf", "--province", "tỉnh Bình Dương",
+                         "--issuer", "Sở Nội vụ", "--decision", "45/QĐ-UBND", "--date", "2021-03-01")
+    assert code == 0, err
+    assert "bao-cao.docx" in out and "bao-cao.xlsx" in out and "provisional" in out
+    cover = flat(texts(pypdf.PdfReader(tmp_path / "bao-cao.pdf"))[0])
+    assert "Số: 45/QĐ-UBND" in cover and "Bình Dương, ngày 1 tháng 3 năm 2021" in cover and "tạm tính" in cover
+    names = [[row.cells[1].text for row in table.rows] for table in docx.Document(tmp_path / "bao-cao.docx").tables]
+    assert ["Tên đơn vị", "Sở Tài chính", "Sở Nội vụ", "Bình quân khối"] in names and len(names) == 3
+    import openpyxl
+    assert "Sở, ban, ngành" in openpyxl.load_workbook(tmp_path / "bao-cao.xlsx").sheetnames
+    code, _, err = cli("report", "--period", YEAR, "--out", "x.pdf", "--date", "01/03/2021")
+    assert code == 2 and "ngày không hợp lệ" in err and not (tmp_path / "x.pdf").exists()
+
+
+def test_the_period_file_carries_the_covers_fields():
+    from appraisal_fixtures import PERIOD
+
+    from parbot.core.period import parse_period
+
+    config, problems = parse_period(PERIOD + "report: {province: tỉnh Bình Dương, issuer: Sở Nội vụ, "
+                                             "decision: 45/QĐ-UBND, date: 2021-03-01}\n")
+    assert problems == [] and config.report.decision == "45/QĐ-UBND" and config.report.date == date(2021, 3, 1)
+    _, problems = parse_period(PERIOD + "report: {decison: 45/QĐ-UBND}\n")
+    assert problems  # a misspelt field is refused, not ignored
