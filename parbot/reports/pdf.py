@@ -3,11 +3,12 @@ body, decision number and date, a table of contents, then per block the ranking 
 provinces publish and a vector ranking chart sized to its units, then a page per unit with its areas, the
 items where it lost points and the appraisers' reasons; "Trang 3/40" on every page.
 
-Typeset with reportlab's platypus (measured against matplotlib, which laid out every line of text itself:
-37× less CPU for the same pages, see docs/benchmarks.md). DejaVu Sans is embedded as TrueType subsets so
-Vietnamese renders and extracts. Built twice: the first pass finds the pages of the contents' entries and
-the page count, the second prints them (the contents keep one line per entry, so the pages do not move).
-``invariant``: no creation date or random ids, so the same results give the same file.
+Typeset with reportlab's platypus rather than matplotlib, which shaped every line of text itself (the
+measure is in docs/benchmarks.md). DejaVu Sans is embedded as TrueType subsets so Vietnamese renders and
+extracts. One pass: the canvas keeps the pages and prints "Trang x/N" and the contents' page numbers at the
+end. Table cells are plain strings wrapped at spaces (no Paragraph markup to parse), which is what keeps
+hundreds of units fast and prints user text literally. ``invariant``: a fixed date and ids, so the same
+results give the same file.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import importlib.util
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from io import BytesIO
 from pathlib import Path
 from typing import IO, Mapping, Sequence
 from xml.sax.saxutils import escape
@@ -26,8 +26,10 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, KeepTogether, PageBreak,
                                 PageTemplate, Paragraph, Spacer, Table, TableStyle)
 
@@ -50,6 +52,7 @@ CHART_LABEL = 0.42 * WIDTH
 CHART_AXIS = 30.0
 CLASS_COLOURS = ("#1a9850", "#66bd63", "#a6d96a", "#fdae61", "#d73027", "#a50026")
 UNCLASSED = "#9e9e9e"
+PADDING = 4  # a table cell's left and right padding
 
 
 @lru_cache(maxsize=None)
@@ -71,9 +74,6 @@ def _style(name: str, size: float, font: str = FONT, **kwargs) -> ParagraphStyle
 @dataclass(frozen=True)
 class _Styles:
     body: ParagraphStyle = field(default_factory=lambda: _style("body", 10, spaceAfter=4))
-    cell: ParagraphStyle = field(default_factory=lambda: _style("cell", 9))
-    cell_bold: ParagraphStyle = field(default_factory=lambda: _style("cell_bold", 9, BOLD))
-    reason: ParagraphStyle = field(default_factory=lambda: _style("reason", 8.5, ITALIC))
     h1: ParagraphStyle = field(default_factory=lambda: _style("h1", 14, BOLD, spaceBefore=6, spaceAfter=8))
     h2: ParagraphStyle = field(default_factory=lambda: _style("h2", 12, BOLD, spaceAfter=6))
     h3: ParagraphStyle = field(default_factory=lambda: _style("h3", 10.5, BOLD, spaceBefore=8, spaceAfter=4))
@@ -90,6 +90,12 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+def _wrap(text: str, width: float, font: str = FONT, size: float = 9) -> str:
+    """A table cell's text broken at spaces to fit a column (less its padding): plain strings, no markup to
+    parse, are what keeps 300 units' tables fast."""
+    return "\n".join(simpleSplit(text, font, size, width - 2 * PADDING)) or text
+
+
 class _Entry(Paragraph):
     """A heading that is an entry of the contents (``level`` 0) or only of the PDF outline (1)."""
 
@@ -98,23 +104,59 @@ class _Entry(Paragraph):
         self.entry = (level, text, key)
 
 
+class _ContentsLine(Table):
+    """A line of the contents; where it is drawn is noted so its page number is printed once known."""
+
+    def __init__(self, text: str, style: ParagraphStyle, places: list) -> None:
+        super().__init__([[_p(text, style)]], colWidths=[WIDTH - 1.5 * cm], hAlign="LEFT",
+                         style=[("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+        self.places = places
+
+    def drawOn(self, canvas, x, y, _sW=0) -> None:
+        self.places.append((canvas.getPageNumber(), y + 4))
+        super().drawOn(canvas, x, y, _sW)
+
+
+class _Canvas(Canvas):
+    """Keeps every page until the end, then prints "Trang x/N" and the contents' page numbers: one
+    typesetting pass instead of two."""
+
+    def __init__(self, *args, document: "_Document", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.document, self.kept = document, []
+
+    def showPage(self) -> None:
+        self.kept.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        doc, total = self.document, len(self.kept)
+        numbers: dict[int, list[tuple[float, str]]] = {}
+        for (page, y), (_, _, target) in zip(doc.places, doc.entries):
+            numbers.setdefault(page, []).append((y, str(target)))
+        for state in self.kept:
+            self.__dict__.update(state)
+            self.setFont(FONT, 9)
+            self.drawCentredString(A4[0] / 2, BOTTOM / 2,
+                                   msg("report.page", doc.lang, page=self._pageNumber, pages=total))
+            self.setFont(FONT, 10.5)
+            for y, number in numbers.get(self._pageNumber, []):
+                self.drawRightString(LEFT + WIDTH, y, number)
+            super().showPage()
+        super().save()
+
+
 class _Document(BaseDocTemplate):
-    def __init__(self, target, heading: Heading, lang: str, pages: int | None) -> None:
+    def __init__(self, target, heading: Heading, lang: str) -> None:
         super().__init__(target, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP,
                          bottomMargin=BOTTOM, title=heading.title, author=heading.issuer or "",
                          creator="parbot", invariant=1)
-        self.lang, self.total = lang, pages
+        self.lang = lang
         self.entries: list[tuple[int, str, int]] = []
+        self.places: list[tuple[int, float]] = []  # where each contents line was drawn: page, baseline
         frame = Frame(LEFT, BOTTOM, WIDTH, HEIGHT, id="body", leftPadding=0, rightPadding=0, topPadding=0,
                       bottomPadding=0)
-        self.addPageTemplates([PageTemplate("page", [frame], onPage=self._footer)])
-
-    def _footer(self, canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 9)
-        pages = self.total if self.total is not None else 0
-        canvas.drawCentredString(A4[0] / 2, BOTTOM / 2, msg("report.page", self.lang, page=doc.page, pages=pages))
-        canvas.restoreState()
+        self.addPageTemplates([PageTemplate("page", [frame])])
 
     def afterFlowable(self, flowable: Flowable) -> None:
         entry = getattr(flowable, "entry", None)
@@ -130,7 +172,8 @@ def _grid(data, widths, header_rows: int = 1, right_from: int | None = None, ext
     style = [("FONT", (0, 0), (-1, -1), FONT, 9), ("FONT", (0, 0), (-1, header_rows - 1), BOLD, 9),
              ("BACKGROUND", (0, 0), (-1, header_rows - 1), HEADER_FILL),
              ("GRID", (0, 0), (-1, -1), 0.4, RULE), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-             ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3), *extra]
+             ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+             ("LEFTPADDING", (0, 0), (-1, -1), PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), PADDING), *extra]
     if right_from is not None:
         style.append(("ALIGN", (right_from, header_rows), (-1, -1), "RIGHT"))
     return Table(data, colWidths=widths, repeatRows=header_rows, style=TableStyle(style), hAlign="LEFT")
@@ -161,24 +204,17 @@ def _cover(heading: Heading, blocks: Sequence[BlockResult], lang: str, s: _Style
     return story
 
 
-def _contents(entries: Sequence[tuple[int, str, int]] | None, keys: Sequence[str], lang: str,
-              s: _Styles) -> list[Flowable]:
-    """One line per entry; before the first pass knows the pages, the same lines with no page."""
-    rows = [[_p(text, s.toc), str(page) if entries else ""]
-            for text, page in zip(keys, [e[2] for e in entries] if entries else [0] * len(keys))]
-    table = Table(rows, colWidths=[WIDTH - 1.5 * cm, 1.5 * cm], hAlign="LEFT",
-                  style=[("FONT", (0, 0), (-1, -1), FONT, 10.5), ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                         ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE)])
-    return [Spacer(1, 18), Paragraph(msg("report.contents", lang), s.h1), table]
+def _contents(titles: Sequence[str], places: list, lang: str, s: _Styles) -> list[Flowable]:
+    return [Spacer(1, 18), Paragraph(msg("report.contents", lang), s.h1),
+            *(_ContentsLine(title, s.toc, places) for title in titles)]
 
 
 def _ranking_table(block: BlockResult, previous: Mapping[str, Decimal], lang: str, s: _Styles) -> Table:
-    header = [Paragraph(escape(h), s.cell_bold) for h in ranking_header(lang, bool(previous))]
-    rows = ranking_rows(block, previous, lang)
-    data = [header] + [[r[0], _p(r[1], s.cell_bold if not r[0] else s.cell), *r[2:]] for r in rows]
     widths = [1.1 * cm, None, 1.9 * cm, 1.9 * cm, 1.9 * cm, 2.3 * cm] + ([2.1 * cm] if previous else [])
-    fixed = sum(w for w in widths if w)
-    widths[1] = WIDTH - fixed
+    widths[1] = WIDTH - sum(w for w in widths if w)
+    header = [_wrap(h, w, BOLD) for h, w in zip(ranking_header(lang, bool(previous)), widths)]
+    rows = ranking_rows(block, previous, lang)
+    data = [header] + [[r[0], _wrap(r[1], widths[1]), *r[2:]] for r in rows]
     extra = [("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9)] if block.units else []
     return _grid(data, widths, right_from=2, extra=[("ALIGN", (0, 1), (0, -1), "RIGHT"), *extra])
 
@@ -244,23 +280,22 @@ def _lost(item: ItemResult) -> Decimal:
     return item.points if item.section == "deduction" else item.lost
 
 
-def _mark(value) -> str:
-    return "" if value is None else t("vi", "not_applicable") if value is NA else num(value, "vi", False)
+def _mark(value, lang: str) -> str:
+    return "" if value is None else t(lang, "not_applicable") if value is NA else num(value, lang, False)
 
 
 def _areas_table(unit: UnitResult, lang: str, s: _Styles) -> Table:
-    data = [[Paragraph(escape(h), s.cell_bold) for h in (t(lang, "area"), t(lang, "maximum"), t(lang, "points"),
-                                                         t(lang, "index_pct"))]]
+    widths = [WIDTH - 3 * 2.2 * cm, 2.2 * cm, 2.2 * cm, 2.2 * cm]
+    data = [[_wrap(h, w, BOLD) for h, w in zip((t(lang, "area"), t(lang, "maximum"), t(lang, "points"),
+                                                t(lang, "index_pct")), widths)]]
     for area in unit.areas:
-        data.append([_p(f"{area.code}. {area.name}", s.cell), num(area.maximum, lang), num(area.points, lang),
+        data.append([_wrap(f"{area.code}. {area.name}", widths[0]), num(area.maximum, lang), num(area.points, lang),
                      num(area.index, lang)])
     for key, value in (("bonus", unit.bonus), ("deduction", unit.deduction)):
         if value:
-            data.append([_p(t(lang, key), s.cell), "", num(value if key == "bonus" else -value, lang), ""])
-    data.append([_p(t(lang, "total"), s.cell_bold), num(unit.maximum, lang), num(unit.total, lang),
-                 num(unit.index, lang)])
-    return _grid(data, [WIDTH - 3 * 2.2 * cm, 2.2 * cm, 2.2 * cm, 2.2 * cm], right_from=1,
-                 extra=[("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9)])
+            data.append([t(lang, key), "", num(value if key == "bonus" else -value, lang), ""])
+    data.append([t(lang, "total"), num(unit.maximum, lang), num(unit.total, lang), num(unit.index, lang)])
+    return _grid(data, widths, right_from=1, extra=[("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9)])
 
 
 def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
@@ -273,22 +308,25 @@ def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
             groups.setdefault(item.area_code if item.section == "area" else item.section, []).append(item)
     if not groups:
         return None
+    widths = [1.3 * cm, 6.2 * cm, 1.5 * cm, 1.6 * cm, 1.5 * cm]
+    widths.append(WIDTH - sum(widths))
     header = [t(lang, "code"), t(lang, "item"), t(lang, "self"), t(lang, "points"), t(lang, "lost"), t(lang, "reason")]
-    data: list[list] = [[Paragraph(escape(h), s.cell_bold) for h in header]]
+    data: list[list] = [[_wrap(h, w, BOLD) for h, w in zip(header, widths)]]
     spans = []
     for code, items in groups.items():
         lost = sum((_lost(i) for i in items), ZERO)
         spans.append(len(data))
-        data.append([_p(f"{names.get(code, code)} (−{num(lost, lang, False)})", s.cell_bold), "", "", "", "", ""])
+        data.append([_wrap(f"{names.get(code, code)} (−{num(lost, lang, False)})", WIDTH, BOLD), "", "", "", "", ""])
         for item in items:
-            data.append([item.code, _p(item.name, s.cell), _mark(item.self_points),
+            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, lang),
                          f"{num(item.points, lang, False)}/{num(item.maximum, lang, False)}",
-                         f"−{num(_lost(item), lang, False)}", _p(item.reason, s.reason) if item.reason else ""])
-    extra = [style for row in spans for style in (("SPAN", (0, row), (-1, row)),
+                         f"−{num(_lost(item), lang, False)}",
+                         _wrap(item.reason, widths[5], ITALIC, 8.5) if item.reason else ""])
+    extra = [style for row in spans for style in (("SPAN", (0, row), (-1, row)), ("FONT", (0, row), (-1, row), BOLD, 9),
                                                    ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f2f2f2")))]
-    widths = [1.3 * cm, 6.2 * cm, 1.5 * cm, 1.6 * cm, 1.5 * cm]
-    return _grid(data, widths + [WIDTH - sum(widths)], right_from=None,
-                 extra=[("ALIGN", (2, 1), (4, -1), "RIGHT"), ("VALIGN", (0, 1), (-1, -1), "TOP"), *extra])
+    return _grid(data, widths, right_from=None,
+                 extra=[("FONT", (5, 1), (5, -1), ITALIC, 8.5), ("ALIGN", (2, 1), (4, -1), "RIGHT"),
+                        ("VALIGN", (0, 1), (-1, -1), "TOP"), *extra])
 
 
 def _unit(block: BlockResult, unit: UnitResult, previous: Decimal | None, lang: str, s: _Styles) -> list[Flowable]:
@@ -310,7 +348,7 @@ def _unit(block: BlockResult, unit: UnitResult, previous: Decimal | None, lang: 
 
 
 def _story(blocks: Sequence[BlockResult], heading: Heading, previous: Mapping[str, Decimal], lang: str,
-           entries: Sequence[tuple[int, str, int]] | None) -> list[Flowable]:
+           places: list) -> list[Flowable]:
     s = _Styles()
     sections: list[tuple[str, list[Flowable]]] = []
     for block in blocks:
@@ -322,7 +360,7 @@ def _story(blocks: Sequence[BlockResult], heading: Heading, previous: Mapping[st
             body = [f for u in block.units for f in _unit(block, u, previous.get(u.unit.code), lang, s)]
             body[0:1] = []  # the section's own page break stands for the first unit's
             sections.append((units, body))
-    story = _cover(heading, blocks, lang, s) + _contents(entries, [title for title, _ in sections], lang, s)
+    story = _cover(heading, blocks, lang, s) + _contents([title for title, _ in sections], places, lang, s)
     for number, (title, body) in enumerate(sections):
         story += [PageBreak(), _Entry(title, s.h1, 0, f"section-{number}"), *body]
     return story
@@ -335,8 +373,7 @@ def results_report_pdf(blocks: Sequence[BlockResult], path: str | Path | IO[byte
     _fonts()
     heading = Heading(heading) if isinstance(heading, str) else heading
     previous = dict(previous or {})
-    first = _Document(BytesIO(), heading, lang, None)
-    first.build(_story(blocks, heading, previous, lang, None))
-    final = _Document(str(path) if isinstance(path, Path) else path, heading, lang, first.page)
-    final.build(_story(blocks, heading, previous, lang, first.entries))
-    return final.page
+    document = _Document(str(path) if isinstance(path, Path) else path, heading, lang)
+    document.build(_story(blocks, heading, previous, lang, document.places),
+                   canvasmaker=lambda *args, **kwargs: _Canvas(*args, document=document, **kwargs))
+    return document.page
