@@ -69,8 +69,10 @@ def run() -> list[tuple[str, str, float, float]]:
 def section(rows: list[tuple[str, str, float, float]]) -> str:
     table = "\n".join(f"| {name} | {size} | {wall:.1f} | {cpu:.1f} |" for name, size, wall, cpu in rows)
     new, old = rows[0], rows[1]
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     return f"""Command: `.venv/bin/python benchmarks/report.py --write` (each once, in the same run).
-Machine: {platform.python_implementation()} {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores.
+Machine: {platform.python_implementation()} {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores,
+load average at the end {load} (wall times stretch with other work on the machine; CPU times do not).
 20 + 300 units with items (benchmarks/charts.py's blocks: 8 areas × 10 items, seeded marks).
 
 | what | output | wall s | CPU s |

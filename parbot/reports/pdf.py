@@ -299,7 +299,8 @@ def _areas_table(unit: UnitResult, lang: str, s: _Styles) -> Table:
 
 
 def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
-    """Items that lost points, under their area with the area's loss; names and reasons wrapped in full."""
+    """Items that lost points, under their area with the area's loss; names and reasons wrapped in full; the
+    self-score only where the appraisers changed it."""
     names = {a.code: f"{a.code}. {a.name}" for a in unit.areas}
     names.update(bonus=t(lang, "section_bonus"), deduction=t(lang, "section_deduction"))
     groups: dict[str, list[ItemResult]] = {}
@@ -318,7 +319,8 @@ def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
         spans.append(len(data))
         data.append([_wrap(f"{names.get(code, code)} (−{num(lost, lang, False)})", WIDTH, BOLD), "", "", "", "", ""])
         for item in items:
-            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, lang),
+            differs = item.self_points is not None and item.self_points != item.points
+            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, lang) if differs else "",
                          f"{num(item.points, lang, False)}/{num(item.maximum, lang, False)}",
                          f"−{num(_lost(item), lang, False)}",
                          _wrap(item.reason, widths[5], ITALIC, 8.5) if item.reason else ""])
