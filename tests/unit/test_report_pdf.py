@@ -156,7 +156,7 @@ def test_parbot_report_writes_the_pdf_and_both_annexes(cli, uow, tmp_path):
     code, out, err = cli("report", "--period", YEAR, "--out", "bao-cao.pdf", "--province", "tỉnh Bình Dương",
                          "--issuer", "Sở Nội vụ", "--decision", "45/QĐ-UBND", "--date", "2021-03-01")
     assert code == 0, err
-    assert "bao-cao.docx" in out and "bao-cao.xlsx" in out and "provisional" in out
+    assert "bao-cao.docx" in out and "bao-cao.xlsx" in out and "tạm tính" in out
     cover = flat(texts(pypdf.PdfReader(tmp_path / "bao-cao.pdf"))[0])
     assert "Số: 45/QĐ-UBND" in cover and "Bình Dương, ngày 1 tháng 3 năm 2021" in cover and "tạm tính" in cover
     names = [[row.cells[1].text for row in table.rows] for table in docx.Document(tmp_path / "bao-cao.docx").tables]
