@@ -69,3 +69,8 @@ class ValidationFailed(DomainError):
 class Conflict(Exception):
     """A transaction lost a race it can win by running again (SQLite's write lock taken after a read, an
     optimistic version that moved): the caller retries the whole unit of work."""
+
+
+class WriteConflict(Exception):
+    """A transaction begun as a reader could not take the write lock (another writer got there first): the
+    caller re-runs it as a writer. Not a DomainError: nobody is told about it."""

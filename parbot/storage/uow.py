@@ -10,11 +10,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
-from ..core.errors import DomainError
+from ..core.errors import DomainError, WriteConflict
 from ..core.model import Answer, AuditEntry, ScoreValue, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
 from .batching import CHUNK
+from .db import READER_OPTION
 from .outbox import SqlOutbox
 from .outbox_sender_repo import SqlOutboxRows
 from .repos_appraisal import SqlSnapshots
@@ -471,23 +472,34 @@ class SqlUnitOfWork:
         self.engine = engine
         self.session: Session | None = None
         self._depth = 0
+        self._reader = False
+
+    def reading(self) -> "SqlUnitOfWork":
+        """Begin the next transaction as a reader: on SQLite it takes the write lock only if it writes, and
+        if another writer got there first it ends in WriteConflict (to re-run as a writer)."""
+        self._reader = True
+        return self
 
     def __enter__(self) -> "SqlUnitOfWork":
         # Re-entrant: a service may call another service inside the same transaction.
         if self._depth == 0:
-            self.session = Session(self.engine, expire_on_commit=False)
+            bind = self.engine.execution_options(**{READER_OPTION: True}) if self._reader else self.engine
+            self.session = Session(bind, expire_on_commit=False)
             for name, factory in self.repositories.items():
                 setattr(self, name, factory(self.session))
         self._depth += 1
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
         self._depth -= 1
         if self._depth == 0:
             assert self.session is not None
             self.session.rollback()
             self.session.close()
             self.session = None
+            reader, self._reader = self._reader, False
+            if reader and isinstance(exc, sa.exc.OperationalError) and "locked" in str(exc.orig):
+                raise WriteConflict() from exc
 
     def commit(self) -> None:
         assert self.session is not None
