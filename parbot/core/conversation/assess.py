@@ -334,20 +334,20 @@ def _typed(turn: Turn, view: ItemView, text: str) -> None:
     try:
         parse_number(text, integer=spec.kind == "integer", minimum=spec.minimum, maximum=spec.maximum)
     except AnswerError as error:
-        turn.send(f"{turn.error(error)}\n{views.input_prompt(item, spec.key, turn.lang)}")
+        turn.send(f"{turn.error(error)}\n{views.input_prompt(item, spec.key, turn.lang)}", expects=Expects.NUMBER)
         return
     values[spec.key] = text.strip()
     pending = [i for i in inputs if i.key not in values]
     if pending:
         turn.state = turn.state.model_copy(update={"values": values})
-        turn.send(views.input_prompt(item, pending[0].key, turn.lang))
+        turn.send(views.input_prompt(item, pending[0].key, turn.lang), expects=Expects.NUMBER)
         return
     try:
         outcome = svc.record_answer(turn.uow, caller=turn.caller, unit_code=view.ws.unit.code,
                                     item_code=item.code, raw=values, now=turn.now)
     except AnswerError as error:  # e.g. numerator above denominator: both counts are asked again
         turn.state = turn.state.model_copy(update={"values": {}})
-        turn.send(f"{turn.error(error)}\n{views.input_prompt(item, inputs[0].key, turn.lang)}")
+        turn.send(f"{turn.error(error)}\n{views.input_prompt(item, inputs[0].key, turn.lang)}", expects=Expects.NUMBER)
         return
     after_answer(turn, outcome.view, new=True)
 

@@ -62,5 +62,5 @@ class Turn:
         self.screens.append(Screen(blocks=(text,), rows=tuple(tuple(r) for r in rows), replace=not new,
                                    expects=expects or (Expects.PRESS if rows else Expects.NOTHING)))
 
-    def send(self, text: str, rows: Rows | None = None) -> None:
-        self.show(text, rows, new=True)
+    def send(self, text: str, rows: Rows | None = None, *, expects: Expects | None = None) -> None:
+        self.show(text, rows, new=True, expects=expects)
