@@ -137,6 +137,10 @@ class SqlUnits(_Repo):
 
 
 class SqlPeriods(_Repo):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._current: Period | None | bool = False  # False: not read yet in this transaction
+
     def _load(self, row: PeriodRow | None) -> Period | None:
         if row is None:
             return None
@@ -149,13 +153,17 @@ class SqlPeriods(_Repo):
         return self._load(self.session.exec(select(PeriodRow).where(PeriodRow.year == year)).first())
 
     def current(self) -> Period | None:
-        """The latest period: the one officers work on unless a year is named."""
-        return self._load(self.session.exec(select(PeriodRow).order_by(PeriodRow.year.desc())).first())
+        """The latest period: the one officers work on unless a year is named. Read once per transaction (a
+        conversation turn asks for it in every service it calls); save() forgets it."""
+        if self._current is False:
+            self._current = self._load(self.session.exec(select(PeriodRow).order_by(PeriodRow.year.desc())).first())
+        return self._current  # type: ignore[return-value]
 
     def by_id(self, period_id: int) -> Period | None:
         return self._load(self.session.get(PeriodRow, period_id))
 
     def save(self, config: PeriodConfig, criteria_ids: dict[str, int]) -> Period:
+        self._current = False
         row = self.session.exec(select(PeriodRow).where(PeriodRow.year == config.year)).first()
         if row is None:
             row = PeriodRow(year=config.year)
