@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from callers import ADMIN
 
 from parbot.core.conversation import engine as conversation
-from parbot.core.conversation.events import Command, Press, Sender, Text
+from parbot.core.conversation.events import Command, Edit, Press, Sender, Text
 from parbot.core.conversation.screen import Expects
 from parbot.core.conversation.state import Awaiting, ChatState
 from parbot.core.conversation.turn import Env
@@ -200,3 +200,15 @@ def test_a_reader_overtaken_by_another_writer_is_run_again_as_a_writer(sqlite_ur
         engine.dispose()
     assert overtaken and "1.1.4. " in reply.screens[0].text
     assert world.state().slot == 3 and world.state().awaiting is Awaiting.INPUT
+
+
+def test_an_edited_count_replaces_the_one_awaited_and_other_edits_change_nothing(chat):
+    chat(Press(f"{option(chat(Command('assess')), 'ar', last=0)[:4]}:i:X1:3"))  # 1.1.4: two counts
+    chat(Text("9"), message_id=20)
+    (replaced,) = chat(Edit(of=20, text="8")).screens
+    assert replaced.text.startswith(t("assess.edit.replaced", "vi")) and replaced.expects is Expects.NUMBER
+    assert chat.state().values == {"numerator": "8"} and chat.state().seen == 20
+    chat(Text("10"), message_id=21)
+    assert chat.answer("1.1.4").value["numerator"] == "8"
+    (late,) = chat(Edit(of=21, text="12")).screens  # the answer is saved: the edit does not change it
+    assert late.text == t("assess.edit.not_applied", "vi") and chat.answer("1.1.4").value["numerator"] == "8"

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from ...core.conversation import engine
 from ...core.conversation.callbacks import pattern
-from ...core.conversation.events import Command, Event, Press, Sender, Text, Upload
+from ...core.conversation.events import Command, Edit, Event, Press, Sender, Text, Upload
 from ...core.conversation.turn import Env
 from ...core.services.assessment import DOWNLOAD_LIMIT
 from ..deps import Deps
@@ -51,12 +51,19 @@ async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await run(update, context, Command("status"))
 
 
+async def ignore_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited /assess or /status: taken here so the unknown-command fallback does not answer it."""
+
+
 async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run(update, context, Press(update.callback_query.data or ""))
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
+    if update.edited_message is not None:  # a correction of what was typed, under the same message id
+        await run(update, context, Edit(of=message.message_id, text=message.text or ""))
+        return
     await run(update, context, Text(message.text or ""), message.message_id)
 
 
@@ -76,8 +83,11 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(CommandHandler("assess", assess_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("status", status_command, filters=PRIVATE))
+    new = PRIVATE & filters.UpdateType.MESSAGE  # an edited command or file is not acted on again
+    application.add_handler(CommandHandler("assess", assess_command, filters=new))
+    application.add_handler(CommandHandler("status", status_command, filters=new))
+    application.add_handler(CommandHandler(["assess", "status"], ignore_edit,
+                                           filters=PRIVATE & filters.UpdateType.EDITED_MESSAGE))
     application.add_handler(CallbackQueryHandler(on_callback, pattern=pattern(engine.VERBS)))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
-    application.add_handler(MessageHandler(PRIVATE & (filters.Document.ALL | filters.PHOTO), on_file))
+    application.add_handler(MessageHandler(new & (filters.Document.ALL | filters.PHOTO), on_file))

@@ -10,7 +10,7 @@ from ..services import assessment as svc
 from ..services.assessment import DOWNLOAD_LIMIT, ItemView, Overview
 from . import views
 from .callbacks import Callback, MalformedCallback, encode
-from .events import Text, Upload
+from .events import Edit, Text, Upload
 from .screen import Expects, Option
 from .state import Awaiting, ChatState
 from .turn import Rows, Turn
@@ -338,8 +338,8 @@ def _typed(turn: Turn, view: ItemView, text: str) -> None:
         return
     values[spec.key] = text.strip()
     pending = [i for i in inputs if i.key not in values]
-    if pending:
-        turn.state = turn.state.model_copy(update={"values": values})
+    if pending:  # an edit of this message replaces the value (on_edit)
+        turn.state = turn.state.model_copy(update={"values": values, "awaited_message": turn.message_id})
         turn.send(views.input_prompt(item, pending[0].key, turn.lang), expects=Expects.NUMBER)
         return
     try:
@@ -375,3 +375,30 @@ def on_file(turn: Turn, event: Upload) -> None:
         after_evidence(turn, view, turn.t("assess.evidence.file_saved" if added else "assess.evidence.duplicate"))
     except DomainError as error:
         turn.send(turn.error(error))
+
+
+def on_edit(turn: Turn, event: Edit) -> None:
+    """A typed count corrected while the item still waits for the next one replaces it; any other edit
+    changes nothing, and the person is told to send the new value."""
+    state = turn.state
+    if state.awaiting is not Awaiting.INPUT or not state.values or state.awaited_message != event.of \
+            or state.unit is None or state.slot is None:
+        turn.send(turn.t("assess.edit.not_applied"))
+        return
+    try:
+        view = svc.item_view(turn.uow, caller=turn.caller, unit_code=state.unit, position=state.slot, now=turn.now)
+    except DomainError as error:
+        turn.send(turn.error(error))
+        return
+    item, key = view.item, list(state.values)[-1]  # the value that message gave
+    spec = next(i for i in item.rule.inputs() if i.key == key)
+    try:
+        parse_number(event.text, integer=spec.kind == "integer", minimum=spec.minimum, maximum=spec.maximum)
+    except AnswerError as error:
+        turn.send(f"{turn.error(error)}\n{views.input_prompt(item, key, turn.lang)}", expects=Expects.NUMBER)
+        return
+    values = state.values | {key: event.text.strip()}
+    turn.state = state.model_copy(update={"values": values})
+    pending = next(i for i in item.rule.inputs() if i.key not in values)
+    turn.send(f"{turn.t('assess.edit.replaced')}\n{views.input_prompt(item, pending.key, turn.lang)}",
+              expects=Expects.NUMBER)

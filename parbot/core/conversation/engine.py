@@ -17,7 +17,7 @@ from ..services import people
 from ..services.assessment import current_tag
 from . import assess
 from .callbacks import MalformedCallback, decode
-from .events import Command, Event, Press, Sender, Text, Upload
+from .events import Command, Edit, Event, Press, Sender, Text, Upload
 from .screen import Reply, Screen
 from .state import ChatState
 from .turn import Env, Turn
@@ -43,7 +43,7 @@ def _may_write(event: Event) -> bool:
     if isinstance(event, Press):
         verb = event.option_id.split(":")[1:2]
         return not verb or verb[0] in assess.WRITING_VERBS
-    return isinstance(event, (Text, Upload))
+    return isinstance(event, (Text, Upload, Edit))
 
 
 def _turn(uow: UnitOfWork, sender: Sender, event: Event, env: Env, message_id: int | None) -> Reply:
@@ -57,7 +57,7 @@ def _turn(uow: UnitOfWork, sender: Sender, event: Event, env: Env, message_id: i
             return Reply(screens=(Screen(blocks=(text,), replace=False),))
         person_id = identity.person.id  # type: ignore[union-attr]
         stored = ChatState.load(uow.chat_states.get(person_id))
-        turn = Turn(uow, identity, lang, env, stored)
+        turn = Turn(uow, identity, lang, env, stored, message_id)
         reply = _apply(turn, event, message_id)
         if turn.state != stored:
             uow.chat_states.put(person_id, turn.state.dump())
@@ -80,6 +80,8 @@ def _apply(turn: Turn, event: Event, message_id: int | None) -> Reply:
             assess.on_text(turn, event)
         else:
             assess.on_file(turn, event)
+    elif isinstance(event, Edit):  # an edit keeps its message id: no redelivery check
+        assess.on_edit(turn, event)
     return Reply(screens=tuple(turn.screens))
 
 

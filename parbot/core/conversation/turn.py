@@ -29,8 +29,10 @@ class Turn:
     """The flows read and write through ``uow`` (already inside the turn's transaction), set ``state`` to
     what the chat waits for next, and add screens; the engine stores the state and commits once."""
 
-    def __init__(self, uow: UnitOfWork, identity: Identity, lang: str, env: Env, state: ChatState) -> None:
+    def __init__(self, uow: UnitOfWork, identity: Identity, lang: str, env: Env, state: ChatState,
+                 message_id: int | None = None) -> None:
         self.uow, self.identity, self.lang, self.env, self.state = uow, identity, lang, env, state
+        self.message_id = message_id  # of the typed text or file this turn handles
         self.screens: list[Screen] = []
 
     @property
