@@ -91,3 +91,8 @@ def schema_problem(error: dict[str, Any], **params: Any) -> Message | None:
         return None
     ctx = {k: _shown(v) if not isinstance(v, str) else v for k, v in (error.get("ctx") or {}).items()}
     return Message(code, **{"input": _shown(error.get("input")), **ctx, **params})
+
+
+class WriteConflict(Exception):
+    """A transaction begun as a reader could not take the write lock (another writer got there first): the
+    caller re-runs it as a writer. Not a DomainError: nobody is told about it."""

@@ -23,10 +23,11 @@ from ...core.results import NA
 from ...core.services import appraisal as svc
 from ...core.services.assessment import DOWNLOAD_LIMIT, chat_state, current_tag, save_chat_state
 from ...i18n import t, when
-from .. import callbacks, keyboards
-from ..callbacks import Callback, encode, pattern
+from ...core.conversation import callbacks
+from ...core.conversation.callbacks import Callback, encode, pattern
+from .. import keyboards
 from ..sender import RENDERERS, RenderContext, Rendered
-from ..views import BUTTON_LIMIT, clip
+from ...core.conversation.views import BUTTON_LIMIT, clip
 from .common import Turn, dispatch_callback, for_members
 from .onboarding import ROLE_COMMANDS
 
