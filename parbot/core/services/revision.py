@@ -14,6 +14,7 @@ import copy
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Callable
 from pathlib import Path
 
 import yaml
@@ -188,14 +189,17 @@ def _history_of(answer, scores) -> dict:
     return entry
 
 
-def _copy_evidence(uow: UnitOfWork, period: Period, evidence: list[Evidence], old: str, new: tuple[str, ...]) -> None:
-    """The documents a unit gave for an item also document the items it became (the same files, no copy)."""
+def _copy_evidence(uow: UnitOfWork, period: Period, evidence: list[Evidence], old: str, new: tuple[str, ...],
+                   audit: Callable[..., None]) -> None:
+    """The documents a unit gave for an item also document the items it became (records pointing at the
+    same stored files)."""
     have = {(e.item_code, e.kind, e.sha256, e.reference, e.purpose) for e in evidence}
     for e in [e for e in evidence if e.item_code == old]:
         for code in new:
             if (code, e.kind, e.sha256, e.reference, e.purpose) not in have:
                 uow.evidence.add(period.id, replace(e, id=None, item_code=code))
                 have.add((code, e.kind, e.sha256, e.reference, e.purpose))
+                audit("revision_evidence", item_code=code, old=old, new=f"evidence {e.id} of {old}")
 
 
 def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevision, caller: Caller, label: str,
@@ -223,12 +227,12 @@ def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevisi
             uow.scores.put_many(period.id, [replace(s, item_code=new) for s in own])
             for s in own:
                 uow.scores.delete(period.id, unit.code, old, s.source)
-            _copy_evidence(uow, period, evidence, old, (new,))
+            _copy_evidence(uow, period, evidence, old, (new,), audit)
             if answer is not None or own:
                 moved.append(old)
                 audit("revision_move", item_code=new, old=old, new=new, reason=label)
             continue
-        _copy_evidence(uow, period, evidence, old, tuple(c for c in change.new_codes if c != old))
+        _copy_evidence(uow, period, evidence, old, tuple(c for c in change.new_codes if c != old), audit)
         if answer is None and not own:
             continue
         superseded.append(old)
