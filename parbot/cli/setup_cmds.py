@@ -86,6 +86,84 @@ def framework_list(shipped: bool = typer.Option(False, help="List the sets shipp
             console.print(f"{code}\tv{version}\t{year}\t{title}", markup=False)
 
 
+@framework_app.command("revise")
+@handle_errors
+def framework_revise(file: Path = typer.Argument(..., help="The new version of a criteria set the period uses."),
+                     period: Optional[int] = typer.Option(None, "--period", help="The year (default: latest)."),
+                     mapping: Optional[Path] = typer.Option(None, "--map", help="YAML 'old code: new code(s)' for "
+                                                            "renamed, split or merged items."),
+                     dry_run: bool = typer.Option(False, "--dry-run", help="Print the mapping and what would "
+                                                  "change; write nothing."),
+                     show_all: bool = typer.Option(False, "--all", help="List the unchanged items too.")) -> None:
+    """Attach a new version of a criteria set to a running period: unchanged items keep their answers, changed
+    ones are asked again, every unit is told in the chat, all of it audited (docs/criteria-format.md §Revisions)."""
+    from datetime import datetime, timezone
+
+    from ..core.errors import DomainError, ValidationFailed
+    from ..core.services import revision
+    from ..i18n import error_text, render, t
+
+    lang = settings().language
+    path = catalog.locate(str(file))
+    reference = path.name if path.parent == catalog.shipped_sets_dir() else str(path.resolve())
+    try:
+        result = revision.revise(uow(), caller=admin(), criteria_set=catalog.load_file(path), reference=reference,
+                                 year=period, now=datetime.now(timezone.utc), dry_run=dry_run,
+                                 mapping=revision.load_mapping(mapping) if mapping else None)
+    except DomainError as error:
+        if not error.code.startswith("revision."):
+            raise
+        err_console.print(error_text(error, lang, settings().timezone), markup=False)
+        for problem in getattr(error, "problems", []) if isinstance(error, ValidationFailed) else []:
+            err_console.print(f"  • {render(problem, lang)}", markup=False)
+        raise typer.Exit(2 if isinstance(error, ValidationFailed) else 1) from None
+    if not result.blocks:
+        console.print(t("revise.noop", lang, year=result.year, set=result.set_code, version=result.version),
+                      markup=False)
+        return
+    for block in result.blocks:
+        _print_revision(block, result.set_code, lang, show_all)
+    if result.self_assessment_closed:
+        console.print(t("revise.closed_warning", lang), style="yellow", markup=False)
+    if not result.applied:
+        console.print(t("revise.dry_run", lang), style="bold", markup=False)
+        return
+    console.print(t("revise.applied", lang, set=result.set_code, version=result.version, year=result.year,
+                    blocks=", ".join(b.block for b in result.blocks),
+                    notices=sum(u.notices for b in result.blocks for u in b.units)), markup=False)
+
+
+def _print_revision(block, set_code: str, lang: str, show_all: bool) -> None:
+    from ..core.services.revision import KEPT
+    from ..i18n import t
+
+    table = Table(title=t("revise.table.title", lang, set=set_code, block=block.block, old=block.old_version,
+                          new=block.new_version))
+    for key in ("kind", "old", "new", "name", "max", "what"):
+        table.add_column(t(f"revise.col.{key}", lang), justify="right" if key == "max" else "left")
+    kept = 0
+    for change in block.changes:
+        if change.kind == KEPT:
+            kept += 1
+            if not show_all:
+                continue
+        before = fmt(change.old.maximum) if change.old else ""
+        after = fmt(sum((i.maximum for i in change.new), Decimal(0))) if change.new else ""
+        table.add_row(t(f"revise.kind.{change.kind}", lang), change.old_code or "", ", ".join(change.new_codes),
+                      (change.old or change.new[0]).name,
+                      f"{before} → {after}" if before and after and before != after else before or after,
+                      ", ".join(t(f"revise.diff.{d}", lang) for d in change.differences))
+    table.caption = t("revise.notice.kept", lang, count=kept)
+    console.print(table)
+    units = Table(title=t("revise.units.title", lang, block=block.block))
+    for key in ("unit", "moved", "superseded", "reopened", "notices"):
+        units.add_column(t(f"revise.col.{key}", lang), justify="right" if key == "notices" else "left")
+    for unit in block.units:
+        units.add_row(f"{unit.unit_code} {unit.unit_name}", ", ".join(unit.moved), ", ".join(unit.superseded),
+                      t("revise.yes", lang) if unit.reopened else "", str(unit.notices))
+    console.print(units)
+
+
 @units_app.command("import")
 @handle_errors
 def units_import(file: Path) -> None:

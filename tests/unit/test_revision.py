@@ -241,3 +241,28 @@ def test_the_notice_reads_what_changed(world):
                         "điểm tối đa (1 → 2 điểm), cần trả lời lại.")
     assert lines[-1] == "Bản tự đánh giá đã gửi được mở lại: hãy trả lời 1.1.4a, 1.1.4b, 1.2.2 rồi gửi lại."
     assert rendered.reply_markup is not None
+
+
+def test_the_command_prints_the_mapping_in_vietnamese_then_applies_once(world, cli, tmp_path):
+    (tmp_path / "v2.yaml").write_text(revised_text(), encoding="utf-8")
+    (tmp_path / "map.yaml").write_text("# tách 1.1.4\n1.1.4: [1.1.4a, 1.1.4b]\n", encoding="utf-8")
+    code, out, _ = cli("framework", "revise", "v2.yaml", "--period", "2020", "--map", "map.yaml", "--dry-run")
+    assert code == 0, out
+    assert "Đối chiếu bộ tiêu chí par2020-xa — khối xa: phiên bản 1 → 2" in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 5}
+    assert "1.1.4a, 1.1.4b" in rows["Tách/gộp"] and "2 → 1" not in rows["Tách/gộp"]
+    assert "1 → 2" in rows["Thay đổi"] and "điểm tối đa" in rows["Thay đổi"] and "1.3.1" in rows["Bãi bỏ"]
+    assert "Chạy thử: chưa ghi gì" in out and "Giữ nguyên" not in rows
+    uow, _ = world
+    assert state(uow)[0].criteria_sets["xa"].spec.version == 1
+
+    (tmp_path / "bad.yaml").write_text("9.9: 1.1.4a\n", encoding="utf-8")
+    code, _, err = cli("framework", "revise", "v2.yaml", "--period", "2020", "--map", "bad.yaml")
+    assert code == 2 and "Tệp đối chiếu mã tiêu chí không hợp lệ." in err
+    assert "9.9: không có trong bộ tiêu chí đang dùng." in err
+
+    code, out, _ = cli("framework", "revise", "v2.yaml", "--period", "2020", "--map", "map.yaml")
+    assert code == 0 and "Đã gắn par2020-xa phiên bản 2 vào kỳ 2020 (khối xa); 2 thông báo" in out, out
+    assert state(uow)[0].criteria_sets["xa"].spec.version == 2
+    code, out, _ = cli("framework", "revise", "v2.yaml", "--period", "2020", "--map", "map.yaml")
+    assert code == 0 and "Kỳ 2020 đã dùng par2020-xa phiên bản 2: không có gì thay đổi." in out
