@@ -6,8 +6,10 @@ totals 12 and the set 100.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import yaml
@@ -29,6 +31,7 @@ OPENS = datetime(2020, 12, 1, 1, 0, tzinfo=timezone.utc)
 CLOSES = datetime(2021, 1, 15, 10, 0, tzinfo=timezone.utc)
 NOW = OPENS + timedelta(days=3)
 LATER = NOW + timedelta(days=10)
+DOC = Path(__file__).resolve().parents[2] / "docs" / "criteria-format.md"
 SPLIT = {"1.1.4": ("1.1.4a", "1.1.4b")}
 
 
@@ -217,6 +220,10 @@ def test_a_bad_mapping_or_an_older_version_is_refused_with_nothing_written(world
     mapping = tmp_path / "map.yaml"
     mapping.write_text("1.4: 1.5\n1.1.4: [1.1.4a, 1.1.4b]\n", encoding="utf-8")
     assert rev.load_mapping(mapping) == {"1.4": ("1.5",), "1.1.4": ("1.1.4a", "1.1.4b")}
+    documented = next(b for b in re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+                      if b.startswith("1.1.4:"))
+    mapping.write_text(documented, encoding="utf-8")
+    assert rev.load_mapping(mapping) == {"1.1.4": ("1.1.4a", "1.1.4b"), "3.2": ("3.5",)}
     mapping.write_text("1.1.4: []\n", encoding="utf-8")
     with pytest.raises(ValidationFailed):
         rev.load_mapping(mapping)
