@@ -273,3 +273,19 @@ def test_the_command_prints_the_mapping_in_vietnamese_then_applies_once(world, c
     assert state(uow)[0].criteria_sets["xa"].spec.version == 2
     code, out, _ = cli("framework", "revise", "v2.yaml", "--period", "2020", "--map", "map.yaml")
     assert code == 0 and "Kỳ 2020 đã dùng par2020-xa phiên bản 2: không có gì thay đổi." in out
+
+
+def test_an_approval_of_content_that_changed_is_voided(world):
+    """X2 only answered a kept item, yet its leader approved a self-assessment that now lacks new items."""
+    uow, who = world
+    with uow:
+        period = uow.periods.current()
+        uow.stages.put(period.id, UnitStage("X2", approved_at=NOW, approved_by=who["X2"].person_id))
+        uow.commit()
+    done = rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference="v2.yaml", now=LATER, mapping=SPLIT)
+    x2 = next(u for u in done.blocks[0].units if u.unit_code == "X2")
+    assert x2.superseded == () and not x2.reopened
+    *_, stage = state(uow, "X2")
+    assert stage.approved_at is None and stage.state["revisions"][0]["superseded"] == {}
+    with uow:
+        assert [a.action for a in uow.audit.query(period.id, "X2") if a.action == "approval_void"] == ["approval_void"]

@@ -22,7 +22,7 @@ import yaml
 from ..criteria import BlockCriteria, CriteriaSet, Item
 from ..decimals import fmt
 from ..errors import DomainError, Message, ValidationFailed
-from ..model import AuditEntry, Evidence, Period, Unit, UnitStage
+from ..model import AuditEntry, Evidence, Period, Unit
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from . import catalog
@@ -245,26 +245,24 @@ def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevisi
                   reason=f"{label}: {change.kind}")
     to_answer = block.to_answer
     reopened = stage.submitted_at is not None and bool(to_answer)
-    if superseded or reopened or moved:
+    void = bool(to_answer) and stage.approved_at is not None  # the leader approved other content
+    if superseded or moved or reopened or void:
         state = copy.deepcopy(stage.state)
         contests = state.get("appraisal", {}).get("contests", {})
         for old in superseded:  # an explanation against points that no longer count is history too
             if old in contests:
                 history[old]["contest"] = contests.pop(old)
         state.setdefault("revisions", []).append({
-            "set": label, "at": now.isoformat(), "by": caller.actor, "moved": moved,
-            "superseded": history, "reopened": reopened,
-            "was_submitted_at": stage.submitted_at.isoformat() if reopened else None})
-        clear = reopened or (bool(to_answer) and stage.approved_at is not None)
-        uow.stages.put(period.id, UnitStage(
-            unit_code=unit.code, submitted_at=None if reopened else stage.submitted_at,
-            submitted_by=None if reopened else stage.submitted_by,
-            approved_at=None if clear else stage.approved_at, approved_by=None if clear else stage.approved_by,
-            state=state))
+            "set": label, "at": now.isoformat(), "by": caller.actor, "moved": moved, "superseded": history,
+            "reopened": reopened, "was_submitted_at": stage.submitted_at.isoformat() if reopened else None})
+        changed = replace(stage, state=state)
         if reopened:
+            changed = replace(changed, submitted_at=None, submitted_by=None)
             audit("reopen", old="submitted", new="open", reason=f"{label}: {', '.join(to_answer)}")
-        if clear and stage.approved_at is not None:
+        if void:
+            changed = replace(changed, approved_at=None, approved_by=None)
             audit("approval_void", reason=label)
+        uow.stages.put(period.id, changed)
     payload = {"year": period.year, "unit": unit.code, "unit_name": unit.name, "set": label,
                "kept": sum(c.kind in (KEPT, RENAMED) for c in block.changes), "reopened": reopened,
                "to_answer": list(to_answer),
