@@ -194,10 +194,20 @@ def test_renamed_items_keep_their_answers_under_the_new_code(world):
     text = revised_text(2).replace('code: 1.1.1\n', 'code: 1.1.1n\n').replace("code: '1.1.1'\n", "code: 1.1.1n\n")
     criteria_set, problems = parse_criteria_set(text)
     assert criteria_set is not None and "1.1.1n" in criteria_set.for_block("xa").items, problems
+    contest = {"text": "Kế hoạch ban hành đúng hạn", "by": "person:1", "at": NOW.isoformat(), "evidence": []}
+    with uow:  # X1 explained against two appraisals: the renamed item's follows it, the changed one's is history
+        period = uow.periods.current()
+        stage = uow.stages.get(period.id, "X1")
+        uow.stages.put(period.id, UnitStage("X1", submitted_at=stage.submitted_at, state={
+            "appraisal": {"round1_closed_at": NOW.isoformat(), "contests": {"1.1.1": contest, "1.2.2": contest}}}))
+        uow.commit()
     done = rev.revise(uow, caller=ADMIN, criteria_set=criteria_set, reference="v2.yaml", now=LATER,
                       mapping=SPLIT | {"1.1.1": ("1.1.1n",)})
     assert next(c for c in done.blocks[0].changes if c.old_code == "1.1.1").kind == rev.RENAMED
-    _, answers, scores, evidence, _ = state(uow)
+    _, answers, scores, evidence, stage = state(uow)
+    assert stage.state["appraisal"]["contests"] == {"1.1.1n": contest}
+    assert stage.state["revisions"][0]["superseded"]["1.2.2"]["contest"] == contest
+    assert stage.state["revisions"][0]["moved"] == {"1.1.1": "1.1.1n"}
     assert list(answers) == ["1.1.1n"] and answers["1.1.1n"].value == {"option": "late"}
     assert sorted((s.item_code, s.source) for s in scores) == [("1.1.1n", "appraised"), ("1.1.1n", "self")]
     assert {"1.1.1", "1.1.1n"} <= {e.item_code for e in evidence}

@@ -22,7 +22,7 @@ import yaml
 from ..criteria import BlockCriteria, CriteriaSet, Item
 from ..decimals import fmt
 from ..errors import DomainError, Message, ValidationFailed
-from ..model import AuditEntry, Evidence, Period, Unit
+from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from . import catalog
@@ -179,7 +179,7 @@ def compare(old: BlockCriteria, new: BlockCriteria, mapping: dict[str, tuple[str
     return tuple(changes)
 
 
-def _history_of(answer, scores) -> dict:
+def _history_of(answer: Answer | None, scores: list[Score]) -> dict:
     entry: dict = {"scores": {s.source: describe(s) for s in scores}}
     if answer is not None:
         entry |= {"value": answer.value, "not_applicable": answer.not_applicable,
@@ -208,7 +208,8 @@ def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevisi
     answers = uow.answers.for_unit(period.id, unit.code)
     scores = uow.scores.for_period(period.id, [unit.code])
     evidence = uow.evidence.for_unit(period.id, unit.code)
-    moved, superseded, history = [], [], {}
+    moved: dict[str, str] = {}  # old code -> new code
+    superseded, history = [], {}
 
     def audit(action: str, **fields) -> None:
         uow.audit.add(AuditEntry(actor=caller.actor, action=action, period_id=period.id, unit_code=unit.code,
@@ -229,7 +230,7 @@ def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevisi
                 uow.scores.delete(period.id, unit.code, old, s.source)
             _copy_evidence(uow, period, evidence, old, (new,), audit)
             if answer is not None or own:
-                moved.append(old)
+                moved[old] = new
                 audit("revision_move", item_code=new, old=old, new=new, reason=label)
             continue
         _copy_evidence(uow, period, evidence, old, tuple(c for c in change.new_codes if c != old), audit)
@@ -252,6 +253,9 @@ def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevisi
         for old in superseded:  # an explanation against points that no longer count is history too
             if old in contests:
                 history[old]["contest"] = contests.pop(old)
+        for old, new in moved.items():
+            if old in contests:
+                contests[new] = contests.pop(old)
         state.setdefault("revisions", []).append({
             "set": label, "at": now.isoformat(), "by": caller.actor, "moved": moved, "superseded": history,
             "reopened": reopened, "was_submitted_at": stage.submitted_at.isoformat() if reopened else None})
