@@ -299,3 +299,20 @@ def test_an_approval_of_content_that_changed_is_voided(world):
     assert stage.approved_at is None and stage.state["revisions"][0]["superseded"] == {}
     with uow:
         assert [a.action for a in uow.audit.query(period.id, "X2") if a.action == "approval_void"] == ["approval_void"]
+
+
+def test_the_period_file_then_names_the_new_version(world, tmp_path):
+    """Moving a deadline after a revision: the period file names the new file; the old one is refused."""
+    uow, _ = world
+    (tmp_path / "v2.yaml").write_text(revised_text(), encoding="utf-8")
+    rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference=str(tmp_path / "v2.yaml"), now=LATER,
+               mapping=SPLIT)
+    moved = Deadlines(self_assessment_opens=OPENS, self_assessment_closes=CLOSES + timedelta(days=14))
+    with pytest.raises(DomainError, match="period.criteria_locked"):
+        periods.save_period(uow, caller=ADMIN, config=PeriodConfig(year=2020, criteria={"xa": "2020-xa.yaml"},
+                                                                   deadlines=moved))
+    with uow:
+        config = uow.periods.current().config
+    period = periods.save_period(uow, caller=ADMIN, config=config.model_copy(update={"deadlines": moved}))
+    assert period.criteria_sets["xa"].spec.version == 2
+    assert period.config.deadlines.self_assessment_closes == CLOSES + timedelta(days=14)
