@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from callers import ADMIN, person_caller
+from emulator_fixtures import emulator_server, ptb_bot  # noqa: F401 - fixtures
 from sqlmodel import select
 
 from parbot.core.criteria import parse_criteria_set, shipped_sets_dir
@@ -316,3 +317,20 @@ def test_the_period_file_then_names_the_new_version(world, tmp_path):
     period = periods.save_period(uow, caller=ADMIN, config=config.model_copy(update={"deadlines": moved}))
     assert period.criteria_sets["xa"].spec.version == 2
     assert period.config.deadlines.self_assessment_closes == CLOSES + timedelta(days=14)
+
+
+async def test_the_sender_delivers_one_notice_per_unit_through_the_emulator(world, emulator_server, ptb_bot):
+    from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers, as every sender does
+    from parbot.bot.sender import Sender
+
+    uow, who = world
+    rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference="v2.yaml", now=LATER, mapping=SPLIT)
+    for telegram_id, name in ((100, "X1"), (101, "X2")):
+        emulator_server.create_user(telegram_id, name).user.started = True
+    await Sender(uow.engine, ptb_bot, rate_global=1000, now=lambda: LATER + timedelta(seconds=1)).drain()
+    assert {n.status for n in revision_notices(uow)} == {"sent"}
+    x1, x2 = (emulator_server.user(t).bot_messages() for t in (100, 101))
+    assert len(x1) == len(x2) == 1
+    assert "được mở lại" in x1[0].text and "được mở lại" not in x2[0].text
+    assert x2[0].text.splitlines()[-1] == "Hãy trả lời các tiêu chí: 1.1.4a, 1.1.4b, 1.2.2."
+    assert x1[0].inline_keyboard[0][0]["text"]
