@@ -96,7 +96,7 @@ def framework_revise(file: Path = typer.Argument(..., help="The new version of a
                                                   "change; write nothing."),
                      show_all: bool = typer.Option(False, "--all", help="List the unchanged items too.")) -> None:
     """Attach a new version of a criteria set to a running period: unchanged items keep their answers, changed
-    ones are asked again, every unit is told in the chat, all of it audited (docs/criteria-format.md §Revisions)."""
+    ones are asked again, every unit is told in the chat, all of it audited (docs/criteria-format.md, section 12)."""
     from datetime import datetime, timezone
 
     from ..core.errors import DomainError, ValidationFailed
