@@ -1,5 +1,5 @@
-"""Benchmark the charts, the xlsx export and the PDF report; print the numbers (``--write``: also into
-docs/benchmarks.md).
+"""Benchmark the chat charts and the xlsx export; print the numbers, and only with ``--write`` replace their
+section of docs/benchmarks.md (the PDF report: benchmarks/report.py).
 
 Run: python benchmarks/charts.py [--repeat 3] [--write]
 
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import platform
 import random
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -26,10 +24,9 @@ from benchmarks._report import write_section  # noqa: E402
 from parbot.core.criteria import parse_criteria_set  # noqa: E402
 from parbot.core.results import Band, BlockResult, ItemMarks, UnitRef, compute_block  # noqa: E402
 from parbot.reports import charts  # noqa: E402
-from parbot.reports.pdf import results_report_pdf  # noqa: E402
 from parbot.reports.xlsx import results_xlsx  # noqa: E402
 
-SECTION = "## Charts and report"
+SECTION = "## Charts and workbook"
 AREAS = 8
 ITEMS_PER_AREA = 10
 BANDS = (Band("Xuất sắc", Decimal(90)), Band("Tốt", Decimal(80)), Band("Khá", Decimal(70)),
@@ -97,19 +94,6 @@ def run(repeat: int) -> list[tuple[str, str, float]]:
         ]
     province = block(300, with_items=True)
     departments = block(20, with_items=True, seed=2)
-    previous = {u.unit.code: u.index - 2 for u in province.units}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "report.pdf"
-        pages = 0
-
-        def report():
-            nonlocal pages
-            pages = results_report_pdf([departments, province], path, "Báo cáo kết quả Chỉ số CCHC năm 2024",
-                                       previous)
-
-        seconds = best(1, report)
-        rows.append(("results_report_pdf (20 + 300 units with items)",
-                     f"{pages} pages, {path.stat().st_size / 1e6:.1f} MB", seconds))
     rows.append(("results_xlsx (20 + 300 units, with item sheets)", "322 sheets",
                  best(repeat, lambda: results_xlsx([departments, province], io.BytesIO()))))
     large = block(10_000, with_items=False)
@@ -120,7 +104,7 @@ def run(repeat: int) -> list[tuple[str, str, float]]:
 
 def section(rows: list[tuple[str, str, float]], repeat: int) -> str:
     table = "\n".join(f"| {name} | {size} | {seconds:.3f} |" for name, size, seconds in rows)
-    body = f"""Command: `python benchmarks/charts.py --repeat {repeat} --write` (best of {repeat}; the PDF once).
+    body = f"""Command: `python benchmarks/charts.py --repeat {repeat} --write` (best of {repeat}).
 Machine: {platform.python_implementation()} {platform.python_version()}, {platform.machine()},
 matplotlib {charts.matplotlib.__version__}. Criteria: 8 areas × 10 items (the 8th by survey), random marks.
 
@@ -128,11 +112,8 @@ matplotlib {charts.matplotlib.__version__}. Criteria: 8 areas × 10 items (the 8
 |---|---|---|
 {table}
 
-The PDF's time is matplotlib drawing text (about 50 µs a glyph, shaped and loaded one by one). The report
-keeps text frugal — ruled tables of plain text, lost points one line per item in two columns grouped by
-area, reasons on the line below — so a unit takes one page; unit pages render in a process pool (here
-{os.cpu_count()} cores, chunks of 40 units) and pypdf joins the parts. Before this (one process, a
-matplotlib ``Table`` per unit spilling onto further pages) the same report took 158 s for 982 pages.
+The PDF report, which used to be drawn with these matplotlib charts, is typeset with reportlab now: see
+the "Report (PDF and annex)" section.
 """
     return body
 

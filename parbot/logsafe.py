@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from .settings import Settings
+if TYPE_CHECKING:  # pydantic-settings stays out of `parbot --help`
+    from .settings import Settings
 
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 MASK = "<token>"

@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty value (`TELEGRAM_BOT_TOKEN=` as in .env.example) means "not set", not an invalid value.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     database_url: str = Field("sqlite:///parbot.db", validation_alias="PARBOT_DATABASE_URL")
     timezone: str = Field("Asia/Ho_Chi_Minh", validation_alias="PARBOT_TIMEZONE")

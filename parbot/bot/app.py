@@ -15,6 +15,7 @@ from typing import Awaitable, Callable
 
 from sqlalchemy.engine import Engine
 from telegram import Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, MessageHandler, filters
 
 from ..i18n import language, t
@@ -24,14 +25,14 @@ from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
 from .handlers import appraise, assess, onboarding, reports
 from .jobs import start_reminders, stop_reminders
-from .updates import ChatOrderedProcessor
+from .updates import ChatOrderedProcessor, RetryAfterLimiter
 
 log = logging.getLogger("parbot.bot")
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
 POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
-EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [appraise.on_edit]
+EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [appraise.on_edit, assess.on_edit]
 EDITS_FIRST = -100  # the handler group that sees edited messages before any feature's handlers
 
 
@@ -62,6 +63,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log what failed (never the token or message contents) and tell the person something went wrong."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # A timeout or a lost connection: the reply may well have been delivered (Telegram applied it, the
+        # answer was lost). Telling the person something failed, or sending again, would then be false.
+        log.warning("update %s: a reply's outcome is unknown: %s", update_id, error.__class__.__name__)
+        return
     log.error("update %s failed: %s", update_id, error.__class__.__name__, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None and update.effective_chat.type == "private":
         user = update.effective_user
@@ -78,7 +84,7 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     application = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                    .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-                   .concurrent_updates(ChatOrderedProcessor())
+                   .concurrent_updates(ChatOrderedProcessor()).rate_limiter(RetryAfterLimiter())
                    .post_init(run_post_init).post_shutdown(run_post_shutdown).build())
     application.bot_data["deps"] = deps or Deps(settings=settings, engine=engine,
                                                  store=EvidenceStore(settings.evidence_dir))

@@ -10,8 +10,8 @@ from ..core.services.assessment import period_tag
 from ..core.services.progress import compute_progress
 from ..i18n import t, when
 from ..storage.outbox_sender_repo import OutboxItem
+from ..core.conversation.callbacks import encode
 from . import revision_messages
-from .callbacks import encode
 from .sender import RENDERERS, UNREACHABLE, RenderContext, Rendered
 from .web import notices as web_notices
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from ..core.conversation.callbacks import encode
 from ..core.services.assessment import period_tag
 from ..core.services.revision import NOTICE
 from ..i18n import t
 from ..storage.outbox_sender_repo import OutboxItem
-from .callbacks import encode
 from .sender import RenderContext, Rendered
 
 LIMIT = 4096  # Telegram's text limit

@@ -31,6 +31,8 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import Forbidden, RetryAfter
 
 from ..core.model import Period, Person
+from ..core.permissions import Grant
+from ..core.reminders import addressed
 from ..i18n import language
 from ..storage.outbox_sender_repo import OutboxItem
 from ..storage.uow import SqlUnitOfWork
@@ -56,6 +58,7 @@ class RenderContext:
     tz: str
     _periods: dict[int, Period | None] = field(default_factory=dict)
     _people: dict[int, Person | None] = field(default_factory=dict)
+    _grants: dict[int, list[Grant]] = field(default_factory=dict)
     _memo: dict[object, object] = field(default_factory=dict)
 
     def cached(self, key: object, compute: Callable[[], object]) -> object:
@@ -75,6 +78,11 @@ class RenderContext:
         if person_id not in self._people:
             self._people[person_id] = self.uow.people.get(person_id)
         return self._people[person_id]
+
+    def grants(self, person_id: int) -> list[Grant]:
+        if person_id not in self._grants:
+            self._grants[person_id] = self.uow.roles.grants(person_id)
+        return self._grants[person_id]
 
     def language(self, item: OutboxItem) -> str:
         person = self.person(item.person_id)
@@ -160,6 +168,12 @@ class Sender:
             items = rows.claim(self.worker, now, self.batch, self.chat_interval, claimed_at=claimed_at)
             context = RenderContext(uow, now, self.tz)
             for item in items:
+                if item.person_id is not None and not addressed(item.kind, item.payload,
+                                                                context.grants(item.person_id)):
+                    rows.mark_final(item.id, self.worker, "skipped", "recipient no longer holds the role",
+                                    item.attempts)
+                    self.stats.skipped += 1
+                    continue
                 renderer = RENDERERS.get(item.kind)
                 try:
                     rendered = renderer(context, item) if renderer else None

@@ -4,15 +4,27 @@ PTB's default processes one update at a time, so a leader's slow ``/ranking`` de
 press. ``ChatOrderedProcessor`` runs updates of different chats concurrently (at most ``max_running`` at a
 time) while the updates of one chat run one after another, in the order they arrived, so a chat's state is
 never read and written by two of its own updates at once.
+
+``RetryAfterLimiter`` retries the replies made while an update is handled when Telegram answers 429, after
+the ``retry_after`` it names; the outbox sender, outside any update, keeps its own pacing and 429 handling.
 """
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Hashable
+import logging
+from contextvars import ContextVar
+from typing import Any, Awaitable, Callable, Coroutine, Hashable
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
+from .sender import seconds_of
+
+log = logging.getLogger("parbot.bot")
+
+# True while an update is handled: the Bot API calls made then are replies someone waits for.
+INTERACTIVE: ContextVar[bool] = ContextVar("parbot_interactive", default=False)
 # Updates admitted before PTB's own semaphore makes the fetcher wait. It must stay far above ``max_running``:
 # PTB holds a slot while an update waits for its chat's previous one, so a chat sending many updates would
 # otherwise fill every slot and stall the other chats.
@@ -41,6 +53,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._tails: dict[Hashable, asyncio.Future[None]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        INTERACTIVE.set(True)  # this task's context only: PTB runs each concurrent update in a task of its own
         key = chat_key(update)
         if key is None:
             async with self._running:
@@ -65,3 +78,32 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to free: PTB awaits the update tasks it created before shutting the processor down."""
+
+
+class RetryAfterLimiter(BaseRateLimiter[None]):
+    """Interactive replies refused with 429 are sent again once ``retry_after`` has passed, up to
+    ``max_retries`` times; everything else passes straight through."""
+
+    def __init__(self, max_retries: int = 3) -> None:
+        self.max_retries = max_retries
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                              rate_limit_args: None) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if not INTERACTIVE.get() or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                seconds = seconds_of(exc.retry_after)
+                log.info("%s got 429: retry %s after %.1f s", endpoint, attempt, seconds)
+                await asyncio.sleep(seconds)

@@ -2,28 +2,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 
-from ..core.services import appraisal, publication, survey
-from ..core.services.tabular import Row
-from ..storage import files
-from ..storage.files import read_table
-from .common import admin, console, handle_errors, uow
+from .common import admin, console, handle_errors, say, uow
 
-appraisal_app = typer.Typer(help="Appraisal (thẩm định): council workbooks and rounds.", no_args_is_help=True)
-survey_app = typer.Typer(help="Survey results (điều tra xã hội học).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from ..core.services.tabular import Row
+
+appraisal_app = typer.Typer(help="Thẩm định: sổ chấm điểm của Hội đồng và các vòng thẩm định.", no_args_is_help=True)
+survey_app = typer.Typer(help="Kết quả điều tra xã hội học.", no_args_is_help=True)
 
 MARKER = "parbot-appraisal"  # workbook subject: the import finds the period in the keywords
 EDITABLE = ("appraised_points", "reason")
-_EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 
 def write_workbook(year: int, sheets: list, path: Path) -> None:
     """One sheet per unit (named by its code): the item rows, with the two columns the council fills."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    from ..core.services import appraisal
+    from ..reports.xlsx import as_text, plain
+
+    edit_fill = PatternFill("solid", fgColor="FFF2CC")
     workbook = Workbook()
     workbook.remove(workbook.active)
     workbook.properties.subject, workbook.properties.keywords = MARKER, str(year)
@@ -33,9 +36,11 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             if cell.value in EDITABLE:
-                cell.fill = _EDIT_FILL
+                cell.fill = edit_fill
         for row in rows:
-            sheet.append([row[c] for c in appraisal.EXPORT_COLUMNS])
+            sheet.append([plain(row[c]) for c in appraisal.EXPORT_COLUMNS])
+            for cell in sheet[sheet.max_row]:
+                as_text(cell)
         for column, width in zip("ABCDEFGHIJK", (8, 8, 6, 48, 6, 24, 10, 32, 32, 12, 40)):
             sheet.column_dimensions[column].width = width
         for cells in sheet.iter_rows(min_row=2, min_col=4, max_col=4):
@@ -46,6 +51,8 @@ def write_workbook(year: int, sheets: list, path: Path) -> None:
 
 def read_workbook(path: Path) -> tuple[int | None, list[tuple[str, list[Row]]]]:
     """Every sheet's rows and the period year stored at export, if still there."""
+    from ..storage import files
+
     workbook = files.read_workbook(path)
     year = int(workbook.keywords) if workbook.subject == MARKER and workbook.keywords.isdigit() else None
     return year, [(title, rows) for title, _, rows in workbook.sheets]
@@ -53,69 +60,83 @@ def read_workbook(path: Path) -> tuple[int | None, list[tuple[str, list[Row]]]]:
 
 @appraisal_app.command("export")
 @handle_errors
-def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help="The year (default: current)."),
-                     unit: Optional[str] = typer.Option(None, "--unit", help="Only this unit."),
-                     out: Path = typer.Option(..., "--out", help="The .xlsx file to write.")) -> None:
-    """Write a workbook for a council: a sheet per unit with items, answers, self points, evidence, and
-    columns for the appraised points and the reason."""
+def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help="Năm đánh giá (mặc định: kỳ hiện tại)."),
+                     unit: Optional[str] = typer.Option(None, "--unit", help="Chỉ đơn vị này."),
+                     out: Path = typer.Option(..., "--out", help="Tệp .xlsx sẽ ghi.")) -> None:
+    """Xuất sổ chấm cho Hội đồng thẩm định: mỗi đơn vị một trang với các mục, câu trả lời, điểm tự chấm,
+    tài liệu kiểm chứng, và hai cột để ghi điểm thẩm định và lý do."""
+    from ..core.services import appraisal
+
     year, sheets = appraisal.export_sheets(uow(), caller=admin(), unit_code=unit, year=period)
     write_workbook(year, sheets, out)
-    console.print(f"Wrote {out}: {len(sheets)} unit(s), {sum(len(r) for _, r in sheets)} items.", markup=False)
+    console.print(say("cli.appraisal.exported", out=out, units=len(sheets), items=sum(len(r) for _, r in sheets)),
+                  markup=False)
 
 
 @appraisal_app.command("import")
 @handle_errors
 def appraisal_import(file: Path,
                      period: Optional[int] = typer.Option(None, "--period",
-                                                          help="The year (default: the one stored at export).")
+                                                          help="Năm đánh giá (mặc định: năm ghi khi xuất sổ).")
                      ) -> None:
-    """Read a council's workbook back: every row checked, nothing written unless all rows are valid.
-    Blank appraised_points leaves an item alone; "ok" accepts the self points."""
+    """Nhập lại sổ chấm của Hội đồng: kiểm tra mọi dòng, chỉ ghi khi tất cả đều hợp lệ. Để trống
+    appraised_points thì giữ nguyên mục đó; ghi "ok" là chấp nhận điểm tự chấm."""
+    from ..core.services import appraisal
+
     stored, sheets = read_workbook(file)
     count, changed = appraisal.import_appraisal(uow(), caller=admin(), sheets=sheets, year=period or stored)
-    console.print(f"Appraisal: {count} rows read, {changed} scores changed.")
+    console.print(say("cli.appraisal.imported", count=count, changed=changed), markup=False)
 
 
 @appraisal_app.command("close-round")
 @handle_errors
 def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period"),
-                          round_no: int = typer.Option(..., "--round", min=1, max=2, help="1 or 2."),
+                          round_no: int = typer.Option(..., "--round", min=1, max=2, help="1 hoặc 2."),
                           block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
-                          force: bool = typer.Option(False, help="Close although items or contests are open.")
+                          force: bool = typer.Option(False, help="Vẫn đóng vòng dù còn mục hoặc giải trình chưa xong.")
                           ) -> None:
-    """The chair closes a round. Round 1: each unit is told what was lowered, why, and its provisional total."""
+    """Chủ tịch Hội đồng đóng một vòng. Vòng 1: mỗi đơn vị được báo mục nào bị hạ điểm, vì sao, và tổng điểm
+    tạm tính."""
+    from ..core.services import appraisal
+
     summary = appraisal.close_round(uow(), caller=admin(), round_no=round_no, block=block, force=force,
                                     year=period)
-    console.print(f"Round {summary.round} closed for {len(summary.closed)} unit(s); {summary.notices} notice(s) "
-                  f"queued.", markup=False)
+    console.print(say("cli.appraisal.closed", round=summary.round, units=len(summary.closed),
+                      notices=summary.notices), markup=False)
     if summary.not_submitted:
-        console.print(f"Not submitted (not appraised): {', '.join(summary.not_submitted)}", markup=False)
+        console.print(say("cli.appraisal.not_submitted", units=", ".join(summary.not_submitted)), markup=False)
 
 
 @survey_app.command("import")
 @handle_errors
 def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--period"),
-                  weights: Optional[str] = typer.Option(None, help="Answer options' weights in percent, "
-                                                                   "default A=100,B=60,C=20,D=0.")) -> None:
-    """Import survey results (CSV/XLSX): unit,item (survey item or component) and points, or answer counts
-    in columns count_a, count_b, …; all rows or none."""
+                  weights: Optional[str] = typer.Option(None, help="Trọng số phương án trả lời (phần trăm), "
+                                                                   "mặc định A=100,B=60,C=20,D=0.")) -> None:
+    """Nhập kết quả điều tra xã hội học (CSV/XLSX): unit,item (mục điều tra hoặc thành phần) và points, hoặc
+    số phiếu theo cột count_a, count_b, …; nhận tất cả các dòng hoặc không dòng nào."""
+    from ..core.services import survey
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
     count, changed = survey.import_survey(uow(), caller=admin(), header=header, rows=rows, year=period,
                                           weights=survey.parse_weights(weights) if weights else None)
-    console.print(f"Survey: {count} rows read, {changed} scores changed.")
+    console.print(say("cli.survey.imported", count=count, changed=changed), markup=False)
 
 
 @handle_errors
 def publish_command(period: Optional[int] = typer.Option(None, "--period"),
                     block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
-                    revise: bool = typer.Option(False, help="Publish a new revision of published results."),
-                    reason: Optional[str] = typer.Option(None, help="Why (required with --revise).")) -> None:
-    """Publish: refuse while anything is missing, freeze the results (content hash), notify units and leaders."""
+                    revise: bool = typer.Option(False, help="Công bố lại (một lần sửa) kết quả đã công bố."),
+                    reason: Optional[str] = typer.Option(None, help="Lý do (bắt buộc khi --revise).")) -> None:
+    """Công bố kết quả: từ chối khi còn thiếu dữ liệu, chốt kết quả (mã băm nội dung), báo cho các đơn vị và
+    lãnh đạo."""
+    from ..core.services import publication
+
     for snapshot in publication.publish(uow(), caller=admin(), block=block, revise=revise, reason=reason,
                                             year=period):
         units = snapshot.results["units"]
-        console.print(f"Published {snapshot.block} revision {snapshot.revision}: {len(units)} units, average index "
-                      f"{snapshot.results['average_index']}%, hash {snapshot.content_hash}.", markup=False)
+        console.print(say("cli.published", block=snapshot.block, revision=snapshot.revision, units=len(units),
+                          average=snapshot.results["average_index"], hash=snapshot.content_hash), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,19 +1,25 @@
-"""What every command shares: settings, the database (upgraded on first use) and error reporting."""
+"""What every command shares: settings, the database (upgraded on first use) and error reporting.
+
+Only typer, rich and the standard library are imported here: `parbot --help` must not pay for SQLAlchemy,
+alembic, pydantic or the tables. Everything heavier is imported inside the function that needs it.
+"""
 from __future__ import annotations
 
 import functools
 import getpass
 import logging
-from typing import Callable, TypeVar
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
-from ..core.errors import DomainError, ValidationFailed
-from ..core.permissions import Caller
-from ..settings import Settings, get_settings
-from ..storage.db import make_engine, upgrade
-from ..storage.uow import SqlUnitOfWork
+if TYPE_CHECKING:
+    from ..core.permissions import Caller
+    from ..settings import Settings
+    from ..storage.uow import SqlUnitOfWork
 
 # Wide when piped (rich would otherwise wrap tables at 80 columns in files and CI logs).
 console = Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 200)
@@ -22,19 +28,76 @@ log = logging.getLogger("parbot.cli")
 F = TypeVar("F", bound=Callable)
 
 
+@dataclass
+class Options:
+    """The global options (`parbot --lang en --debug …`), set by the main callback."""
+
+    lang: str | None = None
+    debug: bool = False
+
+
+options = Options()
+
+
+def lang() -> str:
+    """--lang, else PARBOT_LANGUAGE (environment or .env), else Vietnamese: also when the settings are broken,
+    since the message saying so must be readable."""
+    if options.lang:
+        return options.lang
+    try:
+        return settings().language
+    except Exception:  # noqa: BLE001 - a bad setting is reported by the command; its language falls back
+        value = os.environ.get("PARBOT_LANGUAGE", "")
+        return value if value in ("vi", "en") else "vi"
+
+
+def say(key: str, **params: object) -> str:
+    """A CLI message of the `cli` catalog in the chosen language."""
+    from ..i18n import t
+
+    return t(key, lang(), **params)
+
+
+def _engine(url: str, create: bool = True):
+    if not create:
+        _refuse_missing_sqlite(url)
+    return _upgraded_engine(url)
+
+
 @functools.lru_cache(maxsize=4)
-def _engine(url: str):
+def _upgraded_engine(url: str):
+    from ..storage.db import make_engine, upgrade
+
     engine = make_engine(url)
     upgrade(engine)
     return engine
 
 
+def _refuse_missing_sqlite(url: str) -> None:
+    """A command that reads data must not create an empty database (run in the wrong folder, it would then
+    report `period.not_found` for a period that exists elsewhere)."""
+    from sqlalchemy.engine import make_url
+
+    from ..core.errors import DomainError
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not os.path.exists(parsed.database):
+        raise DomainError("cli.database_missing", url=url, path=os.path.abspath(parsed.database))
+
+
 def settings() -> Settings:
+    from ..settings import get_settings
+
     return get_settings()
 
 
-def uow() -> SqlUnitOfWork:
-    return SqlUnitOfWork(_engine(settings().database_url))
+def uow(create: bool = False) -> SqlUnitOfWork:
+    """The unit of work on the configured database. Only set-up commands (`create=True`) may create a missing
+    SQLite file; reading commands refuse it."""
+    from ..storage.uow import SqlUnitOfWork
+
+    return SqlUnitOfWork(_engine(settings().database_url, create))
 
 
 def actor() -> str:
@@ -46,28 +109,127 @@ def actor() -> str:
 
 def admin() -> Caller:
     """Whoever runs the command line holds the database: they act as an administrator."""
+    from ..core.permissions import Caller
+
     return Caller.admin(actor())
 
 
-def explain(error: DomainError) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in error.params.items())
-    return f"{error.code}" + (f" ({params})" if params else "")
+class _SkippedRunsToInfo(logging.Filter):
+    """APScheduler warns when a sweep is skipped because the previous one still runs (max_instances=1 by
+    design). It is kept as an INFO line of the log: the demo and the sandbox, which log nothing, no longer
+    print it on every run, and `parbot bot run`'s log still shows it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and "maximum number of running instances" in record.msg:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def log_scheduler_skips_as_info() -> None:
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedRunsToInfo) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_SkippedRunsToInfo())
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as written
+        return url
+
+
+def _setting_problems(error) -> str:  # noqa: ANN001 - pydantic.ValidationError
+    """One line per bad setting: its variable name, the value given and what is expected."""
+    from ..core.errors import schema_problem
+    from ..i18n import render
+    from ..settings import Settings
+
+    names = {name: (field.validation_alias.choices[0] if hasattr(field.validation_alias, "choices")
+                    else field.validation_alias) for name, field in Settings.model_fields.items()}
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = schema_problem(problem)
+        lines.append(say("cli.setting_problem", name=names.get(field, field), value=problem.get("input"),
+                         expected=render(message, lang()) if message else problem["msg"]))
+    return "\n".join(lines)
+
+
+def problem_text(problem: object) -> str:
+    """One refused row or key in the chosen language; a criteria or period file's problem keeps its place
+    (file:line: path)."""
+    from ..i18n import render
+
+    if hasattr(problem, "file") and hasattr(problem, "message"):
+        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+        return f"{where}: {problem.path or say('cli.top_level')}: {render(problem.message, lang())}"
+    return render(problem, lang())
+
+
+def _refusal(error) -> str:  # noqa: ANN001 - ValidationFailed
+    """What was refused, when the error's message needs nothing but its parameters (some, such as
+    appraisal.invalid, are the bot's one-problem messages: the problems are listed below instead)."""
+    from ..i18n import error_text, has, placeholders, translations
+
+    key = f"error.{error.code}"
+    if not has(key) or not placeholders(translations(lang())._catalog.get(key, "")) <= set(error.params):
+        return ""
+    return error_text(error, lang()) + " "
+
+
+def _message(error: Exception) -> tuple[str, int] | None:
+    """What to tell a person about an error that is not a bug: the text and the exit code (None: a bug)."""
+    from pydantic import ValidationError
+
+    from ..core.errors import DomainError, ValidationFailed
+    from ..i18n import error_text
+
+    if isinstance(error, ValidationFailed):
+        lines = [say("cli.refused", what=_refusal(error))]
+        lines += [f"  • {problem_text(problem)}" for problem in error.problems]
+        return "\n".join(lines), 2
+    if isinstance(error, DomainError):
+        return error_text(error, lang()), 1
+    if isinstance(error, ValidationError) and error.title == "Settings":
+        return say("cli.bad_settings", problems=_setting_problems(error)), 2
+    if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+        return say("cli.file_missing", path=error.filename or error), 2
+    if isinstance(error, IsADirectoryError):
+        return say("cli.file_is_folder", path=error.filename or error), 2
+    if isinstance(error, PermissionError):
+        return say("cli.file_forbidden", path=error.filename or error), 2
+    if isinstance(error, UnicodeDecodeError):
+        return say("cli.file_encoding", reason=error.reason), 2
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    if isinstance(error, (OperationalError, ArgumentError)):
+        url = _hide_password(settings().database_url)
+        return say("cli.database_unreachable", url=url, reason=str(getattr(error, "orig", None) or error)
+                   .strip().splitlines()[0]), 1
+    return None
 
 
 def handle_errors(function: F) -> F:
-    """Domain errors become a clear message and exit code 1 (2 for refused input files); never a traceback."""
+    """Domain errors and first-day mistakes (bad setting, unreachable database, missing file) become a clear
+    message in the person's language and a non-zero exit; a traceback only with `parbot --debug`."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except ValidationFailed as error:
-            err_console.print(f"[red]Refused:[/red] {explain(error)} — nothing was written. Problems:")
-            for problem in error.problems:
-                err_console.print(f"  • {problem}", markup=False)
-            raise typer.Exit(2) from None
-        except DomainError as error:
-            err_console.print(f"[red]Error:[/red] {explain(error)}")
-            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
+            raise
+        except Exception as error:  # noqa: BLE001 - classified below; bugs are re-raised
+            if options.debug:
+                raise
+            explained = _message(error)
+            if explained is None:
+                raise
+            text, code = explained
+            err_console.print(f"[red]{say('cli.error_prefix')}[/red] ", end="")
+            err_console.print(text, markup=False)
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -10,23 +10,25 @@ from typing import Optional
 
 import typer
 
-from .common import console
+from .common import console, handle_errors, log_scheduler_skips_as_info, say
 
 
-def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new folder for the database and "
-                                                                   "outputs (default: a new temporary folder)."),
-         seed: int = typer.Option(1, help="Seed for the simulated choices (same seed, same round).")) -> None:
-    """Play a whole round of the 2020 sample province through the real bot on the built-in Telegram
-    emulator: invitations, self-assessment, reminders, appraisal, explanation, survey, publication, charts.
-    Prints the ranking per block and writes the charts, workbook, PDF report and chat transcripts."""
+@handle_errors
+def demo(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục trống hoặc mới cho cơ sở dữ liệu và "
+                                                                   "kết quả (mặc định: một thư mục tạm mới)."),
+         seed: int = typer.Option(1, help="Hạt giống cho các lựa chọn mô phỏng (cùng hạt giống, cùng diễn biến).")) -> None:
+    """Chạy thử cả một kỳ đánh giá của tỉnh mẫu năm 2020 qua bot thật trên trình giả lập Telegram có sẵn:
+    mời, tự đánh giá, nhắc hạn, thẩm định, giải trình, điều tra xã hội học, công bố, biểu đồ. In bảng xếp hạng
+    từng khối và ghi biểu đồ, sổ kết quả, báo cáo PDF và nội dung một số cuộc trò chuyện."""
     from ..sandbox.demo import YEAR, run_demo
     from ..settings import get_settings
     from . import setup_cmds
 
     folder = (out or Path(tempfile.mkdtemp(prefix="parbot-demo-"))).resolve()
     if folder.exists() and any(folder.iterdir()):
-        raise typer.BadParameter(f"{folder} is not empty", param_hint="--out")
+        raise typer.BadParameter(say("cli.folder_not_empty", folder=folder), param_hint="--out")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Bot API URLs carry the token
+    log_scheduler_skips_as_info()
     console.print(f"parbot demo — tỉnh mẫu, kỳ đánh giá {YEAR}, seed {seed}; thư mục {folder}", style="bold",
                   markup=False)
     result = run_demo(folder, seed, console)
@@ -35,32 +37,34 @@ def demo(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new
     os.environ["PARBOT_EVIDENCE_DIR"] = str(folder / "evidence")
     get_settings.cache_clear()
     console.print()
-    setup_cmds.results_command(period=YEAR, block=None, format=setup_cmds.Format.table, out=None, items=False)
+    setup_cmds.results_command(period=YEAR, block=None, format=setup_cmds.Format.table, out=None, items=False, wide=False)
     console.print("Đã ghi:", style="bold")
     for path in result.files:
         console.print(f"  {path.relative_to(folder)}", markup=False, highlight=False)
     console.print(f"Cơ sở dữ liệu: {result.database}  (xem lại: PARBOT_DATABASE_URL=sqlite:///{result.database} "
                   f"parbot results)", markup=False, highlight=False)
     for problem in result.problems:
-        console.print(f"Problem: {problem}", style="red", markup=False)
+        console.print(say("cli.demo.problem", problem=problem), style="red", markup=False)
     if result.problems:
         raise typer.Exit(1)
 
 
-def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="An empty or new folder for the throw-away "
-                                                                      "database (default: a new temporary folder)."),
-            host: str = typer.Option("127.0.0.1", help="Address to listen on (keep it local)."),
-            port: int = typer.Option(8080, help="Port of the page (0: any free port).")) -> None:
-    """The training web chat: the bot on the built-in emulator, with a page where each trainee picks a sample
-    unit and a role and works in a Telegram-like chat. Stop with Ctrl-C."""
+@handle_errors
+def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục trống hoặc mới cho cơ sở dữ liệu "
+                                                                      "dùng thử (mặc định: một thư mục tạm mới)."),
+            host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe (nên để nội bộ)."),
+            port: int = typer.Option(8080, help="Cổng của trang (0: cổng trống bất kỳ).")) -> None:
+    """Phòng tập huấn trên trình duyệt: bot trên trình giả lập, mỗi học viên chọn một đơn vị mẫu và một vai
+    trò rồi làm việc trong khung chat giống Telegram. Dừng bằng Ctrl-C."""
     import asyncio
 
     from ..sandbox.webchat import serve
 
     folder = (out or Path(tempfile.mkdtemp(prefix="parbot-sandbox-"))).resolve()
     if folder.exists() and any(folder.iterdir()):
-        raise typer.BadParameter(f"{folder} is not empty", param_hint="--out")
+        raise typer.BadParameter(say("cli.folder_not_empty", folder=folder), param_hint="--out")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    log_scheduler_skips_as_info()
 
     def ready(url: str) -> None:
         console.print(f"Phòng tập parbot: mở {url} trong trình duyệt (mỗi học viên một thẻ). Ctrl-C để dừng.",

@@ -1,20 +1,35 @@
 """The `parbot` administrator command."""
 from __future__ import annotations
 
+from enum import Enum
+from typing import Optional
+
 import typer
 
 from ..logsafe import install
 from . import appraisal_cmds, bot_cmds, demo_cmds, people_cmds, reminders_cmds, report_cmds, setup_cmds
+from .common import options
 
 app = typer.Typer(name="parbot", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                  help="parbot: the PAR Index (Chỉ số CCHC) of a province, run through Telegram.")
+                  help="parbot: Chỉ số cải cách hành chính (Chỉ số CCHC) của tỉnh, vận hành qua Telegram. "
+                       "(The PAR Index of a province, run through Telegram.)")
+
+
+class Lang(str, Enum):
+    vi = "vi"
+    en = "en"
 
 
 @app.callback()
-def _redact_logs() -> None:
+def main(lang: Optional[Lang] = typer.Option(None, "--lang", help="Ngôn ngữ thông báo: vi hoặc en (mặc định: "
+                                                                   "PARBOT_LANGUAGE, rồi vi)."),
+         debug: bool = typer.Option(False, "--debug", help="In traceback khi có lỗi (cho người phát triển).")
+         ) -> None:
     # Before any command: what reaches stderr through logging (Python's last-resort handler included) is
     # redacted; `parbot bot run` adds the configured tokens when it sets logging up.
     install()
+    options.lang = lang.value if lang else None
+    options.debug = debug
 
 
 setup_cmds.register(app)

@@ -8,12 +8,11 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from ..core.services import people
-from .common import admin, console, handle_errors, settings, uow
+from .common import admin, console, err_console, handle_errors, say, settings, uow
 
-invite_app = typer.Typer(help="One-time invitation codes that bind a Telegram account to a role.",
+invite_app = typer.Typer(help="Mã mời dùng một lần, gắn một tài khoản Telegram với một vai trò.",
                          no_args_is_help=True)
-members_app = typer.Typer(help="People bound to the bot and their roles.", no_args_is_help=True)
+members_app = typer.Typer(help="Những người đã tham gia bot và vai trò của họ.", no_args_is_help=True)
 
 
 def _now() -> datetime:
@@ -24,13 +23,14 @@ def _local(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(ZoneInfo(settings().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def bot_username() -> str:
-    """From PARBOT_BOT_USERNAME, else asked of the Bot API (getMe)."""
+def bot_username() -> tuple[str | None, str | None]:
+    """The bot's username from PARBOT_BOT_USERNAME, else asked of the Bot API (getMe); with the reason when
+    it is unknown (no token, or Telegram did not answer)."""
     if settings().bot_username:
-        return settings().bot_username.lstrip("@")
+        return settings().bot_username.lstrip("@"), None
     token = settings().telegram_token
     if token is None:
-        return "<bot>"
+        return None, None
     import asyncio
 
     from telegram import Bot
@@ -42,40 +42,52 @@ def bot_username() -> str:
             return bot.username
 
     try:
-        return asyncio.run(ask())
-    except Exception:  # noqa: BLE001 - no network: the code still works, only the link is incomplete
-        return "<bot>"
+        return asyncio.run(ask()), None
+    except Exception as error:  # noqa: BLE001 - no network: the code still works, only the link is missing
+        return None, f"{type(error).__name__}: {error}"
 
 
 @invite_app.command("create")
 @handle_errors
-def invite_create(role: str = typer.Option(..., help="officer, unit_leader, appraiser, province_leader, admin"),
-                  unit: Optional[str] = typer.Option(None, help="Unit code (officers, unit leaders, appraisers)."),
-                  block: Optional[str] = typer.Option(None, help="Block code (appraisers)."),
-                  expires: str = typer.Option("14d", help="Validity: 14d, 48h, 30m."),
-                  note: Optional[str] = typer.Option(None, help="Who it is for (kept in the audit).")) -> None:
-    """Create a one-time code; it is shown once and only its hash is stored."""
+def invite_create(role: str = typer.Option(..., help="Vai trò: officer (cán bộ đầu mối), unit_leader (lãnh đạo đơn vị), appraiser (thẩm định), province_leader (lãnh đạo tỉnh), admin."),
+                  unit: Optional[str] = typer.Option(None, help="Mã đơn vị (cán bộ đầu mối, lãnh đạo đơn vị, thẩm định)."),
+                  block: Optional[str] = typer.Option(None, help="Mã khối (thẩm định)."),
+                  expires: str = typer.Option("14d", help="Thời hạn: 14d (ngày), 48h (giờ), 30m (phút)."),
+                  note: Optional[str] = typer.Option(None, help="Mời ai (ghi vào nhật ký).")) -> None:
+    """Tạo một mã mời dùng một lần; mã chỉ hiện một lần, chỉ lưu giá trị băm."""
+    from ..core.services import people
+
     code, invite = people.create_invite(uow(), caller=admin(), role=role, unit_code=unit, block=block,
                                         expires_in=people.parse_duration(expires), now=_now(), note=note)
-    console.print(f"Invite #{invite.id}: {invite.grant.describe()}, valid until {_local(invite.expires_at)}")
-    console.print(f"Code: {code}", markup=False)
-    console.print(f"Link: https://t.me/{bot_username()}?start={code}", markup=False)
+    console.print(say("cli.invite.created", id=invite.id, grant=invite.grant.describe(),
+                      until=_local(invite.expires_at)), markup=False)
+    console.print(say("cli.invite.code", code=code), markup=False)
+    username, reason = bot_username()
+    if username:
+        console.print(say("cli.invite.link", link=f"https://t.me/{username}?start={code}"), markup=False)
+    else:
+        err_console.print(say("cli.invite.no_username", code=code) if reason is None
+                          else say("cli.invite.getme_failed", reason=reason, code=code), markup=False, style="yellow")
 
 
 @invite_app.command("revoke")
 @handle_errors
-def invite_revoke(code_or_id: str = typer.Argument(..., help="The code, its first 6 characters, or #id.")) -> None:
-    """Revoke an unused invitation: its code no longer binds anyone."""
+def invite_revoke(code_or_id: str = typer.Argument(..., help="Mã mời, 6 ký tự đầu của mã, hoặc #mã số.")) -> None:
+    """Thu hồi một lời mời chưa dùng: mã không còn gắn được ai."""
+    from ..core.services import people
+
     invite = people.revoke_invite(uow(), caller=admin(), code_or_id=code_or_id, now=_now())
-    console.print(f"Invite #{invite.id} revoked.")
+    console.print(say("cli.invite.revoked", id=invite.id), markup=False)
 
 
 @invite_app.command("list")
 @handle_errors
 def invite_list() -> None:
-    """Invitations with their role, scope, expiry and state (open, used, expired, revoked)."""
+    """Các lời mời với vai trò, phạm vi, hạn dùng và trạng thái (còn hiệu lực, đã dùng, hết hạn, thu hồi)."""
+    from ..core.services import people
+
     now = _now()
-    table = Table("id", "code", "role", "unit", "block", "status", "expires", "used by")
+    table = Table(*say("cli.invite.columns").split("|"))
     for invite in people.list_invites(uow()):
         table.add_row(str(invite.id), f"{invite.code_hint}…", invite.role, invite.unit_code or "",
                       invite.block or "", invite.status(now), _local(invite.expires_at),
@@ -86,8 +98,10 @@ def invite_list() -> None:
 @members_app.command("list")
 @handle_errors
 def members_list() -> None:
-    """Everyone bound to the bot, with their roles and scopes."""
-    table = Table("person", "telegram id", "name", "username", "role", "unit", "block", "language")
+    """Mọi người đã tham gia bot, với vai trò và phạm vi."""
+    from ..core.services import people
+
+    table = Table(*say("cli.members.columns").split("|"))
     for person, grant in people.list_members(uow()):
         table.add_row(f"p{person.id}", str(person.telegram_id), person.name, f"@{person.username}"
                       if person.username else "", grant.role.value, grant.unit_code or "", grant.block or "",
@@ -97,12 +111,14 @@ def members_list() -> None:
 
 @members_app.command("remove")
 @handle_errors
-def members_remove(who: str = typer.Argument(..., help="Telegram id, p<person id> or @username."),
-                   role: Optional[str] = typer.Option(None, help="Only this role."),
-                   unit: Optional[str] = typer.Option(None, help="Only grants on this unit.")) -> None:
-    """Take roles away from a person (all of them, or one role / one unit's grants); audited."""
+def members_remove(who: str = typer.Argument(..., help="Mã Telegram, p<mã người> hoặc @tên người dùng."),
+                   role: Optional[str] = typer.Option(None, help="Chỉ vai trò này."),
+                   unit: Optional[str] = typer.Option(None, help="Chỉ các vai trò trên đơn vị này.")) -> None:
+    """Gỡ vai trò của một người (tất cả, hoặc một vai trò / các vai trò trên một đơn vị); có ghi nhật ký."""
+    from ..core.services import people
+
     removed = people.remove_member(uow(), caller=admin(), who=who, now=_now(), role=role, unit_code=unit)
-    console.print(f"Removed {removed} role(s) from {who}.")
+    console.print(say("cli.members.removed", count=removed, who=who), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,12 +7,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ..core.services.notifications import preview_notifications
-from ..storage.outbox_sender_repo import STATUSES
-from .common import console, err_console, handle_errors, settings, uow
+from .common import console, err_console, handle_errors, say, settings, uow
 
-reminders_app = typer.Typer(help="Deadline reminders and digests.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Outgoing messages (the outbox).", no_args_is_help=True)
+reminders_app = typer.Typer(help="Nhắc hạn và bản tin tổng hợp.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Tin nhắn đi (hàng đợi gửi).", no_args_is_help=True)
 
 
 def _moment(text: str | None, tz: ZoneInfo) -> datetime:
@@ -27,10 +25,12 @@ def _moment(text: str | None, tz: ZoneInfo) -> datetime:
 
 @reminders_app.command("preview")
 @handle_errors
-def preview(period: Optional[int] = typer.Option(None, "--period", "--year", help="Year (default: the latest)."),
-            at: Optional[str] = typer.Option(None, "--at", help="As if a sweep ran then (local time if no zone)."),
-            days: int = typer.Option(14, "--days", min=0, help="Also list what falls due in these days after.")) -> None:
-    """What would be sent to whom and when: due at --at (send or skip, with the reason), then upcoming."""
+def preview(period: Optional[int] = typer.Option(None, "--period", "--year", help="Năm đánh giá (mặc định: năm gần nhất)."),
+            at: Optional[str] = typer.Option(None, "--at", help="Giả như lượt quét chạy vào lúc này (giờ địa phương nếu không ghi múi giờ)."),
+            days: int = typer.Option(14, "--days", min=0, help="Liệt kê thêm những gì đến hạn trong số ngày này.")) -> None:
+    """Sẽ gửi gì, cho ai, khi nào: những gì đến hạn lúc --at (gửi hay bỏ qua, kèm lý do), rồi sắp tới."""
+    from ..core.services.notifications import preview_notifications
+
     config = settings()
     tz = ZoneInfo(config.timezone)
     moment = _moment(at, tz)
@@ -42,9 +42,12 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
     superseded = sum(line.reason == "superseded" for line in lines)
     lines = [line for line in lines if line.reason != "superseded"]
     if superseded:
-        console.print(f"{superseded} earlier reminder(s) would be recorded as skipped (superseded by a later one).")
+        console.print(say("cli.reminders.superseded", count=superseded), markup=False)
     if not lines:
-        console.print(f"Nothing due at {moment.astimezone(tz):%Y-%m-%d %H:%M} or in the {days} days after.")
+        console.print(say("cli.reminders.nothing_due", at=f"{moment.astimezone(tz):%H:%M %d/%m/%Y}", days=days),
+                      markup=False)
+        if not people:  # reminders go to people bound to the bot: none yet is the usual first-day reason
+            console.print(say("cli.reminders.nobody_joined"), markup=False)
     for line in lines:
         n = line.notification
         person = people.get(n.person_id)
@@ -56,8 +59,10 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
 
 @outbox_app.command("status")
 @handle_errors
-def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreachable rows to list.")) -> None:
-    """Counts by status and kind, the next due row, and the latest failures with their reasons."""
+def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi và không gửi được sẽ liệt kê.")) -> None:
+    """Số tin theo trạng thái và loại, dòng đến hạn tiếp theo, các lỗi gần nhất và nguyên nhân."""
+    from ..storage.outbox_sender_repo import STATUSES
+
     tz = ZoneInfo(settings().timezone)
     with uow() as work:
         rows = work.outbox_rows
@@ -65,12 +70,12 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreac
         next_due = rows.next_due()
         problems = rows.by_status("failed", show) + rows.by_status("unreachable", show)
     kinds = sorted({kind for _status, kind in counts})
-    console.print("kind\t" + "\t".join(STATUSES))
+    console.print(say("cli.outbox.kind") + "\t" + "\t".join(STATUSES), markup=False)
     for kind in kinds:
         console.print(kind + "\t" + "\t".join(str(counts.get((s, kind), 0)) for s in STATUSES), markup=False)
-    console.print("total\t" + "\t".join(str(sum(n for (s, _k), n in counts.items() if s == st)) for st in STATUSES))
+    console.print(say("cli.outbox.total") + "\t" + "\t".join(str(sum(n for (s, _k), n in counts.items() if s == st)) for st in STATUSES))
     if next_due is not None:
-        console.print(f"next pending row due {next_due.astimezone(tz):%Y-%m-%d %H:%M:%S}")
+        console.print(say("cli.outbox.next_due", at=f"{next_due.astimezone(tz):%H:%M:%S %d/%m/%Y}"), markup=False)
     for item in problems:
         console.print(f"#{item.id}\t{item.status}\t{item.kind}\tchat {item.chat_id}\tattempts {item.attempts}\t"
                       f"{item.error or ''}", markup=False)
@@ -78,21 +83,21 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreac
 
 @outbox_app.command("retry")
 @handle_errors
-def retry(item_id: Optional[int] = typer.Option(None, "--id", help="One failed or unreachable row."),
-          all_failed: bool = typer.Option(False, "--all-failed", help="Every failed row.")) -> None:
-    """Queue failed rows again (attempts from zero). An unreachable row is retried only by --id."""
+def retry(item_id: Optional[int] = typer.Option(None, "--id", help="Một dòng lỗi hoặc không gửi được."),
+          all_failed: bool = typer.Option(False, "--all-failed", help="Mọi dòng lỗi.")) -> None:
+    """Xếp lại các dòng lỗi vào hàng đợi (đếm lại số lần thử từ đầu). Dòng không gửi được chỉ thử lại với --id."""
     if (item_id is None) == (not all_failed):
-        err_console.print("Give exactly one of --id N and --all-failed.")
+        err_console.print(say("cli.outbox.one_of"), markup=False)
         raise typer.Exit(2)
     with uow() as work:
         rows = work.outbox_rows
         if item_id is not None and rows.get(item_id) is None:
-            err_console.print(f"No outbox row #{item_id}.")
+            err_console.print(say("cli.outbox.no_row", id=item_id), markup=False)
             raise typer.Exit(1)
         ids = [item_id] if item_id is not None else rows.failed_ids()
         count = rows.retry(ids, datetime.now(timezone.utc))
         work.commit()
-    console.print(f"{count} row(s) queued again.")
+    console.print(say("cli.outbox.requeued", count=count), markup=False)
 
 
 def register(app: typer.Typer) -> None:

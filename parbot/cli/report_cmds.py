@@ -1,32 +1,62 @@
-"""`parbot report`: the Vietnamese results report (PDF), the annex of the publication decision."""
+"""`parbot report`: the Vietnamese results report (PDF) and the annex of the publication decision (DOCX and
+XLSX next to it)."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ..core.services import reporting
-from .common import console, handle_errors, uow
+from .common import console, handle_errors, say, uow
 
 TITLE = "Báo cáo kết quả Chỉ số cải cách hành chính năm {year}"
 PROVISIONAL = " (tạm tính – chưa công bố)"
 
 
-@handle_errors
-def report_command(period: Optional[int] = typer.Option(None, "--period", help="The year (default: latest)."),
-                   out: Path = typer.Option(..., "--out", help="The PDF file to write."),
-                   workers: Optional[int] = typer.Option(None, help="Processes rendering unit pages "
-                                                                     "(default: one per core).")) -> None:
-    """Per block the ranking table and chart, the area comparison, and a page per unit with its summary and
-    lost points: from the published snapshots, or the current results marked provisional."""
-    from ..reports.pdf import results_report_pdf
+def _date(text: Optional[str]) -> Optional[date]:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"ngày không hợp lệ {text!r}: viết theo dạng NĂM-THÁNG-NGÀY, ví dụ 2026-03-15 "
+                                 f"(invalid date; use YYYY-MM-DD)") from None
 
+
+@handle_errors
+def report_command(period: Optional[int] = typer.Option(None, "--period", help="Năm của kỳ (mặc định: kỳ mới nhất)."),
+                   out: Path = typer.Option(..., "--out", help="Tệp PDF sẽ ghi; phụ lục ghi cạnh nó, cùng tên "
+                                                               "(.docx, .xlsx)."),
+                   province: Optional[str] = typer.Option(None, help='Ví dụ "tỉnh Thanh Hóa" (mặc định: '
+                                                                     "report.province trong tệp kỳ)."),
+                   issuer: Optional[str] = typer.Option(None, help='Cơ quan ban hành, ví dụ "Sở Nội vụ".'),
+                   decision: Optional[str] = typer.Option(None, help='Số quyết định, ví dụ "123/QĐ-UBND".'),
+                   decision_date: Optional[str] = typer.Option(None, "--date", help="Ngày quyết định, "
+                                                                                    "NĂM-THÁNG-NGÀY."),
+                   place: Optional[str] = typer.Option(None, help="Nơi ký (mặc định: tỉnh)."),
+                   ) -> None:
+    """Báo cáo PDF: bìa với cơ quan ban hành và quyết định, mục lục, bảng xếp hạng và biểu đồ từng khối, mỗi
+    đơn vị một trang với các lĩnh vực và điểm bị trừ; phụ lục (bảng xếp hạng) dạng Word và Excel. Lấy từ kết
+    quả đã công bố, hoặc kết quả hiện tại ghi "tạm tính". Các tùy chọn thay cho mục ``report`` của tệp kỳ."""
+    from ..core.services import reporting
+    from ..reports.annex import Heading
+    from ..reports.docx import results_docx
+    from ..reports.pdf import results_report_pdf
+    from ..reports.xlsx import results_xlsx
+
+    when = _date(decision_date)
     period_obj, blocks, provisional, previous = reporting.report_blocks(uow(), year=period)
-    title = TITLE.format(year=period_obj.year) + (PROVISIONAL if provisional else "")
-    pages = results_report_pdf(blocks, out, title, previous, workers=workers)
-    console.print(f"Wrote {out}: {pages} pages" + (" (provisional: not every block is published)."
-                                                    if provisional else "."), markup=False)
+    spec = period_obj.config.report
+    heading = Heading(TITLE.format(year=period_obj.year) + (PROVISIONAL if provisional else ""),
+                      province=province or spec.province, issuer=issuer or spec.issuer,
+                      decision=decision or spec.decision, date=when or spec.date, place=place or spec.place)
+    pages = results_report_pdf(blocks, out, heading, previous)
+    word, workbook = out.with_suffix(".docx"), out.with_suffix(".xlsx")
+    results_docx(blocks, word, heading, previous)
+    results_xlsx(blocks, str(workbook))
+    console.print(say("cli.report.written", pdf=out, pages=pages, docx=word, xlsx=workbook)
+                  + (say("cli.report.provisional") if provisional else ""), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,19 +12,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..core.criteria import load_criteria_set
-from ..core.decimals import fmt, round_half_up
-from ..core.services import catalog, periods, results, scores, units
-from ..core.services.periods import get_period
-from ..storage.db import current_revision
-from ..storage.files import read_table
-from .common import _engine, admin, console, err_console, handle_errors, settings, uow
+from .common import _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
-db_app = typer.Typer(help="The database.", no_args_is_help=True)
-framework_app = typer.Typer(help="Criteria sets (bộ tiêu chí).", no_args_is_help=True)
-units_app = typer.Typer(help="The unit registry (departments, districts, communes).", no_args_is_help=True)
-period_app = typer.Typer(help="Assessment periods (one per year).", no_args_is_help=True)
-scores_app = typer.Typer(help="Scores from spreadsheets.", no_args_is_help=True)
+db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
+framework_app = typer.Typer(help="Bộ tiêu chí.", no_args_is_help=True)
+units_app = typer.Typer(help="Danh sách đơn vị (sở, huyện, xã).", no_args_is_help=True)
+period_app = typer.Typer(help="Kỳ đánh giá (mỗi năm một kỳ).", no_args_is_help=True)
+scores_app = typer.Typer(help="Điểm nhập từ bảng tính.", no_args_is_help=True)
 
 
 class Format(str, Enum):
@@ -37,48 +31,60 @@ class Format(str, Enum):
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade() -> None:
-    """Apply every migration to the database in PARBOT_DATABASE_URL (done by every command anyway)."""
+    """Tạo hoặc nâng cấp cơ sở dữ liệu ở PARBOT_DATABASE_URL."""
+    from ..storage.db import current_revision
+
     engine = _engine(settings().database_url)
-    console.print(f"Database at revision {current_revision(engine)}.")
+    console.print(say("cli.db.revision", revision=current_revision(engine)), markup=False)
 
 
 @framework_app.command("validate")
-def framework_validate(files: list[Path] = typer.Argument(..., help="Criteria-set YAML files.")) -> None:
-    """Check criteria-set files; print every problem with file:line and path. Exit 0 only when all are valid."""
+@handle_errors
+def framework_validate(files: list[Path] = typer.Argument(..., help="Các tệp YAML bộ tiêu chí.")) -> None:
+    """Kiểm tra tệp bộ tiêu chí; in mọi lỗi kèm tệp:dòng và vị trí. Mã thoát 0 chỉ khi tất cả hợp lệ."""
+    from ..core.criteria import load_criteria_set
+    from ..core.decimals import fmt
+
     bad = 0
     for file in files:
         criteria_set, problems = load_criteria_set(file)
         if criteria_set is None:
             bad += 1
             for problem in problems:
-                err_console.print(str(problem), markup=False)
-            err_console.print(f"{file}: {len(problems)} problem(s)", markup=False)
+                err_console.print(problem_text(problem), markup=False)
+            err_console.print(say("cli.validate.problems", file=file, count=len(problems)), markup=False)
         else:
             spec = criteria_set.spec
             for block in spec.blocks:
                 view = criteria_set.for_block(block.code)
-                console.print(f"{file}: valid — {spec.code} v{spec.version} ({spec.year}), block {block.code}: "
-                              f"{len(view.areas)} areas, {len(view.assessed_items())} items, "
-                              f"maximum {fmt(view.maximum)}", markup=False)
+                console.print(say("cli.framework.valid", file=file, code=spec.code, version=spec.version,
+                                  year=spec.year, block=block.code, areas=len(view.areas),
+                                  items=len(view.assessed_items()), maximum=fmt(view.maximum)), markup=False)
     raise typer.Exit(1 if bad else 0)
 
 
 @framework_app.command("import")
 @handle_errors
 def framework_import(file: Path) -> None:
-    """Store a criteria set in the database (the same code and version must keep the same content)."""
-    criteria_set, set_id = catalog.import_file(uow(), caller=admin(), path=catalog.locate(str(file)))
-    console.print(f"Stored {criteria_set.code} v{criteria_set.spec.version} (id {set_id}).")
+    """Lưu một bộ tiêu chí vào cơ sở dữ liệu (cùng mã và phiên bản thì phải cùng nội dung)."""
+    from ..core.services import catalog
+
+    criteria_set, set_id = catalog.import_file(uow(create=True), caller=admin(), path=catalog.locate(str(file)))
+    console.print(say("cli.framework.stored", code=criteria_set.code, version=criteria_set.spec.version, id=set_id),
+                  markup=False)
 
 
 @framework_app.command("list")
 @handle_errors
-def framework_list(shipped: bool = typer.Option(False, help="List the sets shipped with parbot instead.")) -> None:
-    """Criteria sets in the database (or shipped with parbot)."""
+def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các bộ có sẵn kèm parbot.")) -> None:
+    """Các bộ tiêu chí trong cơ sở dữ liệu (hoặc có sẵn kèm parbot)."""
+    from ..core.criteria import load_criteria_set
+    from ..core.services import catalog
+
     if shipped:
         for path in sorted(catalog.shipped_sets_dir().glob("*.yaml")):
             criteria_set, _ = load_criteria_set(path)
-            title = criteria_set.spec.title if criteria_set else "(invalid)"
+            title = criteria_set.spec.title if criteria_set else say("cli.framework.invalid")
             console.print(f"{path.name}\t{title}", markup=False)
         return
     with uow() as work:
@@ -88,59 +94,48 @@ def framework_list(shipped: bool = typer.Option(False, help="List the sets shipp
 
 @framework_app.command("revise")
 @handle_errors
-def framework_revise(file: Path = typer.Argument(..., help="The new version of a criteria set the period uses."),
-                     period: Optional[int] = typer.Option(None, "--period", help="The year (default: latest)."),
-                     mapping: Optional[Path] = typer.Option(None, "--map", help="YAML 'old code: new code(s)' for "
-                                                            "renamed, split or merged items."),
-                     dry_run: bool = typer.Option(False, "--dry-run", help="Print the mapping and what would "
-                                                  "change; write nothing."),
-                     show_all: bool = typer.Option(False, "--all", help="List the unchanged items too.")) -> None:
-    """Attach a new version of a criteria set to a running period: unchanged items keep their answers, changed
-    ones are asked again, every unit is told in the chat, all of it audited (docs/criteria-format.md, section 12)."""
+def framework_revise(file: Path = typer.Argument(..., help="Tệp phiên bản mới của bộ tiêu chí kỳ đánh giá đang dùng."),
+                     period: Optional[int] = typer.Option(None, "--period", help="Năm (mặc định: kỳ gần nhất)."),
+                     mapping: Optional[Path] = typer.Option(None, "--map", help="Tệp YAML “mã cũ: mã mới” cho "
+                                                            "tiêu chí đổi mã, tách hoặc gộp."),
+                     dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ in bảng đối chiếu và những gì "
+                                                  "sẽ thay đổi; không ghi gì."),
+                     show_all: bool = typer.Option(False, "--all", help="In cả các tiêu chí giữ nguyên.")) -> None:
+    """Gắn phiên bản mới của bộ tiêu chí vào kỳ đang chạy: tiêu chí không đổi giữ câu trả lời, tiêu chí thay đổi
+    được hỏi lại, từng đơn vị được báo trong chat, mọi việc ghi nhật ký (docs/criteria-format.md, mục 12)."""
     from datetime import datetime, timezone
 
-    from ..core.errors import DomainError, ValidationFailed
-    from ..core.services import revision
-    from ..i18n import error_text, render, t
+    from ..core.services import catalog, revision
 
-    lang = settings().language
     path = catalog.locate(str(file))
     reference = path.name if path.parent == catalog.shipped_sets_dir() else str(path.resolve())
-    try:
-        result = revision.revise(uow(), caller=admin(), criteria_set=catalog.load_file(path), reference=reference,
-                                 year=period, now=datetime.now(timezone.utc), dry_run=dry_run,
-                                 mapping=revision.load_mapping(mapping) if mapping else None)
-    except DomainError as error:
-        if not error.code.startswith("revision."):
-            raise
-        err_console.print(error_text(error, lang, settings().timezone), markup=False)
-        for problem in getattr(error, "problems", []) if isinstance(error, ValidationFailed) else []:
-            err_console.print(f"  • {render(problem, lang)}", markup=False)
-        raise typer.Exit(2 if isinstance(error, ValidationFailed) else 1) from None
+    result = revision.revise(uow(), caller=admin(), criteria_set=catalog.load_file(path), reference=reference,
+                             year=period, now=datetime.now(timezone.utc), dry_run=dry_run,
+                             mapping=revision.load_mapping(mapping) if mapping else None)
     if not result.blocks:
-        console.print(t("revise.noop", lang, year=result.year, set=result.set_code, version=result.version),
+        console.print(say("revise.noop", year=result.year, set=result.set_code, version=result.version),
                       markup=False)
         return
     for block in result.blocks:
-        _print_revision(block, result.set_code, lang, show_all)
+        _print_revision(block, result.set_code, show_all)
     if result.self_assessment_closed:
-        console.print(t("revise.closed_warning", lang), style="yellow", markup=False)
+        console.print(say("revise.closed_warning"), style="yellow", markup=False)
     if not result.applied:
-        console.print(t("revise.dry_run", lang), style="bold", markup=False)
+        console.print(say("revise.dry_run"), style="bold", markup=False)
         return
-    console.print(t("revise.applied", lang, set=result.set_code, version=result.version, year=result.year,
-                    blocks=", ".join(b.block for b in result.blocks),
-                    notices=sum(u.notices for b in result.blocks for u in b.units)), markup=False)
+    console.print(say("revise.applied", set=result.set_code, version=result.version, year=result.year,
+                      blocks=", ".join(b.block for b in result.blocks),
+                      notices=sum(u.notices for b in result.blocks for u in b.units)), markup=False)
 
 
-def _print_revision(block, set_code: str, lang: str, show_all: bool) -> None:
+def _print_revision(block, set_code: str, show_all: bool) -> None:  # noqa: ANN001 - a revision.BlockRevision
+    from ..core.decimals import fmt
     from ..core.services.revision import KEPT
-    from ..i18n import t
 
-    table = Table(title=t("revise.table.title", lang, set=set_code, block=block.block, old=block.old_version,
-                          new=block.new_version))
+    table = Table(title=say("revise.table.title", set=set_code, block=block.block, old=block.old_version,
+                            new=block.new_version))
     for key in ("kind", "old", "new", "name", "max", "what"):
-        table.add_column(t(f"revise.col.{key}", lang), justify="right" if key == "max" else "left")
+        table.add_column(say(f"revise.col.{key}"), justify="right" if key == "max" else "left")
     kept = 0
     for change in block.changes:
         if change.kind == KEPT:
@@ -149,34 +144,37 @@ def _print_revision(block, set_code: str, lang: str, show_all: bool) -> None:
                 continue
         before = fmt(change.old.maximum) if change.old else ""
         after = fmt(sum((i.maximum for i in change.new), Decimal(0))) if change.new else ""
-        table.add_row(t(f"revise.kind.{change.kind}", lang), change.old_code or "", ", ".join(change.new_codes),
+        table.add_row(say(f"revise.kind.{change.kind}"), change.old_code or "", ", ".join(change.new_codes),
                       (change.old or change.new[0]).name,
                       f"{before} → {after}" if before and after and before != after else before or after,
-                      ", ".join(t(f"revise.diff.{d}", lang) for d in change.differences))
-    table.caption = t("revise.notice.kept", lang, count=kept)
+                      ", ".join(say(f"revise.diff.{d}") for d in change.differences))
+    table.caption = say("revise.notice.kept", count=kept)
     console.print(table)
-    units = Table(title=t("revise.units.title", lang, block=block.block))
+    units = Table(title=say("revise.units.title", block=block.block))
     for key in ("unit", "moved", "superseded", "reopened", "notices"):
-        units.add_column(t(f"revise.col.{key}", lang), justify="right" if key == "notices" else "left")
+        units.add_column(say(f"revise.col.{key}"), justify="right" if key == "notices" else "left")
     for unit in block.units:
         units.add_row(f"{unit.unit_code} {unit.unit_name}", ", ".join(unit.moved), ", ".join(unit.superseded),
-                      t("revise.yes", lang) if unit.reopened else "", str(unit.notices))
+                      say("revise.yes") if unit.reopened else "", str(unit.notices))
     console.print(units)
 
 
 @units_app.command("import")
 @handle_errors
 def units_import(file: Path) -> None:
-    """Import units from CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
+    """Nhập đơn vị từ CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
+    from ..core.services import units
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
-    added, updated = units.import_units(uow(), caller=admin(), header=header, rows=rows)
-    console.print(f"Units: {added} added, {updated} updated.")
+    added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
+    console.print(say("cli.units.imported", added=added, updated=updated), markup=False)
 
 
 @units_app.command("list")
 @handle_errors
 def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
-    """List units, optionally of one block or existing in one year."""
+    """Liệt kê đơn vị, có thể lọc theo khối hoặc theo năm."""
     with uow() as work:
         for unit in work.units.list(block=block, year=year):
             extra = f"\tparent {unit.parent_code}" if unit.parent_code else ""
@@ -186,15 +184,21 @@ def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
 @period_app.command("create")
 @handle_errors
 def period_create(file: Path) -> None:
-    """Create or update a period from a YAML file (year, criteria per block, deadlines, bands, tie rule)."""
-    period = periods.create_from_file(uow(), caller=admin(), path=file)
-    console.print(f"Period {period.year} saved with blocks {', '.join(period.blocks)}.")
+    """Tạo hoặc cập nhật kỳ đánh giá từ tệp YAML (năm, bộ tiêu chí từng khối, các hạn, xếp loại, quy tắc
+    bằng điểm)."""
+    from ..core.services import periods
+
+    period = periods.create_from_file(uow(create=True), caller=admin(), path=file)
+    console.print(say("cli.period.saved", year=period.year, blocks=", ".join(period.blocks)), markup=False)
 
 
 @period_app.command("show")
 @handle_errors
 def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) -> None:
-    """Show a period's configuration: criteria sets, deadlines, bands, tie rule."""
+    """Xem cấu hình kỳ đánh giá: bộ tiêu chí, các hạn, xếp loại, quy tắc bằng điểm."""
+    from ..core.decimals import fmt
+    from ..core.services.periods import get_period
+
     with uow() as work:
         period = get_period(work, year)
     config = period.config
@@ -221,13 +225,16 @@ def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) 
 
 @scores_app.command("import")
 @handle_errors
-def scores_import(file: Path, period: int = typer.Option(..., "--period", help="The year."),
-                  reason: Optional[str] = typer.Option(None, help="Recorded in the audit for every row.")) -> None:
-    """Import scores (CSV/XLSX: unit,item,source,points[,reason]); all rows or none."""
+def scores_import(file: Path, period: int = typer.Option(..., "--period", help="Năm đánh giá."),
+                  reason: Optional[str] = typer.Option(None, help="Lý do, ghi vào nhật ký cho mọi dòng.")) -> None:
+    """Nhập điểm (CSV/XLSX: unit,item,source,points[,reason]); nhận tất cả các dòng hoặc không dòng nào."""
+    from ..core.services import scores
+    from ..storage.files import read_table
+
     header, rows = read_table(file)
     count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
                                          reason=reason)
-    console.print(f"Scores: {count} rows read, {changed} changed.")
+    console.print(say("cli.scores.imported", count=count, changed=changed), markup=False)
 
 
 def _render(value: object) -> object:
@@ -236,6 +243,8 @@ def _render(value: object) -> object:
 
 
 def _index(value: Decimal) -> str:
+    from ..core.decimals import round_half_up
+
     return format(round_half_up(value), "f")
 
 
@@ -244,8 +253,12 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                     block: Optional[str] = typer.Option(None, help="Only this block."),
                     format: Format = typer.Option(Format.table, "--format"),  # noqa: A002 - the option's name
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
-                    items: bool = typer.Option(False, help="Include item detail (xlsx, json).")) -> None:
+                    items: bool = typer.Option(False, help="Include item detail (xlsx, json)."),
+                    wide: bool = typer.Option(False, "--wide", help="Every column with its full name, however "
+                                                                    "wide the terminal.")) -> None:
     """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
+    from ..core.services import results
+
     period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items or format == Format.xlsx)
     if format == Format.xlsx:
         from ..reports.xlsx import results_xlsx
@@ -262,29 +275,109 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
                        for r in rows]} for b, header, rows in tables]}
         text = json.dumps(payload, ensure_ascii=False, indent=2)
     elif format == Format.csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for b, header, rows in tables:
-            writer.writerow(["block", *header])
-            for r in rows:
-                writer.writerow([b.block, *[_render(v) for h, v in zip(header, r)]])
-        text = buffer.getvalue()
+        _write_csv(tables, out)
+        return
     else:
         if out is not None:
             raise typer.BadParameter("--out needs --format csv, json or xlsx")
-        for b, header, rows in tables:
-            table = Table(title=f"{b.block_name} — {period_obj.year} (average index {_index(b.average_index)}%)")
-            for h in header:
-                table.add_column(h, justify="left" if h in ("unit", "unit_code", "class") else "right")
-            for r in rows:
-                table.add_row(*[str(_render(v)) for h, v in zip(header, r)])
-            console.print(table)
+        _print_tables(period_obj, tables, wide)
         return
     if out is None:
         console.print(text, end="", markup=False)
     else:
         out.write_text(text, encoding="utf-8")
         console.print(f"Wrote {out}.")
+
+
+NARROW = 100  # below this many columns the ranking is shown as a list of units, not a table
+_TEXT_COLUMNS = ("unit_code", "unit", "class", "excluded")
+
+
+def _label(column: str, short: bool) -> str:
+    from ..i18n import t
+
+    if column.startswith("area_"):
+        return column.removeprefix("area_") if short else t("sheets.results.area", None, code=column[5:])
+    return t(f"sheets.results.{'short' if short else 'col'}.{column}", None)
+
+
+def _print_tables(period, tables, wide: bool) -> None:
+    """The ranking as fits the terminal: every column with full names (--wide); from NARROW columns a table
+    with short headers and wrapped names when it fits without cutting a number; else one unit per
+    paragraph. Every view shows the CSV's very strings."""
+    import shutil
+
+    from rich import box
+    from rich.text import Text
+
+    from ..i18n import t
+
+    width = shutil.get_terminal_size((console.width, 24)).columns  # COLUMNS first, like every terminal tool
+    for b, header, rows in tables:
+        title = t("sheets.results.title", None, block=b.block_name, year=period.year,
+                  average=_index(b.average_index))
+        cells = [[str(_render(v)) for v in r] for r in rows]
+        areas = [a for a in period.criteria_for(b.block).areas if f"area_{a.code}" in header]
+        legend = t("sheets.results.legend", None, areas="; ".join(f"{a.code} = {a.short or a.name}" for a in areas))
+        table = Table(title=title, caption=None if wide else legend, box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD)
+        for h in header:
+            table.add_column(_label(h, not wide), justify="left" if h in _TEXT_COLUMNS else "right",
+                             no_wrap=wide or h not in ("unit", "excluded"))
+        for values in cells:
+            table.add_row(*map(Text, values))  # names are shown as typed, never read as rich markup
+        needed = console.measure(table, options=console.options.update_width(10_000))
+        if wide:
+            console.print(table, width=max(width, needed.maximum), soft_wrap=False)
+        elif width >= NARROW and needed.minimum <= width:
+            console.print(table, width=width, soft_wrap=False)
+        else:
+            console.print(Text(title, style="bold"), width=width, soft_wrap=False)
+            for values in cells:
+                record = dict(zip(header, values))
+                console.print(Text(f"{record['rank'] or '–'}. {record['unit']} ({record['unit_code']})",
+                                   style="bold"), width=width, soft_wrap=False)
+                fields = [f"{_label(h, True)}: {v}" for h, v in record.items()
+                          if h not in ("rank", "unit", "unit_code") and v != ""]
+                for line in _pack(fields, width - 3):
+                    console.print("   " + line, markup=False, width=width, soft_wrap=False)
+            console.print(legend, width=width, markup=False, soft_wrap=False)
+
+
+def _pack(fields: list[str], width: int) -> list[str]:
+    """Fields joined by ' · ' into lines of at most ``width``, never splitting a "label: value" pair."""
+    lines: list[str] = []
+    for field in fields:
+        if lines and len(lines[-1]) + 3 + len(field) <= width:
+            lines[-1] += " · " + field
+        else:
+            lines.append(field)
+    return lines
+
+
+def _csv_text(block_result, header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["block", *header])
+    writer.writerows([block_result.block, *[_render(v) for v in r]] for r in rows)
+    return buffer.getvalue()
+
+
+def _write_csv(tables, out: Optional[Path]) -> None:
+    """One header per file: blocks have different areas, so each block gets its own file. A file starts
+    with a UTF-8 BOM, without which Excel reads the Vietnamese names as Windows-1258."""
+    from ..i18n import t
+
+    if len(tables) > 1 and out is None:
+        err_console.print(t("sheets.results.csv_needs_block", None, blocks=", ".join(b.block for b, *_ in tables)))
+        raise typer.Exit(2)
+    if out is None:
+        typer.echo(_csv_text(*tables[0]), nl=False)  # not rich: it would wrap long rows
+        return
+    targets = [out] if len(tables) == 1 else [out.with_name(f"{out.stem}-{b.block}{out.suffix or '.csv'}")
+                                               for b, *_ in tables]
+    for target, table in zip(targets, tables):
+        target.write_text(_csv_text(*table), encoding="utf-8-sig", newline="")
+        console.print(t("sheets.results.wrote", None, path=target), markup=False)
 
 
 def _table(period, block_result):
@@ -297,7 +390,9 @@ def _table(period, block_result):
 def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                   unit: Optional[str] = typer.Option(None, "--unit"),
                   item: Optional[str] = typer.Option(None, "--item")) -> None:
-    """The history of every score: who, when, source, old → new, reason."""
+    """Lịch sử từng điểm: ai, khi nào, nguồn, cũ → mới, lý do."""
+    from ..core.services.periods import get_period
+
     with uow() as work:
         period_obj = get_period(work, period)
         entries = work.audit.query(period_obj.id, unit, item)
@@ -311,7 +406,7 @@ def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                       f"{e.old if e.old is not None else '∅'} → {e.new if e.new is not None else '∅'}\t{e.reason or ''}",
                       markup=False)
     if not entries:
-        console.print("No audit entries match.")
+        console.print(say("cli.audit.none"), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .decimals import ZERO, fmt
+from .errors import schema_problem
 from .rules import PointsSpec, Rule, SurveyRule, TiersRule, _coerce_points, resolve
 
 FORMAT = "parbot/criteria-set@1"
@@ -341,15 +342,6 @@ def clean_tag(part: str) -> bool:
     return part in RULE_KINDS or part.startswith(("function-", "decimal", "dict[")) or part in ("Decimal",)
 
 
-_MESSAGES = {
-    "extra_forbidden": "unknown key (check its spelling against docs/criteria-format.md)",
-    "missing": "required key is missing",
-    "union_tag_invalid": "unknown rule kind; use one of: yes_no, choice, tiers, proportional, per_occurrence, "
-                         "all_of, points, survey",
-    "union_tag_not_found": "the rule needs 'kind'",
-}
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -436,7 +428,8 @@ def validate_document(text: str, file: str, model: type[M], not_a_mapping: str,
         return model.model_validate(raw), checker, raw
     except ValidationError as exc:
         for error in exc.errors():
-            message = _MESSAGES.get(error["type"], error["msg"]).replace("docs/criteria-format.md", guide)
+            # Catalog messages (problem.schema.<type>) say what is expected in the reader's language.
+            message = schema_problem(error, guide=guide) or error["msg"]
             checker.add(_pydantic_loc(error["loc"], raw), message)
         return None, checker, raw
 

@@ -69,3 +69,30 @@ class ValidationFailed(DomainError):
 class Conflict(Exception):
     """A transaction lost a race it can win by running again (SQLite's write lock taken after a read, an
     optimistic version that moved): the caller retries the whole unit of work."""
+
+
+def _shown(value: Any) -> str:
+    """A value as a reader recognises it in their file, short."""
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, (list, tuple)):
+        return "[…]"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def schema_problem(error: dict[str, Any], **params: Any) -> Message | None:
+    """A pydantic validation error (one of ``ValidationError.errors()``) as a Message with catalog key
+    ``problem.schema.<type>``: what is expected and the value found; None for types without a message."""
+    from ..i18n import has
+
+    code = f"schema.{error['type']}"
+    if not has(f"problem.{code}"):
+        return None
+    ctx = {k: _shown(v) if not isinstance(v, str) else v for k, v in (error.get("ctx") or {}).items()}
+    return Message(code, **{"input": _shown(error.get("input")), **ctx, **params})
+
+
+class WriteConflict(Exception):
+    """A transaction begun as a reader could not take the write lock (another writer got there first): the
+    caller re-runs it as a writer. Not a DomainError: nobody is told about it."""

@@ -4,7 +4,7 @@ Administrators write it as YAML (`parbot period create FILE`); it is stored as J
 """
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -123,6 +123,21 @@ class AppraisalAssignment(_Strict):
     appraiser_units: list[str] = []  # appraisers belonging to these units (e.g. STC for public finance)
 
 
+_Date = date  # the field below is called "date"
+
+
+class ReportSpec(_Strict):
+    """Who publishes the results, printed on the report's cover and the annex (`parbot report` options
+    override each field): ``province`` "tỉnh Thanh Hóa", ``issuer`` "Sở Nội vụ", ``decision`` "123/QĐ-UBND",
+    ``date`` of the decision, ``place`` where it is signed (default: the province without "tỉnh")."""
+
+    province: str | None = None
+    issuer: str | None = None
+    decision: str | None = None
+    date: _Date | None = None
+    place: str | None = None
+
+
 class PeriodConfig(_Strict):
     year: Annotated[int, Field(ge=2000, le=2100)]
     criteria: dict[str, str]  # block -> criteria set file (shipped name or path) or "code@version"
@@ -134,6 +149,7 @@ class PeriodConfig(_Strict):
     leaders_see_block_ranking: bool = False
     reminders: ReminderPolicy = ReminderPolicy()
     appraisal: list[AppraisalAssignment] = []
+    report: ReportSpec = ReportSpec()
 
     def bands_for(self, block: str) -> tuple[Band, ...]:
         specs = self.bands.get(block, self.bands.get("*", []))

@@ -13,6 +13,7 @@ from typing import Iterable
 
 from .model import Unit, UnitStage
 from .period import PeriodConfig, ReminderPolicy
+from .permissions import Grant, Role
 
 # stage -> (the Deadlines field that opens it, the one that closes it)
 STAGE_WINDOWS = {
@@ -22,6 +23,24 @@ STAGE_WINDOWS = {
 REMINDER = "reminder"
 ESCALATION = "reminder_escalation"
 DIGEST = "digest"
+
+
+# kind -> (the roles that make a person its addressee, whether held for the payload's unit): a message queued
+# before its recipient lost that role is dropped at send time. Kinds not listed go to whoever they were queued for.
+ADDRESSEES: dict[str, tuple[frozenset[Role], bool]] = {
+    REMINDER: (frozenset({Role.OFFICER}), True),
+    ESCALATION: (frozenset({Role.UNIT_LEADER}), True),
+    DIGEST: (frozenset({Role.ADMIN, Role.PROVINCE_LEADER}), False),
+    "appraisal_round1": (frozenset({Role.OFFICER, Role.UNIT_LEADER}), True),  # appraisal.close_round's notice
+}
+
+
+def addressed(kind: str, payload: dict, grants: Iterable[Grant]) -> bool:
+    """Whether the grants a person holds now still justify a message of ``kind`` about ``payload``."""
+    if kind not in ADDRESSEES:
+        return True
+    roles, per_unit = ADDRESSEES[kind]
+    return any(g.role in roles and (not per_unit or g.unit_code == payload.get("unit")) for g in grants)
 
 
 def expected(stage: str, unit_stage: UnitStage) -> bool:

@@ -1,143 +1,278 @@
-"""The results report as a PDF in Vietnamese: a title page, per block the ranking table and the ranking
-chart, the area comparison, then a page per unit with its summary chart and the items where it lost points.
+"""The results report as a PDF a Sở Nội vụ can attach to its decision: a cover with the province, issuing
+body, decision number and date, a table of contents, then per block the ranking table in the shape
+provinces publish and a vector ranking chart sized to its units, then a page per unit with its areas, the
+items where it lost points and the appraisers' reasons; "Trang 3/40" on every page.
 
-Drawn with matplotlib's PdfPages on A4 ``Figure`` pages; fonts are embedded as TrueType (``pdf.fonttype``
-42 in ``charts.RC``) so Vietnamese renders and extracts; no creation date, so the same results give the
-same file.
-
-Speed: matplotlib's PDF text costs about 50 µs a glyph (every string is shaped and its glyphs loaded), so
-the layout is frugal with text — tables are plain text artists on ruled rows (no ``Table`` cells), and a
-unit's lost points are one line per item in two columns, grouped by area, with the appraisers' reason on
-the line below. Unit pages are rendered in chunks of ``CHUNK`` units by a process pool (one process per
-core) and the parts are joined with pypdf; chunks do not depend on the number of cores, so the file is
-the same on any machine.
+Typeset with reportlab's platypus rather than matplotlib, which shaped every line of text itself (the
+measure is in docs/benchmarks.md). DejaVu Sans is embedded as TrueType subsets so Vietnamese renders and
+extracts. One pass: the canvas keeps the pages and prints "Trang x/N" and the contents' page numbers at the
+end. Table cells are plain strings wrapped at spaces (no Paragraph markup to parse), which is what keeps
+hundreds of units fast and prints user text literally. ``invariant``: a fixed date and ids, so the same
+results give the same file.
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
-import textwrap
-from concurrent.futures import ProcessPoolExecutor
+import importlib.util
+from dataclasses import dataclass, field
 from decimal import Decimal
-from io import BytesIO
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Mapping, Sequence
+from xml.sax.saxutils import escape
 
-from . import charts  # sets MPLCONFIGDIR before matplotlib is imported
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-from pypdf import PdfReader, PdfWriter  # noqa: E402
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, KeepTogether, PageBreak,
+                                PageTemplate, Paragraph, Spacer, Table, TableStyle)
 
-from parbot.core.decimals import ZERO  # noqa: E402
-from parbot.core.results import NA, BlockResult, ItemResult, UnitResult  # noqa: E402
+from parbot.core.decimals import ZERO
+from parbot.core.results import NA, BlockResult, ItemResult, UnitResult
+from parbot.i18n import t as msg
 
-from . import class_label, num, short_name, signed, t  # noqa: E402
+from . import abbreviate, class_label, num, signed, t
+from .annex import Heading, ranking_header, ranking_rows
 
-LANG = "vi"
-A4 = (8.27, 11.69)
-MARGIN = 0.45
-TABLE_TOP = 0.85
-TABLE_ROWS = 38  # ranking table rows per page
-ROW = 0.245  # inches per ranking table row
-CHAR = 0.068  # inches an average 8-point character takes, with some room
-BOLD_CHAR = 0.08
-RANKING_ROWS = int((A4[1] - charts.RANK_TOP - charts.RANK_BOTTOM) / charts.RANK_ROW)
-# Lost points: two columns of 6.5-point lines.
-LOST_FONT = 6.5
-LOST_LINE = 0.118
-LOST_GAP = 0.25
-LOST_COLUMN = (A4[0] - 2 * MARGIN - LOST_GAP) / 2
-LOST_CHAR = 0.047  # inches an average 6.5-point character takes
-CHUNK = 40  # units per process-pool task
-POOL_FROM = 100  # units; below that, starting processes costs more than it saves
-METADATA = {"Creator": "parbot", "Producer": None, "CreationDate": None}
-
-
-def _page() -> Figure:
-    return charts.figure_in(*A4)
-
-
-def _centred(fig: Figure, x: float, y: float, text: str, **kwargs) -> None:
-    """Text whose middle is ``y`` inches from the top."""
-    fig.text(x / fig.get_figwidth(), 1 - y / fig.get_figheight(), text, va="center", **kwargs)
+FONT, BOLD, ITALIC = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"
+LEFT, RIGHT, TOP, BOTTOM = 2.5 * cm, 1.5 * cm, 1.8 * cm, 2.0 * cm
+WIDTH = A4[0] - LEFT - RIGHT
+HEIGHT = A4[1] - TOP - BOTTOM
+HEADER_FILL = colors.HexColor("#ddebf7")
+RULE = colors.HexColor("#9e9e9e")
+# The ranking chart: one bar a row; the labels' column, the bars' scale and the axis below.
+BAR_ROW = 14.0
+CHART_LABEL = 0.42 * WIDTH
+CHART_AXIS = 30.0
+CLASS_COLOURS = ("#1a9850", "#66bd63", "#a6d96a", "#fdae61", "#d73027", "#a50026")
+UNCLASSED = "#9e9e9e"
+PADDING = 4  # a table cell's left and right padding
 
 
-def _table(fig: Figure, top: float, widths: Sequence[float], header: Sequence[str],
-           rows: Sequence[Sequence[str]], right_aligned: Sequence[int] = ()) -> None:
-    """One-line rows under a shaded header, ruled, from ``top`` inches down."""
-    w, h = fig.get_figwidth(), fig.get_figheight()
-    header = [short_name(text, int(width / BOLD_CHAR), 2) for text, width in zip(header, widths)]
-    head = ROW * max(text.count("\n") + 1 for text in header)
-    total = sum(widths)
-    fig.add_artist(Rectangle((MARGIN / w, 1 - (top + head) / h), total / w, head / h, facecolor="#ddebf7",
-                             edgecolor="none", transform=fig.transFigure))
-    edges = [top, top + head] + [top + head + ROW * (r + 1) for r in range(len(rows))]
-    fig.add_artist(LineCollection([[(MARGIN / w, 1 - y / h), ((MARGIN + total) / w, 1 - y / h)] for y in edges],
-                                  colors="#9e9e9e", linewidths=0.4, transform=fig.transFigure))
-    x = MARGIN
-    for c, width in enumerate(widths):
-        right = c in right_aligned
-        anchor = x + width - 0.05 if right else x + 0.05
-        _centred(fig, anchor, top + head / 2, header[c], fontsize=8, fontweight="bold",
-                 ha="right" if right else "left", multialignment="right" if right else "left")
-        for r, row in enumerate(rows):
-            _centred(fig, anchor, top + head + ROW * (r + 0.5), row[c], fontsize=8,
-                     ha="right" if right else "left")
-        x += width
+@lru_cache(maxsize=None)
+def _fonts() -> None:
+    """DejaVu Sans from matplotlib's data (found without importing matplotlib), registered once a process."""
+    from reportlab.lib.fonts import addMapping
+
+    folder = Path(importlib.util.find_spec("matplotlib").submodule_search_locations[0]) / "mpl-data/fonts/ttf"
+    for name in (FONT, BOLD, ITALIC, "DejaVuSans-BoldOblique"):
+        pdfmetrics.registerFont(TTFont(name, str(folder / f"{name}.ttf")))
+    for bold, italic, name in ((0, 0, FONT), (1, 0, BOLD), (0, 1, ITALIC), (1, 1, "DejaVuSans-BoldOblique")):
+        addMapping(FONT, bold, italic, name)
 
 
-def _title_page(blocks: Sequence[BlockResult], title: str) -> Figure:
-    fig = _page()
-    charts.text_at(fig, A4[0] / 2, 3.0, short_name(title, 40, 5), fontsize=20, fontweight="bold",
-                   ha="center", linespacing=1.3)
-    years = sorted({b.year for b in blocks})
-    charts.text_at(fig, A4[0] / 2, 5.2, t(LANG, "report_year", year=", ".join(map(str, years))), fontsize=13,
-                   ha="center")
-    lines = [t(LANG, "block_line", block=b.block_name, n=len(b.units), average=num(b.average_index, LANG))
-             for b in blocks]
-    charts.text_at(fig, 1.0, 6.2, "\n".join(lines), fontsize=11, linespacing=1.8)
-    return fig
+def _style(name: str, size: float, font: str = FONT, **kwargs) -> ParagraphStyle:
+    return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * 1.3, **kwargs)
 
 
-def _ranking_table_pages(block: BlockResult, previous: Mapping[str, Decimal]) -> list[Figure]:
-    header = [t(LANG, "rank"), t(LANG, "unit"), t(LANG, "total"), t(LANG, "maximum"), t(LANG, "index_pct"),
-              t(LANG, "class")]
-    widths = [0.55, 3.35, 0.8, 0.8, 0.8, 1.0]
-    if previous:
-        header.append(t(LANG, "change"))
-        widths = [0.55, 2.85, 0.7, 0.7, 0.7, 0.9, 0.95]
-    rows = []
-    for unit in block.units:
-        row = [str(unit.rank) if unit.rank else "—", short_name(unit.unit.name, int(widths[1] / CHAR), 1),
-               num(unit.total, LANG), num(unit.maximum, LANG), num(unit.index, LANG), class_label(unit, LANG)]
-        if previous:
-            before = previous.get(unit.unit.code)
-            row.append(signed(unit.index - before, LANG) if before is not None else "—")
-        rows.append(row)
-    pages = [rows[i:i + TABLE_ROWS] for i in range(0, len(rows), TABLE_ROWS)]
-    figures = []
-    for number, chunk in enumerate(pages, start=1):
-        fig = _page()
-        heading = t(LANG, "table_title", block=f"{block.block_name} {block.year}")
-        if len(pages) > 1:
-            heading += f" · {t(LANG, 'page', page=number, pages=len(pages))}"
-        charts.text_at(fig, MARGIN, 0.35, heading, fontsize=12, fontweight="bold")
-        _table(fig, TABLE_TOP, widths, header, chunk, right_aligned=(0, 2, 3, 4, *([6] if previous else [])))
-        figures.append(fig)
-    return figures
+@dataclass(frozen=True)
+class _Styles:
+    body: ParagraphStyle = field(default_factory=lambda: _style("body", 10, spaceAfter=4))
+    h1: ParagraphStyle = field(default_factory=lambda: _style("h1", 14, BOLD, spaceBefore=6, spaceAfter=8))
+    h2: ParagraphStyle = field(default_factory=lambda: _style("h2", 12, BOLD, spaceAfter=6))
+    h3: ParagraphStyle = field(default_factory=lambda: _style("h3", 10.5, BOLD, spaceBefore=8, spaceAfter=4))
+    centre: ParagraphStyle = field(default_factory=lambda: _style("centre", 11, alignment=TA_CENTER))
+    centre_bold: ParagraphStyle = field(default_factory=lambda: _style("centre_bold", 11, BOLD,
+                                                                       alignment=TA_CENTER))
+    title: ParagraphStyle = field(default_factory=lambda: _style("title", 16, BOLD, alignment=TA_CENTER,
+                                                                 spaceBefore=40, spaceAfter=12))
+    toc: ParagraphStyle = field(default_factory=lambda: _style("toc", 10.5))
 
 
-def _ranking_chart_pages(block: BlockResult) -> list[Figure]:
-    rows = charts.page_rows(len(block.ranked), RANKING_ROWS)
-    chunks = [block.ranked[i:i + rows] for i in range(0, len(block.ranked), rows)]
-    figures = []
-    for page, chunk in enumerate(chunks, start=1):
-        fig = _page()
-        charts.draw_ranking(fig, block, chunk, RANKING_ROWS, page, len(chunks), LANG)
-        figures.append(fig)
-    return figures
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    """User text (names, reasons) escaped: "<b>" or "&" print as written, not as markup."""
+    return Paragraph(escape(text), style)
+
+
+def _wrap(text: str, width: float, font: str = FONT, size: float = 9) -> str:
+    """A table cell's text broken at spaces to fit a column (less its padding): plain strings, no markup to
+    parse, are what keeps 300 units' tables fast."""
+    return "\n".join(simpleSplit(text, font, size, width - 2 * PADDING)) or text
+
+
+class _Entry(Paragraph):
+    """A heading that is an entry of the contents (``level`` 0) or only of the PDF outline (1)."""
+
+    def __init__(self, text: str, style: ParagraphStyle, level: int, key: str) -> None:
+        super().__init__(escape(text), style)
+        self.entry = (level, text, key)
+
+
+class _ContentsLine(Table):
+    """A line of the contents; where it is drawn is noted so its page number is printed once known."""
+
+    def __init__(self, text: str, style: ParagraphStyle, places: list) -> None:
+        super().__init__([[_p(text, style)]], colWidths=[WIDTH - 1.5 * cm], hAlign="LEFT",
+                         style=[("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+        self.places = places
+
+    def drawOn(self, canvas, x, y, _sW=0) -> None:
+        self.places.append((canvas.getPageNumber(), y + 4))
+        super().drawOn(canvas, x, y, _sW)
+
+
+class _Canvas(Canvas):
+    """Keeps every page until the end, then prints "Trang x/N" and the contents' page numbers: one
+    typesetting pass instead of two."""
+
+    def __init__(self, *args, document: "_Document", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.document, self.kept = document, []
+
+    def showPage(self) -> None:
+        self.kept.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        doc, total = self.document, len(self.kept)
+        numbers: dict[int, list[tuple[float, str]]] = {}
+        for (page, y), (_, _, target) in zip(doc.places, doc.entries):
+            numbers.setdefault(page, []).append((y, str(target)))
+        for state in self.kept:
+            self.__dict__.update(state)
+            self.setFont(FONT, 9)
+            self.drawCentredString(A4[0] / 2, BOTTOM / 2,
+                                   msg("report.page", doc.lang, page=self._pageNumber, pages=total))
+            self.setFont(FONT, 10.5)
+            for y, number in numbers.get(self._pageNumber, []):
+                self.drawRightString(LEFT + WIDTH, y, number)
+            super().showPage()
+        super().save()
+
+
+class _Document(BaseDocTemplate):
+    def __init__(self, target, heading: Heading, lang: str) -> None:
+        super().__init__(target, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP,
+                         bottomMargin=BOTTOM, title=heading.title, author=heading.issuer or "",
+                         creator="parbot", invariant=1)
+        self.lang = lang
+        self.entries: list[tuple[int, str, int]] = []
+        self.places: list[tuple[int, float]] = []  # where each contents line was drawn: page, baseline
+        frame = Frame(LEFT, BOTTOM, WIDTH, HEIGHT, id="body", leftPadding=0, rightPadding=0, topPadding=0,
+                      bottomPadding=0)
+        self.addPageTemplates([PageTemplate("page", [frame])])
+
+    def afterFlowable(self, flowable: Flowable) -> None:
+        entry = getattr(flowable, "entry", None)
+        if entry is not None:
+            level, text, key = entry
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(text, key, level=level)
+            if level == 0:
+                self.entries.append((level, text, self.page))
+
+
+def _grid(data, widths, header_rows: int = 1, right_from: int | None = None, extra=()) -> Table:
+    style = [("FONT", (0, 0), (-1, -1), FONT, 9), ("FONT", (0, 0), (-1, header_rows - 1), BOLD, 9),
+             ("BACKGROUND", (0, 0), (-1, header_rows - 1), HEADER_FILL),
+             ("GRID", (0, 0), (-1, -1), 0.4, RULE), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+             ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+             ("LEFTPADDING", (0, 0), (-1, -1), PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), PADDING), *extra]
+    if right_from is not None:
+        style.append(("ALIGN", (right_from, header_rows), (-1, -1), "RIGHT"))
+    return Table(data, colWidths=widths, repeatRows=header_rows, style=TableStyle(style), hAlign="LEFT")
+
+
+def _cover(heading: Heading, blocks: Sequence[BlockResult], lang: str, s: _Styles) -> list[Flowable]:
+    left = [_p(heading.province.upper(), s.centre)] if heading.province else []
+    if heading.issuer:
+        left.append(_p(heading.issuer.upper(), s.centre_bold))
+    if heading.decision:
+        left.append(_p(msg("report.decision_number", lang, decision=heading.decision), s.centre))
+    right = [Paragraph(msg("report.nation", lang), s.centre_bold), Paragraph(msg("report.motto", lang), s.centre_bold)]
+    place_date = heading.place_date(lang)
+    if place_date:
+        right.append(Paragraph(f"<i>{escape(place_date)}</i>", s.centre))
+    story: list[Flowable] = [Table([[left, right]], colWidths=[0.42 * WIDTH, 0.58 * WIDTH],
+                                   style=[("VALIGN", (0, 0), (-1, -1), "TOP")])]
+    story.append(_p(heading.title, s.title))
+    decision = heading.decision_line(lang)
+    if decision:
+        story.append(Paragraph(f"<i>({escape(decision)})</i>", s.centre))
+    story.append(Spacer(1, 14))
+    years = ", ".join(str(y) for y in sorted({b.year for b in blocks}))
+    story.append(Paragraph(escape(t(lang, "report_year", year=years)), s.body))
+    for block in blocks:
+        story.append(_p("• " + t(lang, "block_line", block=block.block_name, n=len(block.units),
+                                 average=num(block.average_index, lang)), s.body))
+    return story
+
+
+def _contents(titles: Sequence[str], places: list, lang: str, s: _Styles) -> list[Flowable]:
+    return [Spacer(1, 18), Paragraph(msg("report.contents", lang), s.h1),
+            *(_ContentsLine(title, s.toc, places) for title in titles)]
+
+
+def _ranking_table(block: BlockResult, previous: Mapping[str, Decimal], lang: str, s: _Styles) -> Table:
+    widths = [1.1 * cm, None, 1.9 * cm, 1.9 * cm, 1.9 * cm, 2.3 * cm] + ([2.1 * cm] if previous else [])
+    widths[1] = WIDTH - sum(w for w in widths if w)
+    header = [_wrap(h, w, BOLD) for h, w in zip(ranking_header(lang, bool(previous)), widths)]
+    rows = ranking_rows(block, previous, lang)
+    data = [header] + [[r[0], _wrap(r[1], widths[1]), *r[2:]] for r in rows]
+    extra = [("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9)] if block.units else []
+    return _grid(data, widths, right_from=2, extra=[("ALIGN", (0, 1), (0, -1), "RIGHT"), *extra])
+
+
+def _fit(text: str, width: float, size: float) -> str:
+    """The name cut at a word to fit ``width`` points, with "…" when cut."""
+    if pdfmetrics.stringWidth(text, FONT, size) <= width:
+        return text
+    words = text.split()
+    while words and pdfmetrics.stringWidth(" ".join(words) + "…", FONT, size) > width:
+        words.pop()
+    return " ".join(words) + "…" if words else text[:8] + "…"
+
+
+def _colour(block: BlockResult, unit: UnitResult) -> colors.Color:
+    labels = [b.label for b in block.bands]
+    if unit.classification in labels:
+        return colors.HexColor(CLASS_COLOURS[min(labels.index(unit.classification), len(CLASS_COLOURS) - 1)])
+    return colors.HexColor(UNCLASSED)
+
+
+def _ranking_chart(block: BlockResult, units: Sequence[UnitResult], lang: str) -> Drawing:
+    """Horizontal bars of the index (0–100 %), one row per unit: the drawing's height follows the units."""
+    height = len(units) * BAR_ROW + CHART_AXIS
+    scale = (WIDTH - CHART_LABEL - 30) / 100
+    drawing = Drawing(WIDTH, height)
+    for tick in range(0, 101, 20):
+        x = CHART_LABEL + tick * scale
+        drawing.add(Line(x, CHART_AXIS - 3, x, height, strokeColor=colors.HexColor("#dddddd"), strokeWidth=0.4))
+        drawing.add(String(x, CHART_AXIS - 13, str(tick), fontName=FONT, fontSize=7, textAnchor="middle"))
+    for row, unit in enumerate(units):
+        y = height - (row + 1) * BAR_ROW
+        label = _fit(f"{unit.rank}. {abbreviate(unit.unit.name)}", CHART_LABEL - 6, 8)
+        drawing.add(String(CHART_LABEL - 4, y + 4, label, fontName=FONT, fontSize=8, textAnchor="end"))
+        width = float(min(max(unit.index, ZERO), Decimal(100))) * scale
+        drawing.add(Rect(CHART_LABEL, y + 2, width, BAR_ROW - 4, fillColor=_colour(block, unit), strokeColor=None))
+        drawing.add(String(CHART_LABEL + width + 3, y + 4, num(unit.index, lang), fontName=FONT, fontSize=7.5))
+    average = CHART_LABEL + float(block.average_index) * scale
+    drawing.add(Line(average, CHART_AXIS - 3, average, height, strokeColor=colors.HexColor("#333333"),
+                     strokeWidth=0.8, strokeDashArray=[3, 2]))
+    drawing.add(String(average, 2, f"{t(lang, 'block_average')} {num(block.average_index, lang)}%",
+                       fontName=FONT, fontSize=7, textAnchor="middle"))
+    return drawing
+
+
+def _ranking_charts(block: BlockResult, lang: str, s: _Styles) -> list[Flowable]:
+    """The chart split in parts of at most a page's rows, each kept with its title."""
+    units = block.ranked
+    if not units:
+        return []
+    per_page = int((HEIGHT - 60 - CHART_AXIS) / BAR_ROW)
+    parts = [units[i:i + per_page] for i in range(0, len(units), per_page)]
+    story: list[Flowable] = []
+    for number, part in enumerate(parts, start=1):
+        title = (msg("report.ranking_chart", lang, block=block.block_name) if len(parts) == 1 else
+                 msg("report.ranking_chart_part", lang, block=block.block_name, part=number, parts=len(parts)))
+        story.append(KeepTogether([_p(title, s.h3), _ranking_chart(block, part, lang)]))
+    return story
 
 
 def _lost(item: ItemResult) -> Decimal:
@@ -145,143 +280,102 @@ def _lost(item: ItemResult) -> Decimal:
     return item.points if item.section == "deduction" else item.lost
 
 
-def _mark(value) -> str:
-    return t(LANG, "not_applicable") if value is NA else num(value, LANG, False)
+def _mark(value, lang: str) -> str:
+    return "" if value is None else t(lang, "not_applicable") if value is NA else num(value, lang, False)
 
 
-# A line of the lost-points list: (kind, left text, right text); kind is "area", "item" or "reason".
-Line = tuple[str, str, str]
+def _areas_table(unit: UnitResult, lang: str, s: _Styles) -> Table:
+    widths = [WIDTH - 3 * 2.2 * cm, 2.2 * cm, 2.2 * cm, 2.2 * cm]
+    data = [[_wrap(h, w, BOLD) for h, w in zip((t(lang, "area"), t(lang, "maximum"), t(lang, "points"),
+                                                t(lang, "index_pct")), widths)]]
+    for area in unit.areas:
+        data.append([_wrap(f"{area.code}. {area.name}", widths[0]), num(area.maximum, lang), num(area.points, lang),
+                     num(area.index, lang)])
+    for key, value in (("bonus", unit.bonus), ("deduction", unit.deduction)):
+        if value:
+            data.append([t(lang, key), "", num(value if key == "bonus" else -value, lang), ""])
+    data.append([t(lang, "total"), num(unit.maximum, lang), num(unit.total, lang), num(unit.index, lang)])
+    return _grid(data, widths, right_from=1, extra=[("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9)])
 
 
-def _lost_lines(unit: UnitResult) -> list[Line]:
-    """Only items that lost points, grouped under their area with the area's loss; reasons in full."""
-    names = {a.code: f"{a.code}. {a.short or a.name}" for a in unit.areas}
-    names.update(bonus=t(LANG, "section_bonus"), deduction=t(LANG, "section_deduction"))
-    name_chars = int((LOST_COLUMN - 1.6) / LOST_CHAR)  # room for "Tự chấm 1,5 · 0,5/1,5  −1"
+def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
+    """Items that lost points, under their area with the area's loss; names and reasons wrapped in full; the
+    self-score only where the appraisers changed it."""
+    names = {a.code: f"{a.code}. {a.name}" for a in unit.areas}
+    names.update(bonus=t(lang, "section_bonus"), deduction=t(lang, "section_deduction"))
     groups: dict[str, list[ItemResult]] = {}
     for item in unit.items:
         if _lost(item) > ZERO:
             groups.setdefault(item.area_code if item.section == "area" else item.section, []).append(item)
-    lines: list[Line] = []
+    if not groups:
+        return None
+    widths = [1.3 * cm, 6.2 * cm, 1.5 * cm, 1.6 * cm, 1.5 * cm]
+    widths.append(WIDTH - sum(widths))
+    header = [t(lang, "code"), t(lang, "item"), t(lang, "self"), t(lang, "points"), t(lang, "lost"), t(lang, "reason")]
+    data: list[list] = [[_wrap(h, w, BOLD) for h, w in zip(header, widths)]]
+    spans = []
     for code, items in groups.items():
         lost = sum((_lost(i) for i in items), ZERO)
-        lines.append(("area", short_name(names.get(code, code), int(LOST_COLUMN / LOST_CHAR) - 8, 1),
-                      f"−{num(lost, LANG, False)}"))
+        spans.append(len(data))
+        data.append([_wrap(f"{names.get(code, code)} (−{num(lost, lang, False)})", WIDTH, BOLD), "", "", "", "", ""])
         for item in items:
-            marks = f"{num(item.points, LANG, False)}/{num(item.maximum, LANG, False)}"
-            if item.self_points is not None and item.self_points != item.points:
-                marks = f"{t(LANG, 'self')} {_mark(item.self_points)} · {marks}"
-            lines.append(("item", f"{item.code}  {short_name(item.name, name_chars, 1)}",
-                          f"{marks}  −{num(_lost(item), LANG, False)}"))
-            for part in textwrap.wrap(item.reason or "", int((LOST_COLUMN - 0.3) / LOST_CHAR)):
-                lines.append(("reason", part, ""))
-    return lines
+            differs = item.self_points is not None and item.self_points != item.points
+            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, lang) if differs else "",
+                         f"{num(item.points, lang, False)}/{num(item.maximum, lang, False)}",
+                         f"−{num(_lost(item), lang, False)}",
+                         _wrap(item.reason, widths[5], ITALIC, 8.5) if item.reason else ""])
+    extra = [style for row in spans for style in (("SPAN", (0, row), (-1, row)), ("FONT", (0, row), (-1, row), BOLD, 9),
+                                                   ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f2f2f2")))]
+    return _grid(data, widths, right_from=None,
+                 extra=[("FONT", (5, 1), (5, -1), ITALIC, 8.5), ("ALIGN", (2, 1), (4, -1), "RIGHT"),
+                        ("VALIGN", (0, 1), (-1, -1), "TOP"), *extra])
 
 
-def _draw_lines(fig: Figure, lines: Sequence[Line], x: float, top: float) -> None:
-    styles = {"area": {"fontweight": "bold"}, "item": {}, "reason": {"color": "#555555", "fontstyle": "italic"}}
-    for row, (kind, left, right) in enumerate(lines):
-        y = top + row * LOST_LINE
-        charts.text_at(fig, x + (0.3 if kind == "reason" else 0.0), y, left, fontsize=LOST_FONT,
-                       **styles[kind])
-        if right:
-            charts.text_at(fig, x + LOST_COLUMN, y, right, fontsize=LOST_FONT, ha="right", **styles[kind])
+def _unit(block: BlockResult, unit: UnitResult, previous: Decimal | None, lang: str, s: _Styles) -> list[Flowable]:
+    story: list[Flowable] = [PageBreak(), _Entry(unit.unit.name, s.h2, 1, f"unit-{block.block}-{unit.unit.code}")]
+    rank = str(unit.rank) if unit.rank else "—"
+    story.append(_p(msg("report.unit_summary", lang, rank=rank, of=unit.rank_of or len(block.ranked),
+                        total=num(unit.total, lang), maximum=num(unit.maximum, lang), index=num(unit.index, lang),
+                        classification=class_label(unit, lang)), s.body))
+    if previous is not None and not unit.excluded:
+        story.append(_p(msg("report.unit_change", lang, change=signed(unit.index - previous, lang)), s.body))
+    if unit.missing_survey:
+        story.append(_p(t(lang, "missing_survey", n=unit.missing_survey), s.body))
+    if unit.areas:
+        story.append(_areas_table(unit, lang, s))
+    story.append(_p(t(lang, "lost_title"), s.h3))
+    lost = _lost_table(unit, lang, s)
+    story.append(lost if lost is not None else _p(t(lang, "no_lost" if unit.items else "no_items"), s.body))
+    return story
 
 
-def _unit_pages(block: BlockResult, unit: UnitResult, previous_index: Decimal | None) -> list[Figure]:
-    fig = _page()
-    end = charts.draw_unit_summary(fig, unit, block, previous_index, LANG, top=0.3)
-    charts.text_at(fig, MARGIN, end + 0.1, t(LANG, "lost_title"), fontsize=11, fontweight="bold")
-    lines = _lost_lines(unit)
-    if not lines:
-        charts.text_at(fig, MARGIN, end + 0.45, t(LANG, "no_lost" if unit.items else "no_items"), fontsize=9.5)
-        return [fig]
-    bottom = A4[1] - MARGIN
-    figures = [fig]
-    top = end + 0.45
-    while lines:
-        per_column = int((bottom - top) / LOST_LINE)
-        for column in range(2):
-            _draw_lines(fig, lines[:per_column], MARGIN + column * (LOST_COLUMN + LOST_GAP), top)
-            lines = lines[per_column:]
-        if lines:
-            fig = _page()
-            charts.text_at(fig, MARGIN, 0.35, f"{short_name(unit.unit.name, 70, 1)} {t(LANG, 'continued')}",
-                           fontsize=12, fontweight="bold")
-            figures.append(fig)
-            top = TABLE_TOP
-    return figures
-
-
-def _write(figures, target: str | Path | IO[bytes]) -> int:
-    pages = 0
-    with charts.style(), PdfPages(target, metadata=METADATA) as pdf:
-        for fig in figures:
-            pdf.savefig(fig)
-            pages += 1
-    return pages
-
-
-def _front(blocks: Sequence[BlockResult], title: str, previous: Mapping[str, Decimal]):
-    yield _title_page(blocks, title)
+def _story(blocks: Sequence[BlockResult], heading: Heading, previous: Mapping[str, Decimal], lang: str,
+           places: list) -> list[Flowable]:
+    s = _Styles()
+    sections: list[tuple[str, list[Flowable]]] = []
     for block in blocks:
-        yield from _ranking_table_pages(block, previous)
-        yield from _ranking_chart_pages(block)
-    with_units = [b for b in blocks if b.units]
-    if with_units:
-        fig = _page()
-        charts.draw_area_comparison(fig, with_units, LANG,
-                                    height=min(charts.area_comparison_height(with_units), A4[1]))
-        yield fig
+        table = msg("report.ranking_table", lang, year=block.year, block=block.block_name)
+        sections.append((table, [_ranking_table(block, previous, lang, s), Spacer(1, 10),
+                                 CondPageBreak(5 * cm), *_ranking_charts(block, lang, s)]))
+        if block.units:
+            units = msg("report.units_section", lang, block=block.block_name)
+            body = [f for u in block.units for f in _unit(block, u, previous.get(u.unit.code), lang, s)]
+            body[0:1] = []  # the section's own page break stands for the first unit's
+            sections.append((units, body))
+    story = _cover(heading, blocks, lang, s) + _contents([title for title, _ in sections], places, lang, s)
+    for number, (title, body) in enumerate(sections):
+        story += [PageBreak(), _Entry(title, s.h1, 0, f"section-{number}"), *body]
+    return story
 
 
-def _units(block: BlockResult, units: Sequence[UnitResult], previous: Mapping[str, Decimal]):
-    for unit in units:
-        yield from _unit_pages(block, unit, previous.get(unit.unit.code))
-
-
-def _render_front(blocks, title, previous) -> tuple[bytes, int]:
-    buffer = BytesIO()
-    with charts.style():
-        pages = _write(_front(blocks, title, previous), buffer)
-    return buffer.getvalue(), pages
-
-
-def _render_units(block, units, previous) -> tuple[bytes, int]:
-    buffer = BytesIO()
-    with charts.style():
-        pages = _write(_units(block, units, previous), buffer)
-    return buffer.getvalue(), pages
-
-
-def results_report_pdf(blocks: Sequence[BlockResult], path: str | Path | IO[bytes], title: str,
-                       previous: Mapping[str, Decimal] | None = None, workers: int | None = None) -> int:
-    """Write the report; ``previous`` maps unit codes to last year's index. ``workers`` processes render
-    (default: one per core from ``POOL_FROM`` units; 1 renders in this process). Returns the number of pages."""
+def results_report_pdf(blocks: Sequence[BlockResult], path: str | Path | IO[bytes], heading: Heading | str,
+                       previous: Mapping[str, Decimal] | None = None, lang: str = "vi") -> int:
+    """Write the report; ``heading`` is the cover's publisher and decision (a plain title for a draft);
+    ``previous`` maps unit codes to last year's index. Returns the number of pages."""
+    _fonts()
+    heading = Heading(heading) if isinstance(heading, str) else heading
     previous = dict(previous or {})
-    tasks = [(_render_front, (list(blocks), title, previous))]
-    for block in blocks:
-        for start in range(0, len(block.units), CHUNK):
-            units = block.units[start:start + CHUNK]
-            tasks.append((_render_units, (block, units, {u.unit.code: previous[u.unit.code] for u in units
-                                                         if u.unit.code in previous})))
-    if workers is None:
-        workers = os.cpu_count() or 1 if sum(len(b.units) for b in blocks) >= POOL_FROM else 1
-    workers = min(workers, len(tasks))
-    if workers > 1:
-        # spawn: the bot's threads must not be forked; each worker imports matplotlib once.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(_call, tasks))
-    else:
-        parts = [_call(task) for task in tasks]
-    writer = PdfWriter()
-    for data, _ in parts:
-        writer.append(PdfReader(BytesIO(data)))
-    writer.add_metadata({"/Creator": "parbot", "/Producer": "parbot"})
-    writer.write(path)
-    return sum(pages for _, pages in parts)
-
-
-def _call(task) -> tuple[bytes, int]:
-    function, args = task
-    return function(*args)
+    document = _Document(str(path) if isinstance(path, Path) else path, heading, lang)
+    document.build(_story(blocks, heading, previous, lang, document.places),
+                   canvasmaker=lambda *args, **kwargs: _Canvas(*args, document=document, **kwargs))
+    return document.page

@@ -12,6 +12,7 @@ from typing import IO, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -27,6 +28,27 @@ _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=13)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+_FORMULA_START = ("=", "+", "-", "@")  # what Excel takes for a formula when the cell is typed or re-entered
+
+
+def plain(value: object) -> object:
+    """User text without the control characters (NUL, ESC, other C0 but tab and newlines) that XML cannot
+    hold and openpyxl refuses with IllegalCharacterError; other values unchanged."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def as_text(cell) -> None:
+    """Keep a text cell text: a unit name or an explanation starting with '=' stays a string (not a formula),
+    and the quote prefix keeps Excel from evaluating it when someone edits the cell."""
+    if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def text_cell(ws, value: object):
+    cell = WriteOnlyCell(ws, plain(value))
+    as_text(cell)
+    return cell
 
 
 class _SheetNames:
@@ -37,7 +59,7 @@ class _SheetNames:
         self.used: set[str] = set()
 
     def take(self, wanted: str) -> str:
-        base = _FORBIDDEN.sub(" ", wanted).strip().strip("'").strip() or "Sheet"
+        base = _FORBIDDEN.sub(" ", plain(wanted)).strip().strip("'").strip() or "Sheet"
         name, n = base[:SHEET_NAME_MAX].rstrip(), 1
         while name.casefold() in self.used:
             n += 1
@@ -62,7 +84,7 @@ class _Cells:
         return cell
 
     def text(self, value: str | None, bold: bool = False, wrap: bool = False):
-        cell = WriteOnlyCell(self.ws, value)
+        cell = text_cell(self.ws, value)
         if bold:
             cell.font = _BOLD
         if wrap:
@@ -72,13 +94,13 @@ class _Cells:
     def header(self, values: Sequence[str]) -> list:
         out = []
         for value in values:
-            cell = WriteOnlyCell(self.ws, value)
+            cell = text_cell(self.ws, value)
             cell.font, cell.fill, cell.alignment = _BOLD, _HEADER_FILL, _WRAP
             out.append(cell)
         return out
 
     def title(self, value: str):
-        cell = WriteOnlyCell(self.ws, value)
+        cell = text_cell(self.ws, value)
         cell.font = _TITLE
         return cell
 
@@ -101,6 +123,17 @@ def _area_headers(block: BlockResult, positions: list[int]) -> list[str]:
     return [f"{code}. {names[code]}" if code in names else code for code in codes]
 
 
+def _survey_header(block: BlockResult, lang: str) -> str:
+    """The survey column, named after the area it stands for when one area is measured only by the survey
+    (e.g. "8. Tác động (Điểm ĐTXHH)"), so a reader does not look for that area's own column."""
+    first = block.units[0].areas if block.units else ()
+    survey_areas = [a for a in first if a.survey_only]
+    if len(survey_areas) != 1:
+        return t(lang, "survey")
+    area = survey_areas[0]
+    return f"{area.code}. {area.short or area.name} ({t(lang, 'survey')})"
+
+
 def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> None:
     ws = wb.create_sheet(name)
     cells = _Cells(ws, block.points_decimals)
@@ -108,7 +141,7 @@ def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> No
     with_deduction = any(u.deduction for u in block.units)
     positions = _scored_areas(block)
     header = [t(lang, "rank"), t(lang, "unit_code"), t(lang, "unit"), *_area_headers(block, positions),
-              t(lang, "survey")]
+              _survey_header(block, lang)]
     header += [t(lang, "bonus")] * with_bonus + [t(lang, "deduction")] * with_deduction
     header += [t(lang, "total"), t(lang, "maximum"), t(lang, "index_pct"), t(lang, "class")]
     _widths(ws, [8, 12, 44, *[14] * len(positions), 12, *[11] * (with_bonus + with_deduction),
@@ -117,14 +150,15 @@ def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> No
     ws.append([cells.title(t(lang, "ranking_title", year=block.year, block=block.block_name))])
     ws.append(cells.header(header))
     for unit in block.units:
-        row = [cells.number(unit.rank or None, fmt="0"), unit.unit.code, unit.unit.name,
+        row = [cells.number(unit.rank or None, fmt="0"), cells.text(unit.unit.code), cells.text(unit.unit.name),
                *(cells.number(unit.areas[i].points) for i in positions), cells.number(unit.survey)]
         if with_bonus:
             row.append(cells.number(unit.bonus))
         if with_deduction:
             row.append(cells.number(unit.deduction))
-        row += [cells.number(unit.total, bold=True), cells.number(unit.maximum), cells.number(unit.index, bold=True, fmt=INDEX_FORMAT),
-                unit.classification if unit.excluded is None else class_label(unit, lang)]
+        row += [cells.number(unit.total, bold=True), cells.number(unit.maximum),
+                cells.number(unit.index, bold=True, fmt=INDEX_FORMAT),
+                cells.text(unit.classification if unit.excluded is None else class_label(unit, lang))]
         ws.append(row)
     gap = [None] * (len(header) - 5)  # the columns between the unit's name and the index
     ws.append([None, None, cells.text(t(lang, "block_average"), bold=True), *gap,
@@ -143,7 +177,7 @@ def _unit_sheet(wb: Workbook, block: BlockResult, unit: UnitResult, name: str, l
     rank = f"{unit.rank}/{unit.rank_of}" if unit.rank else "—"
     ws.append([cells.title(f"{unit.unit.name} – {block.block_name} {block.year}")])
     ws.append([f"{t(lang, 'index')}: {num(unit.index, lang)}%", None, f"{t(lang, 'rank')}: {rank}", None,
-               f"{t(lang, 'class')}: {class_label(unit, lang)}"])
+               cells.text(f"{t(lang, 'class')}: {class_label(unit, lang)}")])
     ws.append(cells.header([t(lang, "code"), t(lang, "item"), t(lang, "maximum"), t(lang, "self"),
                             t(lang, "appraised"), t(lang, "points"), t(lang, "lost"), t(lang, "reason")]))
     sections = {"bonus": t(lang, "section_bonus"), "deduction": t(lang, "section_deduction")}
@@ -159,7 +193,7 @@ def _unit_sheet(wb: Workbook, block: BlockResult, unit: UnitResult, name: str, l
                            cells.number(area.points, bold=True), cells.number(area.maximum - area.points, bold=True)])
             else:
                 ws.append([cells.text(current, bold=True), cells.text(sections[item.section], bold=True)])
-        ws.append([item.code, cells.text(item.name, wrap=True), cells.number(item.maximum),
+        ws.append([cells.text(item.code), cells.text(item.name, wrap=True), cells.number(item.maximum),
                    _mark(cells, item.self_points, lang) if item.self_points is not None else None,
                    _mark(cells, item.appraised_points, lang) if item.appraised_points is not None else None,
                    cells.number(item.points), cells.number(item.lost), cells.text(item.reason, wrap=True)])

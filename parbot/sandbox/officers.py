@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..bot.callbacks import MalformedCallback, decode
+from ..core.conversation.callbacks import MalformedCallback, decode
 from ..core.criteria import BlockCriteria, Item
 from ..core.decimals import fmt
 from ..core.rules import AllOfRule, ChoiceRule, DirectPointsRule, PerOccurrenceRule, TiersRule, YesNoRule

@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+READER_OPTION = "parbot_reader"  # execution option: begin a deferred SQLite transaction
 
 
 def _create_private(engine: Engine) -> None:
@@ -41,8 +42,10 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(connection) -> None:  # noqa: ANN001
-            # Take the write lock at the start: read-then-write transactions never deadlock on upgrade.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock at the start: read-then-write transactions never deadlock on upgrade. A unit
+            # of work begun as a reader (SqlUnitOfWork.reading) leaves it free for the others.
+            reader = connection.get_execution_options().get(READER_OPTION)
+            connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
         _create_private(engine)
         return engine

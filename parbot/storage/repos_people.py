@@ -31,7 +31,8 @@ class SqlInvites:
         return row.id  # type: ignore[return-value]
 
     def get(self, invite_id: int) -> Invite | None:
-        row = self.session.get(InviteRow, invite_id)
+        # Fresh from the database: ``consume`` changes the row behind the session's back.
+        row = self.session.get(InviteRow, invite_id, populate_existing=True)
         return None if row is None else _invite(row)
 
     def by_hash(self, code_hash: str) -> Invite | None:

@@ -7,14 +7,16 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
-from ..core.errors import DomainError
+from ..core.errors import DomainError, WriteConflict
 from ..core.model import Answer, AuditEntry, ScoreValue, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
 from .batching import CHUNK
+from .db import READER_OPTION
 from .outbox import SqlOutbox
 from .outbox_sender_repo import SqlOutboxRows
 from .repos_appraisal import SqlSnapshots
@@ -136,6 +138,10 @@ class SqlUnits(_Repo):
 
 
 class SqlPeriods(_Repo):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._current: Period | None | bool = False  # False: not read yet in this transaction
+
     def _load(self, row: PeriodRow | None) -> Period | None:
         if row is None:
             return None
@@ -148,13 +154,17 @@ class SqlPeriods(_Repo):
         return self._load(self.session.exec(select(PeriodRow).where(PeriodRow.year == year)).first())
 
     def current(self) -> Period | None:
-        """The latest period: the one officers work on unless a year is named."""
-        return self._load(self.session.exec(select(PeriodRow).order_by(PeriodRow.year.desc())).first())
+        """The latest period: the one officers work on unless a year is named. Read once per transaction (a
+        conversation turn asks for it in every service it calls); save() forgets it."""
+        if self._current is False:
+            self._current = self._load(self.session.exec(select(PeriodRow).order_by(PeriodRow.year.desc())).first())
+        return self._current  # type: ignore[return-value]
 
     def by_id(self, period_id: int) -> Period | None:
         return self._load(self.session.get(PeriodRow, period_id))
 
     def save(self, config: PeriodConfig, criteria_ids: dict[str, int]) -> Period:
+        self._current = False
         row = self.session.exec(select(PeriodRow).where(PeriodRow.year == config.year)).first()
         if row is None:
             row = PeriodRow(year=config.year)
@@ -279,9 +289,17 @@ class SqlPeople(_Repo):
     def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
                language: str) -> Person:
         """Find or create the person; keep name and chat current (a new Telegram name is harmless)."""
-        row = self.session.exec(select(PersonRow).where(PersonRow.telegram_id == telegram_id)).first()
+        query = select(PersonRow).where(PersonRow.telegram_id == telegram_id)
+        row = self.session.exec(query).first()
         if row is None:
-            row = PersonRow(telegram_id=telegram_id, language=language)
+            # The same account's messages handled at once (a repeated /start) both insert: the later one
+            # finds the row the first committed (PostgreSQL makes it wait for that commit).
+            try:
+                with self.session.begin_nested():
+                    self.session.add(PersonRow(telegram_id=telegram_id, language=language, name=name))
+            except IntegrityError:
+                pass
+            row = self.session.exec(query.execution_options(populate_existing=True)).one()
         row.chat_id = chat_id if chat_id is not None else row.chat_id
         row.name, row.username = name, username
         self.session.add(row)
@@ -445,9 +463,13 @@ class SqlStages(_Repo):
         self.session.add(row)
         self.session.flush()
 
-    def for_period(self, period_id: int) -> dict[str, UnitStage]:
-        rows = self.session.exec(select(UnitStageRow).where(UnitStageRow.period_id == period_id))
-        return {r.unit_code: _stage(r) for r in rows}
+    def for_period(self, period_id: int, for_update: bool = False) -> dict[str, UnitStage]:
+        """With ``for_update``, every row of the period is locked, in unit order: two transactions locking
+        many units (closing a round, importing a workbook) take them in the same order and never deadlock."""
+        query = select(UnitStageRow).where(UnitStageRow.period_id == period_id)
+        if for_update and self.session.get_bind().dialect.name == "postgresql":
+            query = query.order_by(UnitStageRow.unit_code).with_for_update().execution_options(populate_existing=True)
+        return {r.unit_code: _stage(r) for r in self.session.exec(query)}
 
 
 class SqlUnitOfWork:
@@ -477,23 +499,34 @@ class SqlUnitOfWork:
         self.engine = engine
         self.session: Session | None = None
         self._depth = 0
+        self._reader = False
+
+    def reading(self) -> "SqlUnitOfWork":
+        """Begin the next transaction as a reader: on SQLite it takes the write lock only if it writes, and
+        if another writer got there first it ends in WriteConflict (to re-run as a writer)."""
+        self._reader = True
+        return self
 
     def __enter__(self) -> "SqlUnitOfWork":
         # Re-entrant: a service may call another service inside the same transaction.
         if self._depth == 0:
-            self.session = Session(self.engine, expire_on_commit=False)
+            bind = self.engine.execution_options(**{READER_OPTION: True}) if self._reader else self.engine
+            self.session = Session(bind, expire_on_commit=False)
             for name, factory in self.repositories.items():
                 setattr(self, name, factory(self.session))
         self._depth += 1
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
         self._depth -= 1
         if self._depth == 0:
             assert self.session is not None
             self.session.rollback()
             self.session.close()
             self.session = None
+            reader, self._reader = self._reader, False
+            if reader and isinstance(exc, sa.exc.OperationalError) and "locked" in str(exc.orig):
+                raise WriteConflict() from exc
 
     def commit(self) -> None:
         assert self.session is not None

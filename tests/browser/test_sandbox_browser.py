@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
 from helpers import typed_answer  # noqa: E402
 
-from parbot.bot.views import typed  # noqa: E402
+from parbot.core.conversation.views import typed  # noqa: E402
 from parbot.core.rules import YesNoRule  # noqa: E402
 from parbot.i18n import t  # noqa: E402
 from parbot.sandbox.webchat import Sandbox  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from e2e_support import QUIET, NOW, SAMPLES, invite, join
 from sqlmodel import Session, select
 
-from parbot.bot.callbacks import encode
+from parbot.core.conversation.callbacks import encode
 from parbot.core.decimals import fmt
 from parbot.core.errors import ValidationFailed
 from parbot.core.model import UnitStage

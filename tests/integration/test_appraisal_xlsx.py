@@ -31,7 +31,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     build(uow, tmp_path, submit=("SNV", "STC"))
     code, out, err = cli("appraisal", "export", "--period", "2020", "--out", "council.xlsx")
     assert code == 0, err
-    assert "2 unit(s), 8 items" in out
+    assert "2 đơn vị, 8 mục" in out
     workbook = load_workbook(tmp_path / "council.xlsx")
     assert workbook.sheetnames == ["SNV", "STC"]  # submitted units only
     rows = list(workbook["SNV"].iter_rows(values_only=True))
@@ -50,7 +50,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     assert "sheet SNV row 2: item 1.1: give a reason when the points differ from the self points" in err
     assert "sheet SNV row 4: points 4 exceed item 2.1's maximum 3" in err
     assert "sheet STC row 6: item 3.1.1 comes from the survey: it is never appraised" in err
-    assert "nothing was written" in err
+    assert "Chưa ghi gì vào cơ sở dữ liệu" in err  # the CLI speaks Vietnamese by default
     code, out, _ = cli("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1")
     assert "appraised" not in out
 
@@ -62,7 +62,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     workbook.save(tmp_path / "council.xlsx")
     code, out, err = cli("appraisal", "import", "council.xlsx")
     assert code == 0, err
-    assert "8 rows read, 8 scores changed" in out
+    assert "đã đọc 8 dòng, thay đổi 8 điểm" in out
     code, out, _ = cli("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1")
     line = next(row for row in out.splitlines() if "appraised:round1" in row)
     words = line.split()
@@ -78,7 +78,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     assert cli("survey", "import", "survey2.csv", "--period", "2020")[0] == 0
     code, out, err = cli("publish", "--period", "2020", "--block", "so")
     assert code == 0, err
-    assert "Published so revision 1: 2 units" in out
+    assert "Đã công bố khối so lần 1: 2 đơn vị" in out
     code, results, _ = cli("results", "--period", "2020", "--block", "so", "--format", "json")
     live = {u["unit_code"]: (u["total"], u["index_pct"], u["rank"]) for u in json.loads(results)["blocks"][0]["units"]}
     with uow:
@@ -88,4 +88,4 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     # SNV: 1.5 + 1 + 3 (2.2 na) + survey (5×100 + 3×60 + 2×20)/1000 × 3 = 2.16 → 7.66 of 9.
     assert live["SNV"] == ("7.66", "85.11", 2)
     code, _, err = cli("publish", "--period", "2020", "--block", "so")
-    assert code == 1 and "publish.already_published" in err
+    assert code == 1 and "Khối so đã công bố (lần 1)" in err

@@ -198,6 +198,7 @@ async def test_an_evidence_link_confirmation_is_rendered_and_sent(uow, emulator_
 def test_outbox_commands(cli, database_url):
     from parbot.storage.db import make_engine
 
+    assert cli("db", "upgrade")[0] == 0  # reading commands no longer create a missing SQLite file
     code, out, _ = cli("outbox", "status")
     assert code == 0
     uow = SqlUnitOfWork(make_engine(database_url))
@@ -209,10 +210,10 @@ def test_outbox_commands(cli, database_url):
         uow.commit()
     code, out, _ = cli("outbox", "status")
     table = [line.split() for line in out.splitlines()]
-    assert table[0] == ["kind", "pending", "sending", "sent", "skipped", "unreachable", "failed"]
+    assert table[0] == ["loại", "pending", "sending", "sent", "skipped", "unreachable", "failed"]
     assert table[1] == ["test", "0", "0", "0", "0", "0", "2"] and "boom a" in out
-    assert cli("outbox", "retry", "--id", str(rows(uow)[0].id))[1].strip() == "1 row(s) queued again."
+    assert cli("outbox", "retry", "--id", str(rows(uow)[0].id))[1].strip() == "Đã xếp lại 1 dòng vào hàng đợi gửi."
     assert [r.status for r in rows(uow)] == ["pending", "failed"]
-    assert cli("outbox", "retry", "--all-failed")[1].strip() == "1 row(s) queued again."
+    assert cli("outbox", "retry", "--all-failed")[1].strip() == "Đã xếp lại 1 dòng vào hàng đợi gửi."
     assert [(r.status, r.attempts) for r in rows(uow)] == [("pending", 0), ("pending", 0)]
     assert cli("outbox", "retry")[0] == 2

@@ -110,16 +110,16 @@ def test_not_applicable_items_leave_the_maximum_and_rank_by_index(cli, tmp_path)
 
 
 @pytest.mark.parametrize("bad_row, message", [
-    (["ZZ", "TD.1", "appraised", "10"], "unknown unit 'ZZ'"),
-    (["BD02", "X.9", "appraised", "10"], "unknown item 'X.9'"),
-    (["BD02", "TD.1", "appraised", "70"], "exceed item TD.1's maximum 65"),
-    (["BD02", "TD.1", "appraised", "-1"], "negative"),
-    (["BD02", "TD.1", "survey", "10"], "self-assessed: it takes no survey points"),
-    (["BD02", "DT.1", "self", "10"], "comes from the survey"),
-    (["BD02", "TD.1", "appraised", "mười"], "not a number"),
-    (["BD02", "TD.1", "bogus", "10"], "source 'bogus'"),
-    (["BD02", "TD.1", "appraised", "na"], "does not allow 'not applicable'"),
-    (["BD02", "TD.1", "appraised", "10.03"], "not a multiple of item TD.1's step 0.05"),
+    (["ZZ", "TD.1", "appraised", "10"], "dòng 4, cột “unit”: không có đơn vị mã “ZZ”"),
+    (["BD02", "X.9", "appraised", "10"], "dòng 4, cột “item”: khối huyen không có tiêu chí mã “X.9”"),
+    (["BD02", "TD.1", "appraised", "70"], "dòng 4, cột “points”: điểm 70 vượt điểm tối đa 65 của tiêu chí TD.1"),
+    (["BD02", "TD.1", "appraised", "-1"], "dòng 4, cột “points”: điểm -1 là số âm"),
+    (["BD02", "TD.1", "survey", "10"], "tiêu chí TD.1 do đơn vị tự chấm, không nhận điểm điều tra xã hội học"),
+    (["BD02", "DT.1", "self", "10"], "lấy từ điều tra xã hội học"),
+    (["BD02", "TD.1", "appraised", "mười"], "dòng 4, cột “points”: “mười” không phải là số"),
+    (["BD02", "TD.1", "bogus", "10"], "dòng 4, cột “source”: nguồn điểm “bogus” phải là một trong"),
+    (["BD02", "TD.1", "appraised", "na"], "không cho phép “không phát sinh”"),
+    (["BD02", "TD.1", "appraised", "10.03"], "không phải bội số của bước 0.05"),
 ])
 def test_a_bad_row_refuses_the_whole_file(cli, tmp_path, bad_row, message):
     load_round(cli, tmp_path, "binhduong-2017.yaml", "binhduong-2017-period.yaml",
@@ -129,7 +129,7 @@ def test_a_bad_row_refuses_the_whole_file(cli, tmp_path, bad_row, message):
     code, out, err = cli("scores", "import", write_csv(tmp_path / "bad.csv", ["unit", "item", "source", "points"], rows),
                          "--period", 2017)
     assert code == 2
-    assert "row 4" in err and message in err
+    assert ("row 4" in err or "dòng 4" in err) and message in err
     after = json.loads(cli("results", "--period", 2017, "--format", "json")[1])["blocks"][0]["units"]
     assert [(u["unit_code"], u["total"]) for u in after] == [("BD01", "50.00"), ("BD02", "0.00")]  # the good rows of the refused file were not written either
 
@@ -140,7 +140,7 @@ def test_audit_records_every_change(cli, tmp_path):
     write_csv(tmp_path / "again.csv", ["unit", "item", "source", "points", "reason"],
               [["BD01", "TD.1", "appraised", "48,5", "Thiếu tài liệu kiểm chứng"]])
     assert cli("scores", "import", tmp_path / "again.csv", "--period", 2017)[0] == 0
-    assert cli("scores", "import", tmp_path / "again.csv", "--period", 2017)[1].strip().endswith("0 changed.")
+    assert cli("scores", "import", tmp_path / "again.csv", "--period", 2017)[1].strip().endswith("thay đổi 0.")
     code, out, _ = cli("audit", "--period", 2017, "--unit", "BD01")
     lines = [line for line in out.splitlines() if "TD.1" in line]
     assert len(lines) == 2

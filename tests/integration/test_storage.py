@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from parbot.core.errors import DomainError, ValidationFailed
 from parbot.core.model import Score
 from parbot.core.services import periods, scores, units
+from parbot.i18n import render
 from parbot.storage.files import read_table
 from tests.conftest import DATA
 
@@ -97,10 +98,13 @@ def test_unit_import_refuses_every_bad_row_and_writes_nothing(uow, tmp_path):
     with pytest.raises(ValidationFailed) as refused:
         import_units(uow, tmp_path / "bad.csv")
     problems = "\n".join(refused.value.problems)
-    for expected in ("row 3: code C repeats row 2", "row 4: the name is empty", "row 5: block 'nowhere'",
-                     "row 6: parent ZZ", "row 7: valid_to 2020 is before valid_from 2021",
-                     "row 8: predecessor QQ", "row 9: code 'Ý'"):
+    for expected in ("row 3, column “code”: code C repeats row 2", "row 4, column “name”: the cell is empty",
+                     "row 5, column “block”: block 'nowhere'", "row 6, column “parent”: ZZ",
+                     "row 7, column “valid_to”: valid_to 2020 is before valid_from 2021",
+                     "row 8, column “predecessors”: QQ", "row 9, column “code”: code 'Ý'"):
         assert expected in problems
+    vietnamese = [render(p, "vi") for p in refused.value.problems]
+    assert "dòng 3, cột “code”: mã C trùng với dòng 2" in vietnamese and "dòng 4, cột “name”: ô trống" in vietnamese
     with uow:
         assert [u.code for u in uow.units.list()] == ["A", "B"]
 
@@ -154,7 +158,7 @@ def test_period_file_problems_name_the_line(uow, tmp_path):
                                      "colour: red\n", encoding="utf-8")
     with pytest.raises(ValidationFailed) as refused:
         periods.create_from_file(uow, caller=ADMIN, path=tmp_path / "p.yaml")
-    text = "\n".join(refused.value.problems)
+    text = "\n".join(map(str, refused.value.problems))  # Problems, which the CLI renders in the reader's language
     assert "p.yaml:5: deadlines.self_assessment_closes" in text and "time zone" in text
     assert "p.yaml:6: colour: unknown key" in text
 

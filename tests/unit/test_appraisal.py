@@ -220,3 +220,29 @@ def test_deadline_sweep_closes_rounds_once(uow):
     assert first[0].closed == ("SNV", "STC", "X1", "X2", "X3") and first[0].notices == 2  # SNV and STC officers
     again = ap.close_due_rounds(uow, now=after)
     assert again[0].closed == () and again[0].notices == 0
+
+
+def test_a_refused_contest_file_leaves_nothing_on_disk(uow, tmp_path):
+    from parbot.storage.evidence_store import EvidenceStore
+
+    store = EvidenceStore(tmp_path / "evidence")
+    officer = caller(uow, 3, Grant(Role.OFFICER, "SNV"))
+    ap.close_round(uow, caller=ADMIN, round_no=1, block="so", force=True, year=YEAR, now=T0)
+    ap.contest(uow, caller=officer, unit_code="SNV", item_code="1.1", text="Kế hoạch ban hành đúng hạn", year=YEAR,
+               now=IN_EXPLANATION)
+    refusals = [("1.1", b"%PDF late", AFTER_EXPLANATION, "appraisal.explanation_closed"),
+                ("1.2", b"%PDF not contested", IN_EXPLANATION, "appraisal.explanation_closed"),
+                ("1.1", b"", IN_EXPLANATION, "evidence.empty")]
+    for item, data, when, code in refusals:
+        with pytest.raises(DomainError, match=code):
+            ap.add_contest_file(uow, caller=officer, store=store, unit_code="SNV", item_code=item, data=data,
+                                file_name="kh.pdf", year=YEAR, now=when)
+    assert not (tmp_path / "evidence").exists() or not any(p.is_file() for p in (tmp_path / "evidence").rglob("*"))
+    ap.add_contest_file(uow, caller=officer, store=store, unit_code="SNV", item_code="1.1", data=b"%PDF on time",
+                        file_name="kh.pdf", mime_type="application/pdf", year=YEAR, now=IN_EXPLANATION)
+    with uow:
+        period = uow.periods.get(YEAR)
+        kept = [e for e in uow.evidence.for_unit(period.id, "SNV") if e.purpose == "explanation"]
+        state = uow.stages.get(period.id, "SNV").state["appraisal"]
+    assert [(e.item_code, e.file_name, store.read(e.sha256)) for e in kept] == [("1.1", "kh.pdf", b"%PDF on time")]
+    assert state["contests"]["1.1"]["evidence"] == [kept[0].id]

@@ -251,9 +251,8 @@ def test_the_base_text_is_valid():
     ("rule: {kind: yes_no}", "rule: {yes: 1}", ["t.yaml:21: areas[0].criteria[0].items[0].rule: the rule needs 'kind'"]),
     ("            max: 1\n", "            max: một\n",
      ["t.yaml:20: areas[0].criteria[0].items[0].max: Value error, not a number: 'một'"]),
-    ('      - code: "1.2"', "      - code: 1.2", ["t.yaml:33: areas[0].criteria[1].code: Input should be a valid string"]),
-    ("year: 2020", "year: hai nghìn", ["t.yaml:3: year: Input should be a valid integer, unable to parse string as an "
-                                       "integer"]),
+    ('      - code: "1.2"', "      - code: 1.2", ["t.yaml:33: areas[0].criteria[1].code: expected text, got 1.2"]),
+    ("year: 2020", "year: hai nghìn", ["t.yaml:3: year: expected a whole number, got 'hai nghìn'"]),
     ("            name: Tỷ lệ\n", "            name: Tỷ lệ\n            name: Lặp\n",
      ["t.yaml:24: areas[0].criteria[0].items[1].name: the key 'name' repeats (first at line 23); "
       "check the indentation"]),

@@ -1,18 +1,14 @@
-"""The xlsx export and the PDF report, re-read with openpyxl, pypdf and pypdfium2."""
+"""The xlsx export, re-read with openpyxl (the PDF report: test_report_pdf.py)."""
 from __future__ import annotations
 
 import io
-import math
 from decimal import Decimal as D
 
 import openpyxl
-import pypdf
-import pypdfium2
 
-from parbot.core.results import ItemMarks, UnitRef, compute_block
-from parbot.reports.pdf import RANKING_ROWS, TABLE_ROWS, results_report_pdf
+from parbot.core.results import ItemMarks
 from parbot.reports.xlsx import SHEET_NAME_MAX, _SheetNames, results_xlsx
-from test_charts import BANDS, make_block, make_criteria, marks_for
+from test_charts import make_block, marks_for
 
 
 def workbook(blocks, lang="vi") -> openpyxl.Workbook:
@@ -26,9 +22,10 @@ def test_ranking_sheet_holds_the_published_columns_as_numbers():
     block = make_block(6)
     ws = workbook([block])[block.block_name]
     header = [c.value for c in ws[2]]
-    # Area 3 is measured only by the survey: its points are the survey column, not repeated.
+    # Area 3 is measured only by the survey: its points are the survey column, not repeated, and the column
+    # says which area it stands for.
     assert header == ["Xếp hạng", "Mã đơn vị", "Đơn vị", "1. Chỉ đạo, điều hành", "2. Cải cách thủ tục hành chính",
-                      "Điểm ĐTXHH", "Tổng điểm", "Điểm tối đa", "Chỉ số (%)", "Xếp loại"]
+                      "3. Sự hài lòng (Điểm ĐTXHH)", "Tổng điểm", "Điểm tối đa", "Chỉ số (%)", "Xếp loại"]
     assert ws.freeze_panes == "D3"
     rows = list(ws.iter_rows(min_row=3, max_row=2 + len(block.units)))
     for row, unit in zip(rows, block.units):
@@ -94,99 +91,3 @@ def test_english_headers_and_a_file_path(tmp_path):
     results_xlsx([block], tmp_path / "r.xlsx", lang="en")
     ws = openpyxl.load_workbook(tmp_path / "r.xlsx").active
     assert [c.value for c in ws[2]][:3] == ["Rank", "Unit code", "Unit"]
-
-
-# ----------------------------------------------------------------------------------------------------
-# PDF
-
-
-def pdf_bytes(blocks, previous=None, title="Báo cáo kết quả Chỉ số CCHC năm 2024") -> tuple[bytes, int]:
-    buffer = io.BytesIO()
-    pages = results_report_pdf(blocks, buffer, title, previous)
-    return buffer.getvalue(), pages
-
-
-def expected_pages(blocks) -> int:
-    units = sum(len(b.units) for b in blocks)
-    per_block = sum(math.ceil(len(b.units) / TABLE_ROWS) + math.ceil(len(b.units) / RANKING_ROWS) for b in blocks)
-    return 1 + per_block + 1 + units
-
-
-def test_report_has_its_pages_and_vietnamese_text():
-    departments = make_block(3, name="Sở Tài nguyên và Môi trường {i}", block_name="Sở, ban, ngành")
-    communes = make_block(45)
-    data, pages = pdf_bytes([departments, communes], previous={"X001": D("70")})
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    assert len(reader.pages) == pages == expected_pages([departments, communes]) == 1 + 2 + 4 + 1 + 48
-    assert "Báo cáo kết quả Chỉ số CCHC năm 2024" in reader.pages[0].extract_text()
-    table = reader.pages[1].extract_text()
-    assert "Bảng xếp hạng – Sở, ban, ngành 2024" in table and "Sở Tài nguyên và Môi trường 1" in table
-    assert "So với năm" in table  # previous indices given: the change column
-    unit_page = reader.pages[-1].extract_text()
-    last = communes.units[-1]
-    assert last.unit.name in unit_page and "Thiếu tài liệu kiểm chứng" in unit_page
-    fonts = [f.get_object() for f in reader.pages[1]["/Resources"]["/Font"].values()]
-    assert {f["/BaseFont"].split("+")[-1] for f in fonts} == {"DejaVuSans", "DejaVuSans-Bold"}
-    assert b"/FontFile2" in data  # TrueType programs embedded (fonttype 42), not Type 3 outlines
-
-
-def test_a_page_renders():
-    data, _ = pdf_bytes([make_block(3)])
-    document = pypdfium2.PdfDocument(data)
-    image = document[len(document) - 1].render(scale=0.5).to_pil().convert("L")
-    histogram = image.histogram()
-    assert image.size[0] > 200
-    assert sum(histogram[:128]) > 500  # dark pixels: text and bars were drawn, not a blank page
-
-
-def test_report_is_deterministic():
-    blocks = [make_block(4)]
-    assert pdf_bytes(blocks)[0] == pdf_bytes(blocks)[0]
-    assert b"CreationDate" not in pdf_bytes(blocks)[0]
-
-
-def test_many_lost_items_continue_on_another_page():
-    criteria = make_criteria(extra_items=40)
-    units = [UnitRef("A", "Xã An Bình", "xa")]
-    marks = {"A": {**marks_for(1), **{f"2.{n}": ItemMarks(self=D(0), reason="Không có văn bản " * 6)
-                                      for n in range(2, 42)}}}
-    block = compute_block(criteria, "Xã", units, marks, BANDS, with_items=True)
-    data, pages = pdf_bytes([block])
-    assert pages > expected_pages([block])
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    assert "(tiếp theo)" in reader.pages[-1].extract_text()
-    codes = [line.split()[0] for page in reader.pages[4:] for line in page.extract_text().splitlines() if line]
-    assert all(f"2.{n}" in codes for n in range(2, 42))  # every lost item listed, none dropped at a break
-
-
-def test_units_without_items_and_empty_blocks():
-    data, pages = pdf_bytes([make_block(2, with_items=False), make_block(0, block_name="Trống")])
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    assert len(reader.pages) == pages == 1 + 2 + 1 + 2
-    assert "Không có chi tiết theo tiêu chí." in reader.pages[-1].extract_text()
-
-
-def test_the_process_pool_writes_the_same_file_as_one_process():
-    blocks = [make_block(45)]  # two chunks of unit pages, besides the front matter
-    alone, parallel = io.BytesIO(), io.BytesIO()
-    pages = results_report_pdf(blocks, alone, "Báo cáo", workers=1)
-    assert results_report_pdf(blocks, parallel, "Báo cáo", workers=2) == pages == expected_pages(blocks)
-    assert alone.getvalue() == parallel.getvalue()
-    assert len(pypdf.PdfReader(parallel).pages) == pages
-
-
-def test_lost_points_are_grouped_by_area_with_reasons_and_only_items_that_lost():
-    block = make_block(3)
-    unit = block.units[0]
-    data, _ = pdf_bytes([block])
-    page = pypdf.PdfReader(io.BytesIO(data)).pages[-3].extract_text()  # the first unit's page
-    lost = [i for i in unit.items if i.lost > 0 or (i.section == "deduction" and i.points > 0)]
-    kept = [i for i in unit.items if i not in lost]
-    assert lost and kept
-    lines = page.splitlines()
-    for item in lost:
-        assert any(line.startswith(f"{item.code} ") for line in lines), item.code
-        if item.reason:
-            assert item.reason in page
-    for item in kept:
-        assert not any(line.startswith(f"{item.code} ") for line in lines), item.code

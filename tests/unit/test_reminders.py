@@ -226,3 +226,31 @@ def test_a_unit_that_submits_between_sweep_and_send_gets_nothing(uow):
     assert "0/27" in text and "còn 7 ngày 8 giờ" in text and "1.1.1" in text
     rows = {k.split("/")[2]: s for k, s in outbox(uow).items()}
     assert rows == {a: "sending", b: "skipped"}
+
+
+def test_a_member_removed_between_sweep_and_send_gets_nothing(uow):
+    from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers
+    from parbot.bot.sender import Sender
+    from parbot.core.services import people as members
+
+    people = make_province(uow, units=2, leaders=False, admins=0)
+    (a_officer, a), (b_officer, b) = people["officer"]
+    at = datetime(2025, 12, 24, 8, 1, tzinfo=VN)
+    assert queue_due_notifications(uow, at).queued == 2
+    assert members.remove_member(uow, caller=ADMIN, who=f"p{a_officer.id}", now=at + timedelta(seconds=20)) == 1
+    claimed = Sender(uow.engine, bot=None, now=lambda: at + timedelta(seconds=30))._claim()
+    assert [item.person_id for item, _ in claimed] == [b_officer.id]
+    assert {k.split("/")[2]: s for k, s in outbox(uow).items()} == {a: "skipped", b: "sending"}
+
+
+def test_only_the_role_a_message_was_queued_for_justifies_it():
+    from parbot.core.permissions import Grant, Role
+
+    leader_of_a = [Grant(Role.UNIT_LEADER, "A"), Grant(Role.OFFICER, "B")]
+    assert reminders.addressed(reminders.ESCALATION, {"unit": "A"}, leader_of_a)
+    assert not reminders.addressed(reminders.REMINDER, {"unit": "A"}, leader_of_a)  # officer of B, not of A
+    assert reminders.addressed(reminders.REMINDER, {"unit": "B"}, leader_of_a)
+    assert not reminders.addressed(reminders.DIGEST, {}, leader_of_a)
+    assert reminders.addressed(reminders.DIGEST, {}, [Grant(Role.PROVINCE_LEADER)])
+    assert not reminders.addressed("appraisal_round1", {"unit": "A"}, [])  # every grant removed
+    assert reminders.addressed("evidence_received", {}, [])  # kinds without addressees are not filtered

@@ -77,7 +77,7 @@ def test_every_bad_row_is_listed_and_nothing_written(uow):
         import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR)
     assert refused.value.problems == [
         "row 3: item 1.1 is self-assessed: it takes no survey points",
-        "row 4: points 1.5 outside 0 … 1 for 3.1.2",
+        "row 4, column “points”: points 1.5 outside 0 … 1 for 3.1.2",
         "row 5: unit 'ZZZ' is not assessed in 2020",
         "row 6: count_a 'x' is not a whole number of answers",
         "row 7: no answers counted",
@@ -92,8 +92,8 @@ def test_survey_points_finer_than_the_set_are_refused(uow):
     header, data = rows(["unit", "item", "points"], ["SNV", "3.1.1", "1.505"])
     with pytest.raises(ValidationFailed) as refused:
         import_survey(uow, caller=ADMIN, header=header, rows=data, year=YEAR)
-    assert refused.value.problems == ["row 2: points 1.505 have more than 2 decimals, the criteria set's "
-                                      "points_decimals"]
+    assert refused.value.problems == ["row 2, column “points”: points 1.505 have more than 2 decimals, the "
+                                      "criteria set's points_decimals"]
 
 
 def test_refusals_before_reading_rows(uow):

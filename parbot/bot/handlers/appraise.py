@@ -18,16 +18,16 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 
 from ...core.decimals import fmt, num
 from ...core.errors import DomainError
-from ...core.model import Evidence
 from ...core.permissions import UNIT_ROLES, Role
 from ...core.results import NA
 from ...core.services import appraisal as svc
 from ...core.services.assessment import DOWNLOAD_LIMIT, chat_state, current_tag, save_chat_state
 from ...i18n import t, when
-from .. import callbacks, keyboards
-from ..callbacks import Callback, encode, pattern
+from ...core.conversation import callbacks
+from ...core.conversation.callbacks import Callback, encode, pattern
+from .. import keyboards
 from ..sender import RENDERERS, RenderContext, Rendered
-from ..views import BUTTON_LIMIT, clip
+from ...core.conversation.views import BUTTON_LIMIT, clip
 from .common import Turn, dispatch_callback, for_members
 from .onboarding import ROLE_COMMANDS
 
@@ -373,13 +373,11 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     attachment = message.document or message.photo[-1]
     if (attachment.file_size or 0) <= DOWNLOAD_LIMIT:
         data = bytes(await (await attachment.get_file()).download_as_bytearray())
-        blob = turn.deps.store.put(data)
-        record = Evidence(id=None, unit_code=state["unit"], item_code=state["item"], kind="file", sha256=blob.sha256,
-                          stored_path=blob.path, size=blob.size, file_name=getattr(attachment, "file_name", None),
-                          mime_type=getattr(attachment, "mime_type", None) or ("image/jpeg" if message.photo else None))
         try:
-            await turn.run(svc.add_contest_evidence, caller=turn.caller, unit_code=state["unit"],
-                           item_code=state["item"], evidence=record, now=turn.deps.now())
+            await turn.run(svc.add_contest_file, caller=turn.caller, store=turn.deps.store, unit_code=state["unit"],
+                           item_code=state["item"], data=data, file_name=getattr(attachment, "file_name", None),
+                           mime_type=getattr(attachment, "mime_type", None) or ("image/jpeg" if message.photo else None),
+                           now=turn.deps.now())
             await turn.send(turn.t("explain.file_saved", code=state["item"]))
         except DomainError as error:
             await turn.send(turn.error(error))

@@ -18,7 +18,7 @@ from ...core.services import people
 from ...core.services.assessment import current_tag
 from ...core.services.people import Identity
 from ...i18n import error_text, language, t
-from ..callbacks import Callback, MalformedCallback, decode
+from ...core.conversation.callbacks import Callback, MalformedCallback, decode
 from ..deps import Deps
 
 log = logging.getLogger("parbot.bot")

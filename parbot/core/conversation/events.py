@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Union
+from typing import Union
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,12 @@ class Text:
 
 @dataclass(frozen=True)
 class Upload:
+    """A file or photo. The transport fetches it before the turn (turns run off the event loop, in one
+    transaction); ``data`` is None when it was over the download limit or the channel refused it."""
     file_name: str | None
     size: int
     mime: str | None
-    fetch: Callable[[], Awaitable[bytes]] = field(compare=False, repr=False)  # downloads only when accepted
+    data: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

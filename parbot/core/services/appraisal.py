@@ -12,7 +12,9 @@ Who appraises what (documented in docs/appraisal.md):
 
 Concurrency: last write wins, never silently. Every write goes through ``put_score`` (audit: actor, old → new,
 reason, ``appraised:round<n>``), and a write replacing another person's value of the same round returns that
-person and value so the chat says "you replaced …".
+person and value so the chat says "you replaced …". Every write locks the unit's stage row first
+(``for_update``), so its state (round, contests) and the scores it reads are not overtaken by a round
+closing or another appraiser at the same moment; closing a round locks the rows of the period in unit order.
 
 Rounds live in ``unit_stage.state["appraisal"]``; a round closes by the chair's command (``close_round``) or
 when the scheduled sweep (``close_due_rounds``) finds its deadline passed. The explanation window opens when
@@ -25,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..criteria import BlockCriteria, Item
 from ..decimals import fmt, percent
@@ -35,6 +37,8 @@ from ..period import AppraisalAssignment
 from ..permissions import Action, Caller, Grant, Role, UNIT_ROLES, allowed, require, units_in_scope
 from ..ports import UnitOfWork
 from ..results import NA, Mark, UnitRef, score_unit, survey_pending
+from ..text import clean_text
+from .assessment import DOWNLOAD_LIMIT
 from .periods import get_period
 from .results import marks_from_scores
 from .scores import check_points, describe, put_score
@@ -398,9 +402,9 @@ class _Open:
     items: dict[str, ItemView] = field(default_factory=dict)
 
 
-def _open(uow: UnitOfWork, period: Period, unit: Unit) -> _Open:
-    """The unit as an appraisal write sees it: submitted, with a round still open."""
-    stage = uow.stages.get(period.id, unit.code)
+def _open(uow: UnitOfWork, period: Period, unit: Unit, for_update: bool = True) -> _Open:
+    """The unit as an appraisal write sees it: submitted, with a round still open (its stage row locked)."""
+    stage = uow.stages.get(period.id, unit.code, for_update=for_update)
     if stage.submitted_at is None:
         raise DomainError("appraisal.not_submitted", unit=unit.code)
     state = _state(stage)
@@ -492,7 +496,7 @@ def contest(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, 
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         require(caller.grants, Action.CONTEST, unit)
-        stage = uow.stages.get(period.id, unit.code)
+        stage = uow.stages.get(period.id, unit.code, for_update=True)
         state = _state(stage)
         if not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
@@ -519,24 +523,33 @@ def _add_evidence(uow: UnitOfWork, period: Period, caller: Caller, unit: Unit, i
         reference=record.reference, purpose="explanation", sender_id=caller.person_id)) for record in evidence]
 
 
-def add_contest_evidence(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, evidence: Evidence,
-                         year: int | None = None, now: datetime | None = None) -> None:
-    """A file or reference sent after the explanation text, while the window is open."""
+def add_contest_file(uow: UnitOfWork, *, caller: Caller, store: Any, unit_code: str, item_code: str, data: bytes,
+                     file_name: str | None = None, mime_type: str | None = None, year: int | None = None,
+                     now: datetime | None = None) -> None:
+    """A file sent after the explanation text, while the window is open. ``store`` is the evidence store: the
+    file is written only once every check has passed, so a refused file leaves nothing on disk."""
     now = _now(now)
     with uow:
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         require(caller.grants, Action.CONTEST, unit)
-        stage = uow.stages.get(period.id, unit.code)
+        stage = uow.stages.get(period.id, unit.code, for_update=True)
         state = _state(stage)
         entry = state.get("contests", {}).get(item_code)
         if entry is None or not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
+        if not data:
+            raise DomainError("evidence.empty")
+        if len(data) > DOWNLOAD_LIMIT:
+            raise DomainError("evidence.too_big", size_mb=round(len(data) / 1024 / 1024, 1), limit_mb=20)
+        blob = store.put(data)
+        evidence = Evidence(id=None, unit_code=unit.code, item_code=item_code, kind="file", sha256=blob.sha256,
+                            stored_path=blob.path, size=blob.size, mime_type=mime_type,
+                            file_name=clean_text(file_name) or None if file_name else None)
         entry["evidence"] = list(entry.get("evidence", [])) + _add_evidence(uow, period, caller, unit, item_code,
                                                                           [evidence])
         uow.audit.add(AuditEntry(actor=caller.actor, action="evidence", period_id=period.id, unit_code=unit.code,
-                                 item_code=item_code, source="explanation",
-                                 new=f"{evidence.kind} {(evidence.sha256 or evidence.reference or '')[:12]}"))
+                                 item_code=item_code, source="explanation", new=f"file {blob.sha256[:12]}"))
         _save_state(uow, period, stage, state)
         uow.commit()
 
@@ -572,7 +585,7 @@ def needs_reason(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: 
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
-        view = _appraisable_item(_open(uow, period, unit), item_code, areas)
+        view = _appraisable_item(_open(uow, period, unit, for_update=False), item_code, areas)
     _, _, _, problem = _decide(view.item, view.self_points, points, "-")
     if problem:
         raise DomainError("appraisal.invalid", problem=problem)
@@ -630,7 +643,9 @@ def close_round(uow: UnitOfWork, *, caller: Caller, round_no: int, block: str | 
         if block is not None and block not in period.criteria_sets:
             raise NotFound("block.not_found", block=block, year=period.year)
         units = [u for b in blocks for u in uow.units.list(block=b, year=period.year)]
-        stages = uow.stages.for_period(period.id)
+        # Locked before the scores are read: an appraisal committed before the lock is in them, one waiting
+        # for it sees the round closed (the sweep closes rounds beside the handlers).
+        stages = uow.stages.for_period(period.id, for_update=True)
         scores = _scores_by_unit(uow, period, [u.code for u in units])
         todo, skipped, problems = [], [], []
         for unit in units:
@@ -766,6 +781,7 @@ def import_appraisal(uow: UnitOfWork, *, caller: Caller, sheets: list[tuple[str,
     planned = []
     with uow:
         period = get_period(uow, year)
+        uow.stages.for_period(period.id, for_update=True)  # the units in the order close_round takes them
         opened: dict[str, _Open] = {}
         seen: dict[tuple[str, str], str] = {}
         count = 0

@@ -40,7 +40,7 @@ def register(uow: UnitOfWork, criteria_set: CriteriaSet) -> int:
 def load_file(path: Path) -> CriteriaSet:
     criteria_set, problems = load_criteria_set(path)
     if criteria_set is None:
-        raise ValidationFailed("criteria.invalid", [str(p) for p in problems], file=str(path))
+        raise ValidationFailed("criteria.invalid", list(problems), file=str(path))
     return criteria_set
 
 

@@ -196,6 +196,8 @@ def _accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | 
         else:
             person = uow.people.ensure(telegram_id, chat_id, name, username, person.language)
         if not uow.invites.consume(invite.id, person.id, now):
+            if uow.invites.get(invite.id).used_by == person.id:  # this account's other message took it
+                return person, invite.grant, False
             raise DomainError("invite.used")  # another account took it between the read and now
         added = uow.roles.add(person.id, invite.grant, invite_id=invite.id)
         _audit(uow, f"person:{person.id}", "member_join", now, unit=invite.unit_code,

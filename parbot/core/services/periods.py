@@ -35,7 +35,7 @@ def save_period(uow: UnitOfWork, *, caller: Caller, config: PeriodConfig, base: 
 def create_from_file(uow: UnitOfWork, *, caller: Caller, path: Path) -> Period:
     config, problems = load_period(path)
     if config is None:
-        raise ValidationFailed("period.invalid", [str(p) for p in problems], file=str(path))
+        raise ValidationFailed("period.invalid", list(problems), file=str(path))
     return save_period(uow, caller=caller, config=config, base=path.parent)
 
 

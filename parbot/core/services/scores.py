@@ -5,13 +5,13 @@ from decimal import Decimal
 
 from ..criteria import Item
 from ..decimals import fmt, round_half_up, to_decimal
-from ..errors import ValidationFailed
+from ..errors import Message, ValidationFailed
 from ..model import SOURCES, AuditEntry, Period, Score
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from ..rules import AllOfRule, ChoiceRule, DirectPointsRule, TiersRule, YesNoRule
 from .periods import get_period
-from .tabular import Row
+from .tabular import Row, where
 
 COLUMNS = ("unit", "item", "source", "points")
 
@@ -64,32 +64,32 @@ def check_points(item: Item, source: str, text: str, block: str | None = None, p
     points must also be ones the item's rule can produce (0.75 on a {1, 0.5, 0} choice is refused); with
     ``places`` (the set's points_decimals), they have no more decimals than shown, so shown rows add up."""
     if source == "survey" and not item.is_survey:
-        return None, False, f"item {item.code} is self-assessed: it takes no survey points"
+        return None, False, Message("points.not_survey", item=item.code)
     if source != "survey" and item.is_survey:
-        return None, False, f"item {item.code} comes from the survey: it is never self-scored or appraised"
+        return None, False, Message("points.survey_only", item=item.code)
     if text.lower() in ("na", "n/a", "kpt", "không phát sinh"):
         if source == "survey" or not item.not_applicable_allowed:
-            return None, False, f"item {item.code} does not allow 'not applicable'"
+            return None, False, Message("points.na_not_allowed", item=item.code)
         return None, True, None
     try:
         points = to_decimal(text)
     except ValueError:
-        return None, False, f"points {text!r} is not a number (use 12.5 or 12,5, or na)"
+        return None, False, Message("points.not_a_number", value=text[:40])
     if points < 0:
-        return None, False, f"points {fmt(points)} are negative"
+        return None, False, Message("points.negative", points=fmt(points))
     if points > item.maximum:
-        return None, False, f"points {fmt(points)} exceed item {item.code}'s maximum {fmt(item.maximum)}"
+        return None, False, Message("points.over_maximum", points=fmt(points), item=item.code,
+                                    maximum=fmt(item.maximum))
     if places is not None and points != round_half_up(points, places):
-        return None, False, (f"points {fmt(points)} have more than {places} decimals, the criteria set's "
-                             "points_decimals")
+        return None, False, Message("points.too_many_decimals", points=fmt(points), places=places)
     if block is not None:
         values, step = _allowed(item, block)
         if values is not None and points not in values:
-            return None, False, (f"points {fmt(points)} cannot come from item {item.code}'s rule; allowed: "
-                                 + ", ".join(fmt(v) for v in values))
+            return None, False, Message("points.not_reachable", points=fmt(points), item=item.code,
+                                        allowed=", ".join(fmt(v) for v in values))
         if step is not None and points % step:
-            return None, False, (f"points {fmt(points)} are not a multiple of item {item.code}'s step "
-                                 f"{fmt(step)} (allowed: 0, {fmt(step)}, … {fmt(item.maximum)})")
+            return None, False, Message("points.off_step", points=fmt(points), item=item.code, step=fmt(step),
+                                        maximum=fmt(item.maximum))
     return points, False, None
 
 
@@ -98,8 +98,8 @@ def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[st
     """Validate every row, then write all or nothing. Returns (rows, changed scores)."""
     require(caller.grants, Action.ADMINISTER)
     actor = caller.actor
-    problems = [f"missing column {c!r} (expected: unit,item,source,points[,reason])" for c in COLUMNS
-                if c not in header]
+    problems = [Message("file.missing_column", column=c, expected="unit, item, source, points[, reason]")
+                for c in COLUMNS if c not in header]
     if problems:
         raise ValidationFailed("scores.invalid", problems)
     scores: list[Score] = []
@@ -110,32 +110,35 @@ def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[st
         seen: dict[tuple[str, str, str], int] = {}
         for row in rows:
             unit_code, item_code, source = row.get("unit"), row.get("item"), row.get("source").lower()
-            where = f"row {row.line}"
             unit = units.get(unit_code)
             if unit is None:
                 known = uow.units.get(unit_code) is not None
-                problems.append(f"{where}: unit {unit_code} does not exist in {year}" if known
-                                else f"{where}: unknown unit {unit_code!r}")
+                problems.append(where(row, "unit", Message("scores.unit_not_in_year", unit=unit_code, year=year)
+                                      if known else Message("scores.unknown_unit", unit=unit_code[:40])))
                 continue
             if unit.block not in criteria:
-                problems.append(f"{where}: period {year} has no criteria set for block {unit.block}")
+                problems.append(where(row, "unit", Message("scores.block_without_criteria", year=year,
+                                                           block=unit.block)))
                 continue
             item = criteria[unit.block].items.get(item_code)
             if item is None:
-                problems.append(f"{where}: unknown item {item_code!r} for block {unit.block}")
+                problems.append(where(row, "item", Message("scores.unknown_item", item=item_code[:40],
+                                                           block=unit.block)))
                 continue
             if source not in SOURCES:
-                problems.append(f"{where}: source {source!r} must be one of {', '.join(SOURCES)}")
+                problems.append(where(row, "source", Message("scores.bad_source", source=source[:40],
+                                                             sources=", ".join(SOURCES))))
                 continue
             key = (unit_code, item_code, source)
             if key in seen:
-                problems.append(f"{where}: repeats row {seen[key]} ({unit_code}, {item_code}, {source})")
+                problems.append(where(row, "item", Message("scores.repeated", first=seen[key], unit=unit_code,
+                                                           item=item_code, source=source)))
                 continue
             seen[key] = row.line
             points, not_applicable, problem = check_points(item, source, row.get("points"), unit.block,
                                                              criteria[unit.block].points_decimals)
             if problem:
-                problems.append(f"{where}: {problem}")
+                problems.append(where(row, "points", problem))
                 continue
             scores.append(Score(unit_code=unit_code, item_code=item_code, source=source, points=points,
                                 not_applicable=not_applicable, reason=row.get("reason") or reason, by=actor))

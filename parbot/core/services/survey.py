@@ -14,13 +14,13 @@ from decimal import ROUND_FLOOR, Decimal
 
 from ..criteria import BlockCriteria, Item
 from ..decimals import CENT, HUNDRED, ZERO, as_count, fmt, round_half_up, to_decimal
-from ..errors import DomainError, ValidationFailed
+from ..errors import DomainError, Message, ValidationFailed
 from ..model import Score
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from .periods import get_period
 from .scores import check_points, put_scores
-from .tabular import Row
+from .tabular import Row, where
 
 DEFAULT_WEIGHTS = {"A": Decimal(100), "B": Decimal(60), "C": Decimal(20), "D": Decimal(0)}
 COUNT_PREFIX = "count_"
@@ -104,52 +104,53 @@ def import_survey(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: l
         units = {u.code: u for u in uow.units.list(year=period.year)}
         seen: dict[tuple[str, str], int] = {}
         for row in rows:
-            where = f"row {row.line}"
+            at = f"row {row.line}"
             unit_code, code = row.get("unit"), row.get("item")
             unit = units.get(unit_code)
             if unit is None or unit.block not in targets:
-                problems.append(f"{where}: unit {unit_code!r} is not assessed in {period.year}")
+                problems.append(f"{at}: unit {unit_code!r} is not assessed in {period.year}")
                 continue
             items = targets[unit.block].get(code)
             if items is None:
                 known = period.criteria_for(unit.block).items.get(code)
-                problems.append(f"{where}: item {code} is self-assessed: it takes no survey points" if known else
-                                f"{where}: {code!r} is no survey item or survey component of block {unit.block}")
+                problems.append(f"{at}: item {code} is self-assessed: it takes no survey points" if known else
+                                f"{at}: {code!r} is no survey item or survey component of block {unit.block}")
                 continue
             maximum = sum((i.maximum for i in items), ZERO)
             points_text = row.get("points")
             counted = any(row.get(c) for c in options)
             if points_text and counted:
-                problems.append(f"{where}: give points or answer counts, not both")
+                problems.append(f"{at}: give points or answer counts, not both")
                 continue
             if points_text:
                 try:
                     total = to_decimal(points_text)
                 except ValueError:
-                    problems.append(f"{where}: points {points_text!r} is not a number")
+                    problems.append(where(row, "points", Message("points.not_a_number", value=points_text[:40])))
                     continue
                 if not ZERO <= total <= maximum:
-                    problems.append(f"{where}: points {fmt(total)} outside 0 … {fmt(maximum)} for {code}")
+                    problems.append(where(row, "points", Message("points.out_of_range", points=fmt(total),
+                                                                 maximum=fmt(maximum), item=code)))
                     continue
             elif counted:
                 share, problem = _share_from_counts(row, options, weights)
                 if problem:
-                    problems.append(f"{where}: {problem}")
+                    problems.append(f"{at}: {problem}")
                     continue
                 total = round_half_up(maximum * share)  # type: ignore[operator]
             else:
-                problems.append(f"{where}: no points and no answer counts")
+                problems.append(f"{at}: no points and no answer counts")
                 continue
             for item, points in zip(items, distribute(total, [i.maximum for i in items])):
                 key = (unit.code, item.code)
                 if key in seen:
-                    problems.append(f"{where}: item {item.code} of {unit.code} is already given in row {seen[key]}")
+                    problems.append(f"{at}: item {item.code} of {unit.code} is already given in row {seen[key]}")
                     continue
                 seen[key] = row.line
                 value, _, problem = check_points(item, "survey", fmt(points),
                                                  places=period.criteria_for(unit.block).points_decimals)
                 if problem:
-                    problems.append(f"{where}: {problem}")
+                    problems.append(where(row, "points", problem))
                     continue
                 scores.append(Score(unit_code=unit.code, item_code=item.code, source="survey", points=value,
                                     reason=row.get("reason") or None, by=caller.actor))

@@ -4,22 +4,22 @@ from __future__ import annotations
 import unicodedata
 
 from ..decimals import as_count
-from ..errors import ValidationFailed
+from ..errors import Message, ValidationFailed
 from ..model import Block, Unit
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
-from .tabular import Row
+from .tabular import Row, where
 
 COLUMNS = ("code", "name", "block")
 OPTIONAL = ("parent", "valid_from", "valid_to", "predecessors", "block_name")
 
 
-def _year(text: str, row: Row, column: str, problems: list[str]) -> int | None:
+def _year(text: str, row: Row, column: str, problems: list) -> int | None:
     if not text:
         return None
     year = as_count(text)
     if year is None or not 1900 < year < 2200:
-        problems.append(f"row {row.line}: {column} {text[:40]!r} is not a year")
+        problems.append(where(row, column, Message("units.not_a_year", value=text[:40])))
         return None
     return year
 
@@ -30,9 +30,9 @@ def import_units(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: li
     A row is a version of a unit from ``valid_from``: the same code with a later ``valid_from`` (a department
     moving block, a renamed commune) adds a version and closes the open one, so earlier years keep theirs."""
     require(caller.grants, Action.ADMINISTER)
-    problems = [f"missing column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in COLUMNS
-                if c not in header]
-    problems += [f"unknown column {c!r} (expected: {', '.join(COLUMNS + OPTIONAL)})" for c in header
+    expected = ", ".join(COLUMNS + OPTIONAL)
+    problems = [Message("file.missing_column", column=c, expected=expected) for c in COLUMNS if c not in header]
+    problems += [Message("file.unknown_column", column=c[:40], expected=expected) for c in header
                  if c not in COLUMNS + OPTIONAL]
     if problems:
         raise ValidationFailed("units.invalid", problems)
@@ -43,18 +43,20 @@ def import_units(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: li
         code, name, block = row.get("code"), unicodedata.normalize("NFC", row.get("name")), row.get("block")
         if not code or not code.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(code) > 24 \
                 or not code.isascii():
-            problems.append(f"row {row.line}: code {code!r} must be 1–24 ASCII letters, digits, '-', '_' or '.'")
+            problems.append(where(row, "code", Message("units.bad_code", unit=code[:40])))
         elif (code, row.get("valid_from")) in seen:
-            problems.append(f"row {row.line}: code {code} repeats row {seen[code, row.get('valid_from')]}")
+            problems.append(where(row, "code", Message("units.repeated", unit=code,
+                                                       first=seen[code, row.get("valid_from")])))
         seen.setdefault((code, row.get("valid_from")), row.line)
         if not name:
-            problems.append(f"row {row.line}: the name is empty")
+            problems.append(where(row, "name", Message("units.empty")))
         if not block:
-            problems.append(f"row {row.line}: the block is empty")
+            problems.append(where(row, "block", Message("units.empty")))
         valid_from = _year(row.get("valid_from"), row, "valid_from", problems)
         valid_to = _year(row.get("valid_to"), row, "valid_to", problems)
         if valid_from and valid_to and valid_to < valid_from:
-            problems.append(f"row {row.line}: valid_to {valid_to} is before valid_from {valid_from}")
+            problems.append(where(row, "valid_to", Message("units.ends_before_start", valid_to=valid_to,
+                                                           valid_from=valid_from)))
         predecessors = tuple(p.strip() for p in row.get("predecessors").replace(",", ";").split(";") if p.strip())
         if row.get("block_name"):
             block_names[block] = unicodedata.normalize("NFC", row.get("block_name"))
@@ -65,13 +67,12 @@ def import_units(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: li
         known_blocks = {b.code for b in uow.blocks.list()} | set(block_names)
         for row, unit in zip(rows, units):
             if unit.parent_code and unit.parent_code not in known:
-                problems.append(f"row {row.line}: parent {unit.parent_code} is not a known unit")
+                problems.append(where(row, "parent", Message("units.unknown_unit", unit=unit.parent_code[:40])))
             for predecessor in unit.predecessors:
                 if predecessor not in known:
-                    problems.append(f"row {row.line}: predecessor {predecessor} is not a known unit")
+                    problems.append(where(row, "predecessors", Message("units.unknown_unit", unit=predecessor[:40])))
             if unit.block and unit.block not in known_blocks:
-                problems.append(f"row {row.line}: block {unit.block!r} is unknown; load a criteria set for it "
-                                f"first or add a block_name column")
+                problems.append(where(row, "block", Message("units.unknown_block", block=unit.block[:40])))
         if problems:
             raise ValidationFailed("units.invalid", problems)
         for code, name in block_names.items():

@@ -4,12 +4,12 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from ..core.criteria import Item
-from ..core.decimals import fmt, percent, to_decimal
-from ..core.model import Answer
-from ..core.rules import AllOfRule, ChoiceRule, TiersRule, YesNoRule
-from ..core.services.assessment import ItemView, Overview, Workspace, sequence
-from ..i18n import t, when
+from ..criteria import Item
+from ..decimals import fmt, percent, to_decimal
+from ..model import Answer
+from ..rules import AllOfRule, ChoiceRule, TiersRule, YesNoRule
+from ..services.assessment import ItemView, Overview, Workspace, sequence
+from ...i18n import t, when
 
 TEXT_LIMIT = 4000  # Telegram refuses over 4096 characters; keep a margin for the header lines
 BUTTON_LIMIT = 60

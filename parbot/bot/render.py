@@ -1,0 +1,55 @@
+"""Telegram as one renderer of the conversation's Screens: text messages with inline keyboards whose
+callback data is each option's id."""
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
+from telegram.ext import ContextTypes
+
+from ..core.conversation.screen import Reply, Screen
+from ..core.services.people import Identity
+from .handlers.common import Turn
+
+
+def markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    if not screen.rows:
+        return None
+    for option in screen.options:  # a flow's bug, caught here rather than as Telegram's refusal
+        if len(option.id.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
+            raise ValueError(f"option id over {InlineKeyboardButtonLimit.MAX_CALLBACK_DATA} bytes: {option.id}")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(o.label, callback_data=o.id) for o in row]
+                                 for row in screen.rows])
+
+
+def messages(screen: Screen) -> list[str]:
+    """The screen's text in messages within Telegram's limit, split between blocks (or lines, if a block
+    alone is too long); the keyboard goes on the last one."""
+    limit = MessageLimit.MAX_TEXT_LENGTH
+    parts: list[str] = []
+    for block in (b for b in screen.blocks if b):
+        pieces = [block] if len(block) <= limit else block.splitlines()
+        for piece in pieces:
+            while len(piece) > limit:  # a single line over the limit: cut it
+                parts.append(piece[:limit])
+                piece = piece[limit:]
+            separator = "\n\n" if piece is block else "\n"
+            if parts and len(parts[-1]) + len(separator) + len(piece) <= limit:
+                parts[-1] = f"{parts[-1]}{separator}{piece}"
+            else:
+                parts.append(piece)
+    return parts or [""]
+
+
+async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    """Answer the pressed button first (its toast or a refusal's alert: the spinner stops and Telegram's answer
+    window is not spent on the edit), then send or edit the Reply's screens."""
+    turn = Turn(update, context, Identity(None, ()))  # only its send/show/answer: the person was the engine's
+    await turn.answer(reply.toast, alert=reply.alert)
+    for screen in reply.screens:
+        *heads, last = messages(screen)
+        for text in heads:
+            await turn.send(text)
+        if screen.replace and not heads:
+            await turn.show(last, markup(screen))
+        else:
+            await turn.send(last, markup(screen))

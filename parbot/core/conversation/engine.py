@@ -1,0 +1,105 @@
+"""One conversation turn: an event in, a Reply out, in ONE unit of work.
+
+The turn reads the person, the chat state and the period, lets the flow apply the event (the services nest
+in the same transaction, so their commits only flush), stores the new chat state if it changed and commits
+once. Turns that cannot change answers (opening an item, the menu, /status) begin as readers: on SQLite
+they take the write lock only to move the chat state, and if another writer got in first the turn is run
+once more as a writer.
+"""
+from __future__ import annotations
+
+import logging
+
+from ...i18n import language
+from ..errors import DomainError, WriteConflict
+from ..ports import UnitOfWork
+from ..services import people
+from ..services.assessment import current_tag
+from . import assess
+from .callbacks import MalformedCallback, decode
+from .events import Command, Edit, Event, Press, Sender, Text, Upload
+from .screen import Reply, Screen
+from .state import ChatState
+from .turn import Env, Turn
+
+log = logging.getLogger("parbot.conversation")
+
+COMMANDS = assess.COMMANDS
+VERBS = assess.VERBS
+
+
+def handle(uow: UnitOfWork, sender: Sender, event: Event, *, env: Env, message_id: int | None = None) -> Reply:
+    """The whole turn for one event of ``sender``; ``message_id`` (of a typed text or file) lets a message
+    that Telegram redelivers after a crash be recognised and ignored."""
+    if _may_write(event):
+        return _turn(uow, sender, event, env, message_id)
+    try:
+        return _turn(uow.reading(), sender, event, env, message_id)
+    except WriteConflict:
+        return _turn(uow, sender, event, env, message_id)
+
+
+def _may_write(event: Event) -> bool:
+    if isinstance(event, Press):
+        verb = event.option_id.split(":")[1:2]
+        return not verb or verb[0] in assess.WRITING_VERBS
+    return isinstance(event, (Text, Upload, Edit))
+
+
+def _turn(uow: UnitOfWork, sender: Sender, event: Event, env: Env, message_id: int | None) -> Reply:
+    with uow:
+        identity = people.identify(uow, int(sender.account_id))
+        lang = identity.language or language(sender.language)
+        if not identity.grants:
+            text = Turn(uow, identity, lang, env, ChatState()).t("onboarding.no_role", contact=env.admin_contact)
+            if isinstance(event, Press):
+                return Reply(toast=text, alert=True)
+            return Reply(screens=(Screen(blocks=(text,), replace=False),))
+        person_id = identity.person.id  # type: ignore[union-attr]
+        stored = ChatState.load(uow.chat_states.get(person_id))
+        turn = Turn(uow, identity, lang, env, stored, message_id)
+        reply = _apply(turn, event, message_id)
+        if turn.state != stored:
+            uow.chat_states.put(person_id, turn.state.dump())
+        uow.commit()
+        return reply
+
+
+def _apply(turn: Turn, event: Event, message_id: int | None) -> Reply:
+    if isinstance(event, Press):
+        return _press(turn, event)
+    if isinstance(event, Command):
+        COMMANDS[event.name](turn)
+    elif isinstance(event, (Text, Upload)):
+        if message_id is not None:
+            if message_id <= turn.state.seen:
+                log.info("message %s of person %s handled already", message_id, turn.person_id)
+                return Reply()
+            turn.state = turn.state.model_copy(update={"seen": message_id})
+        if isinstance(event, Text):
+            assess.on_text(turn, event)
+        else:
+            assess.on_file(turn, event)
+    elif isinstance(event, Edit):  # an edit keeps its message id: no redelivery check
+        assess.on_edit(turn, event)
+    return Reply(screens=tuple(turn.screens))
+
+
+def _press(turn: Turn, event: Press) -> Reply:
+    """The presser holds a role; the data must parse and carry the current period's tag. A refusal answers
+    the press as an alert and changes nothing."""
+    try:
+        callback = decode(event.option_id)
+    except MalformedCallback:
+        return Reply(toast=turn.t("callback.malformed"), alert=True)
+    if callback.tag != current_tag(turn.uow):
+        return Reply(screens=(Screen(blocks=(turn.t("callback.stale_hint"),), replace=False),),
+                     toast=turn.t("callback.stale"), alert=True)
+    before = turn.state
+    try:
+        VERBS[callback.verb](turn, callback)
+    except (DomainError, MalformedCallback) as error:
+        turn.state = before
+        text = turn.error(error) if isinstance(error, DomainError) else turn.t("callback.malformed")
+        return Reply(toast=text, alert=True)
+    return Reply(screens=tuple(turn.screens))

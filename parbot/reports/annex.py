@@ -1,0 +1,65 @@
+"""What the PDF report and the Word annex share: who publishes (the cover's heading) and the ranking table
+in the shape provinces publish (STT, Tên đơn vị, Điểm tối đa, Điểm đạt, Chỉ số (%), Xếp loại)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Mapping
+
+from parbot.core.results import BlockResult
+from parbot.i18n import t as msg
+
+from . import class_label, num, signed, t
+
+
+@dataclass(frozen=True)
+class Heading:
+    """The publisher's lines of the cover: ``province`` "tỉnh Thanh Hóa", ``issuer`` "Sở Nội vụ",
+    ``decision`` "123/QĐ-UBND" and its ``date``; ``place`` defaults to the province without "tỉnh"."""
+
+    title: str
+    province: str | None = None
+    issuer: str | None = None
+    decision: str | None = None
+    date: date | None = None
+    place: str | None = None
+
+    def place_date(self, lang: str) -> str | None:
+        if self.date is None:
+            return None
+        place = self.place or (self.province or "").removeprefix("tỉnh ").removeprefix("Tỉnh ").strip()
+        when = dict(day=self.date.day, month=self.date.month, year=self.date.year)
+        return msg("report.place_date", lang, place=place, **when) if place else msg("report.date", lang, **when)
+
+    def decision_line(self, lang: str) -> str | None:
+        """"Kèm theo Quyết định số 123/QĐ-UBND ngày 15 tháng 3 năm 2026"."""
+        if not self.decision:
+            return None
+        line = msg("report.decision", lang, decision=self.decision)
+        if self.date is not None:
+            line += " " + msg("report.date", lang, day=self.date.day, month=self.date.month, year=self.date.year)
+        return line
+
+
+def ranking_header(lang: str, previous: bool) -> list[str]:
+    header = [msg("report.stt", lang), msg("report.unit_name", lang), t(lang, "maximum"), t(lang, "points"),
+              t(lang, "index_pct"), t(lang, "class")]
+    return header + [t(lang, "change")] if previous else header
+
+
+def ranking_rows(block: BlockResult, previous: Mapping[str, Decimal], lang: str) -> list[list[str]]:
+    """One row per unit in rank order (excluded units last, "—" for their rank, the reason as their class),
+    then the block average; the change column only when last year's indices are given."""
+    rows = []
+    for unit in block.units:
+        row = [str(unit.rank) if unit.rank else "—", unit.unit.name, num(unit.maximum, lang), num(unit.total, lang),
+               num(unit.index, lang), class_label(unit, lang)]
+        if previous:
+            before = previous.get(unit.unit.code)
+            row.append(signed(unit.index - before, lang) if before is not None and not unit.excluded else "—")
+        rows.append(row)
+    if block.units:
+        average = ["", msg("report.block_average", lang), "", "", num(block.average_index, lang), ""]
+        rows.append(average + [""] if previous else average)
+    return rows

@@ -1,0 +1,70 @@
+"""The annex as a Word document (python-docx), because decisions are drafted in Word: the publisher's
+heading, then per block the ranking table in the shape provinces publish. Times New Roman, the typeface of
+administrative documents (Nghị định 30/2020/NĐ-CP)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Mapping, Sequence
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+
+from parbot.core.results import BlockResult
+from parbot.i18n import t as msg
+
+from .annex import Heading, ranking_header, ranking_rows
+
+FONT = "Times New Roman"
+WIDTHS = (Cm(1.2), Cm(7.0), Cm(1.9), Cm(1.9), Cm(1.9), Cm(2.3), Cm(2.0))
+
+
+def _centred(document, text: str, bold: bool = False, italic: bool = False, size: float = 13) -> None:
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = paragraph.add_run(text)
+    run.bold, run.italic, run.font.size = bold, italic, Pt(size)
+
+
+def results_docx(blocks: Sequence[BlockResult], path: str | Path | IO[bytes], heading: Heading,
+                 previous: Mapping[str, Decimal] | None = None, lang: str = "vi") -> None:
+    previous = dict(previous or {})
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.name, style.font.size = FONT, Pt(12)
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)  # Word takes Vietnamese letters from this slot too
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin, section.right_margin, section.top_margin, section.bottom_margin = Cm(2.5), Cm(1.5), \
+        Cm(2), Cm(2)
+    years = sorted({b.year for b in blocks})
+    _centred(document, msg("report.annex_title", lang, year=", ".join(map(str, years))).upper(), bold=True)
+    decision = heading.decision_line(lang)
+    if decision:
+        _centred(document, f"({decision})", italic=True)
+    if heading.issuer or heading.province:
+        _centred(document, " – ".join(x for x in (heading.issuer, heading.province) if x), size=12)
+    for block in blocks:
+        document.add_heading(msg("report.ranking_table", lang, year=block.year, block=block.block_name), level=2)
+        header = ranking_header(lang, bool(previous))
+        rows = ranking_rows(block, previous, lang)
+        table = document.add_table(rows=1 + len(rows), cols=len(header))
+        table.style = "Table Grid"
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for r, values in enumerate([header, *rows]):
+            for c, value in enumerate(values):
+                cell = table.rows[r].cells[c]
+                cell.width = WIDTHS[c]
+                paragraph = cell.paragraphs[0]
+                run = paragraph.add_run(value)
+                run.font.size = Pt(11)
+                run.bold = r == 0 or (r == len(rows) and bool(block.units))  # the header and the block average
+                if c != 1:
+                    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 or c in (0, 5) else \
+                        WD_ALIGN_PARAGRAPH.RIGHT
+        header_row = table.rows[0]._tr.get_or_add_trPr()
+        header_row.append(header_row.makeelement(qn("w:tblHeader"), {}))  # the header repeats on every page
+    document.save(str(path) if isinstance(path, Path) else path)
