@@ -14,8 +14,8 @@ import copy
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
