@@ -399,6 +399,12 @@ class SqlAnswers(_Repo):
         self.session.add(row)
         self.session.flush()
 
+    def delete(self, period_id: int, unit_code: str, item_code: str) -> None:
+        row = self._row(period_id, unit_code, item_code)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
 
 def _evidence(row: EvidenceRow) -> Evidence:
     return Evidence(id=row.id, unit_code=row.unit_code, item_code=row.item_code, kind=row.kind, sha256=row.sha256,
