@@ -1,4 +1,4 @@
-"""`parbot bot run`: the Telegram bot."""
+"""`parbot bot run`: the Telegram bot, polling (the default) or behind a webhook."""
 from __future__ import annotations
 
 import logging
@@ -10,26 +10,52 @@ from .common import err_console, handle_errors, settings
 bot_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """HOST:PORT (the host may be an IPv6 address in brackets: [::1]:8443)."""
+    from ..i18n import t
+
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise typer.BadParameter(t("webhook.listen_invalid", settings().language, value=value))
+    return host, int(port)
+
+
 @bot_app.command("run")
 @handle_errors
-def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request.")) -> None:
-    """Poll TELEGRAM_API_BASE (Telegram, or the emulator) until SIGTERM or Ctrl-C."""
+def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
+            webhook: bool = typer.Option(False, "--webhook", help="Take updates on an HTTP server (POST /telegram, "
+                                         "/zalo) instead of polling; needs PARBOT_WEBHOOK_SECRET."),
+            listen: str = typer.Option("127.0.0.1:8443", "--listen", metavar="HOST:PORT",
+                                       help="Where the webhook server listens (behind the HTTPS reverse proxy).")
+            ) -> None:
+    """Poll PARBOT_TELEGRAM_API_BASE (Telegram, or the emulator), or serve webhooks, until SIGTERM or Ctrl-C.
+    An unreachable Bot API at start is retried with backoff (up to a minute apart)."""
     from telegram.error import InvalidToken
 
     from ..bot.app import run_bot
+    from ..bot.webhook import ListenFailed
     from ..i18n import t
     from ..logsafe import configure
 
     current = settings()
+    address = parse_listen(listen) if webhook else None
+    if webhook and current.webhook_token is None:
+        err_console.print(t("webhook.secret_missing", current.language), markup=False)
+        raise typer.Exit(2)
     # The redactor masks the token in the request URLs httpx logs, so --verbose can show them.
     configure(logging.DEBUG if verbose else logging.INFO, current,
               format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        run_bot(current)
+        run_bot(current, listen=address)
     except InvalidToken:  # its message and traceback quote the token
         err_console.print(t("guard.token_rejected", current.language, api=current.telegram_api_base), markup=False)
+        raise typer.Exit(1) from None
+    except ListenFailed as error:
+        err_console.print(t("webhook.listen_failed", current.language, listen=listen, reason=error.reason),
+                          markup=False)
         raise typer.Exit(1) from None
 
 

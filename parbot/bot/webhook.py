@@ -1,0 +1,157 @@
+"""Webhook mode: one aiohttp server for both channels (`parbot bot run --webhook --listen HOST:PORT`).
+
+- ``POST /telegram``: a Telegram update, with ``X-Telegram-Bot-Api-Secret-Token``;
+- ``POST /zalo``: a Zalo Bot Platform update, with ``X-Bot-Api-Secret-Token``;
+- the signed-link pages of parbot.bot.web, ``/healthz`` and ``/metrics``.
+
+A call without the secret (PARBOT_WEBHOOK_SECRET) or with a wrong one gets 403 and a log line that never
+quotes what was sent. An update is answered 200 only once its handlers have run, and they commit what they
+change, so a platform that got no 200 (process killed, database down) sends the update again. Telegram
+updates go through the Application's update processor, which keeps each chat's updates in order.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from .deps import Deps
+from .metrics import CHANNELS, CONTENT_TYPE, Metrics, backlog, outbox_counts
+from .web import app as web_pages
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_PATH, ZALO_PATH = "/telegram", "/zalo"
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+# The Zalo channel's entry point: a parsed update in, returns once it is handled and committed.
+ZaloHandler = Callable[[dict], Awaitable[None]]
+
+
+class ListenFailed(Exception):
+    """The server could not listen where it was told (port taken, address not this machine's)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"{host}:{port}: {reason}")
+        self.reason = reason
+
+
+class WebhookServer:
+    def __init__(self, deps: Deps, secret: str, *, telegram: Application | None = None,
+                 zalo: ZaloHandler | None = None) -> None:
+        if not secret:
+            raise ValueError("a webhook secret is required")
+        self.deps, self.telegram, self.zalo = deps, telegram, zalo
+        self._secret = secret.encode()
+        self.metrics = Metrics(deps.engine)
+        self.app = web.Application(client_max_size=web_pages.UPLOAD_LIMIT)
+        web_pages.add_routes(self.app, deps, health=False)
+        self.app.router.add_post(TELEGRAM_PATH, self.on_telegram)
+        self.app.router.add_post(ZALO_PATH, self.on_zalo)
+        self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/metrics", self.metrics_page)
+        self._runner: web.AppRunner | None = None
+
+    # ---- the channels --------------------------------------------------------------------------------
+
+    def _refusal(self, request: web.Request, channel: str, header: str) -> web.Response | None:
+        given = request.headers.get(header)
+        if given is not None and hmac.compare_digest(given.encode(), self._secret):
+            return None
+        log.warning("%s webhook call from %s refused: %s secret token", channel, request.remote,
+                    "no" if given is None else "wrong")
+        self.metrics.refused(channel, "forbidden")
+        return web.Response(status=403, text="forbidden")
+
+    async def _update(self, request: web.Request, channel: str) -> dict | None:
+        try:
+            data = await request.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            log.warning("%s webhook call from %s refused: the body is not a JSON object", channel, request.remote)
+            self.metrics.refused(channel, "invalid")
+            return None
+        return data
+
+    async def on_telegram(self, request: web.Request) -> web.Response:
+        if self.telegram is None:
+            return web.Response(status=404, text="no Telegram channel")
+        refused = self._refusal(request, "telegram", TELEGRAM_SECRET_HEADER)
+        if refused is not None:
+            return refused
+        data = await self._update(request, "telegram")
+        try:
+            update = Update.de_json(data, self.telegram.bot) if data is not None else None
+        except (KeyError, TypeError, ValueError):
+            update = None
+        if update is None:
+            return web.Response(status=400, text="not a Telegram update")
+        application = self.telegram
+        with self.metrics.handling("telegram"):
+            await application.update_processor.process_update(update, application.process_update(update))
+        return web.Response(status=200)
+
+    async def on_zalo(self, request: web.Request) -> web.Response:
+        if self.zalo is None:
+            return web.Response(status=404, text="no Zalo channel")
+        refused = self._refusal(request, "zalo", ZALO_SECRET_HEADER)
+        if refused is not None:
+            return refused
+        data = await self._update(request, "zalo")
+        if data is None:
+            return web.Response(status=400, text="not a Zalo update")
+        with self.metrics.handling("zalo"):
+            await self.zalo(data)
+        return web.Response(status=200)
+
+    # ---- for the operator ----------------------------------------------------------------------------
+
+    def _sender_running(self) -> bool:
+        jobs = self.telegram.bot_data.get("reminder_jobs") if self.telegram is not None else None
+        return jobs is not None and jobs.scheduler.running
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 when the database answers and the sender runs; the outbox backlog for alerting."""
+        sender = "running" if self._sender_running() else "stopped"
+        try:
+            counts = await asyncio.to_thread(outbox_counts, self.deps.engine)
+        except Exception as exc:  # noqa: BLE001 - the operator needs the kind of failure, not a traceback
+            log.warning("healthz: database unreachable (%s)", type(exc).__name__)
+            return web.json_response({"database": "down", "error": type(exc).__name__, "sender": sender},
+                                     status=503)
+        body = {"database": "ok", "sender": sender, "backlog": backlog(counts),
+                "backlog_per_channel": {channel: backlog(counts, channel)
+                                        for channel in sorted(set(CHANNELS) | {c for c, _ in counts})}}
+        return web.json_response(body, status=200 if sender == "running" else 503)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        try:
+            body = await asyncio.to_thread(self.metrics.render)
+        except Exception as exc:  # noqa: BLE001 - a scrape without the database says so, without a traceback
+            log.warning("metrics: database unreachable (%s)", type(exc).__name__)
+            return web.Response(status=503, text="database unreachable")
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    # ---- running -------------------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        """Listens; returns the port (0 asks for a free one)."""
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except OSError as error:
+            await self.stop()
+            raise ListenFailed(host, port, error.strerror or type(error).__name__) from None
+        return self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
