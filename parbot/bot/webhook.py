@@ -14,14 +14,21 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import AsyncIterator, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Awaitable, Callable
 
+import sqlalchemy as sa
 from aiohttp import web
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 from telegram import Update
 from telegram.ext import Application
 
 from .deps import Deps
 from .metrics import CHANNELS, CONTENT_TYPE, Metrics, backlog, outbox_counts
+from .updates import chat_key
 from .web import app as web_pages
 
 log = logging.getLogger(__name__)
@@ -41,6 +48,54 @@ class ListenFailed(Exception):
         self.reason = reason
 
 
+CHAT_LOCKS = 0x70617262  # "parb": the advisory-lock namespace of chats (two-key locks, apart from the sender's)
+
+
+class ChatLocks:
+    """Several processes behind one webhook URL on PostgreSQL: a session advisory lock per chat, held while
+    one of its updates is handled, so two processes never handle updates of one chat at once (within a
+    process the update processor already orders them). The locks sit on connections of their own, outside
+    the pool the handlers draw from, and wait in threads of their own, so waiting never starves handlers.
+    Elsewhere (SQLite: one process per file) nothing to do."""
+
+    def __init__(self, engine: Engine, max_held: int = 32) -> None:
+        self.engine = (sa.create_engine(engine.url, poolclass=NullPool)
+                       if engine.dialect.name == "postgresql" else None)
+        self._threads = ThreadPoolExecutor(max_held, thread_name_prefix="chat-lock") if self.engine else None
+
+    def _lock(self, key: str) -> Connection:
+        connection = self.engine.connect()
+        try:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:ns, hashtext(:key))"),
+                               {"ns": CHAT_LOCKS, "key": key})
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    @staticmethod
+    def _unlock(connection: Connection) -> None:
+        connection.close()  # a session lock ends with its session
+
+    @asynccontextmanager
+    async def hold(self, chat: Hashable | None) -> AsyncIterator[None]:
+        if self.engine is None or chat is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        connection = await loop.run_in_executor(self._threads, self._lock, repr(chat))
+        try:
+            yield
+        finally:
+            await loop.run_in_executor(self._threads, self._unlock, connection)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self.engine.dispose()
+
+
 class WebhookServer:
     def __init__(self, deps: Deps, secret: str, *, telegram: Application | None = None,
                  zalo: ZaloHandler | None = None) -> None:
@@ -49,6 +104,7 @@ class WebhookServer:
         self.deps, self.telegram, self.zalo = deps, telegram, zalo
         self._secret = secret.encode()
         self.metrics = Metrics(deps.engine)
+        self.chat_locks = ChatLocks(deps.engine)
         self.app = web.Application(client_max_size=web_pages.UPLOAD_LIMIT)
         web_pages.add_routes(self.app, deps, health=False)
         self.app.router.add_post(TELEGRAM_PATH, self.on_telegram)
@@ -92,10 +148,14 @@ class WebhookServer:
             update = None
         if update is None:
             return web.Response(status=400, text="not a Telegram update")
-        application = self.telegram
         with self.metrics.handling("telegram"):
-            await application.update_processor.process_update(update, application.process_update(update))
+            await self.telegram.update_processor.process_update(update, self._handle_telegram(update))
         return web.Response(status=200)
+
+    async def _handle_telegram(self, update: Update) -> None:
+        """Runs in the chat's turn in this process, then takes the chat's turn among the processes."""
+        async with self.chat_locks.hold(chat_key(update)):
+            await self.telegram.process_update(update)
 
     async def on_zalo(self, request: web.Request) -> web.Response:
         if self.zalo is None:
@@ -155,3 +215,4 @@ class WebhookServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self.chat_locks.close()

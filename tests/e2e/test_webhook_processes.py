@@ -1,0 +1,101 @@
+"""Several webhook processes on one PostgreSQL behind one URL: one chat's updates are never handled by two
+processes at once, and officers whose updates land on either process complete their work."""
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+from e2e_support import invite, load_province
+from emulator_fixtures import make_bot
+from pydantic import SecretStr
+
+from parbot.bot.app import serve
+from parbot.bot.webhook import TELEGRAM_SECRET_HEADER, ChatLocks
+from parbot.settings import Settings
+from parbot.storage.db import make_engine, upgrade
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+SECRET = "webhook-secret-of-the-test"
+
+
+@pytest.fixture
+def pg_engine(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+async def waiting_locks(engine, count: int) -> None:
+    """Until ``count`` advisory locks are being waited for on the server (a ceiling, not a timing)."""
+    async with asyncio.timeout(30):
+        while True:
+            with engine.connect() as connection:
+                waiting = connection.execute(sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar_one()
+            if waiting == count:
+                return
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_chat_is_handled_by_one_process_at_a_time(pg_engine):
+    first, second = ChatLocks(pg_engine), ChatLocks(pg_engine)  # as two processes hold them
+    entered = asyncio.Event()
+
+    async def second_process() -> None:
+        async with second.hold(("chat", 1)):
+            entered.set()
+
+    try:
+        async with first.hold(("chat", 1)):
+            task = asyncio.create_task(second_process())
+            await waiting_locks(pg_engine, 1)
+            assert not entered.is_set()
+            async with second.hold(("chat", 2)):  # another chat is not held up
+                pass
+        await asyncio.wait_for(task, 30)
+        assert entered.is_set()
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_officers_served_by_two_processes_in_turn(pg_engine, database_url, emulator_server, tmp_path):
+    load_province(pg_engine)
+    settings_kw = dict(_env_file=None, PARBOT_DATABASE_URL=database_url, TELEGRAM_BOT_TOKEN=emulator_server.token,
+                       PARBOT_TELEGRAM_API_BASE=emulator_server.base_url,
+                       PARBOT_EVIDENCE_DIR=str(tmp_path / "evidence"))
+    settings = Settings(**settings_kw).model_copy(update={"webhook_token": SecretStr(SECRET)})
+    stops, tasks, ports = [], [], []
+    for _ in range(2):
+        stop, ready = asyncio.Event(), asyncio.get_running_loop().create_future()
+        tasks.append(asyncio.create_task(serve(settings, listen=("127.0.0.1", 0), stop=stop,
+                                               ready=ready.set_result)))
+        stops.append(stop)
+        ports.append(await asyncio.wait_for(asyncio.shield(ready), 60))
+    try:
+        officers = [emulator_server.create_user(7600 + i, f"Cán bộ {i}") for i in range(6)]
+        for officer in officers:
+            officer.send_command("start", invite(pg_engine, "officer", "SNV"))
+        async with make_bot(emulator_server) as bot:
+            updates = await bot.get_updates(timeout=0)
+        assert len(updates) == len(officers)
+
+        async def post(index: int, update) -> int:
+            async with aiohttp.ClientSession() as session:
+                async with session.post(f"http://127.0.0.1:{ports[index % 2]}/telegram", json=update.to_dict(),
+                                        headers={TELEGRAM_SECRET_HEADER: SECRET}) as answer:
+                    return answer.status
+
+        statuses = await asyncio.gather(*(post(i, u) for i, u in enumerate(updates)))
+        assert statuses == [200] * len(officers)
+        for officer in officers:  # each was answered by whichever process took its update
+            assert any(m.inline_keyboard for m in officer.bot_messages())
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
