@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -52,6 +53,11 @@ class OutboxCollector(Collector):
         yield pending
 
 
+@dataclass
+class Handling:
+    outcome: str = "handled"
+
+
 class Metrics:
     """One registry per server, so that tests (and several servers in one process) never share counters."""
 
@@ -65,17 +71,18 @@ class Metrics:
         self.registry.register(OutboxCollector(engine))
 
     @contextmanager
-    def handling(self, channel: str) -> Iterator[None]:
-        """Times one update; counts it handled, or failed when the handler raised."""
-        start = time.perf_counter()
+    def handling(self, channel: str) -> Iterator[Handling]:
+        """Times one update and counts its outcome: "handled" unless the caller says otherwise, "failed"
+        when the handler raised."""
+        handling, start = Handling(), time.perf_counter()
         try:
-            yield
+            yield handling
         except BaseException:
-            self.updates.labels(channel, "failed").inc()
+            handling.outcome = "failed"
             raise
         finally:
             self.latency.labels(channel).observe(time.perf_counter() - start)
-        self.updates.labels(channel, "handled").inc()
+            self.updates.labels(channel, handling.outcome).inc()
 
     def refused(self, channel: str, outcome: str) -> None:
         self.updates.labels(channel, outcome).inc()

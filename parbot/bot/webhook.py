@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Coroutine
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -26,8 +26,9 @@ from sqlalchemy.pool import NullPool
 from telegram import Update
 from telegram.ext import Application
 
+from ..storage.handled_updates import HandledUpdates
 from .deps import Deps
-from .metrics import CHANNELS, CONTENT_TYPE, Metrics, backlog, outbox_counts
+from .metrics import CHANNELS, CONTENT_TYPE, Handling, Metrics, backlog, outbox_counts
 from .updates import chat_key
 from .web import app as web_pages
 
@@ -52,16 +53,16 @@ CHAT_LOCKS = 0x70617262  # "parb": the advisory-lock namespace of chats (two-key
 
 
 class ChatLocks:
-    """Several processes behind one webhook URL on PostgreSQL: a session advisory lock per chat, held while
-    one of its updates is handled, so two processes never handle updates of one chat at once (within a
-    process the update processor already orders them). The locks sit on connections of their own, outside
-    the pool the handlers draw from, and wait in threads of their own, so waiting never starves handlers.
-    Elsewhere (SQLite: one process per file) nothing to do."""
+    """One update of a chat at a time, in arrival order: an asyncio lock per chat within the process and,
+    on PostgreSQL with several processes behind one URL, a session advisory lock per chat among them. The
+    advisory locks sit on connections of their own, outside the pool the handlers draw from, and wait in
+    threads of their own, so waiting for a chat never starves the handlers of other chats."""
 
     def __init__(self, engine: Engine, max_held: int = 32) -> None:
         self.engine = (sa.create_engine(engine.url, poolclass=NullPool)
                        if engine.dialect.name == "postgresql" else None)
         self._threads = ThreadPoolExecutor(max_held, thread_name_prefix="chat-lock") if self.engine else None
+        self._local: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # chat -> (lock, updates holding or waiting)
 
     def _lock(self, key: str) -> Connection:
         connection = self.engine.connect()
@@ -79,16 +80,34 @@ class ChatLocks:
         connection.close()  # a session lock ends with its session
 
     @asynccontextmanager
+    async def _in_process(self, chat: Hashable) -> AsyncIterator[None]:
+        lock, users = self._local.get(chat, (asyncio.Lock(), 0))
+        self._local[chat] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._local[chat]
+            if users == 1:
+                del self._local[chat]
+            else:
+                self._local[chat] = (lock, users - 1)
+
+    @asynccontextmanager
     async def hold(self, chat: Hashable | None) -> AsyncIterator[None]:
-        if self.engine is None or chat is None:
+        if chat is None:
             yield
             return
-        loop = asyncio.get_running_loop()
-        connection = await loop.run_in_executor(self._threads, self._lock, repr(chat))
-        try:
-            yield
-        finally:
-            await loop.run_in_executor(self._threads, self._unlock, connection)
+        async with self._in_process(chat):
+            if self.engine is None:
+                yield
+                return
+            loop = asyncio.get_running_loop()
+            connection = await loop.run_in_executor(self._threads, self._lock, repr(chat))
+            try:
+                yield
+            finally:
+                await loop.run_in_executor(self._threads, self._unlock, connection)
 
     def close(self) -> None:
         if self.engine is not None:
@@ -105,6 +124,7 @@ class WebhookServer:
         self._secret = secret.encode()
         self.metrics = Metrics(deps.engine)
         self.chat_locks = ChatLocks(deps.engine)
+        self.handled = HandledUpdates(deps.engine)
         self.app = web.Application(client_max_size=web_pages.UPLOAD_LIMIT)
         web_pages.add_routes(self.app, deps, health=False)
         self.app.router.add_post(TELEGRAM_PATH, self.on_telegram)
@@ -148,14 +168,12 @@ class WebhookServer:
             update = None
         if update is None:
             return web.Response(status=400, text="not a Telegram update")
-        with self.metrics.handling("telegram"):
-            await self.telegram.update_processor.process_update(update, self._handle_telegram(update))
+        application = self.telegram
+        with self.metrics.handling("telegram") as handling:
+            # In the chat's turn within this process (the update processor), then among the processes.
+            await application.update_processor.process_update(update, self._once(
+                handling, "telegram", str(update.update_id), chat_key(update), application.process_update(update)))
         return web.Response(status=200)
-
-    async def _handle_telegram(self, update: Update) -> None:
-        """Runs in the chat's turn in this process, then takes the chat's turn among the processes."""
-        async with self.chat_locks.hold(chat_key(update)):
-            await self.telegram.process_update(update)
 
     async def on_zalo(self, request: web.Request) -> web.Response:
         if self.zalo is None:
@@ -166,9 +184,27 @@ class WebhookServer:
         data = await self._update(request, "zalo")
         if data is None:
             return web.Response(status=400, text="not a Zalo update")
-        with self.metrics.handling("zalo"):
-            await self.zalo(data)
+        message = data.get("message") if isinstance(data.get("message"), dict) else {}
+        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        update_id, chat_id = message.get("message_id"), chat.get("id")
+        with self.metrics.handling("zalo") as handling:
+            await self._once(handling, "zalo", str(update_id) if update_id is not None else None,
+                             ("zalo", str(chat_id)) if chat_id is not None else None, self.zalo(data))
         return web.Response(status=200)
+
+    async def _once(self, handling: Handling, channel: str, update_id: str | None, chat: Hashable | None,
+                    handle: Coroutine[Any, Any, None]) -> None:
+        """Handles an update unless it was handled before (the platform re-sent it, maybe to another
+        process): checked and recorded under the chat's lock, so a copy waits for the original."""
+        async with self.chat_locks.hold(chat):
+            if update_id is not None and await asyncio.to_thread(self.handled.seen, channel, update_id):
+                handle.close()  # the coroutine is never awaited
+                handling.outcome = "duplicate"
+                log.info("%s update %s was handled before: not applied again", channel, update_id)
+                return
+            await handle
+            if update_id is not None:
+                await asyncio.to_thread(self.handled.record, channel, update_id, self.deps.now())
 
     # ---- for the operator ----------------------------------------------------------------------------
 

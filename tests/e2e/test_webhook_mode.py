@@ -82,6 +82,22 @@ async def test_an_update_is_answered_200_once_handled_and_committed(server, emul
     assert 'parbot_update_handling_seconds_count{channel="telegram"} 1.0' in metrics
 
 
+async def test_an_update_sent_again_is_not_applied_twice(server, emulator_server, engine):
+    officer = emulator_server.create_user(7403, "Thu")
+    officer.send_command("start", invite(engine, "officer", "SNV"))
+    [update] = await pending_updates(emulator_server)
+    assert await server.post("/telegram", update, {TELEGRAM_SECRET_HEADER: SECRET}) == 200
+    replies = len(officer.bot_messages())
+    # The platform got no 200 in time and sends it again, twice at once.
+    again = [server.post("/telegram", update, {TELEGRAM_SECRET_HEADER: SECRET}) for _ in range(2)]
+    assert await asyncio.gather(*again) == [200, 200]
+    assert len(officer.bot_messages()) == replies
+    async with server.session.get("/metrics") as answer:
+        metrics = await answer.text()
+    assert 'parbot_updates_total{channel="telegram",outcome="duplicate"} 2.0' in metrics
+    assert 'parbot_updates_total{channel="telegram",outcome="handled"} 1.0' in metrics
+
+
 async def test_missing_or_wrong_secret_is_403_and_logged_without_it(server, emulator_server, engine, caplog):
     caplog.set_level(logging.WARNING, logger="parbot.bot.webhook")
     officer = emulator_server.create_user(7402, "Minh")
@@ -103,8 +119,11 @@ async def test_missing_or_wrong_secret_is_403_and_logged_without_it(server, emul
 
 
 async def test_zalo_updates_go_to_the_registered_handler(server):
-    update = {"event_name": "message.text.received", "message": {"text": "1", "chat": {"id": "z-1"}}}
+    update = {"event_name": "message.text.received",
+              "message": {"message_id": "m-1", "text": "1", "chat": {"id": "z-1"}}}
     assert await server.post("/zalo", update, {ZALO_SECRET_HEADER: SECRET}) == 200
+    assert server.zalo_calls == [update]
+    assert await server.post("/zalo", update, {ZALO_SECRET_HEADER: SECRET}) == 200  # sent again: not re-applied
     assert server.zalo_calls == [update]
     async with server.session.post("/zalo", data=b"not json", headers={ZALO_SECRET_HEADER: SECRET}) as answer:
         assert answer.status == 400
