@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, Awaitable, Callable, Coroutine
+from typing import Awaitable, Callable
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -171,8 +171,9 @@ class WebhookServer:
         application = self.telegram
         with self.metrics.handling("telegram") as handling:
             # In the chat's turn within this process (the update processor), then among the processes.
-            await application.update_processor.process_update(update, self._once(
-                handling, "telegram", str(update.update_id), chat_key(update), application.process_update(update)))
+            handled_once = self._once(handling, "telegram", str(update.update_id), chat_key(update),
+                                      lambda: application.process_update(update))
+            await application.update_processor.process_update(update, handled_once)
         return web.Response(status=200)
 
     async def on_zalo(self, request: web.Request) -> web.Response:
@@ -189,20 +190,19 @@ class WebhookServer:
         update_id, chat_id = message.get("message_id"), chat.get("id")
         with self.metrics.handling("zalo") as handling:
             await self._once(handling, "zalo", str(update_id) if update_id is not None else None,
-                             ("zalo", str(chat_id)) if chat_id is not None else None, self.zalo(data))
+                             ("zalo", str(chat_id)) if chat_id is not None else None, lambda: self.zalo(data))
         return web.Response(status=200)
 
     async def _once(self, handling: Handling, channel: str, update_id: str | None, chat: Hashable | None,
-                    handle: Coroutine[Any, Any, None]) -> None:
+                    handle: Callable[[], Awaitable[object]]) -> None:
         """Handles an update unless it was handled before (the platform re-sent it, maybe to another
         process): checked and recorded under the chat's lock, so a copy waits for the original."""
         async with self.chat_locks.hold(chat):
             if update_id is not None and await asyncio.to_thread(self.handled.seen, channel, update_id):
-                handle.close()  # the coroutine is never awaited
                 handling.outcome = "duplicate"
                 log.info("%s update %s was handled before: not applied again", channel, update_id)
                 return
-            await handle
+            await handle()
             if update_id is not None:
                 await asyncio.to_thread(self.handled.record, channel, update_id, self.deps.now())
 
