@@ -121,13 +121,15 @@ async def initialize_when_reachable(application: Application, stop: asyncio.Even
     return False
 
 
-async def serve(settings: Settings, *, listen: tuple[str, int] | None = None, zalo: ZaloHandler | None = None,
-                stop: asyncio.Event | None = None, ready: Callable[[int | None], None] | None = None) -> None:
-    """The bot until ``stop`` is set (SIGINT/SIGTERM set it): polling, or with ``listen`` the webhook server
-    (setWebhook is called when PARBOT_PUBLIC_URL is set). The update being handled is finished first.
-    ``ready`` is told the webhook server's port (None when polling) once updates are taken."""
-    if listen is not None and settings.webhook_token is None:
-        raise ValueError("PARBOT_WEBHOOK_SECRET is required in webhook mode")
+async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str, int] | None = None,
+                zalo: ZaloHandler | None = None, stop: asyncio.Event | None = None,
+                ready: Callable[[int | None], None] | None = None) -> None:
+    """The bot until ``stop`` is set (SIGINT/SIGTERM set it), finishing the update being handled. Updates
+    come by polling, or with ``webhook`` through the HTTP server on ``listen`` (setWebhook is called when
+    PARBOT_PUBLIC_URL is set); with ``listen`` alone, polling, and the server has the signed-link pages,
+    /healthz and /metrics. ``ready`` is told the server's port (None without one) once updates are taken."""
+    if webhook and (listen is None or settings.webhook_token is None):
+        raise ValueError("webhook mode needs a listen address and PARBOT_WEBHOOK_SECRET")
     engine = make_engine(settings.database_url)
     upgrade(engine)
     application = build_application(settings, engine)
@@ -143,18 +145,18 @@ async def serve(settings: Settings, *, listen: tuple[str, int] | None = None, za
         hooks_ran = True  # before the hooks run: a hook failing half-way still gets its shutdown hooks
         await run_post_init(application)
         await application.start()
-        if listen is None:
-            log.info("polling %s", settings.telegram_api_base)
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-            port = None
-        else:
-            secret = settings.webhook_token.get_secret_value()
+        port = None
+        if listen is not None:
+            secret = settings.webhook_token.get_secret_value() if webhook else None
             server = WebhookServer(application.bot_data["deps"], secret, telegram=application, zalo=zalo)
             port = await server.start(*listen)
-            if settings.public_url:
-                await application.bot.set_webhook(f"{settings.public_url.rstrip('/')}{TELEGRAM_PATH}",
-                                                  secret_token=secret, allowed_updates=Update.ALL_TYPES)
-            log.info("webhook server on %s:%s", listen[0], port)
+            log.info("web server on %s:%s%s", listen[0], port, " (webhooks)" if webhook else "")
+        if not webhook:
+            log.info("polling %s", settings.telegram_api_base)
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        elif settings.public_url:
+            await application.bot.set_webhook(f"{settings.public_url.rstrip('/')}{TELEGRAM_PATH}",
+                                              secret_token=secret, allowed_updates=Update.ALL_TYPES)
         if ready is not None:
             ready(port)
         await stop.wait()
@@ -173,6 +175,7 @@ async def serve(settings: Settings, *, listen: tuple[str, int] | None = None, za
         engine.dispose()
 
 
-def run_bot(settings: Settings, *, listen: tuple[str, int] | None = None, zalo: ZaloHandler | None = None) -> None:
+def run_bot(settings: Settings, *, webhook: bool = False, listen: tuple[str, int] | None = None,
+            zalo: ZaloHandler | None = None) -> None:
     """Until SIGINT/SIGTERM, finishing the current update."""
-    asyncio.run(serve(settings, listen=listen, zalo=zalo))
+    asyncio.run(serve(settings, webhook=webhook, listen=listen, zalo=zalo))

@@ -1,4 +1,5 @@
-"""Webhook mode: one aiohttp server for both channels (`parbot bot run --webhook --listen HOST:PORT`).
+"""Webhook mode: one aiohttp server for both channels (`parbot bot run --webhook --listen HOST:PORT`);
+in polling mode (`parbot bot run --listen HOST:PORT`) the same server without the update routes.
 
 - ``POST /telegram``: a Telegram update, with ``X-Telegram-Bot-Api-Secret-Token``;
 - ``POST /zalo``: a Zalo Bot Platform update, with ``X-Bot-Api-Secret-Token``;
@@ -116,12 +117,13 @@ class ChatLocks:
 
 
 class WebhookServer:
-    def __init__(self, deps: Deps, secret: str, *, telegram: Application | None = None,
+    def __init__(self, deps: Deps, secret: str | None, *, telegram: Application | None = None,
                  zalo: ZaloHandler | None = None) -> None:
-        if not secret:
-            raise ValueError("a webhook secret is required")
+        """Without ``secret`` (polling mode) it serves the pages, /healthz and /metrics only: updates come
+        by polling, and /telegram and /zalo answer 404. ``telegram`` is the running Application (its sender
+        is what /healthz reports)."""
         self.deps, self.telegram, self.zalo = deps, telegram, zalo
-        self._secret = secret.encode()
+        self._secret = secret.encode() if secret else None
         self.metrics = Metrics(deps.engine)
         self.chat_locks = ChatLocks(deps.engine)
         self.handled = HandledUpdates(deps.engine)
@@ -156,8 +158,8 @@ class WebhookServer:
         return data
 
     async def on_telegram(self, request: web.Request) -> web.Response:
-        if self.telegram is None:
-            return web.Response(status=404, text="no Telegram channel")
+        if self.telegram is None or self._secret is None:
+            return web.Response(status=404, text="no Telegram webhook")
         refused = self._refusal(request, "telegram", TELEGRAM_SECRET_HEADER)
         if refused is not None:
             return refused
@@ -177,8 +179,8 @@ class WebhookServer:
         return web.Response(status=200)
 
     async def on_zalo(self, request: web.Request) -> web.Response:
-        if self.zalo is None:
-            return web.Response(status=404, text="no Zalo channel")
+        if self.zalo is None or self._secret is None:
+            return web.Response(status=404, text="no Zalo webhook")
         refused = self._refusal(request, "zalo", ZALO_SECRET_HEADER)
         if refused is not None:
             return refused

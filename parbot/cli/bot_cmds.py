@@ -8,6 +8,7 @@ import typer
 from .common import err_console, handle_errors, settings
 
 bot_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
+DEFAULT_LISTEN = "127.0.0.1:8443"
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -26,10 +27,12 @@ def parse_listen(value: str) -> tuple[str, int]:
 def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
             webhook: bool = typer.Option(False, "--webhook", help="Take updates on an HTTP server (POST /telegram, "
                                          "/zalo) instead of polling; needs PARBOT_WEBHOOK_SECRET."),
-            listen: str = typer.Option("127.0.0.1:8443", "--listen", metavar="HOST:PORT",
-                                       help="Where the webhook server listens (behind the HTTPS reverse proxy).")
+            listen: str | None = typer.Option(None, "--listen", metavar="HOST:PORT",
+                                              help="Where the web server listens, behind the HTTPS reverse proxy "
+                                              "(webhooks, signed-link pages, /healthz, /metrics); with "
+                                              f"--webhook the default is {DEFAULT_LISTEN}.")
             ) -> None:
-    """Poll PARBOT_TELEGRAM_API_BASE (Telegram, or the emulator), or serve webhooks, until SIGTERM or Ctrl-C.
+    """Poll PARBOT_TELEGRAM_API_BASE (Telegram, or the emulator), or take webhooks, until SIGTERM or Ctrl-C.
     An unreachable Bot API at start is retried with backoff (up to a minute apart)."""
     from telegram.error import InvalidToken
 
@@ -39,7 +42,9 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log eve
     from ..logsafe import configure
 
     current = settings()
-    address = parse_listen(listen) if webhook else None
+    if webhook and listen is None:
+        listen = DEFAULT_LISTEN
+    address = parse_listen(listen) if listen is not None else None
     if webhook and current.webhook_token is None:
         err_console.print(t("webhook.secret_missing", current.language), markup=False)
         raise typer.Exit(2)
@@ -49,7 +54,7 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log eve
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        run_bot(current, listen=address)
+        run_bot(current, webhook=webhook, listen=address)
     except InvalidToken:  # its message and traceback quote the token
         err_console.print(t("guard.token_rejected", current.language, api=current.telegram_api_base), markup=False)
         raise typer.Exit(1) from None

@@ -43,7 +43,7 @@ async def server(settings, engine):
         zalo_calls.append(update)
 
     stop, ready = asyncio.Event(), asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, listen=("127.0.0.1", 0), zalo=on_zalo, stop=stop,
+    task = asyncio.create_task(serve(settings, webhook=True, listen=("127.0.0.1", 0), zalo=on_zalo, stop=stop,
                                      ready=ready.set_result))
     port = await asyncio.wait_for(asyncio.shield(ready), 30)
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
@@ -152,6 +152,27 @@ async def test_signed_link_pages_are_served_by_the_same_server(server):
     async with server.session.get("/l/evidence/not-a-real-token") as page:
         body = await page.text()
     assert page.status == 403 and 'lang="vi"' in body and "Traceback" not in body
+
+
+async def test_polling_mode_serves_the_pages_health_and_metrics_but_takes_no_webhooks(settings, engine,
+                                                                                   emulator_server):
+    stop, ready = asyncio.Event(), asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, listen=("127.0.0.1", 0), stop=stop, ready=ready.set_result))
+    try:
+        port = await asyncio.wait_for(asyncio.shield(ready), 30)
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
+            async with session.get("/healthz") as answer:
+                assert answer.status == 200 and (await answer.json())["sender"] == "running"
+            async with session.get("/metrics") as answer:
+                assert answer.status == 200 and "parbot_outbox_backlog" in await answer.text()
+            async with session.post("/telegram", json={"update_id": 1}) as answer:
+                assert answer.status == 404
+        officer = emulator_server.create_user(7404, "Vy")  # updates still come by polling
+        officer.send_command("start", invite(engine, "officer", "SNV"))
+        await officer.wait_for_reply(timeout=20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 def test_cli_refuses_webhook_mode_without_secret_or_with_a_bad_address(monkeypatch, tmp_path):

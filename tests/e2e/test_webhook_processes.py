@@ -73,7 +73,7 @@ async def test_updates_reaching_two_processes_are_applied_once(pg_engine, databa
     stops, tasks, ports = [], [], []
     for _ in range(3):  # three servers, each with its own Application, locks and engine, as processes
         stop, ready = asyncio.Event(), asyncio.get_running_loop().create_future()
-        tasks.append(asyncio.create_task(serve(settings, listen=("127.0.0.1", 0), stop=stop,
+        tasks.append(asyncio.create_task(serve(settings, webhook=True, listen=("127.0.0.1", 0), stop=stop,
                                                ready=ready.set_result)))
         stops.append(stop)
         ports.append(await asyncio.wait_for(asyncio.shield(ready), 60))
