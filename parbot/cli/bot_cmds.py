@@ -37,6 +37,7 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log eve
     from telegram.error import InvalidToken
 
     from ..bot.app import run_bot
+    from ..bot.jobs import SenderAlreadyRunning
     from ..bot.webhook import ListenFailed
     from ..i18n import t
     from ..logsafe import configure
@@ -57,6 +58,9 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log eve
         run_bot(current, webhook=webhook, listen=address)
     except InvalidToken:  # its message and traceback quote the token
         err_console.print(t("guard.token_rejected", current.language, api=current.telegram_api_base), markup=False)
+        raise typer.Exit(1) from None
+    except SenderAlreadyRunning:
+        err_console.print(t("webhook.sqlite_taken", current.language, database=current.database_url), markup=False)
         raise typer.Exit(1) from None
     except ListenFailed as error:
         err_console.print(t("webhook.listen_failed", current.language, listen=listen, reason=error.reason),

@@ -79,3 +79,17 @@ async def test_ctrl_c_stops_the_retries(settings):
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_a_second_bot_on_the_same_sqlite_file_is_refused_in_vietnamese(settings, engine, emulator_server):
+    from parbot.bot.jobs import SenderLock
+
+    held = SenderLock(engine)
+    held.acquire_sqlite()  # as a first `parbot bot run` holds it
+    try:
+        process = await start_process(settings, emulator_server.base_url)
+        output = (await asyncio.wait_for(process.stderr.read(), 60)).decode()
+        assert await asyncio.wait_for(process.wait(), 30) == 1
+    finally:
+        held.release()
+    assert "Một tiến trình parbot khác đang chạy" in output and "Traceback" not in output
