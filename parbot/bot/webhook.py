@@ -7,8 +7,9 @@ in polling mode (`parbot bot run --listen HOST:PORT`) the same server without th
 
 A call without the secret (PARBOT_WEBHOOK_SECRET) or with a wrong one gets 403 and a log line that never
 quotes what was sent. An update is answered 200 only once its handlers have run, and they commit what they
-change, so a platform that got no 200 (process killed, database down) sends the update again. Telegram
-updates go through the Application's update processor, which keeps each chat's updates in order.
+change, so a platform that got no 200 (process killed, database down) sends the update again. Each
+chat's updates are handled one at a time, in arrival order, also across processes on one PostgreSQL
+(``ChatLocks``), and an update handled before is not applied again (storage/handled_updates.py).
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
@@ -15,8 +16,10 @@ from emulator_fixtures import make_bot
 from typer.testing import CliRunner
 
 from parbot.bot.app import serve
-from parbot.bot.webhook import TELEGRAM_SECRET_HEADER, ZALO_SECRET_HEADER
+from parbot.bot.deps import Deps
+from parbot.bot.webhook import TELEGRAM_SECRET_HEADER, ZALO_SECRET_HEADER, ListenFailed, WebhookServer
 from parbot.cli.main import app as cli
+from parbot.storage.evidence_store import EvidenceStore
 from parbot.storage.tables import OutboxRow, PersonRow
 from parbot.storage.uow import SqlUnitOfWork
 
@@ -173,6 +176,16 @@ async def test_polling_mode_serves_the_pages_health_and_metrics_but_takes_no_web
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+async def test_a_taken_port_is_a_clear_error(settings, engine, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = WebhookServer(Deps(settings=settings, engine=engine, store=EvidenceStore(tmp_path)), SECRET)
+        with pytest.raises(ListenFailed) as refused:
+            await server.start("127.0.0.1", taken.getsockname()[1])
+    assert "in use" in refused.value.reason
 
 
 def test_cli_refuses_webhook_mode_without_secret_or_with_a_bad_address(monkeypatch, tmp_path):
