@@ -317,3 +317,14 @@ class SnapshotRow(SQLModel, table=True):
     published_at: datetime = _when()
     published_by: str = ""
     reason: Optional[str] = None
+
+
+class HandledUpdateRow(SQLModel, table=True):
+    """An update taken through the webhook and handled: a platform that sends it again (it got no 200 in
+    time) or a second process that got it too finds it here and does not apply it twice. Rows older than
+    a day are pruned (storage/handled_updates.py)."""
+
+    __tablename__ = "handled_update"
+    channel: str = Field(max_length=16, primary_key=True)
+    update_id: str = Field(max_length=64, primary_key=True)
+    handled_at: datetime = _when(index=True)
