@@ -134,7 +134,7 @@ class PeriodCriteriaRow(SQLModel, table=True):
 class PersonRow(SQLModel, table=True):
     __tablename__ = "person"
     id: Optional[int] = Field(default=None, primary_key=True)
-    telegram_id: int = Field(sa_type=sa.BigInteger, unique=True)
+    telegram_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger, unique=True)  # None: Zalo only (0004)
     chat_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
     name: str = ""
     username: Optional[str] = None
