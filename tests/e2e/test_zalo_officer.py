@@ -4,7 +4,10 @@ the signed link the bot sends, and submits."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -224,3 +227,24 @@ async def test_strangers_codes_commands_and_stickers_get_clear_answers(zalo, eng
     await officer._wait(before)
     assert officer.user.received[-1].text == t("zalo.unsupported", "vi")
     assert (await officer.say("/status"))[0]
+
+
+async def test_bot_run_polls_zalo_when_only_its_token_is_set_and_stops_on_sigterm(engine, db_path, tmp_path):
+    async with ZaloEmulatorServer() as server:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("TELEGRAM_BOT_TOKEN")} | {
+            "PARBOT_DATABASE_URL": f"sqlite:///{db_path}", "PARBOT_ZALO_BOT_TOKEN": server.token,
+            "PARBOT_ZALO_API_BASE": server.base_url, "PARBOT_EVIDENCE_DIR": str(tmp_path / "evidence")}
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "parbot.cli.main", "bot", "run",
+                                                       env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
+                                                       stderr=asyncio.subprocess.DEVNULL)
+        try:
+            user = server.user("zalo-42", "Lan")
+            await user.send_text(invite(engine, "officer", "SNV"))
+            (welcome,) = await user.wait_for_replies(1, timeout=60)
+            assert welcome.text.startswith("Chào Lan")
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()

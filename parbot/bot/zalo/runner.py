@@ -27,6 +27,9 @@ from ...core.permissions import Caller
 from ...core.services import assessment, links, people
 from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
 from ...i18n import error_text, language, t
+from ...settings import Settings
+from ...storage.db import make_engine, upgrade
+from ...storage.evidence_store import EvidenceStore
 from ..deps import Deps
 from .client import POLL_TIMEOUT, ZaloClient, ZaloError
 from .render import Choices, render_reply
@@ -44,6 +47,7 @@ class ZaloBot:
         self.choices = Choices()
         self._chats: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
+        self.pause = asyncio.sleep  # between failed polls (tests count the pauses)
 
     # -- one update -----------------------------------------------------------------------------------
 
@@ -185,7 +189,7 @@ class ZaloBot:
                 update = await _until(stop, self.client.get_update(timeout=POLL_TIMEOUT))
             except ZaloError as exc:
                 log.warning("zalo getUpdates failed (%s); again in %.0f s", exc, delay)
-                await _until(stop, asyncio.sleep(delay))
+                await _until(stop, self.pause(delay))
                 delay = min(delay * 2, BACKOFF_CEILING)
                 continue
             delay = BACKOFF_START
@@ -249,3 +253,29 @@ class ZaloRunner:
         await self.start()
         await self._stop.wait()
         await self.stop()
+
+
+def beside_telegram() -> None:
+    """Poll Zalo in the Telegram Application's event loop: started and stopped with it (its hooks)."""
+    from .. import app
+
+    running: list[ZaloRunner] = []
+
+    async def start(application: Any) -> None:
+        running.append(ZaloRunner(application.bot_data["deps"]))
+        await running[0].start()
+
+    async def stop(application: Any) -> None:
+        for runner in running:
+            await runner.stop()
+
+    app.POST_INIT_HOOKS.append(start)
+    app.POST_SHUTDOWN_HOOKS.append(stop)
+
+
+def run_alone(settings: Settings) -> None:
+    """Zalo only (no Telegram token): poll until SIGINT/SIGTERM."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    deps = Deps(settings=settings, engine=engine, store=EvidenceStore(settings.evidence_dir))
+    asyncio.run(ZaloRunner(deps).run())
