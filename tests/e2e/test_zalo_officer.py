@@ -226,6 +226,11 @@ async def test_strangers_codes_commands_and_stickers_get_clear_answers(zalo, eng
     await officer.user.send_sticker()
     await officer._wait(before)
     assert officer.user.received[-1].text == t("zalo.unsupported", "vi")
+    before = officer.handled
+    await server.emulator.user_event(officer.user.id, "message.image.received",
+                                     photo_url=f"{server.base_url}/_files/gone", caption="")
+    await officer._wait(before)
+    assert officer.user.received[-1].text == t("zalo.image_not_fetched", "vi")
     assert (await officer.say("/status"))[0]
 
 

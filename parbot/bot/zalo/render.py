@@ -27,7 +27,6 @@ def normal(text: str) -> str:
 class Rendered:
     texts: tuple[str, ...]
     choices: dict[str, str] = field(default_factory=dict)   # typed key (normal form) -> option id
-    hint: str = ""                                          # the "Trả lời …" line, to repeat after a miss
 
 
 def _listing(keys: list[str], lang: str) -> str:
@@ -57,7 +56,7 @@ def render_screen(screen: Screen, lang: str) -> Rendered:
             hint = f"{hint}, {t('zalo.reply.words', lang, words=', '.join(words))}"
         lines.append(hint)
     blocks = [b for b in screen.blocks if b] + (["\n".join(lines)] if lines else [])
-    return Rendered(split(blocks), choices, hint)
+    return Rendered(split(blocks), choices)
 
 
 def render_reply(reply: Reply, lang: str) -> Rendered:
@@ -72,7 +71,7 @@ def render_reply(reply: Reply, lang: str) -> Rendered:
         texts += rendered.texts
         if rendered.choices:
             last = rendered
-    return Rendered(tuple(split(texts)), last.choices, last.hint)
+    return Rendered(tuple(split(texts)), last.choices)
 
 
 def split(blocks: list[str], limit: int = TEXT_LIMIT) -> tuple[str, ...]:
@@ -95,8 +94,9 @@ def split(blocks: list[str], limit: int = TEXT_LIMIT) -> tuple[str, ...]:
 
 class Choices:
     """The options each chat has on view, so a typed "2" or "tiếp" becomes their Press. Kept in the
-    process: the chat state would survive a restart, but an officer whose typed "2" meets a fresh process
-    is shown the screen again (the miss answer), which costs one message."""
+    process (the chat state is the conversation's, shared with Telegram): after a restart a typed "2"
+    reaches the flow as text, which answers it (a hint, or a refusal as too short a reference), and the
+    officer types /assess to see the screen again."""
 
     def __init__(self) -> None:
         self._by_chat: dict[str, Rendered] = {}
@@ -109,7 +109,3 @@ class Choices:
         shown = self._by_chat.get(chat_id)
         option_id = shown.choices.get(normal(text)) if shown else None
         return Press(option_id) if option_id else None
-
-    def hint(self, chat_id: str) -> str:
-        shown = self._by_chat.get(chat_id)
-        return shown.hint if shown else ""

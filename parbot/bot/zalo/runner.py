@@ -83,16 +83,19 @@ class ZaloBot:
             return await asyncio.to_thread(self._text_turn, sender, text)
         if name == "message.image.received":
             upload = await self._fetch_photo(message)
+            if upload is None:
+                return (t("zalo.image_not_fetched", self.deps.settings.language),)
             return await asyncio.to_thread(self._turn, sender, upload)
         return (t("zalo.unsupported", self.deps.settings.language),)
 
-    async def _fetch_photo(self, message: dict) -> Upload:
+    async def _fetch_photo(self, message: dict) -> Upload | None:
+        """The photo as an Upload; None when it could not be fetched."""
         url = str(message.get("photo_url") or message.get("photo") or "")
         try:
             mime, data = await self.client.fetch(url, limit=assessment.DOWNLOAD_LIMIT)
         except ZaloError as exc:
             log.warning("zalo photo not fetched: %s", exc)
-            return Upload(file_name=None, size=0, mime=None, data=None)
+            return None
         if data is None:  # over the limit: the flow says how big it may be
             return Upload(file_name=None, size=assessment.DOWNLOAD_LIMIT + 1, mime=mime, data=None)
         extension = {"image/png": "png", "image/webp": "webp", "image/gif": "gif"}.get(mime or "", "jpg")
