@@ -89,7 +89,8 @@ def members_list() -> None:
     """Everyone bound to the bot, with their roles and scopes."""
     table = Table("person", "telegram id", "name", "username", "role", "unit", "block", "language")
     for person, grant in people.list_members(uow()):
-        table.add_row(f"p{person.id}", str(person.telegram_id), person.name, f"@{person.username}"
+        telegram = "" if person.telegram_id is None else str(person.telegram_id)  # none: joined on Zalo
+        table.add_row(f"p{person.id}", telegram, person.name, f"@{person.username}"
                       if person.username else "", grant.role.value, grant.unit_code or "", grant.block or "",
                       person.language)
     console.print(table)

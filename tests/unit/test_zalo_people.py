@@ -71,3 +71,9 @@ def test_an_unknown_code_is_refused(province):
     with pytest.raises(DomainError) as caught:
         accept(province, "NotACodeAtAll123")
     assert caught.value.code == "invite.unknown"
+
+
+def test_members_list_shows_a_zalo_person_with_an_empty_telegram_id(province, cli):
+    accept(province, invite(province))
+    code, out, _ = cli("members", "list")
+    assert code == 0 and "Lan" in out and "None" not in out
