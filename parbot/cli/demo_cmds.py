@@ -52,7 +52,7 @@ def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="An empty or 
             host: str = typer.Option("127.0.0.1", help="Address to listen on (keep it local)."),
             port: int = typer.Option(8080, help="Port of the page (0: any free port).")) -> None:
     """The training web chat: the bot on the built-in emulator, with a page where each trainee picks a sample
-    unit and a role and works in a Telegram-like chat. Stop with Ctrl-C."""
+    unit, a role and a channel (Telegram or Zalo) and works in a chat like it. Stop with Ctrl-C."""
     import asyncio
 
     from ..sandbox.webchat import serve

@@ -22,6 +22,7 @@ from parbot.bot.zalo.runner import ZaloRunner
 from parbot.core.rules import AllOfRule, ChoiceRule, YesNoRule
 from parbot.core.services.assessment import sequence
 from parbot.i18n import t
+from parbot.sandbox.webchat import Sandbox
 from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
 from parbot.settings import Settings
 from parbot.storage.evidence_store import EvidenceStore
@@ -253,3 +254,23 @@ async def test_bot_run_polls_zalo_when_only_its_token_is_set_and_stops_on_sigter
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+async def test_a_sandbox_trainee_picks_zalo_and_answers_by_typing(tmp_path):
+    async with Sandbox(tmp_path / "sandbox") as sandbox, aiohttp.ClientSession(sandbox.server.base_url) as http:
+        async with http.get("/") as page:
+            assert 'name="channel" value="zalo"' in await page.text()
+        async with http.post("/api/trainees", json={"name": "Lan", "unit": "SNV", "role": "officer",
+                                                    "channel": "zalo"}) as answer:
+            trainee = await answer.json()
+        assert trainee["channel"] == "zalo" and isinstance(trainee["user_id"], str)
+        chat = f"/zalo/_sim/users/{trainee['user_id']}"
+        record = sandbox.zalo.users[trainee["user_id"]]
+        await sandbox.zalo.wait_until(lambda: any("Trả lời" in m.text for m in record.received), 60)
+        seen = len(record.received)
+        async with http.post(chat, json={"text": "1"}) as answer:  # area 1, by its number
+            assert answer.status == 200
+        await sandbox.zalo.wait_until(lambda: len(record.received) > seen, 60)
+        async with http.get(chat) as answer:
+            texts = [m["text"] for m in (await answer.json())["result"]]
+        assert texts[0].startswith("Chào Lan") and "1.1.1. " in texts[-1]
