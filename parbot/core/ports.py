@@ -71,6 +71,12 @@ class ChannelAccountRepository(Protocol):
     def link(self, person_id: int, channel: str, account_id: str, chat_id: str, display_name: str = "") -> bool: ...
 
 
+class ChannelChoiceRepository(Protocol):
+    """The options a text-only chat has on view: typed key -> option id (storage/repos_choices.py)."""
+    def get(self, channel: str, chat_id: str) -> dict[str, str]: ...
+    def put(self, channel: str, chat_id: str, choices: dict[str, str]) -> None: ...
+
+
 class RoleRepository(Protocol):
     def grants(self, person_id: int) -> list[Grant]: ...
     def add(self, person_id: int, grant: Grant, invite_id: int | None = None) -> bool: ...
@@ -156,6 +162,7 @@ class UnitOfWork(Protocol):
     chat_states: ChatStateRepository
     snapshots: SnapshotRepository
     channel_accounts: ChannelAccountRepository
+    channel_choices: ChannelChoiceRepository
 
     def reading(self) -> "UnitOfWork":
         """The next transaction begins as a reader (no write lock until it writes; see errors.WriteConflict)."""

@@ -264,6 +264,17 @@ class ChatStateRow(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
+class ChannelChoiceRow(SQLModel, table=True):
+    """The options a text-only chat (Zalo) has on view: typed key ("2", "tiếp") -> option id. In the
+    database so that whichever process gets the typed answer reads it alike (migration 0004)."""
+
+    __tablename__ = "channel_choice"
+    channel: str = Field(max_length=16, primary_key=True)
+    chat_id: str = Field(max_length=64, primary_key=True)
+    choices: dict = _json()
+    updated_at: datetime = _when()
+
+
 # -- outgoing messages and publication ----------------------------------------------------------------
 
 

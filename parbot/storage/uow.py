@@ -20,6 +20,7 @@ from .outbox import SqlOutbox
 from .outbox_sender_repo import SqlOutboxRows
 from .repos_appraisal import SqlSnapshots
 from .repos_channels import SqlChannelAccounts
+from .repos_choices import SqlChannelChoices
 from .repos_people import SqlChatStates, SqlInvites
 from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
                      PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
@@ -483,6 +484,7 @@ class SqlUnitOfWork:
         "snapshots": SqlSnapshots,
         "outbox_rows": SqlOutboxRows,
         "channel_accounts": SqlChannelAccounts,
+        "channel_choices": SqlChannelChoices,
     }
 
     def __init__(self, engine: Engine) -> None:

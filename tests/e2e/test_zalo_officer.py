@@ -18,7 +18,8 @@ from helpers import REFERENCE, expected_points, typed_answer
 
 from parbot.bot.deps import Deps
 from parbot.bot.web.app import build_app
-from parbot.bot.zalo.runner import ZaloRunner
+from parbot.bot.zalo.client import ZaloClient
+from parbot.bot.zalo.runner import ZaloBot, ZaloRunner
 from parbot.core.rules import AllOfRule, ChoiceRule, YesNoRule
 from parbot.core.services.assessment import sequence
 from parbot.i18n import t
@@ -274,3 +275,20 @@ async def test_a_sandbox_trainee_picks_zalo_and_answers_by_typing(tmp_path):
         async with http.get(chat) as answer:
             texts = [m["text"] for m in (await answer.json())["result"]]
         assert texts[0].startswith("Chào Lan") and "1.1.1. " in texts[-1]
+
+
+async def test_a_typed_number_means_the_same_to_another_process(zalo, engine):
+    """The options on view are in the database: a second process (another webhook worker) reads "1" as the
+    first option of the screen the first process sent."""
+    server, runner = zalo
+    officer = Officer(server, runner, "zalo-11", "Hoa")
+    await officer.say(invite(engine, "officer", "SNV"))
+    other = ZaloBot(runner.bot.deps, ZaloClient(server.token, api_base=server.base_url))
+    seen = len(officer.user.received)
+    try:
+        await other.handle_zalo_update({"event_name": "message.text.received", "message": {
+            "message_id": "m-1", "date": 1, "text": "1", "from": {"id": officer.user.id, "display_name": "Hoa"},
+            "chat": {"id": officer.user.id, "chat_type": "PRIVATE"}}})
+    finally:
+        await other.client.close()
+    assert "1.1.1. " in officer.user.received[seen].text  # area 1 opened at its first item

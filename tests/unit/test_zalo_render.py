@@ -1,8 +1,8 @@
 """Zalo's renderer of Screens: numbered (or lettered) options, typed words, texts within 2,000 characters,
-and a typed "2" or "tiếp" becoming the Press of that option in that chat only."""
+and a typed "2" or "tiếp" becoming the Press of that option."""
 from __future__ import annotations
 
-from parbot.bot.zalo.render import Choices, render_reply, render_screen, split
+from parbot.bot.zalo.render import press_of, render_reply, render_screen, split
 from parbot.core.conversation.events import Press
 from parbot.core.conversation.screen import Expects, Option, Reply, Screen
 
@@ -56,12 +56,9 @@ def test_a_reply_says_a_refusal_first_and_keeps_the_options_of_its_last_screen()
     assert "Đã lưu" not in render_reply(Reply(screens=(Screen(blocks=("C",)),), toast="Đã lưu"), "vi").texts[0]
 
 
-def test_typed_numbers_and_words_become_presses_per_chat():
-    choices = Choices()
-    choices.remember("z1", render_screen(Screen(blocks=("Q",), rows=((YES, NO), (NEXT,))), "vi"))
-    assert choices.press("z1", " 2 ") == Press(NO.id)
-    assert choices.press("z1", "TIẾP") == Press(NEXT.id)
-    assert choices.press("z1", "tie\u0302\u0301p") == Press(NEXT.id)  # typed decomposed: NFC first
-    assert choices.press("z1", "7") is None and choices.press("z2", "1") is None
-    choices.remember("z1", render_screen(Screen(blocks=("Đã lưu",)), "vi"))  # no options: the old ones stay
-    assert choices.press("z1", "1") == Press(YES.id)
+def test_typed_numbers_and_words_become_presses():
+    choices = render_screen(Screen(blocks=("Q",), rows=((YES, NO), (NEXT,))), "vi").choices
+    assert press_of(choices, " 2 ") == Press(NO.id)
+    assert press_of(choices, "TIẾP") == Press(NEXT.id)
+    assert press_of(choices, "tie\u0302\u0301p") == Press(NEXT.id)  # typed decomposed: NFC first
+    assert press_of(choices, "7") is None and press_of({}, "1") is None

@@ -3,8 +3,8 @@
 Zalo has no inline keyboards: a screen's options are listed numbered ("1. …") under its text, with the
 line "Trả lời 1, 2 hoặc 3" and the words that may be typed instead ("tiếp", "quay lại", "nộp"). Where the
 screen waits for a typed figure, a typed digit is that figure, so the options are lettered (a, b, c)
-instead. What may be typed is kept per chat (``Choices``) so that the next "2" or "tiếp" becomes the Press
-of that option. Texts are split within Zalo's 2,000 characters on line boundaries.
+instead. What may be typed is kept per chat (the runner stores ``Rendered.choices``) so that the next "2"
+or "tiếp" becomes the Press of that option (``press_of``). Texts are split within Zalo's 2,000 characters on line boundaries.
 """
 from __future__ import annotations
 
@@ -92,20 +92,7 @@ def split(blocks: list[str], limit: int = TEXT_LIMIT) -> tuple[str, ...]:
     return tuple(texts)
 
 
-class Choices:
-    """The options each chat has on view, so a typed "2" or "tiếp" becomes their Press. Kept in the
-    process (the chat state is the conversation's, shared with Telegram): after a restart a typed "2"
-    reaches the flow as text, which answers it (a hint, or a refusal as too short a reference), and the
-    officer types /assess to see the screen again."""
-
-    def __init__(self) -> None:
-        self._by_chat: dict[str, Rendered] = {}
-
-    def remember(self, chat_id: str, rendered: Rendered) -> None:
-        if rendered.choices:
-            self._by_chat[chat_id] = rendered
-
-    def press(self, chat_id: str, text: str) -> Press | None:
-        shown = self._by_chat.get(chat_id)
-        option_id = shown.choices.get(normal(text)) if shown else None
-        return Press(option_id) if option_id else None
+def press_of(choices: dict[str, str], text: str) -> Press | None:
+    """The Press a typed "2" or "tiếp" stands for among the options on view (``Rendered.choices``)."""
+    option_id = choices.get(normal(text))
+    return Press(option_id) if option_id else None

@@ -32,7 +32,7 @@ from ...storage.db import make_engine, upgrade
 from ...storage.evidence_store import EvidenceStore
 from ..deps import Deps
 from .client import POLL_TIMEOUT, ZaloClient, ZaloError
-from .render import Choices, render_reply
+from .render import press_of, render_reply
 
 log = logging.getLogger("parbot.zalo")
 
@@ -44,7 +44,6 @@ BACKOFF_START, BACKOFF_CEILING = 1.0, 60.0
 class ZaloBot:
     def __init__(self, deps: Deps, client: ZaloClient) -> None:
         self.deps, self.client = deps, client
-        self.choices = Choices()
         self._chats: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
         self.pause = asyncio.sleep  # between failed polls (tests count the pauses)
@@ -118,7 +117,9 @@ class ZaloBot:
             return self._turn(sender, Command(command, tuple(args)))
         if not identity.grants and CODE.match(text):
             return self._accept(sender, text, lang)
-        return self._turn(sender, self.choices.press(sender.chat_id, text) or Text(text))
+        with (uow := self.deps.uow()):
+            shown = uow.channel_choices.get(CHANNEL, sender.chat_id)
+        return self._turn(sender, press_of(shown, text) or Text(text), shown)
 
     def _start(self, identity: Identity, sender: Sender, lang: str) -> tuple[str, ...]:
         if not identity.grants:
@@ -143,9 +144,10 @@ class ZaloBot:
                     roles=roles)
         return (welcome, *self._turn(sender, Command("assess")))
 
-    def _turn(self, sender: Sender, event: Event) -> tuple[str, ...]:
+    def _turn(self, sender: Sender, event: Event, shown: dict[str, str] | None = None) -> tuple[str, ...]:
         """The ONE engine call of an update, then the texts of its Reply (and an upload link where a file
-        is awaited). No message id goes with it: the chat state is the person's, shared with Telegram, whose
+        is awaited); the options now on view are stored unless they are those ``shown`` before (a reply
+        without options leaves them: the earlier screen's options still work, as old buttons do). No message id goes with it: the chat state is the person's, shared with Telegram, whose
         small message ids would look older than any Zalo one; a repeated webhook delivery is the webhook
         server's to drop."""
         deps = self.deps
@@ -155,7 +157,10 @@ class ZaloBot:
         identity = people.identify_account(deps.uow(), CHANNEL, sender.account_id)
         lang = identity.language or language(sender.language)
         rendered = render_reply(reply, lang)
-        self.choices.remember(sender.chat_id, rendered)
+        if rendered.choices and rendered.choices != shown:
+            with (uow := deps.uow()):
+                uow.channel_choices.put(CHANNEL, sender.chat_id, rendered.choices)
+                uow.commit()
         link = self._upload_link(identity, reply.screens, lang)
         return rendered.texts + ((link,) if link else ())
 
