@@ -41,10 +41,17 @@ CODE = re.compile(rf"^[{re.escape(CODE_ALPHABET)}]{{{CODE_LENGTH}}}$")
 BACKOFF_START, BACKOFF_CEILING = 1.0, 60.0
 
 
+class _Chat:
+    """A chat's updates in flight: handled one after another (the lock), forgotten when none is left."""
+
+    def __init__(self) -> None:
+        self.lock, self.users = asyncio.Lock(), 0
+
+
 class ZaloBot:
     def __init__(self, deps: Deps, client: ZaloClient) -> None:
         self.deps, self.client = deps, client
-        self._chats: dict[str, asyncio.Lock] = {}
+        self._chats: dict[str, _Chat] = {}
         self._tasks: set[asyncio.Task] = set()
         self.pause = asyncio.sleep  # between failed polls (tests count the pauses)
 
@@ -59,19 +66,28 @@ class ZaloBot:
         if not chat_id or not sender_id or (message.get("chat") or {}).get("chat_type", "PRIVATE") != "PRIVATE":
             log.info("update %s ignored: not a private chat message", message.get("message_id"))
             return
-        lock = self._chats.setdefault(chat_id, asyncio.Lock())
-        async with lock:
+        chat = self._chats.setdefault(chat_id, _Chat())
+        chat.users += 1
+        try:
+            async with chat.lock:
+                await self._handle(update, message, chat_id, sender_id)
+        finally:
+            chat.users -= 1
+            if not chat.users:  # the last update of the chat in flight: forget its lock
+                del self._chats[chat_id]
+
+    async def _handle(self, update: dict, message: dict, chat_id: str, sender_id: str) -> None:
+        try:
+            texts = await self._answer(update, message, chat_id, sender_id)
+        except Exception as exc:  # noqa: BLE001 - the person hears of it; the log has the cause
+            log.error("zalo update %s failed: %s", message.get("message_id"), type(exc).__name__, exc_info=exc)
+            texts = (t("error.unexpected", self.deps.settings.language),)
+        for text in texts:
             try:
-                texts = await self._answer(update, message, chat_id, sender_id)
-            except Exception as exc:  # noqa: BLE001 - the person hears of it; the log has the cause
-                log.error("zalo update %s failed: %s", message.get("message_id"), type(exc).__name__, exc_info=exc)
-                texts = (t("error.unexpected", self.deps.settings.language),)
-            for text in texts:
-                try:
-                    await self.client.send_message(chat_id, text)
-                except ZaloError as exc:
-                    log.warning("zalo sendMessage to a chat failed: %s", exc)
-                    break
+                await self.client.send_message(chat_id, text)
+            except ZaloError as exc:
+                log.warning("zalo sendMessage to a chat failed: %s", exc)
+                break
 
     async def _answer(self, update: dict, message: dict, chat_id: str, sender_id: str) -> tuple[str, ...]:
         sender = Sender(channel=CHANNEL, account_id=sender_id, chat_id=chat_id, language=None, private=True,
