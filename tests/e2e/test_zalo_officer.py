@@ -236,19 +236,32 @@ async def test_strangers_codes_commands_and_stickers_get_clear_answers(zalo, eng
     assert (await officer.say("/status"))[0]
 
 
-async def test_bot_run_polls_zalo_when_only_its_token_is_set_and_stops_on_sigterm(engine, db_path, tmp_path):
+async def start_bot_run(db_path, tmp_path, zalo: ZaloEmulatorServer, telegram=None) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("TELEGRAM_BOT_TOKEN")} | {
+        "PARBOT_DATABASE_URL": f"sqlite:///{db_path}", "PARBOT_ZALO_BOT_TOKEN": zalo.token,
+        "PARBOT_ZALO_API_BASE": zalo.base_url, "PARBOT_EVIDENCE_DIR": str(tmp_path / "evidence")}
+    if telegram is not None:
+        env |= {"TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_BASE": telegram.base_url}
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "parbot.cli.main", "bot", "run", env=env,
+                                                cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("with_telegram", [False, True], ids=["zalo-only", "zalo-and-telegram"])
+async def test_bot_run_polls_zalo_when_its_token_is_set_and_stops_on_sigterm(engine, db_path, tmp_path,
+                                                                             emulator_server, with_telegram):
     async with ZaloEmulatorServer() as server:
-        env = {k: v for k, v in os.environ.items() if not k.endswith("TELEGRAM_BOT_TOKEN")} | {
-            "PARBOT_DATABASE_URL": f"sqlite:///{db_path}", "PARBOT_ZALO_BOT_TOKEN": server.token,
-            "PARBOT_ZALO_API_BASE": server.base_url, "PARBOT_EVIDENCE_DIR": str(tmp_path / "evidence")}
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "parbot.cli.main", "bot", "run",
-                                                       env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
-                                                       stderr=asyncio.subprocess.DEVNULL)
+        process = await start_bot_run(db_path, tmp_path, server, emulator_server if with_telegram else None)
         try:
             user = server.user("zalo-42", "Lan")
             await user.send_text(invite(engine, "officer", "SNV"))
             (welcome,) = await user.wait_for_replies(1, timeout=60)
             assert welcome.text.startswith("Chào Lan")
+            if with_telegram:  # both channels from one process
+                officer = emulator_server.create_user(7401, "Minh")
+                officer.send_command("start", invite(engine, "officer", "SNV"))
+                replies = await officer.wait_for_reply(timeout=60)
+                assert replies[0].text.startswith("Chào Minh")
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), 30) == 0
         finally:
