@@ -77,3 +77,14 @@ def test_members_list_shows_a_zalo_person_with_an_empty_telegram_id(province, cl
     accept(province, invite(province))
     code, out, _ = cli("members", "list")
     assert code == 0 and "Lan" in out and "None" not in out
+
+
+def test_a_zalo_account_that_blocked_the_bot_and_writes_again_is_reachable_again(province):
+    person = accept(province, invite(province))[0]
+    with province:
+        province.channel_accounts.mark_unreachable("zalo", "z-100", "403: blocked")
+        province.commit()
+    people.identify_account(province, "zalo", "z-100")
+    with province:
+        (account,) = province.channel_accounts.of_person(person.id)
+    assert account.reachable

@@ -120,12 +120,15 @@ def list_invites(uow: UnitOfWork) -> list[Invite]:
 
 
 def identify_account(uow: UnitOfWork, channel: str, account_id: str) -> Identity:
-    """Who wrote on ``channel``: Telegram accounts are the person's own id, others rows of channel_account."""
+    """Who wrote on ``channel``: Telegram accounts are the person's own id, others rows of channel_account.
+    An account marked unreachable there (it had blocked the bot) that writes is reachable again."""
     if channel == "telegram":
         return identify(uow, int(account_id))
     with uow:
         person_id = uow.channel_accounts.person_of(channel, account_id)
         person = uow.people.get(person_id) if person_id is not None else None
+        if person is not None and uow.channel_accounts.mark_reachable(channel, account_id):
+            uow.commit()
         return Identity(person, tuple(uow.roles.grants(person.id)) if person else ())
 
 
