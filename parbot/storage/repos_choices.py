@@ -1,4 +1,4 @@
-"""The options each text-only chat has on view (table ``channel_choice``, migration 0004)."""
+"""The options each text-only chat has on view (table ``channel_choice``, migration 0012)."""
 from __future__ import annotations
 
 from sqlmodel import Session

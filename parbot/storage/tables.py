@@ -134,7 +134,7 @@ class PeriodCriteriaRow(SQLModel, table=True):
 class PersonRow(SQLModel, table=True):
     __tablename__ = "person"
     id: Optional[int] = Field(default=None, primary_key=True)
-    telegram_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger, unique=True)  # None: Zalo only (0004)
+    telegram_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger, unique=True)  # None: Zalo only (0012)
     chat_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
     name: str = ""
     username: Optional[str] = None
@@ -266,7 +266,7 @@ class ChatStateRow(SQLModel, table=True):
 
 class ChannelChoiceRow(SQLModel, table=True):
     """The options a text-only chat (Zalo) has on view: typed key ("2", "tiếp") -> option id. In the
-    database so that whichever process gets the typed answer reads it alike (migration 0004)."""
+    database so that whichever process gets the typed answer reads it alike (migration 0012)."""
 
     __tablename__ = "channel_choice"
     channel: str = Field(max_length=16, primary_key=True)

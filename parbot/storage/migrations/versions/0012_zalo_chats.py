@@ -1,7 +1,7 @@
 """zalo chats: a person who joined on Zalo has no Telegram account (person.telegram_id nullable), and the
 options each text-only chat has on view (channel_choice), so any process reads a typed "2" alike
 
-Revision ID: 0004
+Revision ID: 0012
 Revises: 0003
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401 - the tables use AutoString
 import parbot.storage.tables  # noqa: F401 - UTCDateTime
 
 
-revision: str = '0004'
+revision: str = '0012'
 down_revision: Union[str, None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
