@@ -134,7 +134,7 @@ class PeriodCriteriaRow(SQLModel, table=True):
 class PersonRow(SQLModel, table=True):
     __tablename__ = "person"
     id: Optional[int] = Field(default=None, primary_key=True)
-    telegram_id: int = Field(sa_type=sa.BigInteger, unique=True)
+    telegram_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger, unique=True)  # None: Zalo only (0012)
     chat_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
     name: str = ""
     username: Optional[str] = None
@@ -261,6 +261,17 @@ class ChatStateRow(SQLModel, table=True):
     __tablename__ = "chat_state"
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     data: dict = _json()
+    updated_at: datetime = _when()
+
+
+class ChannelChoiceRow(SQLModel, table=True):
+    """The options a text-only chat (Zalo) has on view: typed key ("2", "tiếp") -> option id. In the
+    database so that whichever process gets the typed answer reads it alike (migration 0012)."""
+
+    __tablename__ = "channel_choice"
+    channel: str = Field(max_length=16, primary_key=True)
+    chat_id: str = Field(max_length=64, primary_key=True)
+    choices: dict = _json()
     updated_at: datetime = _when()
 
 

@@ -20,6 +20,8 @@ from .db import READER_OPTION
 from .outbox import SqlOutbox
 from .outbox_sender_repo import SqlOutboxRows
 from .repos_appraisal import SqlSnapshots
+from .repos_channels import SqlChannelAccounts
+from .repos_choices import SqlChannelChoices
 from .repos_people import SqlChatStates, SqlInvites
 from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
                      PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
@@ -306,6 +308,13 @@ class SqlPeople(_Repo):
         self.session.flush()
         return _person(row)
 
+    def create(self, name: str, language: str) -> Person:
+        """A person without a Telegram account (they joined on Zalo; their account is a channel_account row)."""
+        row = PersonRow(telegram_id=None, name=name, language=language)
+        self.session.add(row)
+        self.session.flush()
+        return _person(row)
+
     def set_language(self, person_id: int, language: str) -> None:
         row = self.session.get(PersonRow, person_id)
         row.language = language
@@ -493,6 +502,8 @@ class SqlUnitOfWork:
         "chat_states": SqlChatStates,
         "snapshots": SqlSnapshots,
         "outbox_rows": SqlOutboxRows,
+        "channel_accounts": SqlChannelAccounts,
+        "channel_choices": SqlChannelChoices,
     }
 
     def __init__(self, engine: Engine) -> None:

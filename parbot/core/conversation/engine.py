@@ -48,7 +48,7 @@ def _may_write(event: Event) -> bool:
 
 def _turn(uow: UnitOfWork, sender: Sender, event: Event, env: Env, message_id: int | None) -> Reply:
     with uow:
-        identity = people.identify(uow, int(sender.account_id))
+        identity = people.identify_account(uow, sender.channel, sender.account_id)
         lang = identity.language or language(sender.language)
         if not sender.private:  # in a group the answer would be saved and the unit's screen shown to all
             return _refused(event, t("onboarding.private_only", lang))
