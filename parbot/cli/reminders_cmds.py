@@ -56,14 +56,14 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
 
 @outbox_app.command("status")
 @handle_errors
-def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreachable rows to list.")) -> None:
+def status(show: int = typer.Option(10, "--show", min=0, help="Failed, unreachable and uncertain rows to list.")) -> None:
     """Counts by status and kind, the next due row, and the latest failures with their reasons."""
     tz = ZoneInfo(settings().timezone)
     with uow() as work:
         rows = work.outbox_rows
         counts = rows.counts()
         next_due = rows.next_due()
-        problems = rows.by_status("failed", show) + rows.by_status("unreachable", show)
+        problems = [item for status in ("failed", "unreachable", "uncertain") for item in rows.by_status(status, show)]
     kinds = sorted({kind for _status, kind in counts})
     console.print("kind\t" + "\t".join(STATUSES))
     for kind in kinds:
@@ -78,9 +78,10 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Failed and unreac
 
 @outbox_app.command("retry")
 @handle_errors
-def retry(item_id: Optional[int] = typer.Option(None, "--id", help="One failed or unreachable row."),
+def retry(item_id: Optional[int] = typer.Option(None, "--id", help="One failed, unreachable or uncertain row."),
           all_failed: bool = typer.Option(False, "--all-failed", help="Every failed row.")) -> None:
-    """Queue failed rows again (attempts from zero). An unreachable row is retried only by --id."""
+    """Queue failed rows again (attempts from zero). An unreachable or uncertain row (perhaps delivered) is
+    retried only by --id."""
     if (item_id is None) == (not all_failed):
         err_console.print("Give exactly one of --id N and --all-failed.")
         raise typer.Exit(2)
