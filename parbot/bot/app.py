@@ -10,9 +10,12 @@ Tests that start the application by hand call ``run_post_init(application)`` the
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from typing import Awaitable, Callable
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, MessageHandler, filters
@@ -27,6 +30,7 @@ from .jobs import start_reminders, stop_reminders
 from .updates import ChatOrderedProcessor
 
 log = logging.getLogger("parbot.bot")
+POLLING_LOCK = 0x70617262_00000003  # advisory lock key ("parb" …), beside the sweep's and the sender's
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
@@ -93,13 +97,42 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     return application
 
 
+def hold_polling_lock(engine: Engine, lang: str) -> Callable[[], None]:
+    """One poller per database: two would each take every other update from Telegram (409 Conflict) and
+    both answer the same chats. PostgreSQL: a session advisory lock on a connection kept while polling (it
+    ends with the process); SQLite: an exclusive ``flock`` beside the file. Refused at once, with a clear
+    message, when another process holds it. Returns the release."""
+    if engine.dialect.name == "postgresql":
+        connection = engine.connect()
+        if not connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": POLLING_LOCK}).scalar():
+            connection.close()
+            raise SystemExit(t("outbox.poller_running", lang, where=engine.url.render_as_string()))
+        connection.commit()
+        return connection.close
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return lambda: None
+    path = f"{os.path.abspath(database)}.poller.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SystemExit(t("outbox.poller_running", lang, where=database)) from None
+    return lambda: os.close(fd)
+
+
 def run_bot(settings: Settings) -> None:
     """Poll until SIGINT/SIGTERM; PTB's run_polling stops cleanly on both (finishing the current update)."""
     import signal
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    application = build_application(settings, engine)
-    log.info("polling %s", settings.telegram_api_base)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
-                            stop_signals=(signal.SIGINT, signal.SIGTERM))
+    release = hold_polling_lock(engine, settings.language)
+    try:
+        application = build_application(settings, engine)
+        log.info("polling %s", settings.telegram_api_base)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                                stop_signals=(signal.SIGINT, signal.SIGTERM))
+    finally:
+        release()
