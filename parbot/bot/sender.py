@@ -40,6 +40,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from ..core.model import Period, Person
 from ..i18n import language
+from ..settings import Settings
 from ..storage.outbox_sender_repo import OutboxItem
 from ..storage.uow import SqlUnitOfWork
 from .zalo.client import TEXT_LIMIT as ZALO_TEXT_LIMIT
@@ -456,3 +457,16 @@ class Sender:
                     outcomes.task_done()
             if None in batch:
                 return
+
+
+def channel_senders(engine: Engine, settings: Settings, bot: Bot, zalo: ZaloClient | None = None,
+                    **options: object) -> list[Sender]:
+    """One sender per channel that has a client, each at its channel's rates (Zalo publishes none: the
+    settings' conservative defaults)."""
+    common = {"max_attempts": settings.send_max_attempts, "tz": settings.timezone} | options
+    senders = [Sender(engine, bot, rate_global=settings.send_rate_global,
+                      rate_per_chat=settings.send_rate_per_chat, **common)]
+    if zalo is not None:
+        senders.append(Sender(engine, ZaloTransport(zalo), rate_global=settings.zalo_send_rate_global,
+                              rate_per_chat=settings.zalo_send_rate_per_chat, **common))
+    return senders

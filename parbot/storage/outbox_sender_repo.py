@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from .tables import ChannelAccountRow, OutboxRow, PersonRow, utcnow
 from .batching import chunks
+from .repos_channels import CHANNELS
 
 OPEN = ("pending", "sending")
 STATUSES = ("pending", "sending", "sent", "skipped", "unreachable", "failed", "uncertain")  # new ones last: scripts read columns
@@ -79,8 +80,10 @@ class SqlOutboxRows:
         return set(self.session.execute(sa.select(_o.c.key).where(_o.c.key.like(escaped + "%", escape="\\"))).scalars())
 
     def mark_skipped(self, key: str, reason: str) -> None:
-        """Record a notification as not worth sending (it stays, so its key is never queued again)."""
-        self.session.execute(sa.update(_o).where(_o.c.key == key, _o.c.status == "pending")
+        """Record a notification as not worth sending, on every channel it was queued for (the rows stay, so
+        the key is never queued again)."""
+        keys = [key] + [f"{key}@{channel}" for channel in CHANNELS if channel != "telegram"]
+        self.session.execute(sa.update(_o).where(_o.c.key.in_(keys), _o.c.status == "pending")
                              .values(status="skipped", error=reason))
 
     # ---- the sender -----------------------------------------------------------------------------------
