@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from aiohttp import web
 from emulator_fixtures import make_bot
 from reminder_fixtures import VN, make_province
 from sqlalchemy import select
@@ -153,3 +154,62 @@ def test_long_texts_are_split_at_line_ends_for_zalo():
     assert all(len(p) <= 2000 for p in parts) and "\n".join(parts) == text
     assert all(p.startswith("dòng ") for p in parts)
     assert split_text("a" * 4500, 2000) == ["a" * 2000, "a" * 2000, "a" * 500]
+
+
+@pytest.fixture
+async def zalo_losing_replies():
+    """A Zalo platform that takes each sendMessage and drops the connection before answering."""
+    taken: list[dict] = []
+
+    async def send(request: web.Request) -> web.Response:
+        taken.append(await request.json())
+        request.transport.abort()
+        return web.Response(status=500)  # never reaches the client
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", send)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}", taken
+    await runner.cleanup()
+
+
+async def test_a_zalo_send_whose_reply_was_lost_is_uncertain_not_repeated(uow, zalo_losing_replies):
+    base, taken = zalo_losing_replies
+    with uow:
+        uow.session.add(OutboxRow(key="z", chat_id=0, chat_ref="z-1", channel="zalo", kind="test", payload={},
+                                  not_before=NOW, created_at=NOW))
+        uow.commit()
+    RENDERERS["test"] = lambda ctx, item: Rendered(text="tin")
+    client = ZaloClient("1:x", api_base=base)
+    clock = [NOW]
+    sender = Sender(uow.engine, ZaloTransport(client), now=lambda: clock[0])
+    try:
+        for _ in range(3):
+            await sender.drain()
+            clock[0] += timedelta(minutes=1)
+    finally:
+        del RENDERERS["test"]
+        await client.close()
+    [row] = rows(uow)
+    assert len(taken) == 1 and row.status == "uncertain" and row.error.startswith("delivery unknown")
+
+
+async def test_a_refused_zalo_connection_is_retried_it_cannot_have_delivered(uow):
+    async with ZaloEmulatorServer() as zalo:
+        base = zalo.base_url  # nothing listens there once the server stopped
+    with uow:
+        uow.session.add(OutboxRow(key="z", chat_id=0, chat_ref="z-1", channel="zalo", kind="test", payload={},
+                                  not_before=NOW, created_at=NOW))
+        uow.commit()
+    RENDERERS["test"] = lambda ctx, item: Rendered(text="tin")
+    client = ZaloClient("1:x", api_base=base)
+    try:
+        await Sender(uow.engine, ZaloTransport(client), now=lambda: NOW).drain()
+    finally:
+        del RENDERERS["test"]
+        await client.close()
+    [row] = rows(uow)
+    assert (row.status, row.attempts) == ("pending", 1) and "ClientConnectorError" in row.error
