@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -225,11 +226,18 @@ class SenderStats:
     pacing_seconds: float = 0.0  # waiting for the global rate
 
 
-Transport = TelegramTransport | ZaloTransport
+@runtime_checkable
+class Transport(Protocol):
+    """How one channel sends a rendered row; raises RateLimited, Blocked or OutcomeUnknown, else any error
+    for a retry."""
+
+    channel: str
+
+    async def send(self, item: OutboxItem, rendered: Rendered) -> None: ...
 
 
 class Sender:
-    def __init__(self, engine: Engine, transport: Transport | Bot, *, rate_global: float = 25.0,
+    def __init__(self, engine: Engine, bot: Transport | Bot | None, *, rate_global: float = 25.0,
                  rate_per_chat: float = 1.0,
                  max_attempts: int = 5, tz: str = "Asia/Ho_Chi_Minh", lease: timedelta = timedelta(seconds=60),
                  backoff: timedelta = timedelta(seconds=5), max_in_flight: int = 64,
@@ -237,7 +245,8 @@ class Sender:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, worker: str | None = None) -> None:
         self.engine = engine
-        self.transport = TelegramTransport(transport) if isinstance(transport, Bot) else transport
+        # A Telegram bot (the usual case) or another channel's transport.
+        self.transport = bot if isinstance(bot, Transport) else TelegramTransport(bot)
         self.channel = self.transport.channel
         self.rate_global, self.max_attempts, self.tz = rate_global, max_attempts, tz
         self.chat_interval = timedelta(seconds=1 / rate_per_chat)
