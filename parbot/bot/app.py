@@ -25,15 +25,16 @@ from ..settings import Settings
 from ..storage.db import make_engine, upgrade
 from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
+from . import inbox
 from .handlers import appraise, assess, onboarding, reports
 from .jobs import start_reminders, stop_reminders
-from .updates import ChatOrderedProcessor
 
 log = logging.getLogger("parbot.bot")
 POLLING_LOCK = 0x70617262_00000003  # advisory lock key ("parb" …), beside the sweep's and the sender's
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
-POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
+POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [inbox.replay, onboarding.default_menu,
+                                                                   start_reminders]
 POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
 EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [appraise.on_edit]
 EDITS_FIRST = -100  # the handler group that sees edited messages before any feature's handlers
@@ -82,7 +83,7 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     application = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                    .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-                   .concurrent_updates(ChatOrderedProcessor())
+                   .concurrent_updates(inbox.InboxProcessor(engine))
                    .post_init(run_post_init).post_shutdown(run_post_shutdown).build())
     application.bot_data["deps"] = deps or Deps(settings=settings, engine=engine,
                                                  store=EvidenceStore(settings.evidence_dir))
@@ -94,6 +95,7 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
         module.register(application)
     onboarding.register_fallbacks(application)
     application.add_error_handler(on_error)
+    inbox.install(application, engine)
     return application
 
 
