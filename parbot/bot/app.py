@@ -11,10 +11,13 @@ Tests that start the application by hand call ``run_post_init(application)`` the
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import signal
 from typing import Awaitable, Callable
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
@@ -25,15 +28,18 @@ from ..settings import Settings
 from ..storage.db import make_engine, upgrade
 from ..storage.evidence_store import EvidenceStore
 from .deps import Deps
+from . import inbox
 from .handlers import appraise, assess, onboarding, reports
 from .jobs import start_reminders, stop_reminders
-from .updates import ChatOrderedProcessor, RetryAfterLimiter
+from .updates import RetryAfterLimiter
 from .webhook import TELEGRAM_PATH, WebhookServer, ZaloHandler
 
 log = logging.getLogger("parbot.bot")
+POLLING_LOCK = 0x70617262_00000003  # advisory lock key ("parb" …), beside the sweep's and the sender's
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
-POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
+POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [inbox.replay, onboarding.default_menu,
+                                                                   start_reminders]
 POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
 EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [appraise.on_edit, assess.on_edit]
 START_RETRY_FIRST, START_RETRY_CAP = 1.0, 60.0  # seconds between attempts to reach the Bot API at start
@@ -88,7 +94,7 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     builder = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-               .concurrent_updates(ChatOrderedProcessor()).rate_limiter(RetryAfterLimiter())
+               .concurrent_updates(inbox.InboxProcessor(engine)).rate_limiter(RetryAfterLimiter())
                .post_init(run_post_init).post_shutdown(run_post_shutdown))
     if settings.proxy_url:  # where api.telegram.org is reachable only through the province's proxy
         builder = builder.proxy(settings.proxy_url).get_updates_proxy(settings.proxy_url)
@@ -103,6 +109,7 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
         module.register(application)
     onboarding.register_fallbacks(application)
     application.add_error_handler(on_error)
+    inbox.install(application, engine)
     return application
 
 
@@ -126,6 +133,31 @@ async def initialize_when_reachable(application: Application, stop: asyncio.Even
     return False
 
 
+def hold_polling_lock(engine: Engine, lang: str) -> Callable[[], None]:
+    """One poller per database: two would each take every other update from Telegram (409 Conflict) and
+    both answer the same chats. PostgreSQL: a session advisory lock on a connection kept while polling (it
+    ends with the process); SQLite: an exclusive ``flock`` beside the file. Refused at once, with a clear
+    message, when another process holds it. Returns the release."""
+    if engine.dialect.name == "postgresql":
+        connection = engine.connect()
+        if not connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": POLLING_LOCK}).scalar():
+            connection.close()
+            raise SystemExit(t("outbox.poller_running", lang, where=engine.url.render_as_string()))
+        connection.commit()
+        return connection.close
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return lambda: None
+    path = f"{os.path.abspath(database)}.poller.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SystemExit(t("outbox.poller_running", lang, where=database)) from None
+    return lambda: os.close(fd)
+
+
 async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str, int] | None = None,
                 zalo: ZaloHandler | None = None, stop: asyncio.Event | None = None,
                 ready: Callable[[int | None], None] | None = None) -> None:
@@ -137,6 +169,7 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
         raise ValueError("webhook mode needs a listen address and PARBOT_WEBHOOK_SECRET")
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    release = (lambda: None) if webhook else hold_polling_lock(engine, settings.language)
     application = build_application(settings, engine)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -177,6 +210,7 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
         if hooks_ran:
             await run_post_shutdown(application)
         await application.shutdown()
+        release()
         engine.dispose()
 
 

@@ -34,7 +34,8 @@ from ..storage.db import make_engine, upgrade
 from ..storage.uow import SqlUnitOfWork
 from . import reminder_messages  # noqa: F401 - registers the reminder renderers
 from .handlers import appraise, reports  # noqa: F401 - register the appraisal and result renderers
-from .sender import Sender
+from .sender import channel_senders
+from .zalo.client import ZaloClient
 
 log = logging.getLogger(__name__)
 SWEEP_LOCK = 0x70617262_00000001  # advisory lock keys ("parb" …)
@@ -121,12 +122,12 @@ class ReminderJobs:
     running: dict[str, "ReminderJobs"] = {}  # database URL -> the jobs this process runs on it
 
     def __init__(self, engine: Engine, bot: Bot, settings: Settings, *,
-                 now: Callable[[], datetime] = utc_now, send_interval: float = 1.0) -> None:
+                 now: Callable[[], datetime] = utc_now, send_interval: float = 1.0,
+                 zalo: ZaloClient | None = None) -> None:
         self.engine, self.settings, self.now = engine, settings, now
         self.send_interval = send_interval
-        self.sender = Sender(engine, bot, rate_global=settings.send_rate_global,
-                             rate_per_chat=settings.send_rate_per_chat, max_attempts=settings.send_max_attempts,
-                             tz=settings.timezone, now=now)
+        self.zalo = zalo if zalo is not None else zalo_client(settings)
+        self.senders = channel_senders(engine, settings, bot, self.zalo, now=now)  # one per channel
         self.lock = SenderLock(engine)
         self.scheduler = AsyncIOScheduler(timezone=settings.timezone, job_defaults={
             "misfire_grace_time": max(30, settings.sweep_interval_seconds), "coalesce": True, "max_instances": 1})
@@ -141,7 +142,8 @@ class ReminderJobs:
         self.lock.acquire_sqlite()
         self.running[url] = self
         if self.engine.dialect.name == "sqlite":
-            released = self.sender.recover()  # we are the only sender: claims left are a dead process's
+            # we are the only sender: claims left are a dead process's
+            released = sum(sender.recover() for sender in self.senders)
             if released:
                 log.warning("released %d outbox rows claimed by a stopped sender", released)
         first = datetime.now(timezone.utc)
@@ -163,7 +165,7 @@ class ReminderJobs:
     async def run_sender(self) -> None:
         try:
             if await asyncio.to_thread(self.lock.held):
-                await self.sender.drain()
+                await asyncio.gather(*(sender.drain() for sender in self.senders))
         except Exception:  # noqa: BLE001 - logged; the next second tries again
             log.exception("outbox sender round failed")
 
@@ -174,6 +176,14 @@ class ReminderJobs:
         url = self.engine.url.render_as_string(hide_password=False)
         if self.running.get(url) is self:
             del self.running[url]
+
+
+def zalo_client(settings: Settings) -> ZaloClient | None:
+    """The Zalo sender's client when a Zalo token is set."""
+    if settings.zalo_token is None:
+        return None
+    return ZaloClient(settings.zalo_token.get_secret_value(), api_base=settings.zalo_api_base,
+                      proxy=settings.proxy_url)
 
 
 async def start_reminders(application) -> None:  # noqa: ANN001 - telegram.ext.Application
@@ -189,6 +199,8 @@ async def stop_reminders(application) -> None:  # noqa: ANN001
     jobs = application.bot_data.pop("reminder_jobs", None)
     if jobs is not None:
         jobs.shutdown()
+        if jobs.zalo is not None:
+            await jobs.zalo.close()
 
 
 async def serve(settings: Settings) -> None:
@@ -204,6 +216,8 @@ async def serve(settings: Settings) -> None:
             await asyncio.Event().wait()
         finally:
             jobs.shutdown()
+            if jobs.zalo is not None:
+                await jobs.zalo.close()
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from ..core.services.progress import compute_progress
 from ..i18n import t, when
 from ..storage.outbox_sender_repo import OutboxItem
 from ..core.conversation.callbacks import encode
+from ..storage.repos_channels import SqlChannelAccounts
 from . import revision_messages
 from .sender import RENDERERS, UNREACHABLE, RenderContext, Rendered
 from .web import notices as web_notices
 
 MAX_CODES = 12  # per area line; a long list would drown the message
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo"}
 
 
 def _codes(codes: tuple[str, ...] | list[str]) -> str:
@@ -91,11 +93,23 @@ def render_digest(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
 
 def render_unreachable(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
     person = ctx.person(item.payload["person_id"])
-    if person is None or person.unreachable_at is None:  # reachable again: nothing to report
+    channel = item.payload.get("channel", "telegram")
+    if person is None:
         return None
+    if channel == "telegram":
+        blocked = person.unreachable_at is not None
+    else:
+        blocked = any(a.channel == channel and not a.reachable
+                      for a in SqlChannelAccounts(ctx.uow.session).of_person(person.id))
+    if not blocked:  # reachable again: nothing to report
+        return None
+    lang = ctx.language(item)
     units = sorted({g.unit_code for g in ctx.uow.roles.grants(person.id) if g.unit_code})
-    return Rendered(text=t("reminders.unreachable", ctx.language(item), name=person.name or person.telegram_id,
-                           units=f" ({', '.join(units)})" if units else "", reason=item.payload.get("reason") or "403"))
+    text = t("reminders.unreachable", lang, name=person.name or person.telegram_id,
+             units=f" ({', '.join(units)})" if units else "", reason=item.payload.get("reason") or "403")
+    if channel != "telegram":
+        text += "\n" + t("outbox.unreachable.channel", lang, channel=CHANNEL_NAMES.get(channel, channel))
+    return Rendered(text=text)
 
 
 RENDERERS.update({reminders.REMINDER: render_reminder, reminders.ESCALATION: render_reminder,

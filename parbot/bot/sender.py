@@ -1,14 +1,20 @@
-"""The one sender that drains the outbox, within Telegram's limits.
+"""The sender that drains one channel's outbox rows (Telegram, Zalo), within that channel's limits.
 
-Each round claims due rows (at most one per chat: that chat's oldest open row, and only once its last
+One ``Sender`` per channel, each with its own transport, rates and blocked handling. Each round claims due rows (at most one per chat: that chat's oldest open row, and only once its last
 message is a per-chat interval old), renders them in the recipient's language, and sends them paced to the
 global rate. Outcomes are written back as they come (a small writer batches them under load):
 
 - sent;
 - 429: the whole sender pauses for ``retry_after`` and the row waits that long, keeping its place (the
   chat's later rows are not claimed before it), without counting an attempt;
-- 403: the person is marked unreachable, their open rows are closed, and the admins are told;
+- blocked (Telegram's 403): the account is marked unreachable on that channel only, its open rows there
+  are closed, and the admins are told;
+- outcome unknown (the request left, then a timeout or a dropped connection: it may have been delivered):
+  recorded ``uncertain`` and never sent again automatically, since a repeated reminder is the worse fault;
 - anything else: retried with exponential backoff, failed with the reason after ``max_attempts``.
+
+While a batch is in flight its leases are renewed, and each row is stamped just before its request leaves,
+so a slow batch is never re-claimed and a crash leaves only the rows already on their way ``uncertain``.
 
 Rendering happens at send time against the database, so a reminder to a unit that submitted after the
 sweep is skipped, and the text shows the progress as it is now. Other features add kinds to ``RENDERERS``.
@@ -23,22 +29,29 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
+import aiohttp
+import httpx
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import Forbidden, RetryAfter
+from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from ..core.model import Period, Person
 from ..core.permissions import Grant
 from ..core.reminders import addressed
 from ..i18n import language
+from ..settings import Settings
 from ..storage.outbox_sender_repo import OutboxItem
 from ..storage.uow import SqlUnitOfWork
+from .zalo.client import TEXT_LIMIT as ZALO_TEXT_LIMIT
+from .zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 
 log = logging.getLogger(__name__)
 UNREACHABLE = "unreachable"  # the admins' notice about a recipient who blocked the bot
+START_GROUP = 8  # rows stamped "request leaving" per commit: at most these are left uncertain by a crash
 
 
 @dataclass(frozen=True)
@@ -101,17 +114,117 @@ def seconds_of(retry_after: int | timedelta) -> float:
 @dataclass(frozen=True)
 class Outcome:
     item: OutboxItem
-    status: str  # sent | retry | unreachable | failed
+    status: str  # sent | retry | unreachable | failed | uncertain
     at: datetime
     error: str | None = None
     not_before: datetime | None = None
     attempts: int = 0
 
 
+# ---- transports: one per channel, each telling the sender what became of a send ---------------------------
+
+
+class RateLimited(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"429 retry after {seconds:g}s")
+        self.seconds = seconds
+
+
+class Blocked(Exception):
+    """The recipient blocked the bot (or left): nothing can reach them on this channel."""
+
+
+class OutcomeUnknown(Exception):
+    """The request left but no answer came back: the message may have been delivered."""
+
+
+# Failures before the request reached the API: retrying them cannot double a message.
+_NOT_SENT_HTTPX = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NOT_SENT_AIOHTTP = (aiohttp.ClientConnectorError, aiohttp.InvalidURL)
+
+
+class TelegramTransport:
+    channel = "telegram"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, item: OutboxItem, rendered: Rendered) -> None:
+        try:
+            if rendered.photo is not None:
+                await self.bot.send_photo(item.chat_id, photo=rendered.photo, caption=rendered.text,
+                                          filename=rendered.filename, reply_markup=rendered.reply_markup)
+            else:
+                await self.bot.send_message(item.chat_id, rendered.text, reply_markup=rendered.reply_markup)
+        except RetryAfter as exc:
+            raise RateLimited(seconds_of(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise Blocked(f"403 {exc.message}") from exc
+        except NetworkError as exc:
+            # PTB raises NetworkError both for an error answer (no cause: the API did answer, nothing was
+            # sent) and for a transport failure (an httpx cause): only a failure to connect proves not sent.
+            cause = exc.__cause__
+            if isinstance(cause, httpx.HTTPError) and not isinstance(cause, _NOT_SENT_HTTPX):
+                raise OutcomeUnknown(f"{type(exc).__name__}: {type(cause).__name__}") from exc
+            raise
+
+
+class ZaloTransport:
+    """Zalo has no inline buttons and takes photos only by URL: the text goes out in parts of at most 2,000
+    characters cut at line ends; a photo's caption is sent as text (the chart is reachable from the web)."""
+
+    channel = "zalo"
+
+    def __init__(self, client: ZaloClient) -> None:
+        self.client = client
+
+    async def send(self, item: OutboxItem, rendered: Rendered) -> None:
+        parts = split_text(rendered.text or "", ZALO_TEXT_LIMIT)
+        for n, part in enumerate(parts):
+            try:
+                await self.client.send_message(item.chat_ref, part)
+            except ZaloNetworkError as exc:
+                # The client keeps only the exception's type (its text may hold the token); the original
+                # is its context. Not connected: not sent. Anything after the request left: unknown.
+                if n == 0 and isinstance(exc.__context__, _NOT_SENT_AIOHTTP + (ValueError,)):
+                    raise
+                raise OutcomeUnknown(str(exc)) from exc
+            except ZaloError as exc:
+                if n > 0:
+                    raise OutcomeUnknown(f"part {n + 1}/{len(parts)}: {exc}") from exc
+                if exc.code == 429:
+                    raise RateLimited(1.0) from exc
+                if exc.code == 403:
+                    raise Blocked(str(exc)) from exc
+                raise
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Parts of at most ``limit`` characters, cut at line ends where there are any."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
 @dataclass
 class SenderStats:
     sent: int = 0
     retried: int = 0
+    uncertain: int = 0
     rate_limited: int = 0
     unreachable: int = 0
     failed: int = 0
@@ -121,19 +234,33 @@ class SenderStats:
     pacing_seconds: float = 0.0  # waiting for the global rate
 
 
+@runtime_checkable
+class Transport(Protocol):
+    """How one channel sends a rendered row; raises RateLimited, Blocked or OutcomeUnknown, else any error
+    for a retry."""
+
+    channel: str
+
+    async def send(self, item: OutboxItem, rendered: Rendered) -> None: ...
+
+
 class Sender:
-    def __init__(self, engine: Engine, bot: Bot, *, rate_global: float = 25.0, rate_per_chat: float = 1.0,
+    def __init__(self, engine: Engine, bot: Transport | Bot | None, *, rate_global: float = 25.0,
+                 rate_per_chat: float = 1.0,
                  max_attempts: int = 5, tz: str = "Asia/Ho_Chi_Minh", lease: timedelta = timedelta(seconds=60),
                  backoff: timedelta = timedelta(seconds=5), max_in_flight: int = 64,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, worker: str | None = None) -> None:
-        self.engine, self.bot = engine, bot
+        self.engine = engine
+        # A Telegram bot (the usual case) or another channel's transport.
+        self.transport = bot if isinstance(bot, Transport) else TelegramTransport(bot)
+        self.channel = self.transport.channel
         self.rate_global, self.max_attempts, self.tz = rate_global, max_attempts, tz
         self.chat_interval = timedelta(seconds=1 / rate_per_chat)
         self.lease, self.backoff = lease, backoff
         self.now, self.clock, self.sleep = now, clock, sleep
-        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}:{self.channel}"
         self.batch = max(1, min(500, int(rate_global)))  # about a second of sending per claim
         self.stats = SenderStats()
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -150,7 +277,7 @@ class Sender:
         """Release every claim at once: only for a sender known to be the only one (SQLite's file lock)."""
         uow = SqlUnitOfWork(self.engine)
         with uow:
-            released = uow.outbox_rows.release_stale(datetime.now(timezone.utc), timedelta(0))
+            released = uow.outbox_rows.release_stale(datetime.now(timezone.utc), timedelta(0), keep=self.worker)
             uow.commit()
         return released
 
@@ -164,8 +291,9 @@ class Sender:
         with self._db, uow:
             started = time.perf_counter()
             rows = uow.outbox_rows
-            rows.release_stale(claimed_at, self.lease)
-            items = rows.claim(self.worker, now, self.batch, self.chat_interval, claimed_at=claimed_at)
+            rows.release_stale(claimed_at, self.lease, keep=self.worker)
+            items = rows.claim(self.worker, now, self.batch, self.chat_interval, claimed_at=claimed_at,
+                               channel=self.channel)
             context = RenderContext(uow, now, self.tz)
             for item in items:
                 if item.person_id is not None and not addressed(item.kind, item.payload,
@@ -204,26 +332,40 @@ class Sender:
                     done = rows.mark_sent(o.item.id, self.worker, o.at)
                 elif o.status == "retry":
                     done = rows.mark_retry(o.item.id, self.worker, o.not_before, o.error, o.attempts)
+                elif o.status == "uncertain":
+                    done = rows.mark_uncertain(o.item.id, self.worker, o.at, o.error or "", o.attempts)
                 else:
                     done = rows.mark_final(o.item.id, self.worker, o.status, o.error or "", o.attempts)
                 if not done:
                     log.warning("outbox row %s was re-claimed before its outcome (%s) was recorded",
                                 o.item.id, o.status)
-                if o.status == "unreachable" and o.item.person_id is not None:
+                if o.status == "unreachable" and done:
                     self._unreachable(uow, o)
             uow.commit()
             self.stats.record_seconds += time.perf_counter() - started
 
     def _unreachable(self, uow: SqlUnitOfWork, outcome: Outcome) -> None:
-        """Stop writing to the person and tell the admins, in the transaction that records the 403."""
-        person_id = outcome.item.person_id
-        uow.people.mark_unreachable(person_id, outcome.error or "forbidden")
-        uow.outbox_rows.cancel_for_person(person_id, "recipient unreachable")
+        """Stop writing to the account on this channel and tell the admins, in the transaction that records
+        the refusal. The person's other channels are untouched."""
+        item, reason = outcome.item, outcome.error or "forbidden"
+        rows = uow.outbox_rows
+        if self.channel == "telegram":
+            if item.person_id is None:
+                return
+            uow.people.mark_unreachable(item.person_id, reason)
+            rows.close_account(self.channel, str(item.chat_id), reason)
+            rows.cancel_for_person(item.person_id, "recipient unreachable", self.channel)
+        else:
+            rows.close_account(self.channel, item.chat_ref, reason)
+            rows.cancel_for_chat(self.channel, item.chat_ref, "recipient unreachable")
+        if item.person_id is None:
+            return
         for admin in uow.roles.holders("admin"):
-            if admin.id != person_id and admin.chat_id is not None and admin.unreachable_at is None:
-                uow.outbox.enqueue(f"unreachable/p{person_id}/o{outcome.item.id}/a{admin.id}", admin.id,
+            if admin.id != item.person_id and admin.chat_id is not None and admin.unreachable_at is None:
+                uow.outbox.enqueue(f"unreachable/p{item.person_id}/o{item.id}/a{admin.id}", admin.id,
                                    admin.chat_id, UNREACHABLE,
-                                   {"person_id": person_id, "reason": outcome.error}, not_before=outcome.at)
+                                   {"person_id": item.person_id, "reason": outcome.error, "channel": self.channel},
+                                   not_before=outcome.at)
 
     # ---- sending -------------------------------------------------------------------------------------
 
@@ -240,20 +382,19 @@ class Sender:
 
     async def _deliver(self, item: OutboxItem, rendered: Rendered) -> Outcome:
         try:
-            if rendered.photo is not None:
-                await self.bot.send_photo(item.chat_id, photo=rendered.photo, caption=rendered.text,
-                                          filename=rendered.filename, reply_markup=rendered.reply_markup)
-            else:
-                await self.bot.send_message(item.chat_id, rendered.text, reply_markup=rendered.reply_markup)
-        except RetryAfter as exc:
-            wait = seconds_of(exc.retry_after)
-            self._paused_until = max(self._paused_until, self.clock() + wait)
+            await self.transport.send(item, rendered)
+        except RateLimited as exc:
+            self._paused_until = max(self._paused_until, self.clock() + exc.seconds)
             self.stats.rate_limited += 1
-            return Outcome(item, "retry", self.now(), f"429 retry after {wait:g}s",
-                           self.now() + timedelta(seconds=wait), item.attempts)
-        except Forbidden as exc:
+            return Outcome(item, "retry", self.now(), str(exc), self.now() + timedelta(seconds=exc.seconds),
+                           item.attempts)
+        except Blocked as exc:
             self.stats.unreachable += 1
-            return Outcome(item, "unreachable", self.now(), f"403 {exc.message}", attempts=item.attempts + 1)
+            return Outcome(item, "unreachable", self.now(), str(exc), attempts=item.attempts + 1)
+        except OutcomeUnknown as exc:
+            self.stats.uncertain += 1
+            log.warning("outbox row %s: delivery unknown (%s); not sent again", item.id, exc)
+            return Outcome(item, "uncertain", self.now(), f"delivery unknown: {exc}", attempts=item.attempts + 1)
         except Exception as exc:  # noqa: BLE001 - network errors, 400s, 5xx: retried up to the limit
             attempts = item.attempts + 1
             reason = f"{type(exc).__name__}: {exc}"
@@ -266,6 +407,27 @@ class Sender:
         self.stats.sent += 1
         return Outcome(item, "sent", self.now(), attempts=item.attempts + 1)
 
+    def _started(self, ids: list[int]) -> None:
+        uow = SqlUnitOfWork(self.engine)
+        with self._db, uow:
+            uow.outbox_rows.mark_started(ids, self.worker, datetime.now(timezone.utc))
+            uow.commit()
+
+    def _renew(self) -> None:
+        uow = SqlUnitOfWork(self.engine)
+        with self._db, uow:
+            uow.outbox_rows.renew(self.worker, datetime.now(timezone.utc))
+            uow.commit()
+
+    async def _keep_leases(self) -> None:
+        """While a drain runs: renew the leases of the rows in flight well before they could expire."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await asyncio.to_thread(self._renew)
+            except Exception:  # noqa: BLE001 - the next renewal tries again, well within the lease
+                log.exception("renewing the outbox leases failed")
+
     async def drain(self) -> int:
         """Send everything due now; return when nothing is claimable (rows waiting on a chat's pace or a
         retry time are left for the next call). Returns the number of messages sent.
@@ -275,12 +437,15 @@ class Sender:
         sent_before = self.stats.sent
         outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         writer = asyncio.create_task(self._write(outcomes))
+        leases = asyncio.create_task(self._keep_leases())
         tasks: list[asyncio.Task] = []
         try:
             upcoming = asyncio.create_task(asyncio.to_thread(self._claim))
             while batch := await upcoming:
                 upcoming = None
                 for n, (item, rendered) in enumerate(batch):
+                    if n % START_GROUP == 0:  # stamped in small groups: a crash leaves few rows uncertain
+                        await asyncio.to_thread(self._started, [i.id for i, _r in batch[n:n + START_GROUP]])
                     await self._pace()
                     await self._slots.acquire()
                     tasks.append(asyncio.create_task(self._one(item, rendered, outcomes)))
@@ -288,6 +453,7 @@ class Sender:
                         upcoming = asyncio.create_task(asyncio.to_thread(self._claim))
             await asyncio.gather(*tasks)
         finally:
+            leases.cancel()
             await outcomes.put(None)
             await writer
         return self.stats.sent - sent_before
@@ -314,3 +480,16 @@ class Sender:
                     outcomes.task_done()
             if None in batch:
                 return
+
+
+def channel_senders(engine: Engine, settings: Settings, bot: Bot, zalo: ZaloClient | None = None,
+                    **options: object) -> list[Sender]:
+    """One sender per channel that has a client, each at its channel's rates (Zalo publishes none: the
+    settings' conservative defaults)."""
+    common = {"max_attempts": settings.send_max_attempts, "tz": settings.timezone} | options
+    senders = [Sender(engine, bot, rate_global=settings.send_rate_global,
+                      rate_per_chat=settings.send_rate_per_chat, **common)]
+    if zalo is not None:
+        senders.append(Sender(engine, ZaloTransport(zalo), rate_global=settings.zalo_send_rate_global,
+                              rate_per_chat=settings.zalo_send_rate_per_chat, **common))
+    return senders

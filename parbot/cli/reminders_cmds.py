@@ -59,7 +59,8 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
 
 @outbox_app.command("status")
 @handle_errors
-def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi và không gửi được sẽ liệt kê.")) -> None:
+def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi, không gửi được và chưa rõ kết quả "
+                                                                "sẽ liệt kê.")) -> None:
     """Số tin theo trạng thái và loại, dòng đến hạn tiếp theo, các lỗi gần nhất và nguyên nhân."""
     from ..storage.outbox_sender_repo import STATUSES
 
@@ -68,7 +69,7 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi 
         rows = work.outbox_rows
         counts = rows.counts()
         next_due = rows.next_due()
-        problems = rows.by_status("failed", show) + rows.by_status("unreachable", show)
+        problems = [item for status in ("failed", "unreachable", "uncertain") for item in rows.by_status(status, show)]
     kinds = sorted({kind for _status, kind in counts})
     console.print(say("cli.outbox.kind") + "\t" + "\t".join(STATUSES), markup=False)
     for kind in kinds:
@@ -83,9 +84,11 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi 
 
 @outbox_app.command("retry")
 @handle_errors
-def retry(item_id: Optional[int] = typer.Option(None, "--id", help="Một dòng lỗi hoặc không gửi được."),
+def retry(item_id: Optional[int] = typer.Option(None, "--id", help="Một dòng lỗi, không gửi được hoặc chưa rõ "
+                                                                  "kết quả."),
           all_failed: bool = typer.Option(False, "--all-failed", help="Mọi dòng lỗi.")) -> None:
-    """Xếp lại các dòng lỗi vào hàng đợi (đếm lại số lần thử từ đầu). Dòng không gửi được chỉ thử lại với --id."""
+    """Xếp lại các dòng lỗi vào hàng đợi (đếm lại số lần thử từ đầu). Dòng không gửi được hoặc chưa rõ kết quả
+    (có thể đã tới nơi) chỉ thử lại với --id."""
     if (item_id is None) == (not all_failed):
         err_console.print(say("cli.outbox.one_of"), markup=False)
         raise typer.Exit(2)

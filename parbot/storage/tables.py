@@ -339,3 +339,18 @@ class HandledUpdateRow(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     update_id: str = Field(max_length=64, primary_key=True)
     handled_at: datetime = _when(index=True)
+
+
+class InboxRow(SQLModel, table=True):
+    """An update as fetched from a channel, stored before the polling offset confirms it and marked once
+    handled, so a process killed in between handles it after its restart. Migration 0013; the repository is
+    storage/inbox.py."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (sa.UniqueConstraint("channel", "update_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(default="telegram", max_length=16)
+    update_id: int = Field(sa_type=sa.BigInteger)
+    payload: dict = _json()
+    received_at: datetime = _when()
+    handled_at: Optional[datetime] = _when(nullable=True, index=True)
