@@ -153,13 +153,3 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "app.drop_edit": (),
 }
 
-# Cases where the bot does not do what the table says: left out of the matrix and asserted, as the table says,
-# by an xfail(strict=True) test, so each one fails loudly once mended. (key, role, where) -> why.
-KEEP_LEAK = ("keep (pg) reads whether the item has appraised points before checking the presser's grants "
-             "(services/appraisal.keep): anyone with a role learns from 'nothing to keep' whether any unit's item "
-             "is appraised yet, instead of being refused")
-KNOWN_HOLES: dict[tuple[str, str, str], str] = {
-    ("verb:pg", role, where): KEEP_LEAK
-    for role, wheres in {"admin": (OWN, OTHER), "officer": (OWN, OTHER), "unit_leader": (OWN, OTHER),
-                         "block_appraiser": (OTHER,), "district_appraiser": (OTHER,),
-                         "province_leader": (OWN, OTHER)}.items() for where in wheres}

@@ -17,7 +17,7 @@ from bot_session import GROUP, Matrix, matrix_for, said  # noqa: F401 - fixtures
 from emulator_fixtures import emulator_server  # noqa: F401 - a fixture
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from authz_table import HANDLERS, KNOWN_HOLES, OTHER, OWN, ROLES, TABLE, Entry
+from authz_table import HANDLERS, OTHER, OWN, ROLES, TABLE, Entry
 from parbot.bot import app as bot_app
 from parbot.bot import callbacks
 from parbot.settings import Settings
@@ -31,37 +31,18 @@ def cases(phase: str) -> list[tuple[Entry, str, str]]:
     for entry in (e for e in TABLE if e.phase == phase):
         for role in ROLES:
             for where in ((OWN, GROUP) if entry.unit_free else (OWN, OTHER, GROUP)):
-                if (entry.key, role, where) not in KNOWN_HOLES:
-                    found.append((entry, role, where))
+                found.append((entry, role, where))
     return found
-
-
-def holes(phase: str) -> list[tuple[Entry, str, str]]:
-    by_key = {e.key: e for e in TABLE}
-    return [(by_key[key], role, where) for key, role, where in KNOWN_HOLES if by_key[key].phase == phase]
-
-
-async def run_all(matrix: Matrix, found: list[tuple[Entry, str, str]]) -> list[str]:
-    failures = []
-    for entry, role, where in found:
-        outcome = await matrix.run(entry, role, where)
-        if outcome is not None:
-            failures.append(f"{entry.key} by {role} ({where}): {outcome}")
-    return failures
 
 
 @pytest.mark.parametrize("phase", ["assessment", "appraisal", "explanation"])
 async def test_every_action_is_allowed_or_refused_as_the_table_says(matrix_for, phase):
     matrix = await matrix_for(phase)
-    failures = await run_all(matrix, cases(phase))
-    assert not failures, "\n".join(failures)
-
-
-@pytest.mark.xfail(strict=True, reason=" / ".join(sorted(set(KNOWN_HOLES.values()))))
-async def test_known_holes_behave_as_the_table_says(matrix_for):
     failures = []
-    for phase in sorted({e.phase for e, _, _ in holes("appraisal") + holes("assessment") + holes("explanation")}):
-        failures += await run_all(await matrix_for(phase), holes(phase))
+    for entry, role, where in cases(phase):
+        outcome = await matrix.run(entry, role, where)
+        if outcome is not None:
+            failures.append(f"{entry.key} by {role} ({where}): {outcome}")
     assert not failures, "\n".join(failures)
 
 
