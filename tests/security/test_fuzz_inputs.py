@@ -18,7 +18,8 @@ from parbot.core.model import Unit
 from parbot.core.period import Deadlines, PeriodConfig
 from parbot.core.rules import DirectPointsRule, PerOccurrenceRule, ProportionalRule, TiersRule
 from parbot.core.services import assessment as svc
-from parbot.core.services import people, periods
+from parbot.core.services import people, periods, units
+from parbot.core.services.tabular import Row
 from parbot.i18n import error_text
 from parbot.storage.db import make_engine, upgrade
 from parbot.storage.evidence_store import EvidenceStore
@@ -143,3 +144,36 @@ def test_evidence_files_with_any_name_and_content(world, name, data, mime):
     stored = store.path(record.sha256).resolve()
     assert stored.is_relative_to(store.root.resolve())  # the stored path never comes from the file's name
     assert record.file_name is None or "\x00" not in record.file_name
+
+
+DATES = st.one_of(st.sampled_from(["²⁰²⁰", "２０２０", "2020.0", "1e3", "-2020", "0", "99999999999999999999",
+                                   "2020-13-45", "2020\x00", "٢٠٢٠", " 2021 ", "", "14d", "0d", "9" * 5000 + "d"]),
+                  st.text(max_size=30), st.from_regex(r"\A[0-9]{1,6}[dhm]?\Z"))
+
+
+@FUZZ
+@given(valid_from=DATES, valid_to=DATES)
+def test_unit_years_are_whole_years_or_refused(world, valid_from, valid_to):
+    """No chat input takes a date; the years of a unit list are the typed dates the province sends in."""
+    uow = world[0]
+    row = Row(2, {"code": "X2", "name": "Xã X2", "block": "so", "valid_from": valid_from, "valid_to": valid_to})
+    try:
+        units.import_units(uow, caller=ADMIN, header=list(row.values), rows=[row])
+    except DomainError as error:
+        explained(error)
+        return
+    with uow:
+        versions = uow.units.versions("X2")
+    assert versions and all(v.valid_from is None or 1900 < v.valid_from < 2200 for v in versions)
+    assert all(v.valid_to is None or 1900 < v.valid_to < 2200 for v in versions)
+
+
+@FUZZ
+@given(text=DATES)
+def test_invitation_lifetimes_are_positive_or_refused(text):
+    try:
+        duration = people.parse_duration(text)
+    except DomainError as error:
+        explained(error)
+        return
+    assert duration > timedelta(0) and text.strip()[-1] in "dhm"
