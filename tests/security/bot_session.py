@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,13 +16,12 @@ from e2e_support import NOW, QUIET, SAMPLES, RunningBot, invite, load_province
 from emulator_fixtures import emulator_server  # noqa: F401 - a fixture
 
 from authz_table import GRANTS, OTHER, ROLES, UNITS, Entry
-from parbot.bot import callbacks
+from parbot.bot import callbacks, views
 from parbot.bot.handlers.common import Turn
-from parbot.bot import views
 from parbot.core.model import Evidence, UnitStage
 from parbot.core.period import AppraisalAssignment, Deadlines, PeriodConfig
-from parbot.core.rules import AllOfRule, YesNoRule
 from parbot.core.permissions import Caller, Grant, Role
+from parbot.core.rules import AllOfRule, YesNoRule
 from parbot.core.services import appraisal, assessment, people, periods
 from parbot.core.services.assessment import current_tag, sequence
 from parbot.core.services.scores import import_scores
@@ -137,7 +137,7 @@ class Matrix:
         with SqlUnitOfWork(self.engine) as uow:
             self.tag = current_tag(uow)
             self.period = uow.periods.current()
-        with sqlite3.connect(self.db_path) as live, sqlite3.connect(self.baseline) as copy:
+        with closing(sqlite3.connect(self.db_path)) as live, closing(sqlite3.connect(self.baseline)) as copy:
             live.backup(copy)
         self.files = self._files()
         self.unchanged = self.fingerprint()  # what every case starts from (restored before each)
@@ -149,7 +149,8 @@ class Matrix:
             await asyncio.wait_for(self._handled.wait_for(lambda: self.handled >= pushed), 30)
 
     def restore(self) -> None:
-        with sqlite3.connect(self.baseline) as copy, sqlite3.connect(self.db_path, timeout=30) as live:
+        with closing(sqlite3.connect(self.baseline)) as copy, \
+                closing(sqlite3.connect(self.db_path, timeout=30)) as live:
             copy.backup(live)
         for path in set(self._files()) - set(self.files):
             (self.evidence / path).unlink()
@@ -167,7 +168,7 @@ class Matrix:
 
     # ---- one case ----------------------------------------------------------------------------------------
 
-    def _slots(self, unit_code: str) -> dict[str, str]:
+    def slots(self, unit_code: str) -> dict[str, str]:
         with SqlUnitOfWork(self.engine) as uow:
             block = uow.units.get(unit_code).block
         items = sequence(self.period.criteria_for(block))
@@ -197,7 +198,7 @@ class Matrix:
         self.restore()
         user = self.users[role]
         unit = UNITS[role][1 if where == OTHER else 0]
-        slots = self._slots(unit)
+        slots = self.slots(unit)
         slots["VALUES"] = self._values(unit, slots)
         if entry.kind == "input" and role in self.person_ids:
             assessment.save_chat_state(SqlUnitOfWork(self.engine), self.person_ids[role],

@@ -66,7 +66,7 @@ def hostile(tag: str, valid: list[str], seed: int = 14) -> list[str]:
 async def test_hostile_button_data_is_refused_and_writes_nothing(matrix_for):
     matrix: Matrix = await matrix_for("assessment")
     officer = matrix.users["officer"]
-    slots = matrix._slots("SNV")
+    slots = matrix.slots("SNV")
     valid = [encode(matrix.tag, "a", "SNV", slots["YN"], "y"), encode(matrix.tag, "pe", "SNV", "1.1.1"),
              encode(matrix.tag, "sk", "SNV"), encode(matrix.tag, "st", "SNV")]
     problems = []
@@ -91,7 +91,7 @@ async def test_hostile_button_data_is_refused_and_writes_nothing(matrix_for):
 async def test_a_replayed_press_is_applied_once(matrix_for):
     matrix: Matrix = await matrix_for("assessment")
     officer = matrix.users["officer"]
-    data = encode(matrix.tag, "a", "SNV", matrix._slots("SNV")["YN"], "y")
+    data = encode(matrix.tag, "a", "SNV", matrix.slots("SNV")["YN"], "y")
     matrix.restore()
     queries = []
     for _ in range(3):  # the same button pressed three times, as a client resending it would
