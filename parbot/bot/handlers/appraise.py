@@ -200,17 +200,26 @@ async def _on_pk(turn: Turn, cb: Callback) -> None:
     await _after_write(turn, cb.tag, cb.args[0], outcome)
 
 
+async def _assigned_item(turn: Turn, unit_code: str, item_code: str):
+    """The item, when the presser appraises its area in this unit; refused otherwise, before anything is read."""
+    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=unit_code, now=turn.deps.now())
+    item = next((i.item for a in view.areas if a.mine for i in a.items if i.item.code == item_code), None)
+    if item is None:
+        raise DomainError("appraisal.area_not_assigned", unit=unit_code, area=item_code)
+    return item
+
+
 async def _on_pg(turn: Turn, cb: Callback) -> None:
+    # keep() reads the round-1 points before appraise() checks grants: without this guard anyone with a role
+    # learnt from "nothing to keep" whether any unit's item was appraised yet.
+    await _assigned_item(turn, cb.args[0], cb.args[1])
     outcome = await turn.run(svc.keep, caller=turn.caller, unit_code=cb.args[0], item_code=cb.args[1],
                              now=turn.deps.now())
     await _after_write(turn, cb.tag, cb.args[0], outcome)
 
 
 async def _on_pp(turn: Turn, cb: Callback) -> None:
-    view = await turn.run(svc.unit_view, caller=turn.caller, unit_code=cb.args[0], now=turn.deps.now())
-    item = next((i.item for a in view.areas if a.mine for i in a.items if i.item.code == cb.args[1]), None)
-    if item is None:
-        raise DomainError("appraisal.area_not_assigned", unit=cb.args[0], area=cb.args[1])
+    item = await _assigned_item(turn, cb.args[0], cb.args[1])
     await turn.run(save_chat_state, turn.person_id, {"apr": "points", "unit": cb.args[0], "item": item.code})
     await turn.send(turn.t("appraisal.prompt.points", code=item.code,
                            max=fmt(item.maximum, decimal_comma=turn.lang == "vi")))

@@ -1,0 +1,290 @@
+"""A bot session for the security tests: the real Application on the Bot API emulator with one person per role
+(tests/security/authz_table.py), a group holding them all, and cases run one at a time from the same database
+state (SQLite's backup API restores it before each case) — see test_authz_matrix.py."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from callers import ADMIN
+from e2e_support import NOW, QUIET, SAMPLES, RunningBot, invite, load_province
+from emulator_fixtures import emulator_server  # noqa: F401 - a fixture
+
+from authz_table import GRANTS, OTHER, ROLES, UNITS, Entry
+from parbot.bot import callbacks, views
+from parbot.bot.handlers.common import Turn
+from parbot.core.model import Evidence, UnitStage
+from parbot.core.period import AppraisalAssignment, Deadlines, PeriodConfig
+from parbot.core.permissions import Caller, Grant, Role
+from parbot.core.rules import AllOfRule, YesNoRule
+from parbot.core.services import appraisal, assessment, people, periods
+from parbot.core.services.assessment import current_tag, sequence
+from parbot.core.services.scores import import_scores
+from parbot.settings import Settings
+from parbot.storage.db import make_engine, upgrade
+from parbot.storage.files import read_table
+from parbot.storage.uow import SqlUnitOfWork
+
+GROUP = "group"
+# What a turn says when it refuses who or where: the catalog keys and error codes recorded during the case.
+REFUSALS = {"permission.denied", "unit.not_found", "appraisal.area_not_assigned", "appraisal.no_areas",
+            "onboarding.no_role", "onboarding.private_only", "assess.no_unit", "explain.none", "appraisal.none",
+            "reports.ranking.none"}
+# Typed text or a file for a unit the person may only view is answered with the read-only notice (which
+# screens also show as a banner, where it is no refusal).
+INPUT_REFUSALS = REFUSALS | {"assess.readonly.not_officer"}
+USER_IDS = {role: 9100 + n for n, role in enumerate(ROLES)}
+PDF = b"%PDF-1.4 van ban kiem chung"
+
+
+def appraisal_period(engine, store) -> None:
+    """Round 1 open: SNV, X0101 and X0201 submitted their sample self scores (with a file on 1.1.4 of SNV);
+    Sở Tài chính appraises the departments' area 6."""
+    config = PeriodConfig(
+        year=2020, criteria={"so": "2020-so.yaml", "huyen": "2020-huyen.yaml", "xa": "2020-xa.yaml"},
+        deadlines=Deadlines(self_assessment_opens=NOW - timedelta(days=30),
+                            self_assessment_closes=NOW - timedelta(days=20),
+                            appraisal_round1_closes=NOW + timedelta(days=1), explanation_closes=NOW + timedelta(days=3),
+                            appraisal_round2_closes=NOW + timedelta(days=5)),
+        appraisal=[AppraisalAssignment(areas=["so:6"], appraiser_units=["STC"])], reminders=QUIET)
+    periods.save_period(SqlUnitOfWork(engine), caller=ADMIN, config=config)
+    header, rows = read_table(SAMPLES / "scores-2020.csv")
+    mine = [r for r in rows if r.get("source") == "self" and r.get("unit") in ("SNV", "X0101", "X0201")]
+    import_scores(SqlUnitOfWork(engine), caller=ADMIN, year=2020, header=header, rows=mine)
+    with SqlUnitOfWork(engine) as uow:
+        period = uow.periods.get(2020)
+        for unit in ("SNV", "X0101", "X0201"):
+            uow.stages.put(period.id, UnitStage(unit_code=unit, submitted_at=NOW - timedelta(days=21)))
+        blob = store.put(PDF)
+        uow.evidence.add(period.id, Evidence(id=None, unit_code="SNV", item_code="1.1.4", kind="file",
+                                             sha256=blob.sha256, stored_path=blob.path, size=blob.size,
+                                             mime_type="application/pdf", file_name="1.1.4.pdf"))
+        uow.commit()
+
+
+def first_of_area_1(criteria):
+    """IT: each appraiser's own area (area 6 of the departments is Sở Tài chính's alone)."""
+    return next(i for i in sequence(criteria) if i.area_code == "1")
+
+
+def explanation_round(engine) -> None:
+    """Round 1 closed after the provincial council lowered SNV's item IT (with a reason)."""
+    with SqlUnitOfWork(engine) as uow:
+        item = first_of_area_1(uow.periods.current().criteria_for("so"))
+    council = Caller(actor="test:council", grants=(Grant(Role.APPRAISER, block="so"),))
+    appraisal.appraise(SqlUnitOfWork(engine), caller=council, unit_code="SNV", item_code=item.code, points="0",
+                       reason="Không có văn bản", now=NOW)
+    appraisal.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=1, force=True, now=NOW)
+
+
+class Matrix:
+    """One bot session: the people of every role, a group holding them all, and the cases run one by one."""
+
+    def __init__(self, server, running: RunningBot, engine, db_path: Path, evidence: Path, said: list[str]):
+        self.server, self.running, self.engine = server, running, engine
+        self.db_path, self.evidence, self.said = db_path, evidence, said
+        self.baseline = db_path.with_name("baseline.db")
+        self.users: dict = {}
+        self.person_ids: dict[str, int] = {}
+        self.crashes: list[BaseException] = []
+        self.handled = 0
+        self._handled = asyncio.Condition()
+
+    # ---- the session -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        application = self.running.application
+        processor = application.update_processor
+        process = processor.do_process_update
+
+        async def counted(update, coroutine):
+            try:
+                await process(update, coroutine)
+            finally:
+                async with self._handled:
+                    self.handled += 1
+                    self._handled.notify_all()
+
+        processor.do_process_update = counted
+
+        async def crashed(update, context):
+            self.crashes.append(context.error)
+
+        application.add_error_handler(crashed)
+        for role, user_id in USER_IDS.items():
+            user = self.server.create_user(user_id, role, language_code="vi")
+            self.users[role] = user
+            if role == "no_role":
+                user.send_command("start")  # a stranger who wrote to the bot: something to press a forged button on
+            else:
+                role_name, unit, block = GRANTS[role]
+                user.send_command("start", invite(self.engine, role_name, unit, block))
+            await self.settle()
+        with SqlUnitOfWork(self.engine) as uow:
+            for role, user_id in USER_IDS.items():
+                person = uow.people.by_telegram_id(user_id)
+                if person is not None:
+                    self.person_ids[role] = person.id
+        people.remove_member(SqlUnitOfWork(self.engine), caller=ADMIN, who=str(USER_IDS["removed"]), now=NOW)
+        self.group = self.server.emulator.create_group("Tổ CCHC", [u.id for u in self.users.values()])
+        await self.settle()
+        self.hello = self.users["admin"].bot_messages(self.group)[-1]
+        with SqlUnitOfWork(self.engine) as uow:
+            self.tag = current_tag(uow)
+            self.period = uow.periods.current()
+        with closing(sqlite3.connect(self.db_path)) as live, closing(sqlite3.connect(self.baseline)) as copy:
+            live.backup(copy)
+        self.files = self._files()
+        self.unchanged = self.fingerprint()  # what every case starts from (restored before each)
+
+    async def settle(self) -> None:
+        """Wait until the bot has handled every update the emulator has queued (30 s ceiling)."""
+        pushed = self.server.emulator._next_update_id - 100_000_001  # update ids count up from there
+        async with self._handled:
+            await asyncio.wait_for(self._handled.wait_for(lambda: self.handled >= pushed), 30)
+
+    def restore(self) -> None:
+        with closing(sqlite3.connect(self.baseline)) as copy, \
+                closing(sqlite3.connect(self.db_path, timeout=30)) as live:
+            copy.backup(live)
+        for path in set(self._files()) - set(self.files):
+            (self.evidence / path).unlink()
+
+    def _files(self) -> list[str]:
+        return sorted(str(p.relative_to(self.evidence)) for p in self.evidence.rglob("*") if p.is_file()) \
+            if self.evidence.exists() else []
+
+    def fingerprint(self) -> dict:
+        """Every table's rows but the chat's state (where a chat waits), and the evidence folder's files."""
+        tables = sorted(set(sa.inspect(self.engine).get_table_names()) - {"chat_state", "alembic_version"})
+        with self.engine.connect() as connection:
+            found = {t: sorted(map(repr, connection.execute(sa.text(f'SELECT * FROM "{t}"')))) for t in tables}
+        return {t: (len(rows), hash(tuple(rows))) for t, rows in found.items()} | {"files": tuple(self._files())}
+
+    # ---- one case ----------------------------------------------------------------------------------------
+
+    def slots(self, unit_code: str) -> dict[str, str]:
+        with SqlUnitOfWork(self.engine) as uow:
+            block = uow.units.get(unit_code).block
+        items = sequence(self.period.criteria_for(block))
+        first = {kind: next(i for i in items if test(i)) for kind, test in (
+            ("YN", lambda i: isinstance(i.rule, YesNoRule)), ("AO", lambda i: isinstance(i.rule, AllOfRule)),
+            ("TY", lambda i: views.typed(i) and len(i.rule.inputs()) == 2))}
+        item = first_of_area_1(self.period.criteria_for(block))
+        return {k: str(v.position) for k, v in first.items()} | {
+            "IT": item.code, "AR": item.area_code, "U": unit_code, "HELD": "y" * len(first["AO"].rule.conditions)}
+
+    def _values(self, unit_code: str, slots: dict[str, str]) -> dict[str, str]:
+        """The first count of the typed (ratio) item, as if typed already: the next text completes it."""
+        with SqlUnitOfWork(self.engine) as uow:
+            block = uow.units.get(unit_code).block
+        item = next(i for i in self.period.criteria_for(block).items.values() if str(i.position) == slots["TY"])
+        return {item.rule.inputs()[0].key: "9"}
+
+    def _fill(self, value, slots: dict[str, str]):
+        if isinstance(value, dict):  # a chat state: its slot is a number
+            return {k: int(self._fill(v, slots)) if k == "slot" else self._fill(v, slots) for k, v in value.items()}
+        if isinstance(value, str):
+            return slots.get(value, value)  # VALUES gives a dict
+        return value
+
+    async def run(self, entry: Entry, role: str, where: str) -> str | None:
+        """Run one case; None when it went as the table says, else what happened."""
+        self.restore()
+        user = self.users[role]
+        unit = UNITS[role][1 if where == OTHER else 0]
+        slots = self.slots(unit)
+        slots["VALUES"] = self._values(unit, slots)
+        if entry.kind == "input" and role in self.person_ids:
+            assessment.save_chat_state(SqlUnitOfWork(self.engine), self.person_ids[role],
+                                       self._fill(entry.state, slots))
+        chat = self.group if where == GROUP else user.chat
+        self.said.clear()
+        self.crashes.clear()
+        mark = chat.version
+        query = None
+        if entry.kind == "command":
+            user.send_command(entry.name, *[slots.get(a, a) for a in entry.args], chat=chat)
+        elif entry.kind == "verb":
+            data = callbacks.encode(self.tag, entry.name, *[slots.get(a, a) for a in entry.args])
+            query = (self.server.emulator.post_callback(user.user, self.hello, data) if where == GROUP
+                     else user.forge_callback(data))
+        elif entry.send == "file":
+            user.send_document(PDF + entry.name.encode(), "kiem-chung.pdf", "application/pdf", chat=chat)
+        else:
+            user.send_text(entry.text, chat=chat)
+        await self.settle()
+        # A press is always answered (with an alert when refused); a screen shown again may not change.
+        visible = bool(user.changed_since(mark, chat)) or (query is not None and query.answered)
+        refused = not visible or bool((INPUT_REFUSALS if entry.kind == "input" else REFUSALS) & set(self.said))
+        expected = where != GROUP and where in entry.allow.get(role, ())
+        if self.crashes:
+            return f"crashed: {self.crashes[0]!r}"
+        if refused == expected:
+            said = (sorted(set(self.said) & INPUT_REFUSALS) or "nothing visible") if refused else self.said[-3:]
+            return f"{'refused' if refused else 'allowed'} ({said}), the table says {'allowed' if expected else 'refused'}"
+        if refused:
+            after = self.fingerprint()
+            changed = [k for k in self.unchanged if self.unchanged[k] != after[k]]
+            if changed:
+                return f"refused but wrote: {changed}"
+        return None
+
+
+@pytest.fixture
+def said(monkeypatch) -> list[str]:
+    """The catalog keys and error codes the bot's turns use, in order."""
+    keys: list[str] = []
+    text, error, view_text = Turn.t, Turn.error, views.t
+
+    def record_text(self, key, **params):
+        keys.append(key)
+        return text(self, key, **params)
+
+    def record_error(self, domain_error):
+        keys.append(domain_error.code)
+        return error(self, domain_error)
+
+    def record_view_text(key, *args, **params):
+        keys.append(key)
+        return view_text(key, *args, **params)
+
+    monkeypatch.setattr(Turn, "t", record_text)
+    monkeypatch.setattr(Turn, "error", record_error)
+    monkeypatch.setattr(views, "t", record_view_text)  # the screens' texts (read-only notices among them)
+    return keys
+
+
+@pytest.fixture
+async def matrix_for(emulator_server, tmp_path, said):  # noqa: F811 - the fixture imported above
+    running = []
+
+    async def make(phase: str) -> Matrix:
+        db_path, evidence = tmp_path / "parbot.db", tmp_path / "evidence"
+        engine = make_engine(f"sqlite:///{db_path}")
+        upgrade(engine)
+        load_province(engine, approval=True)
+        settings = Settings(_env_file=None, PARBOT_DATABASE_URL=f"sqlite:///{db_path}",
+                            TELEGRAM_BOT_TOKEN=emulator_server.token, TELEGRAM_API_BASE=emulator_server.base_url,
+                            PARBOT_EVIDENCE_DIR=str(evidence), PARBOT_ADMIN_CONTACT="Sở Nội vụ")
+        bot = await RunningBot(settings, engine).start()
+        running.append((bot, engine))
+        if phase in ("appraisal", "explanation"):
+            appraisal_period(engine, bot.deps.store)
+        if phase == "explanation":
+            explanation_round(engine)
+        matrix = Matrix(emulator_server, bot, engine, db_path, evidence, said)
+        await matrix.start()
+        return matrix
+
+    yield make
+    for bot, engine in running:
+        await bot.stop()
+        engine.dispose()
+
+
