@@ -32,7 +32,7 @@ log = logging.getLogger("parbot.bot")
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
 POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
-EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [appraise.on_edit, assess.on_edit]
+EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [assess.on_edit]
 EDITS_FIRST = -100  # the handler group that sees edited messages before any feature's handlers
 
 

@@ -11,8 +11,8 @@ from e2e_support import rows, NOW, RunningBot, invite, join
 from helpers import REFERENCE, screen
 from test_appraisal_e2e import open_item, setup_period
 
-from parbot.bot import views
-from parbot.bot.callbacks import encode
+from parbot.core.conversation import views
+from parbot.core.conversation.callbacks import encode
 from parbot.core.services import assessment, people, periods
 from parbot.core.services.assessment import period_tag, sequence
 from parbot.i18n import t
