@@ -118,3 +118,16 @@ def test_a_refused_press_changes_neither_scores_nor_chat_state(chat):
     refused = chat(Press(f"{tag}:pk:SNV:2.1"))  # Sở Tài chính's area
     assert refused.alert and chat.appraised("2.1") is None
     assert (chat.state().awaiting, chat.state().item) == (Awaiting.POINTS, "1.1")
+
+
+@pytest.mark.parametrize("item, typed, refusal", [
+    ("1.2", "0,5", "không thể có theo cách chấm của tiêu chí 1.2; các mức được phép: 0, 1"),  # yes/no: 0 or 1
+    ("1.1", "1,3", "không phải bội số của bước 0.25 của tiêu chí 1.1"),  # judged in steps of 0.25
+    ("1.1", "1,125", "có quá 2 chữ số thập phân"),  # the set shows 2 decimals
+])
+def test_typed_points_the_items_rule_cannot_give_are_refused_and_asked_again(chat, item, typed, refusal):
+    tag = ids(chat(Command("appraise")))[0][:4]
+    chat(Press(f"{tag}:pp:SNV:{item}"))
+    refused = chat(Text(typed), message_id=1)
+    assert refusal in refused.screens[-1].text
+    assert (chat.state().awaiting, chat.state().item) == (Awaiting.POINTS, item) and chat.appraised(item) is None

@@ -23,8 +23,8 @@ from .state import Awaiting, ChatState
 from .turn import Rows, Turn
 from .views import BUTTON_LIMIT, clip
 
-# verb -> number of arguments. pe (re-send files) and the /explain verbs xl, xi stay with bot/handlers/appraise.py.
-VERBS_ARITY = {"pl": 0, "pn": 1, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pg": 2}
+# verb -> number of arguments. pe (re-send files, which the transport sends) is handled by bot/handlers/appraise.py.
+VERBS_ARITY = {"pl": 0, "pn": 1, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pg": 2, "pe": 2}
 register_verbs(VERBS_ARITY)
 WRITING_VERBS = frozenset({"pk", "pr", "pg"})
 AWAITS = frozenset({Awaiting.UNIT_SEARCH, Awaiting.POINTS, Awaiting.REASON})
@@ -151,8 +151,7 @@ def show_item(turn: Turn, tag: str, unit_code: str, item_code: str, note: str | 
         rows.append([_o(turn.t("appraisal.button.keep"), tag, "pg", unit_code, item_code)])
     rows.append([_o(turn.t("appraisal.button.rest"), tag, "pr", unit_code, current.item.area_code)])
     if any(e.kind == "file" for e in current.evidence):
-        rows.append([Option(encode(tag, "pe", unit_code, item_code), clip(turn.t("appraisal.button.files"),
-                                                                          BUTTON_LIMIT))])
+        rows.append([_o(turn.t("appraisal.button.files"), tag, "pe", unit_code, item_code)])
     following = items[items.index(current) + 1:]
     nav = [_o(turn.t("appraisal.button.back"), tag, "pu", unit_code)]
     if following:

@@ -322,14 +322,15 @@ class Outcome:
     replaced_value: str | None = None
 
 
-def _decide(item: Item, self_mark: Mark | None, points_text: str | None, reason: str | None
-            ) -> tuple[Decimal | None, bool, str | None, str | None]:
-    """(points, not_applicable, reason, problem) for accepting (points_text None) or setting points."""
+def _decide(criteria: BlockCriteria, item: Item, self_mark: Mark | None, points_text: str | None,
+            reason: str | None) -> tuple[Decimal | None, bool, str | None, str | None]:
+    """(points, not_applicable, reason, problem) for accepting (points_text None) or setting points. Set points
+    must be ones the item's rule can produce, at no more decimals than the set shows (as ``scores import``)."""
     if points_text is None:
         if self_mark is None:
             return None, False, None, f"item {item.code} has no self points to accept"
         return (None, True, None, None) if self_mark is NA else (self_mark, False, None, None)  # type: ignore[return-value]
-    points, na, problem = check_points(item, "appraised", points_text)
+    points, na, problem = check_points(item, "appraised", points_text, criteria.block, criteria.points_decimals)
     if problem:
         return None, False, None, problem
     differs = (NA if na else points) != self_mark
@@ -408,7 +409,7 @@ def appraise(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str,
         areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
         opened = _open(uow, period, unit)
         view = _appraisable_item(opened, item_code, areas)
-        value, na, why, problem = _decide(view.item, view.self_points, points, reason)
+        value, na, why, problem = _decide(opened.criteria, view.item, view.self_points, points, reason)
         if problem:
             raise DomainError("appraisal.invalid", problem=problem)
         outcome = _write(uow, caller, opened, view, value, na, why, "appraise", now)
@@ -444,7 +445,7 @@ def accept_rest(uow: UnitOfWork, *, caller: Caller, unit_code: str, area_code: s
         out = []
         for view in opened.items.values():
             if view.item.area_code == area_code and view.appraised is None and view.self_points is not None:
-                value, na, _, _ = _decide(view.item, view.self_points, None, None)
+                value, na, _, _ = _decide(opened.criteria, view.item, view.self_points, None, None)
                 out.append(_write(uow, caller, opened, view, value, na, None, "appraise", now))
         _save_state(uow, period, opened.stage, opened.state)
         uow.commit()
@@ -553,11 +554,11 @@ def needs_reason(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: 
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
-        view = _appraisable_item(_open(uow, period, unit, for_update=False), item_code, areas)
-    _, _, _, problem = _decide(view.item, view.self_points, points, "-")
+        opened = _open(uow, period, unit, for_update=False)
+        view = _appraisable_item(opened, item_code, areas)
+    value, na, _, problem = _decide(opened.criteria, view.item, view.self_points, points, "-")
     if problem:
         raise DomainError("appraisal.invalid", problem=problem)
-    value, na, _ = check_points(view.item, "appraised", points)
     return (NA if na else value) != view.self_points
 
 
@@ -779,8 +780,8 @@ def import_appraisal(uow: UnitOfWork, *, caller: Caller, sheets: list[tuple[str,
                     continue
                 seen[(code, item_code)] = where
                 accept = text.lower() in ACCEPT_WORDS
-                value, na, why, problem = _decide(view.item, view.self_points, None if accept else text,
-                                                  row.get("reason"))
+                value, na, why, problem = _decide(unit_open.criteria, view.item, view.self_points,
+                                                  None if accept else text, row.get("reason"))
                 if problem:
                     problems.append(f"{where}: {problem}")
                     continue
