@@ -6,10 +6,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from appraisal_fixtures import COUNCIL, T0, build, person
+from appraisal_fixtures import ADMIN, COUNCIL, IN_EXPLANATION, T0, build, person
+from callers import person_caller
 
+from parbot.core import appraisal_state
 from parbot.core.conversation import engine as conversation
-from parbot.core.conversation.events import Command, Edit, Press, Sender, Text
+from parbot.core.conversation.events import Command, Edit, Press, Sender, Text, Upload
+from parbot.core.permissions import Grant, Role
+from parbot.core.services import appraisal
 from parbot.core.conversation.screen import Expects
 from parbot.core.conversation.state import Awaiting, ChatState
 from parbot.core.conversation.turn import Env
@@ -18,7 +22,7 @@ from parbot.storage.db import make_engine, upgrade
 from parbot.storage.evidence_store import EvidenceStore
 from parbot.storage.uow import SqlUnitOfWork
 
-APPRAISER = 41
+APPRAISER, OFFICER = 41, 42
 
 
 @pytest.fixture
@@ -30,12 +34,10 @@ def db(tmp_path):
     engine.dispose()
 
 
-@pytest.fixture
-def chat(db, tmp_path):
-    person_id = person(SqlUnitOfWork(db), APPRAISER, COUNCIL)
-    env = Env(now=T0, tz="Asia/Ho_Chi_Minh", store=EvidenceStore(tmp_path / "evidence"), admin_contact="Sở Nội vụ")
-    sender = Sender(channel="telegram", account_id=str(APPRAISER), chat_id=str(APPRAISER), language="vi",
-                    private=True)
+def _chat(db, tmp_path, account, grants, now):
+    person_id = person(SqlUnitOfWork(db), account, *grants)
+    env = Env(now=now, tz="Asia/Ho_Chi_Minh", store=EvidenceStore(tmp_path / "evidence"), admin_contact="Sở Nội vụ")
+    sender = Sender(channel="telegram", account_id=str(account), chat_id=str(account), language="vi", private=True)
 
     def run(event, message_id=None):
         return conversation.handle(SqlUnitOfWork(db), sender, event, env=env, message_id=message_id)
@@ -50,6 +52,11 @@ def chat(db, tmp_path):
 
     run.state, run.appraised = state, appraised
     return run
+
+
+@pytest.fixture
+def chat(db, tmp_path):
+    return _chat(db, tmp_path, APPRAISER, (COUNCIL,), T0)
 
 
 def ids(reply) -> list[str]:
@@ -131,3 +138,33 @@ def test_typed_points_the_items_rule_cannot_give_are_refused_and_asked_again(cha
     refused = chat(Text(typed), message_id=1)
     assert refusal in refused.screens[-1].text
     assert (chat.state().awaiting, chat.state().item) == (Awaiting.POINTS, item) and chat.appraised(item) is None
+
+
+def test_an_explanation_and_its_file_are_typed_state_and_one_transaction_each(db, tmp_path):
+    council = person_caller(SqlUnitOfWork(db), person(SqlUnitOfWork(db), 43, COUNCIL))
+    appraisal.appraise(SqlUnitOfWork(db), caller=council, unit_code="SNV", item_code="1.1", points="1",
+                       reason="Kế hoạch ban hành chậm", now=T0)
+    appraisal.close_round(SqlUnitOfWork(db), caller=ADMIN, round_no=1, force=True, now=T0)
+    chat = _chat(db, tmp_path, OFFICER, (Grant(Role.OFFICER, "SNV"),), IN_EXPLANATION)
+    listed = chat(Command("explain"))
+    tag = ids(listed)[0][:4]
+    assert ids(listed) == [f"{tag}:xi:SNV:1.1"]
+    begun = []
+    sa.event.listen(db, "begin", lambda conn: begun.append(1))
+    steps = [Press(f"{tag}:xi:SNV:1.1"), Text("Kế hoạch 12/KH-SNV ban hành đúng hạn"),
+             Upload(file_name="kh.pdf", size=8, mime="application/pdf", data=b"%PDF kh.")]
+    replies = []
+    for number, event in enumerate(steps, start=1):
+        begun.clear()
+        replies.append(chat(event, message_id=number))
+        assert len(begun) == 1, event
+    assert "Kế hoạch ban hành chậm" in replies[0].screens[-1].text
+    assert replies[1].screens[-1].text == t("explain.saved", "vi", code="1.1")
+    assert replies[2].screens[-1].text == t("explain.file_saved", "vi", code="1.1")
+    assert (chat.state().awaiting, chat.state().item) == (Awaiting.CONTEST_FILE, "1.1")
+    with SqlUnitOfWork(db) as uow:
+        period = uow.periods.current()
+        contest = appraisal_state.of(uow.stages.get(period.id, "SNV")).contest("1.1")
+        files = [e.file_name for e in uow.evidence.for_unit(period.id, "SNV") if e.purpose == "explanation"]
+    assert contest.text == "Kế hoạch 12/KH-SNV ban hành đúng hạn" and len(contest.evidence_ids) == 1
+    assert files == ["kh.pdf"]

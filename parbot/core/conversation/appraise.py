@@ -1,33 +1,36 @@
-"""The appraiser's conversation: /appraise (units, paged and filtered by typing part of a name) → unit →
-area → item: accept the self points, type other points with a reason, accept the rest of an area, keep the
-round-1 points in round 2. Every option names a unit and an item; the services check the presser's grants
-and the areas the period gives them, so a forged option is refused like any other.
+"""Appraisal's conversation. Appraisers: /appraise (units, paged and filtered by typing part of a name) →
+unit → area → item: accept the self points, type other points with a reason, accept the rest of an area,
+keep the round-1 points in round 2. Units in the explanation round: /explain → an appraised item → the
+explanation typed, then files for it. Every option names a unit and an item; the services check the
+presser's grants and the areas the period gives them, so a forged option is refused like any other.
 
-What the chat waits for (the unit search, typed points, their reason) is the typed ChatState; the typed
-points wait with the message they came in, whose edit replaces them.
+What the chat waits for (the unit search, typed points, their reason, an explanation, its files) is the
+typed ChatState; typed points wait with the message they came in, whose edit replaces them.
 """
 from __future__ import annotations
 
 import unicodedata
 
-from ...i18n import t
+from ...i18n import t, when
 from ..decimals import fmt
 from ..errors import DomainError
+from ..permissions import UNIT_ROLES
 from ..results import NA
 from ..services import appraisal as svc
-from ..services.assessment import current_tag
+from ..services.assessment import DOWNLOAD_LIMIT, current_tag
 from .callbacks import Callback, encode, register_verbs
-from .events import Edit, Text
+from .events import Edit, Text, Upload
 from .screen import Expects, Option
 from .state import Awaiting, ChatState
 from .turn import Rows, Turn
-from .views import BUTTON_LIMIT, clip
+from .views import BUTTON_LIMIT, clip, num
 
 # verb -> number of arguments. pe (re-send files, which the transport sends) is handled by bot/handlers/appraise.py.
-VERBS_ARITY = {"pl": 0, "pn": 1, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pg": 2, "pe": 2}
+VERBS_ARITY = {"pl": 0, "pn": 1, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pg": 2, "pe": 2,
+               "xl": 1, "xi": 2}
 register_verbs(VERBS_ARITY)
 WRITING_VERBS = frozenset({"pk", "pr", "pg"})
-AWAITS = frozenset({Awaiting.UNIT_SEARCH, Awaiting.POINTS, Awaiting.REASON})
+AWAITS = frozenset({Awaiting.UNIT_SEARCH, Awaiting.POINTS, Awaiting.REASON, Awaiting.CONTEST})
 TEXT_LIMIT = 4000
 # Rows per page of the unit list: with buttons of at most BUTTON_LIMIT characters and 64-byte ids, a page stays
 # far below Telegram's 100 buttons and its ~10 kB markup limit (and is short enough to read on any channel).
@@ -242,16 +245,87 @@ def _rest(turn: Turn, cb: Callback) -> None:
     show_unit(turn, cb.tag, cb.args[0], note=turn.t("appraisal.rest_done", count=len(outcomes)))
 
 
+# ---- the explanation round -------------------------------------------------------------------------------
+
+
+def show_contestable(turn: Turn, tag: str, unit_code: str, *, new: bool = False) -> None:
+    found = svc.contestable(turn.uow, caller=turn.caller, unit_code=unit_code, now=turn.now)
+    deadline = when(found.closes, turn.tz) if found.closes else turn.t("explain.no_deadline")
+    rows = [[_o(turn.t("explain.item.button", code=i.item.code, own=points_text(i.self_points, turn.lang),
+                       appraised=points_text(svc.mark_of(i.appraised), turn.lang)), tag, "xi", unit_code, i.item.code)]
+            for i in found.items]
+    turn.show(turn.t("explain.header", code=found.unit.code, name=found.unit.name, deadline=deadline), rows,
+              new=new)
+
+
+def explain_command(turn: Turn) -> None:
+    """Each of the person's units whose explanation window is open, with its items to explain."""
+    tag = current_tag(turn.uow)
+    shown = 0
+    for unit_code in sorted({g.unit_code for g in turn.identity.grants if g.role in UNIT_ROLES and g.unit_code}):
+        try:
+            show_contestable(turn, tag, unit_code, new=True)
+            shown += 1
+        except DomainError:
+            continue
+    if not shown:
+        turn.send(turn.t("explain.none"))
+
+
+def _contestable(turn: Turn, cb: Callback) -> None:
+    show_contestable(turn, cb.tag, cb.args[0])
+
+
+def _explain_item(turn: Turn, cb: Callback) -> None:
+    found = svc.contestable(turn.uow, caller=turn.caller, unit_code=cb.args[0], now=turn.now)
+    view = next((i for i in found.items if i.item.code == cb.args[1]), None)
+    if view is None:
+        raise DomainError("appraisal.explanation_closed", unit=cb.args[0])
+    turn.state = _fresh(turn).waiting(Awaiting.CONTEST, unit=cb.args[0], item=cb.args[1])
+    params = dict(code=view.item.code, own=points_text(view.self_points, turn.lang),
+                  appraised=points_text(svc.mark_of(view.appraised), turn.lang))
+    room = TEXT_LIMIT - len(turn.t("explain.prompt", **params, reason=""))  # a long reason leaves room for the rest
+    turn.send(turn.t("explain.prompt", **params, reason=clip(view.appraised.reason or "-", room)),
+              expects=Expects.TEXT)
+
+
+def _contest(turn: Turn, text: str) -> None:
+    state = turn.state
+    svc.contest(turn.uow, caller=turn.caller, unit_code=state.unit or "", item_code=state.item or "", text=text,
+                now=turn.now)
+    turn.state = state.waiting(Awaiting.CONTEST_FILE)
+    turn.send(turn.t("explain.saved", code=state.item), expects=Expects.FILE)
+
+
+def takes_file(state: ChatState) -> bool:
+    return state.awaiting is Awaiting.CONTEST_FILE
+
+
+def on_file(turn: Turn, event: Upload) -> None:
+    """A file sent after an explanation becomes new evidence for the contested item."""
+    state = turn.state
+    if event.size > DOWNLOAD_LIMIT or event.data is None:
+        turn.send(turn.t("assess.evidence.too_big", size_mb=num(round(event.size / 1024 / 1024, 1), turn.lang)))
+        return
+    try:
+        svc.add_contest_file(turn.uow, caller=turn.caller, store=turn.env.store, unit_code=state.unit or "",
+                             item_code=state.item or "", data=event.data, file_name=event.file_name,
+                             mime_type=event.mime, now=turn.now)
+        turn.send(turn.t("explain.file_saved", code=state.item), expects=Expects.FILE)
+    except DomainError as error:
+        turn.send(turn.error(error))
+
+
 VERBS = {"pl": _units, "pn": _page, "pu": _unit, "pa": _area, "pi": _item, "pk": _accept, "pp": _set,
-         "pr": _rest, "pg": _keep}
-COMMANDS = {"appraise": appraise_command}
+         "pr": _rest, "pg": _keep, "xl": _contestable, "xi": _explain_item}
+COMMANDS = {"appraise": appraise_command, "explain": explain_command}
 
 
 # ---- typed text and its edits ----------------------------------------------------------------------------
 
 
 def on_text(turn: Turn, event: Text) -> None:
-    """Typed text while the chat waits for the appraiser: a search of the unit list, points, or their reason."""
+    """Typed text appraisal waits for: a search of the unit list, points, their reason, or an explanation."""
     state, text = turn.state, event.text.strip()
     tag = current_tag(turn.uow)
     try:
@@ -259,6 +333,8 @@ def on_text(turn: Turn, event: Text) -> None:
             show_units(turn, tag, 0, text, new=True)
         elif state.awaiting is Awaiting.POINTS:
             _take_points(turn, tag, text, turn.message_id)
+        elif state.awaiting is Awaiting.CONTEST:
+            _contest(turn, text)
         else:
             _write_typed(turn, tag, state.points or "", text)
     except DomainError as error:

@@ -84,7 +84,7 @@ def _apply(turn: Turn, event: Event, message_id: int | None) -> Reply:
         if isinstance(event, Text):
             (appraise.on_text if turn.state.awaiting in appraise.AWAITS else assess.on_text)(turn, event)
         else:
-            assess.on_file(turn, event)
+            (appraise.on_file if appraise.takes_file(turn.state) else assess.on_file)(turn, event)
     elif isinstance(event, Edit):  # an edit keeps its message id: no redelivery check
         (appraise.on_edit if appraise.takes_edit(turn.state, event) else assess.on_edit)(turn, event)
     return Reply(screens=tuple(turn.screens))
