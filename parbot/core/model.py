@@ -1,7 +1,7 @@
 """Plain domain records passed between the services and the repositories."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 from datetime import datetime
 from decimal import Decimal
@@ -258,3 +258,13 @@ class AppraisalState:
     @property
     def open_contests(self) -> tuple[Contest, ...]:
         return tuple(c for c in self.contests if c.open)
+
+    def closing(self, round_no: int, at: datetime, by: str) -> AppraisalState:
+        return replace(self, closed=self.closed + (RoundClosed(round_no, at, by),))
+
+    def with_contest(self, contest: Contest) -> AppraisalState:
+        """The state with ``contest`` in place of the item's earlier one (kept in first-contested order)."""
+        if self.contest(contest.item_code) is None:
+            return replace(self, contests=self.contests + (contest,))
+        return replace(self, contests=tuple(contest if c.item_code == contest.item_code else c
+                                            for c in self.contests))

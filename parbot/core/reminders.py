@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable
 
+from . import appraisal_state
 from .model import Unit, UnitStage
 from .period import PeriodConfig, ReminderPolicy
 from .permissions import Grant, Role
@@ -45,20 +46,17 @@ def addressed(kind: str, payload: dict, grants: Iterable[Grant]) -> bool:
 
 def expected(stage: str, unit_stage: UnitStage) -> bool:
     """Every unit self-assesses; the explanation round concerns units whose first appraisal round closed
-    (the appraisal service's ``state["appraisal"]["round1_closed_at"]``) until the second one closes."""
+    until the second one closes."""
     if stage == "self_assessment":
         return True
-    appraisal = unit_stage.state.get("appraisal", {})
-    return bool(appraisal.get("round1_closed_at")) and not appraisal.get("round2_closed_at")
+    return appraisal_state.of(unit_stage).in_explanation_round
 
 
 def submitted_at(stage: str, unit_stage: UnitStage) -> datetime | None:
     """When the unit delivered the stage: its submission, or its first explanation (contest) of an item."""
     if stage == "self_assessment":
         return unit_stage.submitted_at
-    contests = unit_stage.state.get("appraisal", {}).get("contests", {})
-    times = [datetime.fromisoformat(c["at"]) for c in contests.values() if c.get("at")]
-    return min(times, default=None)
+    return min((c.at for c in appraisal_state.of(unit_stage).contests), default=None)
 
 
 def owes(stage: str, unit_stage: UnitStage) -> bool:

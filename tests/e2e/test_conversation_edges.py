@@ -360,13 +360,13 @@ async def test_an_edit_of_the_points_awaiting_their_reason_replaces_them(bot, em
     typed = council.send_text("0")
     (prompt,) = await council.wait_for_reply()
     assert prompt.text == t("appraisal.prompt.reason", "vi")
-    council.edit_text(typed, "0,5")  # corrected while the reason is asked
+    council.edit_text(typed, "1")  # corrected while the reason is asked (1.1.4 gives 0, 1 or 2 points)
     (again,) = await council.wait_for_reply()
-    assert again.text == t("appraisal.edit.points", "vi", points="0,5") + "\n" + t("appraisal.prompt.reason", "vi")
+    assert again.text == t("appraisal.edit.points", "vi", points="1") + "\n" + t("appraisal.prompt.reason", "vi")
     council.send_text("Kế hoạch ban hành muộn")
     await council.wait_for_reply()
     (score,) = rows(engine, ScoreRow, unit_code="SNV", item_code="1.1.4", source="appraised")
-    assert score.points == Decimal("0.5") and score.reason == "Kế hoạch ban hành muộn"
+    assert score.points == Decimal("1") and score.reason == "Kế hoạch ban hành muộn"
 
 
 async def test_edited_commands_and_stray_edits_do_nothing(bot, emulator_server, engine):

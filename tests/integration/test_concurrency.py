@@ -11,6 +11,7 @@ from sqlmodel import select
 from appraisal_fixtures import COUNCIL, CRITERIA, IN_EXPLANATION, PERIOD, SELF, T0, YEAR, person
 from callers import ADMIN, person_caller
 
+from parbot.core import appraisal_state
 from parbot.core.errors import DomainError
 from parbot.core.model import Answer, Block, Score, Unit, UnitStage
 from parbot.core.permissions import Grant, Role
@@ -195,7 +196,7 @@ def test_closing_round_one_while_appraisers_work_closes_every_unit_and_loses_no_
         scores = {(s.unit_code, s.item_code): s for s in uow.scores.for_period(period.id) if s.source == "appraised"}
         notices = {row.payload["unit"]: row.payload for row in uow.session.exec(select(OutboxRow))
                    if row.kind == "appraisal_round1"}
-    assert [c for c in codes if not stages[c].state.get("appraisal", {}).get("round1_closed_at")] == []
+    assert [c for c in codes if not appraisal_state.of(stages[c]).closed_at(1)] == []
     for code, outcome in (pair for result in outcomes for pair in result):
         kept = scores[(code, outcome.item_code)]
         assert (kept.points, kept.appraisal_round) == (outcome.points, outcome.round), (code, outcome)
@@ -220,7 +221,7 @@ def test_two_contests_of_one_unit_at_once_are_both_kept(engine, tmp_path):
     assert not any(isinstance(result, Exception) for result in results), results
     with uow:
         stages = uow.stages.for_period(uow.periods.get(YEAR).id)
-    assert {c: sorted(stages[c].state["appraisal"].get("contests", {})) for c in codes} == {
+    assert {c: sorted(x.item_code for x in appraisal_state.of(stages[c]).contests) for c in codes} == {
         c: ["1.1", "1.2"] for c in codes}
 
 

@@ -11,6 +11,7 @@ from appraisal_fixtures import (ADMIN, AFTER_EXPLANATION, COUNCIL, COUNCIL_XA, H
                                 IN_EXPLANATION, T0, YEAR, build, person)
 from callers import person_caller  # noqa: E402
 
+from parbot.core import appraisal_state  # noqa: E402
 from parbot.core.errors import DomainError, PermissionDenied, ValidationFailed  # noqa: E402
 from parbot.core.permissions import Grant, Role  # noqa: E402
 from parbot.core.results import NA  # noqa: E402
@@ -243,6 +244,6 @@ def test_a_refused_contest_file_leaves_nothing_on_disk(uow, tmp_path):
     with uow:
         period = uow.periods.get(YEAR)
         kept = [e for e in uow.evidence.for_unit(period.id, "SNV") if e.purpose == "explanation"]
-        state = uow.stages.get(period.id, "SNV").state["appraisal"]
+        state = appraisal_state.of(uow.stages.get(period.id, "SNV"))
     assert [(e.item_code, e.file_name, store.read(e.sha256)) for e in kept] == [("1.1", "kh.pdf", b"%PDF on time")]
-    assert state["contests"]["1.1"]["evidence"] == [kept[0].id]
+    assert state.contest("1.1").evidence_ids == (kept[0].id,)

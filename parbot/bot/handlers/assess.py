@@ -61,7 +61,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """A correction of typed text, under the same message id (offered by bot/app.py after appraisal's): the
+    """A correction of typed text, under the same message id (bot/app.py routes every edited text here): the
     engine replaces a count still awaited, and says that any other edit changed nothing."""
     message = update.effective_message
     await run(update, context, Edit(of=message.message_id, text=message.text or ""))

@@ -15,7 +15,7 @@ from ..errors import DomainError, WriteConflict
 from ..ports import UnitOfWork
 from ..services import people
 from ..services.assessment import current_tag
-from . import assess
+from . import appraise, assess
 from .callbacks import MalformedCallback, decode
 from .events import Command, Edit, Event, Press, Sender, Text, Upload
 from .screen import Reply, Screen
@@ -24,13 +24,15 @@ from .turn import Env, Turn
 
 log = logging.getLogger("parbot.conversation")
 
-COMMANDS = assess.COMMANDS
-VERBS = assess.VERBS
+COMMANDS = {**assess.COMMANDS, **appraise.COMMANDS}
+VERBS = {**assess.VERBS, **appraise.VERBS}
+WRITING_VERBS = assess.WRITING_VERBS | appraise.WRITING_VERBS
 
 
 def handle(uow: UnitOfWork, sender: Sender, event: Event, *, env: Env, message_id: int | None = None) -> Reply:
     """The whole turn for one event of ``sender``; ``message_id`` (of a typed text or file) lets a message
-    that Telegram redelivers after a crash be recognised and ignored."""
+    that Telegram redelivers after a crash be recognised and ignored. Options work in the private chat only
+    (a keyboard forwarded to a group, or a forged press there, changes nothing)."""
     if _may_write(event):
         return _turn(uow, sender, event, env, message_id)
     try:
@@ -42,7 +44,7 @@ def handle(uow: UnitOfWork, sender: Sender, event: Event, *, env: Env, message_i
 def _may_write(event: Event) -> bool:
     if isinstance(event, Press):
         verb = event.option_id.split(":")[1:2]
-        return not verb or verb[0] in assess.WRITING_VERBS
+        return not verb or verb[0] in WRITING_VERBS
     return isinstance(event, (Text, Upload, Edit))
 
 
@@ -83,11 +85,11 @@ def _apply(turn: Turn, event: Event, message_id: int | None) -> Reply:
                 return Reply()
             turn.state = turn.state.model_copy(update={"seen": message_id})
         if isinstance(event, Text):
-            assess.on_text(turn, event)
+            (appraise.on_text if turn.state.awaiting in appraise.AWAITS else assess.on_text)(turn, event)
         else:
-            assess.on_file(turn, event)
+            (appraise.on_file if appraise.takes_file(turn.state) else assess.on_file)(turn, event)
     elif isinstance(event, Edit):  # an edit keeps its message id: no redelivery check
-        assess.on_edit(turn, event)
+        (appraise.on_edit if appraise.takes_edit(turn.state, event) else assess.on_edit)(turn, event)
     return Reply(screens=tuple(turn.screens))
 
 

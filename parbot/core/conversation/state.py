@@ -30,6 +30,7 @@ class ChatState(BaseModel):
     item: str | None = None          # the appraised item's code
     values: dict[str, str] = Field(default_factory=dict)  # typed numbers so far
     points: str | None = None        # typed points waiting for their reason
+    query: str = ""                  # the appraiser's typed search of the unit list
     awaited_message: int | None = None  # the message that gave the awaited value: its edit replaces it
     message: int | None = None       # the message the current screen is on
     seen: int = 0                    # newest incoming message handled (redeliveries are ignored)

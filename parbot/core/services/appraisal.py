@@ -16,23 +16,24 @@ person and value so the chat says "you replaced …". Every write locks the unit
 (``for_update``), so its state (round, contests) and the scores it reads are not overtaken by a round
 closing or another appraiser at the same moment; closing a round locks the rows of the period in unit order.
 
-Rounds live in ``unit_stage.state["appraisal"]``; a round closes by the chair's command (``close_round``) or
+Rounds and contests are the unit stage's typed ``AppraisalState`` (read and written by
+``core/appraisal_state``); a round closes by the chair's command (``close_round``) or
 when the scheduled sweep (``close_due_rounds``) finds its deadline passed. The explanation window opens when
 round 1 closes and ends at ``explanation_closes`` (or when round 2 closes).
 """
 from __future__ import annotations
 
-import copy
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
+from .. import appraisal_state
 from ..criteria import BlockCriteria, Item
 from ..decimals import fmt, percent
 from ..errors import DomainError, NotFound, ValidationFailed
-from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit, UnitStage
+from ..model import Answer, AppraisalState, AuditEntry, Contest, Evidence, Period, Score, Unit, UnitStage
 from ..period import AppraisalAssignment
 from ..permissions import Action, Caller, Grant, Role, UNIT_ROLES, allowed, require, units_in_scope
 from ..ports import UnitOfWork
@@ -114,37 +115,22 @@ def _items_of_areas(criteria: BlockCriteria, areas: Iterable[str]) -> list[Item]
 # -- rounds and status --------------------------------------------------------------------------------
 
 
-def _state(stage: UnitStage) -> dict:
-    return copy.deepcopy(stage.state.get("appraisal", {}))
+def _save_state(uow: UnitOfWork, period: Period, stage: UnitStage, state: AppraisalState) -> None:
+    uow.stages.put(period.id, appraisal_state.with_state(stage, state))
 
 
-def _save_state(uow: UnitOfWork, period: Period, stage: UnitStage, state: dict) -> None:
-    new = dict(copy.deepcopy(stage.state))
-    new["appraisal"] = state
-    uow.stages.put(period.id, UnitStage(unit_code=stage.unit_code, submitted_at=stage.submitted_at,
-                                        submitted_by=stage.submitted_by, approved_at=stage.approved_at,
-                                        approved_by=stage.approved_by, state=new))
-
-
-def current_round(state: dict) -> int | None:
-    """1, 2, or None once round 2 is closed."""
-    if state.get("round2_closed_at"):
-        return None
-    return 2 if state.get("round1_closed_at") else 1
-
-
-def explanation_open(period: Period, state: dict, now: datetime) -> bool:
-    if not state.get("round1_closed_at") or state.get("round2_closed_at"):
+def explanation_open(period: Period, state: AppraisalState, now: datetime) -> bool:
+    if not state.in_explanation_round:
         return False
     closes = period.config.deadlines.explanation_closes
     return closes is None or now <= closes
 
 
 def unit_status(period: Period, stage: UnitStage, appraised: int, total: int, now: datetime) -> str:
-    state = _state(stage)
+    state = appraisal_state.of(stage)
     if stage.submitted_at is None:
         return "not_submitted"
-    if state.get("round2_closed_at"):
+    if state.closed_at(2):
         return "final"
     if explanation_open(period, state, now):
         return "explanation_open"
@@ -167,16 +153,6 @@ class UnitOverview:
     mine_appraised: int  # within the caller's areas
     mine_total: int
     contested_open: int
-
-
-@dataclass(frozen=True)
-class Contest:
-    text: str
-    by: str
-    at: str
-    evidence_ids: tuple[int, ...] = ()
-    settled_by: str | None = None
-    settled_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -233,12 +209,6 @@ def _self_mark(score: Score | None, answer: Answer | None) -> Mark | None:
     return NA if answer.not_applicable else answer.points
 
 
-def _contests(state: dict) -> dict[str, Contest]:
-    return {code: Contest(text=c["text"], by=c["by"], at=c["at"], evidence_ids=tuple(c.get("evidence", [])),
-                          settled_by=c.get("settled_by"), settled_at=c.get("settled_at"))
-            for code, c in state.get("contests", {}).items()}
-
-
 def _unit(uow: UnitOfWork, period: Period, unit_code: str) -> Unit:
     unit = uow.units.get(unit_code, period.year)
     if unit is None or unit.block not in period.criteria_sets:
@@ -276,27 +246,26 @@ def list_units(uow: UnitOfWork, *, caller: Caller, year: int | None = None,
             everything = [i.code for i in appraised_items(criteria)]
             done = appraised.get(unit.code, set()) & set(everything)
             stage = stages.get(unit.code, UnitStage(unit_code=unit.code))
-            contests = _contests(_state(stage))
+            contests = appraisal_state.of(stage).open_contests
             out.append(UnitOverview(
                 code=unit.code, name=unit.name, block=unit.block,
                 status=unit_status(period, stage, len(done), len(everything), now),
                 appraised=len(done), total=len(everything), mine_appraised=len(done & mine), mine_total=len(mine),
-                contested_open=sum(1 for c, v in contests.items() if c in mine and v.settled_at is None)))
+                contested_open=sum(1 for c in contests if c.item_code in mine)))
     return sorted(out, key=lambda o: (-o.contested_open, o.block, o.code))
 
 
-def _view_items(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCriteria, state: dict
+def _view_items(uow: UnitOfWork, period: Period, unit: Unit, criteria: BlockCriteria, state: AppraisalState
                 ) -> dict[str, ItemView]:
     scores = _scores_by_unit(uow, period, [unit.code]).get(unit.code, {})
     answers = uow.answers.for_unit(period.id, unit.code)
     evidence: dict[str, list[Evidence]] = {}
     for e in uow.evidence.for_unit(period.id, unit.code):
         evidence.setdefault(e.item_code, []).append(e)
-    contests = _contests(state)
     return {i.code: ItemView(item=i, answer=answers.get(i.code),
                              self_points=_self_mark(scores.get((i.code, "self")), answers.get(i.code)),
                              appraised=scores.get((i.code, "appraised")), evidence=tuple(evidence.get(i.code, ())),
-                             contest=contests.get(i.code))
+                             contest=state.contest(i.code))
             for i in appraised_items(criteria)}
 
 
@@ -310,14 +279,14 @@ def unit_view(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | No
         criteria = period.criteria_for(unit.block)
         areas = _require_areas(caller, unit, criteria, period)
         stage = uow.stages.get(period.id, unit.code)
-        state = _state(stage)
+        state = appraisal_state.of(stage)
         items = _view_items(uow, period, unit, criteria, state)
         views = tuple(AreaView(code=code, name=name, items=tuple(items[c] for c in codes if c in items),
                                mine=code in areas)
                       for code, name, codes in sections(criteria) if any(c in items for c in codes))
         done = sum(1 for v in items.values() if v.appraised is not None)
         return UnitView(unit=unit, status=unit_status(period, stage, done, len(items), now),
-                        round=current_round(state), areas=views)
+                        round=state.round, areas=views)
 
 
 def evidence_files(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, year: int | None = None,
@@ -353,14 +322,15 @@ class Outcome:
     replaced_value: str | None = None
 
 
-def _decide(item: Item, self_mark: Mark | None, points_text: str | None, reason: str | None
-            ) -> tuple[Decimal | None, bool, str | None, str | None]:
-    """(points, not_applicable, reason, problem) for accepting (points_text None) or setting points."""
+def _decide(criteria: BlockCriteria, item: Item, self_mark: Mark | None, points_text: str | None,
+            reason: str | None) -> tuple[Decimal | None, bool, str | None, str | None]:
+    """(points, not_applicable, reason, problem) for accepting (points_text None) or setting points. Set points
+    must be ones the item's rule can produce, at no more decimals than the set shows (as ``scores import``)."""
     if points_text is None:
         if self_mark is None:
             return None, False, None, f"item {item.code} has no self points to accept"
         return (None, True, None, None) if self_mark is NA else (self_mark, False, None, None)  # type: ignore[return-value]
-    points, na, problem = check_points(item, "appraised", points_text)
+    points, na, problem = check_points(item, "appraised", points_text, criteria.block, criteria.points_decimals)
     if problem:
         return None, False, None, problem
     differs = (NA if na else points) != self_mark
@@ -370,16 +340,17 @@ def _decide(item: Item, self_mark: Mark | None, points_text: str | None, reason:
     return points, na, reason if differs else None, None
 
 
-def _write(uow: UnitOfWork, period: Period, caller: Caller, unit: Unit, item: Item, view: ItemView,
-           points: Decimal | None, na: bool, reason: str | None, round_no: int, action: str,
-           state: dict, now: datetime) -> Outcome:
+def _write(uow: UnitOfWork, caller: Caller, opened: _Open, view: ItemView, points: Decimal | None, na: bool,
+           reason: str | None, action: str, now: datetime) -> Outcome:
+    """Store the points; in round 2 this answers the item's open contest (``opened.state`` moves on)."""
+    period, unit, item, round_no = opened.period, opened.unit, view.item, opened.round
     previous = view.appraised
     score = Score(unit_code=unit.code, item_code=item.code, source="appraised", points=points, not_applicable=na,
                   reason=reason, appraisal_round=round_no, by=caller.actor, at=now)
     changed = put_score(uow, period, score, caller.actor, action=action)
-    contest = state.get("contests", {}).get(item.code)
-    if round_no == 2 and contest is not None and not contest.get("settled_at"):
-        contest.update(settled_by=caller.actor, settled_at=now.isoformat())
+    contest = opened.state.contest(item.code)
+    if round_no == 2 and contest is not None and contest.open:
+        opened.state = opened.state.with_contest(replace(contest, settled_by=caller.actor, settled_at=now))
         if not changed:  # the round-1 value stands: the audit still shows the contest was answered
             uow.audit.add(AuditEntry(actor=caller.actor, action="settle", period_id=period.id, unit_code=unit.code,
                                      item_code=item.code, source="appraised:round2", old=describe(previous),
@@ -397,7 +368,7 @@ class _Open:
     unit: Unit
     criteria: BlockCriteria
     stage: UnitStage
-    state: dict
+    state: AppraisalState
     round: int
     items: dict[str, ItemView] = field(default_factory=dict)
 
@@ -407,8 +378,8 @@ def _open(uow: UnitOfWork, period: Period, unit: Unit, for_update: bool = True) 
     stage = uow.stages.get(period.id, unit.code, for_update=for_update)
     if stage.submitted_at is None:
         raise DomainError("appraisal.not_submitted", unit=unit.code)
-    state = _state(stage)
-    round_no = current_round(state)
+    state = appraisal_state.of(stage)
+    round_no = state.round
     if round_no is None:
         raise DomainError("appraisal.closed", unit=unit.code)
     criteria = period.criteria_for(unit.block)
@@ -438,11 +409,10 @@ def appraise(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str,
         areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
         opened = _open(uow, period, unit)
         view = _appraisable_item(opened, item_code, areas)
-        value, na, why, problem = _decide(view.item, view.self_points, points, reason)
+        value, na, why, problem = _decide(opened.criteria, view.item, view.self_points, points, reason)
         if problem:
             raise DomainError("appraisal.invalid", problem=problem)
-        outcome = _write(uow, period, caller, unit, view.item, view, value, na, why, opened.round, "appraise",
-                         opened.state, now)
+        outcome = _write(uow, caller, opened, view, value, na, why, "appraise", now)
         _save_state(uow, period, opened.stage, opened.state)
         uow.commit()
     return outcome
@@ -475,9 +445,8 @@ def accept_rest(uow: UnitOfWork, *, caller: Caller, unit_code: str, area_code: s
         out = []
         for view in opened.items.values():
             if view.item.area_code == area_code and view.appraised is None and view.self_points is not None:
-                value, na, _, _ = _decide(view.item, view.self_points, None, None)
-                out.append(_write(uow, period, caller, unit, view.item, view, value, na, None, opened.round,
-                                  "appraise", opened.state, now))
+                value, na, _, _ = _decide(opened.criteria, view.item, view.self_points, None, None)
+                out.append(_write(uow, caller, opened, view, value, na, None, "appraise", now))
         _save_state(uow, period, opened.stage, opened.state)
         uow.commit()
     return out
@@ -497,7 +466,7 @@ def contest(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, 
         unit = _unit(uow, period, unit_code)
         require(caller.grants, Action.CONTEST, unit)
         stage = uow.stages.get(period.id, unit.code, for_update=True)
-        state = _state(stage)
+        state = appraisal_state.of(stage)
         if not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
         item = period.criteria_for(unit.block).items.get(item_code)
@@ -505,14 +474,15 @@ def contest(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: str, 
             raise NotFound("item.not_found", item=item_code, block=unit.block)
         if not text:
             raise DomainError("appraisal.contest_text_required", item=item_code)
-        entry = state.setdefault("contests", {}).get(item_code, {})
-        ids = list(entry.get("evidence", [])) + _add_evidence(uow, period, caller, unit, item_code, evidence)
-        state["contests"][item_code] = {"text": text, "by": caller.actor, "at": now.isoformat(), "evidence": ids}
+        earlier = state.contest(item_code)
+        ids = (earlier.evidence_ids if earlier else ()) + tuple(_add_evidence(uow, period, caller, unit, item_code,
+                                                                              evidence))
+        entry = Contest(item_code=item_code, text=text, by=caller.actor, at=now, evidence_ids=ids)
         uow.audit.add(AuditEntry(actor=caller.actor, action="contest", period_id=period.id, unit_code=unit.code,
                                  item_code=item_code, source="explanation", reason=text))
-        _save_state(uow, period, stage, state)
+        _save_state(uow, period, stage, state.with_contest(entry))
         uow.commit()
-    return _contests(state)[item_code]
+    return entry
 
 
 def _add_evidence(uow: UnitOfWork, period: Period, caller: Caller, unit: Unit, item_code: str,
@@ -534,8 +504,8 @@ def add_contest_file(uow: UnitOfWork, *, caller: Caller, store: Any, unit_code: 
         unit = _unit(uow, period, unit_code)
         require(caller.grants, Action.CONTEST, unit)
         stage = uow.stages.get(period.id, unit.code, for_update=True)
-        state = _state(stage)
-        entry = state.get("contests", {}).get(item_code)
+        state = appraisal_state.of(stage)
+        entry = state.contest(item_code)
         if entry is None or not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
         if not data:
@@ -546,11 +516,10 @@ def add_contest_file(uow: UnitOfWork, *, caller: Caller, store: Any, unit_code: 
         evidence = Evidence(id=None, unit_code=unit.code, item_code=item_code, kind="file", sha256=blob.sha256,
                             stored_path=blob.path, size=blob.size, mime_type=mime_type,
                             file_name=clean_text(file_name) or None if file_name else None)
-        entry["evidence"] = list(entry.get("evidence", [])) + _add_evidence(uow, period, caller, unit, item_code,
-                                                                          [evidence])
+        ids = entry.evidence_ids + tuple(_add_evidence(uow, period, caller, unit, item_code, [evidence]))
         uow.audit.add(AuditEntry(actor=caller.actor, action="evidence", period_id=period.id, unit_code=unit.code,
                                  item_code=item_code, source="explanation", new=f"file {blob.sha256[:12]}"))
-        _save_state(uow, period, stage, state)
+        _save_state(uow, period, stage, state.with_contest(replace(entry, evidence_ids=ids)))
         uow.commit()
 
 
@@ -568,7 +537,7 @@ def contestable(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | 
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         require(caller.grants, Action.CONTEST, unit)
-        state = _state(uow.stages.get(period.id, unit.code))
+        state = appraisal_state.of(uow.stages.get(period.id, unit.code))
         if not explanation_open(period, state, now):
             raise DomainError("appraisal.explanation_closed", unit=unit.code)
         items = _view_items(uow, period, unit, period.criteria_for(unit.block), state)
@@ -585,11 +554,11 @@ def needs_reason(uow: UnitOfWork, *, caller: Caller, unit_code: str, item_code: 
         period = get_period(uow, year)
         unit = _unit(uow, period, unit_code)
         areas = _require_areas(caller, unit, period.criteria_for(unit.block), period)
-        view = _appraisable_item(_open(uow, period, unit, for_update=False), item_code, areas)
-    _, _, _, problem = _decide(view.item, view.self_points, points, "-")
+        opened = _open(uow, period, unit, for_update=False)
+        view = _appraisable_item(opened, item_code, areas)
+    value, na, _, problem = _decide(opened.criteria, view.item, view.self_points, points, "-")
     if problem:
         raise DomainError("appraisal.invalid", problem=problem)
-    value, na, _ = check_points(view.item, "appraised", points)
     return (NA if na else value) != view.self_points
 
 
@@ -653,11 +622,10 @@ def close_round(uow: UnitOfWork, *, caller: Caller, round_no: int, block: str | 
             if stage is None or stage.submitted_at is None:
                 skipped.append(unit.code)
                 continue
-            state = _state(stage)
-            key = f"round{round_no}_closed_at"
-            if state.get(key):
+            state = appraisal_state.of(stage)
+            if state.closed_at(round_no):
                 continue
-            if round_no == 2 and not state.get("round1_closed_at"):
+            if round_no == 2 and not state.closed_at(1):
                 problems.append(f"{unit.code}: round 1 is still open")
                 continue
             criteria = period.criteria_for(unit.block)
@@ -667,7 +635,7 @@ def close_round(uow: UnitOfWork, *, caller: Caller, round_no: int, block: str | 
                 if missing:
                     problems.append(f"{unit.code}: not appraised: {', '.join(missing)}")
             else:
-                open_items = [c for c, v in _contests(state).items() if v.settled_at is None]
+                open_items = [c.item_code for c in state.open_contests]
                 if open_items:
                     problems.append(f"{unit.code}: contests not answered: {', '.join(open_items)}")
             todo.append((unit, stage, state, criteria))
@@ -675,9 +643,7 @@ def close_round(uow: UnitOfWork, *, caller: Caller, round_no: int, block: str | 
             raise ValidationFailed("appraisal.round_incomplete", problems, round=round_no)
         notices = 0
         for unit, stage, state, criteria in todo:
-            state[f"round{round_no}_closed_at"] = now.isoformat()
-            state[f"round{round_no}_closed_by"] = caller.actor
-            _save_state(uow, period, stage, state)
+            _save_state(uow, period, stage, state.closing(round_no, now, caller.actor))
             uow.audit.add(AuditEntry(actor=caller.actor, action="close_round", period_id=period.id,
                                      unit_code=unit.code, source=f"appraised:round{round_no}",
                                      new="closed", reason="forced" if problems else None))
@@ -752,7 +718,7 @@ def export_sheets(uow: UnitOfWork, *, caller: Caller, unit_code: str | None = No
                  and u.code in stages and stages[u.code].submitted_at is not None]
         out = []
         for unit in units:
-            state = _state(stages[unit.code])
+            state = appraisal_state.of(stages[unit.code])
             rows = []
             for view in _view_items(uow, period, unit, period.criteria_for(unit.block), state).values():
                 appraised = view.appraised
@@ -814,8 +780,8 @@ def import_appraisal(uow: UnitOfWork, *, caller: Caller, sheets: list[tuple[str,
                     continue
                 seen[(code, item_code)] = where
                 accept = text.lower() in ACCEPT_WORDS
-                value, na, why, problem = _decide(view.item, view.self_points, None if accept else text,
-                                                  row.get("reason"))
+                value, na, why, problem = _decide(unit_open.criteria, view.item, view.self_points,
+                                                  None if accept else text, row.get("reason"))
                 if problem:
                     problems.append(f"{where}: {problem}")
                     continue
@@ -824,8 +790,7 @@ def import_appraisal(uow: UnitOfWork, *, caller: Caller, sheets: list[tuple[str,
             raise ValidationFailed("appraisal.invalid", problems)
         changed = 0
         for unit_open, view, value, na, why in planned:
-            changed += _write(uow, period, caller, unit_open.unit, view.item, view, value, na, why, unit_open.round,
-                              "import", unit_open.state, now).changed
+            changed += _write(uow, caller, unit_open, view, value, na, why, "import", now).changed
         for unit_open in opened.values():
             _save_state(uow, period, unit_open.stage, unit_open.state)
         uow.commit()
