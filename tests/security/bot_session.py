@@ -16,7 +16,7 @@ from e2e_support import NOW, QUIET, SAMPLES, RunningBot, invite, load_province
 from emulator_fixtures import emulator_server  # noqa: F401 - a fixture
 
 from authz_table import GRANTS, OTHER, ROLES, UNITS, Entry
-from parbot.bot import callbacks, views
+from parbot.core.conversation import callbacks, views
 from parbot.bot.handlers.common import Turn
 from parbot.core.model import Evidence, UnitStage
 from parbot.core.period import AppraisalAssignment, Deadlines, PeriodConfig

@@ -19,7 +19,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from authz_table import HANDLERS, OTHER, OWN, ROLES, TABLE, Entry
 from parbot.bot import app as bot_app
-from parbot.bot import callbacks
+from parbot.core.conversation import callbacks
 from parbot.settings import Settings
 from parbot.storage.db import make_engine
 

@@ -13,8 +13,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from parbot.bot import callbacks
-from parbot.bot.callbacks import LIMIT, Callback, MalformedCallback, decode, encode
+from parbot.core.conversation import callbacks
+from parbot.core.conversation.callbacks import LIMIT, Callback, MalformedCallback, decode, encode
 from parbot.i18n import t
 from parbot.storage.tables import AnswerRow, AuditRow
 
