@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
+from .common import Steps, _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
 db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
 framework_app = typer.Typer(help="Bộ tiêu chí.", no_args_is_help=True)
@@ -99,8 +99,10 @@ def units_import(file: Path) -> None:
     from ..core.services import units
     from ..storage.files import read_table
 
-    header, rows = read_table(file)
-    added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
+    with Steps(say("cli.progress.read", file=file), say("cli.progress.save")) as steps:
+        header, rows = read_table(file)
+        steps.done()
+        added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
     console.print(say("cli.units.imported", added=added, updated=updated), markup=False)
 
 
@@ -164,9 +166,11 @@ def scores_import(file: Path, period: int = typer.Option(..., "--period", help="
     from ..core.services import scores
     from ..storage.files import read_table
 
-    header, rows = read_table(file)
-    count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
-                                         reason=reason)
+    with Steps(say("cli.progress.read", file=file), say("cli.progress.save")) as steps:
+        header, rows = read_table(file)
+        steps.done()
+        count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
+                                             reason=reason)
     console.print(say("cli.scores.imported", count=count, changed=changed), markup=False)
 
 
@@ -192,14 +196,17 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
     """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
     from ..core.services import results
 
-    period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items or format == Format.xlsx)
     if format == Format.xlsx:
         from ..reports.xlsx import results_xlsx
 
-        target = out or Path(f"parbot-results-{period_obj.year}.xlsx")
-        results_xlsx(blocks, target)
-        console.print(f"Wrote {target}.")
+        with Steps(say("cli.progress.results"), say("cli.progress.write", file=out or "…")) as steps:
+            period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=True)
+            steps.done()
+            target = out or Path(f"parbot-results-{period_obj.year}.xlsx")
+            results_xlsx(blocks, target)
+        console.print(say("cli.results.wrote", file=target), markup=False)
         return
+    period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items)
     tables = [(b, *_table(period_obj, b)) for b in blocks]
     if format == Format.json:
         payload = {"year": period_obj.year, "blocks": [
@@ -219,7 +226,7 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
         console.print(text, end="", markup=False)
     else:
         out.write_text(text, encoding="utf-8")
-        console.print(f"Wrote {out}.")
+        console.print(say("cli.results.wrote", file=out), markup=False)
 
 
 NARROW = 100  # below this many columns the ranking is shown as a list of units, not a table
