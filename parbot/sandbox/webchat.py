@@ -80,7 +80,7 @@ class Sandbox:
         if role is None or unit not in units or not name or len(name) > 64:
             raise web.HTTPBadRequest(text="chọn vai trò, đơn vị và nhập tên (tối đa 64 ký tự)")
         trainee = await self.add_trainee(name, unit, role, units[unit]["block"])
-        return web.json_response(trainee.__dict__)
+        return web.json_response(trainee.__dict__ | {"unit_name": units[unit]["name"]})  # the page shows names
 
     async def add_trainee(self, name: str, unit: str, role: str, block: str) -> Trainee:
         """A simulated account with an accepted invitation: appraisers get the unit's block, the others the unit."""

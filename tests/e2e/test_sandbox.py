@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
 import pytest
 
-from parbot.sandbox.webchat import Sandbox
+from parbot.sandbox.webchat import ROLES, WEB, Sandbox
 from tests.unit.test_vietnamese_output import english
 
 pytestmark = pytest.mark.e2e
@@ -33,3 +34,16 @@ async def test_trainees_read_their_roles_by_name_and_a_year_that_matches_the_dea
     year = int(re.search(r"Chỉ số CCHC năm (\d{4})", seen["officer"]).group(1))
     deadline = int(re.search(r"hạn \d\d:\d\d \d\d/\d\d/(\d{4})", seen["officer"]).group(1))
     assert deadline == year + 1
+
+
+async def test_the_page_names_the_trainees_role_and_unit(tmp_path):
+    async with Sandbox(tmp_path / "sandbox") as sandbox:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(sandbox.url + "api/trainees",
+                                    json={"name": "Học viên", "unit": "SNV", "role": "leader"}) as response:
+                trainee = await response.json()
+    assert trainee["role"] == "unit_leader" and trainee["unit_name"] == "Sở Nội vụ"
+    page = (WEB / "app.js").read_text(encoding="utf-8")
+    names = re.search(r"const ROLE_NAMES = \{(.*?)\};", page).group(1)
+    assert all(f"{role}:" in names for role in ROLES.values())  # no role code shown for want of a name
+    assert "trainee.unit_name" in page
