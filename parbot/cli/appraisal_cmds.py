@@ -96,7 +96,7 @@ def appraisal_import(file: Path,
 @handle_errors
 def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period"),
                           round_no: int = typer.Option(..., "--round", min=1, max=2, help="1 hoặc 2."),
-                          block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
+                          block: Optional[str] = typer.Option(None, "--block", help="Chỉ khối này."),
                           force: bool = typer.Option(False, help="Vẫn đóng vòng dù còn mục hoặc giải trình chưa xong.")
                           ) -> None:
     """Chủ tịch Hội đồng đóng một vòng. Vòng 1: mỗi đơn vị được báo mục nào bị hạ điểm, vì sao, và tổng điểm
@@ -131,7 +131,7 @@ def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--peri
 
 @handle_errors
 def publish_command(period: Optional[int] = typer.Option(None, "--period"),
-                    block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
+                    block: Optional[str] = typer.Option(None, "--block", help="Chỉ khối này."),
                     revise: bool = typer.Option(False, help="Công bố lại (một lần sửa) kết quả đã công bố."),
                     reason: Optional[str] = typer.Option(None, help="Lý do (bắt buộc khi --revise).")) -> None:
     """Công bố kết quả: từ chối khi còn thiếu dữ liệu, chốt kết quả (mã băm nội dung), báo cho các đơn vị và

@@ -186,14 +186,15 @@ def _index(value: Decimal) -> str:
 
 
 @handle_errors
-def results_command(period: Optional[int] = typer.Option(None, "--period", help="The year (default: latest)."),
-                    block: Optional[str] = typer.Option(None, help="Only this block."),
+def results_command(period: Optional[int] = typer.Option(None, "--period", help="Năm đánh giá (mặc định: kỳ mới nhất)."),
+                    block: Optional[str] = typer.Option(None, help="Chỉ khối này."),
                     format: Format = typer.Option(Format.table, "--format"),  # noqa: A002 - the option's name
-                    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
-                    items: bool = typer.Option(False, help="Include item detail (xlsx, json)."),
-                    wide: bool = typer.Option(False, "--wide", help="Every column with its full name, however "
-                                                                    "wide the terminal.")) -> None:
-    """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
+                    out: Optional[Path] = typer.Option(None, "--out", help="Ghi ra tệp này (csv: mỗi khối một tệp)."),
+                    items: bool = typer.Option(False, help="Kèm điểm từng tiêu chí (xlsx, json)."),
+                    wide: bool = typer.Option(False, "--wide", help="Mọi cột với tên đầy đủ, dù màn hình "
+                                                                    "hẹp.")) -> None:
+    """Bảng xếp hạng từng khối như tỉnh công bố: thứ hạng, đơn vị, các lĩnh vực, điều tra xã hội học, tổng điểm,
+    điểm tối đa, chỉ số, xếp loại."""
     from ..core.services import results
 
     if format == Format.xlsx:
@@ -219,7 +220,8 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
         return
     else:
         if out is not None:
-            raise typer.BadParameter("--out needs --format csv, json or xlsx")
+            err_console.print(say("cli.results.out_format"), markup=False)  # click would say "Invalid value"
+            raise typer.Exit(2)
         _print_tables(period_obj, tables, wide)
         return
     if out is None:

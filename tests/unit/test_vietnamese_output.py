@@ -89,5 +89,7 @@ def test_admin_commands_read_in_vietnamese(run, tmp_path):
     assert "Sở Nội vụ" in officer
     appraiser = run("invite", "create", "--role", "appraiser", "--block", "so_ban_nganh")
     outputs += [officer, appraiser, run("invite", "create", "--role", "officer", "--unit", "ZZZ"),
-                run("outbox", "status"), run("reminders", "preview")]
+                run("outbox", "status"), run("reminders", "preview"),
+                run("results", "--out", tmp_path / "kq.txt"),  # --out without --format is refused
+                run("results", "--help"), run("appraisal", "close-round", "--help"), run("publish", "--help")]
     assert english("\n".join(outputs)) == []
