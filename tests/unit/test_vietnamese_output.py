@@ -85,6 +85,11 @@ def test_admin_commands_read_in_vietnamese(run, tmp_path):
     outputs.append(run("units", "import", tmp_path / "units.csv"))
     (tmp_path / "units.csv").write_text("code,name,block\nSNV,Sở Nội vụ,so_ban_nganh\n", encoding="utf-8")
     outputs.append(run("units", "import", tmp_path / "units.csv"))
+    (tmp_path / "survey.csv").write_text("unit,item,points,count_a\nSNV,1.1,1,\nZZZ,1.1,1,\nSNV,9.9,,x\n"
+                                         "SNV,9.9,1,2\n", encoding="utf-8")
+    outputs.append(run("survey", "import", tmp_path / "survey.csv", "--period", "2019"))
+    (tmp_path / "survey.csv").write_text("unit,count_e\nSNV,1\n", encoding="utf-8")
+    outputs.append(run("survey", "import", tmp_path / "survey.csv", "--period", "2019"))
     officer = run("invite", "create", "--role", "officer", "--unit", "SNV")
     assert "Sở Nội vụ" in officer
     appraiser = run("invite", "create", "--role", "appraiser", "--block", "so_ban_nganh")
