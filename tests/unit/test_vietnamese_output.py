@@ -77,6 +77,18 @@ def test_criteria_file_problems_read_in_vietnamese(run, tmp_path, old, new):
     assert english(output) == []
 
 
+def test_period_file_problems_read_in_vietnamese(run, tmp_path):
+    sample = (DATA / "vinhphuc-2019-period.yaml").read_text(encoding="utf-8")
+    opens = re.search(r"self_assessment_opens: (\S+)", sample).group(1)
+    broken = re.sub(r"self_assessment_closes: \S+", "self_assessment_closes: 2000-01-01T08:00:00+07:00", sample)
+    (tmp_path / "order.yaml").write_text(broken, encoding="utf-8")
+    (tmp_path / "zone.yaml").write_text(sample.replace(opens, opens[:19]), encoding="utf-8")
+    (tmp_path / "list.yaml").write_text("- year: 2019\n", encoding="utf-8")
+    outputs = [run("period", "create", tmp_path / name) for name in ("order.yaml", "zone.yaml", "list.yaml")]
+    assert all("yaml" in output for output in outputs)
+    assert english("\n".join(outputs)) == []
+
+
 def test_admin_commands_read_in_vietnamese(run, tmp_path):
     outputs = [run("period", "create", DATA / "vinhphuc-2019-period.yaml")]
     with (tmp_path / "units.csv").open("w", encoding="utf-8", newline="") as handle:
