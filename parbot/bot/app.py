@@ -10,7 +10,9 @@ Tests that start the application by hand call ``run_post_init(application)`` the
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from typing import Awaitable, Callable
 
 from sqlalchemy.engine import Engine
@@ -26,6 +28,7 @@ from .deps import Deps
 from .handlers import appraise, assess, onboarding, reports
 from .jobs import start_reminders, stop_reminders
 from .updates import ChatOrderedProcessor, RetryAfterLimiter
+from .webhook import TELEGRAM_PATH, WebhookServer, ZaloHandler
 
 log = logging.getLogger("parbot.bot")
 
@@ -33,6 +36,7 @@ HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [onboarding.default_menu, start_reminders]
 POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
 EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [appraise.on_edit, assess.on_edit]
+START_RETRY_FIRST, START_RETRY_CAP = 1.0, 60.0  # seconds between attempts to reach the Bot API at start
 EDITS_FIRST = -100  # the handler group that sees edited messages before any feature's handlers
 
 
@@ -82,10 +86,13 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     if settings.telegram_token is None:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
     base = settings.telegram_api_base.rstrip("/")
-    application = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
-                   .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-                   .concurrent_updates(ChatOrderedProcessor()).rate_limiter(RetryAfterLimiter())
-                   .post_init(run_post_init).post_shutdown(run_post_shutdown).build())
+    builder = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
+               .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+               .concurrent_updates(ChatOrderedProcessor()).rate_limiter(RetryAfterLimiter())
+               .post_init(run_post_init).post_shutdown(run_post_shutdown))
+    if settings.proxy_url:  # where api.telegram.org is reachable only through the province's proxy
+        builder = builder.proxy(settings.proxy_url).get_updates_proxy(settings.proxy_url)
+    application = builder.build()
     application.bot_data["deps"] = deps or Deps(settings=settings, engine=engine,
                                                  store=EvidenceStore(settings.evidence_dir))
     edited = filters.UpdateType.EDITED
@@ -99,13 +106,81 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     return application
 
 
-def run_bot(settings: Settings) -> None:
-    """Poll until SIGINT/SIGTERM; PTB's run_polling stops cleanly on both (finishing the current update)."""
-    import signal
+async def initialize_when_reachable(application: Application, stop: asyncio.Event, api: str, *,
+                                    first: float = START_RETRY_FIRST, cap: float = START_RETRY_CAP) -> bool:
+    """``application.initialize()`` (which asks getMe), retried with exponential backoff while the Bot API
+    cannot be reached (blocked, proxy down, server not up yet). False when ``stop`` was set meanwhile; a
+    rejected token is not retried."""
+    delay = first
+    while not stop.is_set():
+        try:
+            await application.initialize()
+            return True
+        except NetworkError as exc:  # TimedOut too; the text may quote the address, the type says enough
+            log.warning("Bot API %s unreachable (%s); retrying in %.0f s", api, type(exc).__name__, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except TimeoutError:
+            pass
+        delay = min(cap, delay * 2)
+    return False
 
+
+async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str, int] | None = None,
+                zalo: ZaloHandler | None = None, stop: asyncio.Event | None = None,
+                ready: Callable[[int | None], None] | None = None) -> None:
+    """The bot until ``stop`` is set (SIGINT/SIGTERM set it), finishing the update being handled. Updates
+    come by polling, or with ``webhook`` through the HTTP server on ``listen`` (setWebhook is called when
+    PARBOT_PUBLIC_URL is set); with ``listen`` alone, polling, and the server has the signed-link pages,
+    /healthz and /metrics. ``ready`` is told the server's port (None without one) once updates are taken."""
+    if webhook and (listen is None or settings.webhook_token is None):
+        raise ValueError("webhook mode needs a listen address and PARBOT_WEBHOOK_SECRET")
     engine = make_engine(settings.database_url)
     upgrade(engine)
     application = build_application(settings, engine)
-    log.info("polling %s", settings.telegram_api_base)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
-                            stop_signals=(signal.SIGINT, signal.SIGTERM))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server: WebhookServer | None = None
+    hooks_ran = False
+    try:
+        if not await initialize_when_reachable(application, stop, settings.telegram_api_base):
+            return
+        hooks_ran = True  # before the hooks run: a hook failing half-way still gets its shutdown hooks
+        await run_post_init(application)
+        await application.start()
+        port = None
+        if listen is not None:
+            secret = settings.webhook_token.get_secret_value() if webhook else None
+            server = WebhookServer(application.bot_data["deps"], secret, telegram=application, zalo=zalo)
+            port = await server.start(*listen)
+            log.info("web server on %s:%s%s", listen[0], port, " (webhooks)" if webhook else "")
+        if not webhook:
+            log.info("polling %s", settings.telegram_api_base)
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        elif settings.public_url:
+            await application.bot.set_webhook(f"{settings.public_url.rstrip('/')}{TELEGRAM_PATH}",
+                                              secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        if ready is not None:
+            ready(port)
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if server is not None:
+            await server.stop()  # no new updates; aiohttp lets the running ones finish
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        if hooks_ran:
+            await run_post_shutdown(application)
+        await application.shutdown()
+        engine.dispose()
+
+
+def run_bot(settings: Settings, *, webhook: bool = False, listen: tuple[str, int] | None = None,
+            zalo: ZaloHandler | None = None) -> None:
+    """Until SIGINT/SIGTERM, finishing the current update."""
+    asyncio.run(serve(settings, webhook=webhook, listen=listen, zalo=zalo))

@@ -11,6 +11,7 @@ from ..core.services.progress import compute_progress
 from ..i18n import t, when
 from ..storage.outbox_sender_repo import OutboxItem
 from ..core.conversation.callbacks import encode
+from . import revision_messages
 from .sender import RENDERERS, UNREACHABLE, RenderContext, Rendered
 from .web import notices as web_notices
 
@@ -102,3 +103,4 @@ RENDERERS.update({reminders.REMINDER: render_reminder, reminders.ESCALATION: ren
 # The web page's confirmations go out through the same sender, so they are registered with the reminders that
 # every running sender loads (without it, an ``evidence_received`` row failed with "no renderer").
 RENDERERS.update(web_notices.RENDERERS)
+RENDERERS.update(revision_messages.RENDERERS)  # a criteria set revised mid-cycle: what changed

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from contextvars import ContextVar
 from typing import Any, Awaitable, Callable, Coroutine, Hashable
 
@@ -51,6 +52,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._running = asyncio.BoundedSemaphore(max_running)
         # The last update admitted per chat: each update waits for its predecessor's future before running.
         self._tails: dict[Hashable, asyncio.Future[None]] = {}
+        self._handled: Counter[Hashable] = Counter()
+        self._progress: asyncio.Condition | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         INTERACTIVE.set(True)  # this task's context only: PTB runs each concurrent update in a task of its own
@@ -72,6 +75,20 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             finished.set_result(None)
             if self._tails.get(key) is finished:
                 del self._tails[key]
+            self._handled[key] += 1
+            async with self._condition():
+                self._condition().notify_all()
+
+    def _condition(self) -> asyncio.Condition:
+        if self._progress is None:  # made on first use: it belongs to the loop the bot runs in
+            self._progress = asyncio.Condition()
+        return self._progress
+
+    async def wait_handled(self, chat_id: int, count: int) -> None:
+        """Until ``count`` updates of this chat have been handled, replies sent (the sandbox's simulated people
+        read the screen only then: a reply of several messages is otherwise read half-way)."""
+        async with self._condition():
+            await self._condition().wait_for(lambda: self._handled[("chat", chat_id)] >= count)
 
     async def initialize(self) -> None:
         """Nothing to allocate."""

@@ -1,4 +1,5 @@
-"""`parbot bot run`: the Telegram bot."""
+"""`parbot bot run`: the Telegram bot (polling, the default, or behind a webhook), and the Zalo bot when
+PARBOT_ZALO_BOT_TOKEN is set."""
 from __future__ import annotations
 
 import logging
@@ -8,21 +9,51 @@ import typer
 from .common import err_console, handle_errors, log_scheduler_skips_as_info, settings
 
 bot_app = typer.Typer(help="Bot Telegram.", no_args_is_help=True)
+DEFAULT_LISTEN = "127.0.0.1:8443"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """HOST:PORT (the host may be an IPv6 address in brackets: [::1]:8443)."""
+    from ..i18n import t
+
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise typer.BadParameter(t("webhook.listen_invalid", settings().language, value=value))
+    return host, int(port)
 
 
 @bot_app.command("run")
 @handle_errors
-def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nhật ký mọi yêu cầu.")) -> None:
-    """Chạy bot: nhận tin từ TELEGRAM_API_BASE (Telegram, hoặc trình giả lập) cho đến khi SIGTERM hoặc Ctrl-C."""
+def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nhật ký mọi yêu cầu."),
+            webhook: bool = typer.Option(False, "--webhook", help="Nhận tin Telegram qua máy chủ HTTP (POST "
+                                         "/telegram) thay vì hỏi liên tục; cần PARBOT_WEBHOOK_SECRET."),
+            listen: str | None = typer.Option(None, "--listen", metavar="HOST:PORT",
+                                              help="Địa chỉ máy chủ web, sau reverse proxy HTTPS (webhook, trang "
+                                              "liên kết ký số, /healthz, /metrics); với --webhook mặc định là "
+                                              f"{DEFAULT_LISTEN}.")
+            ) -> None:
+    """Chạy bot trên mọi kênh có token: Telegram (hỏi PARBOT_TELEGRAM_API_BASE, hoặc nhận webhook) và Zalo
+    (hỏi PARBOT_ZALO_API_BASE), cho đến khi SIGTERM hoặc Ctrl-C. Bot API chưa kết nối được lúc khởi động thì
+    thử lại, giãn dần tới một phút."""
+    from ..i18n import t
+
     current = settings()
-    if current.telegram_token is None:
+    if webhook and listen is None:
+        listen = DEFAULT_LISTEN
+    address = parse_listen(listen) if listen is not None else None
+    if webhook and current.webhook_token is None:
+        err_console.print(t("webhook.secret_missing", current.language), markup=False)
+        raise typer.Exit(2)
+    if current.telegram_token is None and current.zalo_token is None:
         from ..core.errors import DomainError
 
         raise DomainError("bot.no_token")
     from telegram.error import InvalidToken
 
     from ..bot.app import run_bot
-    from ..i18n import t
+    from ..bot.jobs import SenderAlreadyRunning
+    from ..bot.webhook import ListenFailed
     from ..logsafe import configure
 
     # The redactor masks the token in the request URLs httpx logs, so --verbose can show them.
@@ -31,10 +62,24 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nh�
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     log_scheduler_skips_as_info()
+    if current.zalo_token is not None:
+        from ..bot.zalo import runner as zalo
+
+        if current.telegram_token is None:
+            zalo.run_alone(current)
+            return
+        zalo.beside_telegram()
     try:
-        run_bot(current)
+        run_bot(current, webhook=webhook, listen=address)
     except InvalidToken:  # its message and traceback quote the token
         err_console.print(t("guard.token_rejected", current.language, api=current.telegram_api_base), markup=False)
+        raise typer.Exit(1) from None
+    except SenderAlreadyRunning:
+        err_console.print(t("webhook.sqlite_taken", current.language, database=current.database_url), markup=False)
+        raise typer.Exit(1) from None
+    except ListenFailed as error:
+        err_console.print(t("webhook.listen_failed", current.language, listen=listen, reason=error.reason),
+                          markup=False)
         raise typer.Exit(1) from None
 
 

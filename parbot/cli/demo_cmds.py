@@ -54,8 +54,8 @@ def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục t
                                                                       "dùng thử (mặc định: một thư mục tạm mới)."),
             host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe (nên để nội bộ)."),
             port: int = typer.Option(8080, help="Cổng của trang (0: cổng trống bất kỳ).")) -> None:
-    """Phòng tập huấn trên trình duyệt: bot trên trình giả lập, mỗi học viên chọn một đơn vị mẫu và một vai
-    trò rồi làm việc trong khung chat giống Telegram. Dừng bằng Ctrl-C."""
+    """Phòng tập huấn trên trình duyệt: bot trên trình giả lập, mỗi học viên chọn một đơn vị mẫu, một vai
+    trò và một kênh (Telegram hoặc Zalo) rồi làm việc trong khung chat giống kênh đó. Dừng bằng Ctrl-C."""
     import asyncio
 
     from ..sandbox.webchat import serve

@@ -105,7 +105,8 @@ def members_list() -> None:
 
     table = Table(*say("cli.members.columns").split("|"))
     for person, grant in people.list_members(uow()):
-        table.add_row(f"p{person.id}", str(person.telegram_id), person.name, f"@{person.username}"
+        telegram = "" if person.telegram_id is None else str(person.telegram_id)  # none: joined on Zalo
+        table.add_row(f"p{person.id}", telegram, person.name, f"@{person.username}"
                       if person.username else "", grant.role.value, grant.unit_code or "", grant.block or "",
                       person.language)
     console.print(table)

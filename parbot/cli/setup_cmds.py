@@ -92,6 +92,73 @@ def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các b�
             console.print(f"{code}\tv{version}\t{year}\t{title}", markup=False)
 
 
+@framework_app.command("revise")
+@handle_errors
+def framework_revise(file: Path = typer.Argument(..., help="Tệp phiên bản mới của bộ tiêu chí kỳ đánh giá đang dùng."),
+                     period: Optional[int] = typer.Option(None, "--period", help="Năm (mặc định: kỳ gần nhất)."),
+                     mapping: Optional[Path] = typer.Option(None, "--map", help="Tệp YAML “mã cũ: mã mới” cho "
+                                                            "tiêu chí đổi mã, tách hoặc gộp."),
+                     dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ in bảng đối chiếu và những gì "
+                                                  "sẽ thay đổi; không ghi gì."),
+                     show_all: bool = typer.Option(False, "--all", help="In cả các tiêu chí giữ nguyên.")) -> None:
+    """Gắn phiên bản mới của bộ tiêu chí vào kỳ đang chạy: tiêu chí không đổi giữ câu trả lời, tiêu chí thay đổi
+    được hỏi lại, từng đơn vị được báo trong chat, mọi việc ghi nhật ký (docs/criteria-format.md, mục 12)."""
+    from datetime import datetime, timezone
+
+    from ..core.services import catalog, revision
+
+    path = catalog.locate(str(file))
+    reference = path.name if path.parent == catalog.shipped_sets_dir() else str(path.resolve())
+    result = revision.revise(uow(), caller=admin(), criteria_set=catalog.load_file(path), reference=reference,
+                             year=period, now=datetime.now(timezone.utc), dry_run=dry_run,
+                             mapping=revision.load_mapping(mapping) if mapping else None)
+    if not result.blocks:
+        console.print(say("revise.noop", year=result.year, set=result.set_code, version=result.version),
+                      markup=False)
+        return
+    for block in result.blocks:
+        _print_revision(block, result.set_code, show_all)
+    if result.self_assessment_closed:
+        console.print(say("revise.closed_warning"), style="yellow", markup=False)
+    if not result.applied:
+        console.print(say("revise.dry_run"), style="bold", markup=False)
+        return
+    console.print(say("revise.applied", set=result.set_code, version=result.version, year=result.year,
+                      blocks=", ".join(b.block for b in result.blocks),
+                      notices=sum(u.notices for b in result.blocks for u in b.units)), markup=False)
+
+
+def _print_revision(block, set_code: str, show_all: bool) -> None:  # noqa: ANN001 - a revision.BlockRevision
+    from ..core.decimals import fmt
+    from ..core.services.revision import KEPT
+
+    table = Table(title=say("revise.table.title", set=set_code, block=block.block, old=block.old_version,
+                            new=block.new_version))
+    for key in ("kind", "old", "new", "name", "max", "what"):
+        table.add_column(say(f"revise.col.{key}"), justify="right" if key == "max" else "left")
+    kept = 0
+    for change in block.changes:
+        if change.kind == KEPT:
+            kept += 1
+            if not show_all:
+                continue
+        before = fmt(change.old.maximum) if change.old else ""
+        after = fmt(sum((i.maximum for i in change.new), Decimal(0))) if change.new else ""
+        table.add_row(say(f"revise.kind.{change.kind}"), change.old_code or "", ", ".join(change.new_codes),
+                      (change.old or change.new[0]).name,
+                      f"{before} → {after}" if before and after and before != after else before or after,
+                      ", ".join(say(f"revise.diff.{d}") for d in change.differences))
+    table.caption = say("revise.notice.kept", count=kept)
+    console.print(table)
+    units = Table(title=say("revise.units.title", block=block.block))
+    for key in ("unit", "moved", "superseded", "reopened", "notices"):
+        units.add_column(say(f"revise.col.{key}"), justify="right" if key == "notices" else "left")
+    for unit in block.units:
+        units.add_row(f"{unit.unit_code} {unit.unit_name}", ", ".join(unit.moved), ", ".join(unit.superseded),
+                      say("revise.yes") if unit.reopened else "", str(unit.notices))
+    console.print(units)
+
+
 @units_app.command("import")
 @handle_errors
 def units_import(file: Path) -> None:

@@ -94,7 +94,7 @@ class AuditEntry:
 @dataclass(frozen=True)
 class Person:
     id: int
-    telegram_id: int
+    telegram_id: int | None  # None for a person who joined on another channel (channel_account)
     chat_id: int | None
     name: str = ""
     username: str | None = None

@@ -144,17 +144,22 @@ class DemoRound:
     async def join(self, name: str, role: str, unit: str | None = None, block: str | None = None) -> Person:
         user = self.server.create_user(self._next_user, name, language_code="vi")
         self._next_user += 1
-        person = Person(user, self.transcript)
+        person = Person(user, self.transcript, settle=self.settle)
         code = self.invite(role, unit, block)
         if role in ("officer", "unit_leader"):
             await person.start(code)
         else:  # no workspace to show: the welcome is the whole answer
             self.transcript.add(user, f"/start {code[:4]}…")
             user.send_command("start", code)
-            await user.wait_for_reply(10)
+            await person.await_reply()
         with self.uow() as uow:
             self.cast.person_ids[user.id] = people.identify(uow, user.id).person.id
         return person
+
+    async def settle(self, user: SimUser) -> None:
+        """Until the bot has handled every update of the user's chat (see Person)."""
+        chat_id = user.chat.id
+        await self.application.update_processor.wait_handled(chat_id, self.server.emulator.updates_per_chat[chat_id])
 
     def caller(self, person: Person) -> Caller:
         person_id = self.cast.person_ids[person.user.id]
@@ -184,7 +189,7 @@ class DemoRound:
                 if not self.cast.officers:  # whatever the seed, the round shows each kind of slip once
                     habits = replace(habits, correction=True, typo=True, not_applicable=True)
                 self.cast.officers[unit.code] = Officer(person.user, self.transcript, unit.code,
-                                                        self.criteria(unit.block), rng, habits)
+                                                        self.criteria(unit.block), rng, habits, settle=self.settle)
                 advance(1)
             for unit_code, name in zip(leaders_for, LEADER_NAMES):
                 self.cast.leaders[unit_code] = await self.join(name, "unit_leader", unit_code)

@@ -5,8 +5,10 @@ same round.
 """
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 from decimal import Decimal
 
 from ..core.conversation.callbacks import MalformedCallback, decode
@@ -38,11 +40,22 @@ def evidence_pdf(unit: str, item: str) -> bytes:
     return b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n% " + body + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
-class Person:
-    """A simulated member acting in their private chat; every action waits for the bot's answer."""
+Settle = Callable[[SimUser], Awaitable[None]]
 
-    def __init__(self, user: SimUser, transcript: Transcript, timeout: float = 10.0) -> None:
-        self.user, self.transcript, self.timeout = user, transcript, timeout
+
+class Person:
+    """A simulated member acting in their private chat; every action waits for the bot's answer: with
+    ``settle`` (the bot's "every update of this chat handled"), for the whole answer, however many messages
+    it takes and however busy the machine is; the timeout is only a ceiling for a bot that never answers."""
+
+    def __init__(self, user: SimUser, transcript: Transcript, timeout: float = 60.0,
+                 settle: Settle | None = None) -> None:
+        self.user, self.transcript, self.timeout, self.settle = user, transcript, timeout, settle
+
+    async def await_reply(self, until: Callable[[list[Message]], bool] | None = None) -> list[Message]:
+        if self.settle is not None:
+            await asyncio.wait_for(self.settle(self.user), self.timeout)
+        return await self.user.wait_for_reply(self.timeout, until=until)
 
     @property
     def name(self) -> str:
@@ -55,12 +68,12 @@ class Person:
     async def start(self, code: str) -> list[Message]:
         self.transcript.add(self.user, f"/start {code[:4]}…")
         self.user.send_command("start", code)
-        return await self.user.wait_for_reply(self.timeout, until=lambda msgs: any(m.inline_keyboard for m in msgs))
+        return await self.await_reply(until=lambda msgs: any(m.inline_keyboard for m in msgs))
 
     async def command(self, name: str) -> list[Message]:
         self.transcript.add(self.user, f"/{name}")
         self.user.send_command(name)
-        return await self.user.wait_for_reply(self.timeout)
+        return await self.await_reply()
 
     async def press(self, text: str | None = None, *, callback_data: str | None = None) -> list[Message]:
         if text is None:
@@ -68,17 +81,17 @@ class Person:
                         for b in row if b.get("callback_data") == callback_data)
         self.transcript.add(self.user, f"[{text}]")
         self.user.press(text, callback_data=callback_data)
-        return await self.user.wait_for_reply(self.timeout)
+        return await self.await_reply()
 
     async def type(self, text: str) -> list[Message]:
         self.transcript.add(self.user, text)
         self.user.send_text(text)
-        return await self.user.wait_for_reply(self.timeout)
+        return await self.await_reply()
 
     async def attach(self, data: bytes, file_name: str, mime_type: str) -> list[Message]:
         self.transcript.add(self.user, f"📎 {file_name}")
         self.user.send_document(data, file_name, mime_type)
-        return await self.user.wait_for_reply(self.timeout)
+        return await self.await_reply()
 
     def buttons(self, verb: str) -> list[tuple[dict, tuple[str, ...]]]:
         """Buttons of the current screen with this callback verb, with their arguments."""
@@ -114,8 +127,8 @@ class Officer(Person):
     """The unit's focal officer answering the self-assessment."""
 
     def __init__(self, user: SimUser, transcript: Transcript, unit: str, criteria: BlockCriteria,
-                 rng: random.Random, habits: Habits) -> None:
-        super().__init__(user, transcript)
+                 rng: random.Random, habits: Habits, settle: Settle | None = None) -> None:
+        super().__init__(user, transcript, settle=settle)
         self.unit, self.criteria, self.rng, self.habits = unit, criteria, rng, habits
         self.answered: set[str] = set()
         self.counts = {"answers": 0, "files": 0, "references": 0, "not_applicable": 0, "corrections": 0,

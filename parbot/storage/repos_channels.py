@@ -84,3 +84,12 @@ class SqlChannelAccounts:
         if row is not None:
             row.unreachable_at, row.unreachable_reason = utcnow(), reason[:200]
             self.session.add(row)
+
+    def mark_reachable(self, channel: str, account_id: str) -> bool:
+        """The account wrote again, so it unblocked the bot; True when it had been marked unreachable."""
+        row = self._row(channel, account_id)
+        if row is None or row.unreachable_at is None:
+            return False
+        row.unreachable_at, row.unreachable_reason = None, None
+        self.session.add(row)
+        return True

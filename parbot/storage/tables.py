@@ -134,7 +134,7 @@ class PeriodCriteriaRow(SQLModel, table=True):
 class PersonRow(SQLModel, table=True):
     __tablename__ = "person"
     id: Optional[int] = Field(default=None, primary_key=True)
-    telegram_id: int = Field(sa_type=sa.BigInteger, unique=True)
+    telegram_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger, unique=True)  # None: Zalo only (0012)
     chat_id: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
     name: str = ""
     username: Optional[str] = None
@@ -264,6 +264,17 @@ class ChatStateRow(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
+class ChannelChoiceRow(SQLModel, table=True):
+    """The options a text-only chat (Zalo) has on view: typed key ("2", "tiếp") -> option id. In the
+    database so that whichever process gets the typed answer reads it alike (migration 0012)."""
+
+    __tablename__ = "channel_choice"
+    channel: str = Field(max_length=16, primary_key=True)
+    chat_id: str = Field(max_length=64, primary_key=True)
+    choices: dict = _json()
+    updated_at: datetime = _when()
+
+
 # -- outgoing messages and publication ----------------------------------------------------------------
 
 
@@ -317,3 +328,14 @@ class SnapshotRow(SQLModel, table=True):
     published_at: datetime = _when()
     published_by: str = ""
     reason: Optional[str] = None
+
+
+class HandledUpdateRow(SQLModel, table=True):
+    """An update taken through the webhook and handled: a platform that sends it again (it got no 200 in
+    time) or a second process that got it too finds it here and does not apply it twice. Rows older than
+    a day are pruned (storage/handled_updates.py)."""
+
+    __tablename__ = "handled_update"
+    channel: str = Field(max_length=16, primary_key=True)
+    update_id: str = Field(max_length=64, primary_key=True)
+    handled_at: datetime = _when(index=True)

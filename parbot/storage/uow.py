@@ -20,6 +20,8 @@ from .db import READER_OPTION
 from .outbox import SqlOutbox
 from .outbox_sender_repo import SqlOutboxRows
 from .repos_appraisal import SqlSnapshots
+from .repos_channels import SqlChannelAccounts
+from .repos_choices import SqlChannelChoices
 from .repos_people import SqlChatStates, SqlInvites
 from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
                      PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
@@ -306,6 +308,13 @@ class SqlPeople(_Repo):
         self.session.flush()
         return _person(row)
 
+    def create(self, name: str, language: str) -> Person:
+        """A person without a Telegram account (they joined on Zalo; their account is a channel_account row)."""
+        row = PersonRow(telegram_id=None, name=name, language=language)
+        self.session.add(row)
+        self.session.flush()
+        return _person(row)
+
     def set_language(self, person_id: int, language: str) -> None:
         row = self.session.get(PersonRow, person_id)
         row.language = language
@@ -399,6 +408,12 @@ class SqlAnswers(_Repo):
         self.session.add(row)
         self.session.flush()
 
+    def delete(self, period_id: int, unit_code: str, item_code: str) -> None:
+        row = self._row(period_id, unit_code, item_code)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
 
 def _evidence(row: EvidenceRow) -> Evidence:
     return Evidence(id=row.id, unit_code=row.unit_code, item_code=row.item_code, kind=row.kind, sha256=row.sha256,
@@ -487,6 +502,8 @@ class SqlUnitOfWork:
         "chat_states": SqlChatStates,
         "snapshots": SqlSnapshots,
         "outbox_rows": SqlOutboxRows,
+        "channel_accounts": SqlChannelAccounts,
+        "channel_choices": SqlChannelChoices,
     }
 
     def __init__(self, engine: Engine) -> None:

@@ -11,8 +11,8 @@ from e2e_support import rows, NOW, RunningBot, invite, join
 from helpers import REFERENCE, screen
 from test_appraisal_e2e import open_item, setup_period
 
-from parbot.bot import views
-from parbot.bot.callbacks import encode
+from parbot.core.conversation import views
+from parbot.core.conversation.callbacks import encode
 from parbot.core.services import assessment, people, periods
 from parbot.core.services.assessment import period_tag, sequence
 from parbot.i18n import t
@@ -375,8 +375,10 @@ async def test_edited_commands_and_stray_edits_do_nothing(bot, emulator_server, 
     officer.edit_text(start, "/status")
     chatter = officer.send_text("xin chào")
     await officer.wait_for_reply()
-    officer.edit_text(chatter, "12")
-    officer.send_command("help")  # one chat's updates run in order: the edits were handled before this
+    officer.edit_text(chatter, "12")  # not a value the chat waits for: the officer is told it changed nothing
+    (note,) = await officer.wait_for_reply()
+    assert note.text == t("assess.edit.not_applied", "vi")
+    officer.send_command("help")
     (reply,) = await officer.wait_for_reply()
     assert reply.text.startswith(t("help.header", "vi"))
     assert [a.action for a in rows(engine, AuditRow)] == ["invite", "member_join"]
@@ -391,8 +393,7 @@ async def test_an_edited_count_replaces_the_one_kept_while_the_other_is_asked(bo
     (again,) = await officer.wait_for_reply()
     it = item(engine, "so", "1.1.4")
     numerator, denominator = (i.key for i in it.rule.inputs())
-    assert again.text == (t("assess.edit.count", "vi", label=views.input_label(it, numerator, "vi"), value="9")
-                          + "\n" + views.input_prompt(it, denominator, "vi"))
+    assert again.text == t("assess.edit.replaced", "vi") + "\n" + views.input_prompt(it, denominator, "vi")
     officer.edit_text(done, "chín")  # a bad correction is explained; the kept count stays
     (refused,) = await officer.wait_for_reply()
     assert refused.text.startswith(t("error.answer.not_a_number", "vi", value="chín"))

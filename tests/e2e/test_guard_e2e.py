@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from e2e_support import invite, join, rows
 
-from parbot.bot.callbacks import encode
+from parbot.core.conversation.callbacks import encode
 from parbot.core.model import Evidence
 from parbot.core.services.assessment import current_tag, period_tag
 from parbot.i18n import t

@@ -9,7 +9,7 @@ from e2e_support import invite, join
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
 from test_appraisal_e2e import ADMIN, lower, press, setup_period
 
-from parbot.bot.callbacks import encode
+from parbot.core.conversation.callbacks import encode
 from parbot.bot.handlers.common import split_text
 from parbot.bot.keyboards import PAGE_SIZE
 from parbot.core.services import appraisal as ap

@@ -107,11 +107,13 @@ def _key(deps: Deps) -> str | None:
     return deps.settings.link_key.get_secret_value() if deps.settings.link_key else None
 
 
-def add_routes(app: web.Application, deps: Deps) -> None:
+def add_routes(app: web.Application, deps: Deps, *, health: bool = True) -> None:
+    """``health=False``: the caller serves a /healthz of its own (the webhook server adds the sender)."""
     app[DEPS_KEY] = deps
     app.router.add_get("/l/evidence/{token}", evidence_page)
     app.router.add_post("/l/evidence/{token}", evidence_upload)
-    app.router.add_get("/healthz", healthz)
+    if health:
+        app.router.add_get("/healthz", healthz)
 
 
 def build_app(deps: Deps) -> web.Application:

@@ -70,6 +70,23 @@ class ZaloClient:
             raise ZaloError(int(answer.get("error_code") or 0), str(answer.get("description") or ""))
         return answer.get("result")
 
+    async def fetch(self, url: str, *, limit: int) -> tuple[str | None, bytes | None]:
+        """A file the platform points to (a photo a user sent): its type and bytes, or None for the bytes
+        when it is over ``limit``."""
+        session = await self._client()
+        try:
+            async with session.get(url, proxy=self._proxy, timeout=aiohttp.ClientTimeout(total=self._timeout * 4),
+                                   raise_for_status=True) as response:
+                mime = response.headers.get("Content-Type", "").split(";")[0].strip() or None
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > limit:
+                        return mime, None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ZaloNetworkError(f"file: {type(exc).__name__}") from None
+        return mime, bytes(data)
+
     # -- the documented methods -----------------------------------------------------------------------
 
     async def get_me(self) -> dict:

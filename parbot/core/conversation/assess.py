@@ -19,8 +19,9 @@ from .views import BUTTON_LIMIT, area_button, clip, typed
 # ---- options (the callback data of callbacks.py is each option's id) -------------------------------
 
 
-def _o(text: str, tag: str, verb: str, *args: object) -> Option:
-    return Option(encode(tag, verb, *args), clip(text, BUTTON_LIMIT))
+def _o(text: str, tag: str, verb: str, *args: object, word: str | None = None) -> Option:
+    """``word``: what a text-only channel (Zalo) lets the person type instead of the option's number."""
+    return Option(encode(tag, verb, *args), clip(text, BUTTON_LIMIT), word)
 
 
 def menu_rows(over: Overview, lang: str) -> Rows:
@@ -63,15 +64,15 @@ def item_rows(view: ItemView, lang: str, *, held: str = "", next_slot: int | Non
             rows.append([_o(t("button.evidence", lang), tag, "ev", unit, slot),
                          _o(t("button.explanation", lang), tag, "ex", unit, slot)])
     if next_slot is not None:
-        rows.append([_o(t("button.next_unanswered", lang), tag, "i", unit, next_slot)])
+        rows.append([_o(t("button.next_unanswered", lang), tag, "i", unit, next_slot, word=t("word.next", lang))])
     if review:
         rows.append([_o(t("button.final_review", lang), tag, "fr", unit)])
     nav = []
     if view.previous is not None:
-        nav.append(_o(t("button.back", lang), tag, "i", unit, view.previous.position))
+        nav.append(_o(t("button.back", lang), tag, "i", unit, view.previous.position, word=t("word.back", lang)))
     if view.next is not None:
-        nav.append(_o(t("button.skip", lang), tag, "i", unit, view.next.position))
-    nav.append(_o(t("button.menu", lang), tag, "m", unit))
+        nav.append(_o(t("button.skip", lang), tag, "i", unit, view.next.position, word=t("word.skip", lang)))
+    nav.append(_o(t("button.menu", lang), tag, "m", unit, word=t("word.menu", lang)))
     rows.append(nav)
     return rows
 
@@ -87,14 +88,14 @@ def review_rows(over: Overview, lang: str, *, final: bool) -> Rows:
         if ws.can_approve and ws.approval_required and not ws.stage.approved_at and not submitted:
             rows.append([_o(t("button.approve", lang), tag, "ap", unit)])
         if ws.can_assess and not ws.read_only:
-            rows.append([_o(t("button.submit", lang), tag, "sb", unit)])
-    rows.append([_o(t("button.menu", lang), tag, "m", unit)])
+            rows.append([_o(t("button.submit", lang), tag, "sb", unit, word=t("word.submit", lang))])
+    rows.append([_o(t("button.menu", lang), tag, "m", unit, word=t("word.menu", lang))])
     return rows
 
 
 def confirm_rows(over: Overview, lang: str) -> Rows:
     tag, unit = over.ws.tag, over.ws.unit.code
-    return [[_o(t("button.confirm_submit", lang), tag, "sk", unit),
+    return [[_o(t("button.confirm_submit", lang), tag, "sk", unit, word=t("word.confirm", lang)),
              _o(t("button.cancel", lang), tag, "fr", unit)]]
 
 

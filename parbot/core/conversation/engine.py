@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ...i18n import language
+from ...i18n import language, t
 from ..errors import DomainError, WriteConflict
 from ..ports import UnitOfWork
 from ..services import people
@@ -48,13 +48,12 @@ def _may_write(event: Event) -> bool:
 
 def _turn(uow: UnitOfWork, sender: Sender, event: Event, env: Env, message_id: int | None) -> Reply:
     with uow:
-        identity = people.identify(uow, int(sender.account_id))
+        identity = people.identify_account(uow, sender.channel, sender.account_id)
         lang = identity.language or language(sender.language)
+        if not sender.private:  # in a group the answer would be saved and the unit's screen shown to all
+            return _refused(event, t("onboarding.private_only", lang))
         if not identity.grants:
-            text = Turn(uow, identity, lang, env, ChatState()).t("onboarding.no_role", contact=env.admin_contact)
-            if isinstance(event, Press):
-                return Reply(toast=text, alert=True)
-            return Reply(screens=(Screen(blocks=(text,), replace=False),))
+            return _refused(event, t("onboarding.no_role", lang, contact=env.admin_contact))
         person_id = identity.person.id  # type: ignore[union-attr]
         stored = ChatState.load(uow.chat_states.get(person_id))
         turn = Turn(uow, identity, lang, env, stored, message_id)
@@ -63,6 +62,13 @@ def _turn(uow: UnitOfWork, sender: Sender, event: Event, env: Env, message_id: i
             uow.chat_states.put(person_id, turn.state.dump())
         uow.commit()
         return reply
+
+
+def _refused(event: Event, text: str) -> Reply:
+    """Before any flow runs: a press is answered with an alert, anything else with a message."""
+    if isinstance(event, Press):
+        return Reply(toast=text, alert=True)
+    return Reply(screens=(Screen(blocks=(text,), replace=False),))
 
 
 def _apply(turn: Turn, event: Event, message_id: int | None) -> Reply:

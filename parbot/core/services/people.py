@@ -121,6 +121,19 @@ def list_invites(uow: UnitOfWork) -> list[Invite]:
         return uow.invites.list()
 
 
+def identify_account(uow: UnitOfWork, channel: str, account_id: str) -> Identity:
+    """Who wrote on ``channel``: Telegram accounts are the person's own id, others rows of channel_account.
+    An account marked unreachable there (it had blocked the bot) that writes is reachable again."""
+    if channel == "telegram":
+        return identify(uow, int(account_id))
+    with uow:
+        person_id = uow.channel_accounts.person_of(channel, account_id)
+        person = uow.people.get(person_id) if person_id is not None else None
+        if person is not None and uow.channel_accounts.mark_reachable(channel, account_id):
+            uow.commit()
+        return Identity(person, tuple(uow.roles.grants(person.id)) if person else ())
+
+
 def identify(uow: UnitOfWork, telegram_id: int) -> Identity:
     """Who wrote. Someone marked unreachable (they had blocked the bot) who writes again has unblocked it:
     they are reachable again, so the outbox sends to them and `parbot outbox retry` can resend."""
@@ -182,29 +195,57 @@ def accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | N
 def _accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | None, name: str,
                    username: str | None, language: str | None, now: datetime) -> tuple[Person, Grant, bool]:
     with uow:
-        invite = uow.invites.by_hash(hash_code(code))
-        if invite is None:
-            raise DomainError("invite.unknown")
         person = uow.people.by_telegram_id(telegram_id)
-        status = invite.status(now)
-        if status == "used" and person is not None and invite.used_by == person.id:
-            return person, invite.grant, False
-        if status != "active":
-            raise DomainError(f"invite.{status}")
+        invite, again = _active_invite(uow, code, person, now)
+        if again:
+            return person, invite.grant, False  # type: ignore[return-value]
         if person is None:
             person = uow.people.ensure(telegram_id, chat_id, name, username,
                                        language if language in LANGUAGES else "vi")
         else:
             person = uow.people.ensure(telegram_id, chat_id, name, username, person.language)
-        if not uow.invites.consume(invite.id, person.id, now):
-            if uow.invites.get(invite.id).used_by == person.id:  # this account's other message took it
-                return person, invite.grant, False
-            raise DomainError("invite.used")  # another account took it between the read and now
-        added = uow.roles.add(person.id, invite.grant, invite_id=invite.id)
-        _audit(uow, f"person:{person.id}", "member_join", now, unit=invite.unit_code,
-               new=f"{invite.grant.describe()} via invite #{invite.id}")
-        uow.commit()
-        return person, invite.grant, added
+        return person, invite.grant, _grant(uow, invite, person, now)
+
+
+def _active_invite(uow: UnitOfWork, code: str, person: Person | None, now: datetime) -> tuple[Invite, bool]:
+    """The invite behind the code, and whether this person already used it (nothing to do again)."""
+    invite = uow.invites.by_hash(hash_code(code))
+    if invite is None:
+        raise DomainError("invite.unknown")
+    status = invite.status(now)
+    if status == "used" and person is not None and invite.used_by == person.id:
+        return invite, True
+    if status != "active":
+        raise DomainError(f"invite.{status}")
+    return invite, False
+
+
+def _grant(uow: UnitOfWork, invite: Invite, person: Person, now: datetime) -> bool:
+    if not uow.invites.consume(invite.id, person.id, now):
+        if uow.invites.get(invite.id).used_by == person.id:  # this account's other message took it
+            return False
+        raise DomainError("invite.used")  # another account took it between the read and now
+    added = uow.roles.add(person.id, invite.grant, invite_id=invite.id)
+    _audit(uow, f"person:{person.id}", "member_join", now, unit=invite.unit_code,
+           new=f"{invite.grant.describe()} via invite #{invite.id}")
+    uow.commit()
+    return added
+
+
+def accept_invite_account(uow: UnitOfWork, code: str, *, channel: str, account_id: str, chat_id: str, name: str,
+                          language: str | None, now: datetime) -> tuple[Person, Grant, bool]:
+    """The same as accept_invite for an account of another channel (Zalo): the account is linked to a new
+    person (a channel_account row), or to the person it already belongs to."""
+    with uow:
+        person_id = uow.channel_accounts.person_of(channel, account_id)
+        person = uow.people.get(person_id) if person_id is not None else None
+        invite, again = _active_invite(uow, code, person, now)
+        if again:
+            return person, invite.grant, False  # type: ignore[return-value]
+        if person is None:
+            person = uow.people.create(name, language if language in LANGUAGES else "vi")
+            uow.channel_accounts.link(person.id, channel, account_id, chat_id, name)
+        return person, invite.grant, _grant(uow, invite, person, now)
 
 
 def set_language(uow: UnitOfWork, *, caller: Caller, language: str) -> None:

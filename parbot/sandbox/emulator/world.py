@@ -348,6 +348,7 @@ class Emulator:
         self.method_calls: Counter[str] = Counter()
         self.webhook_url = ""
         self._updates: list[dict] = []
+        self.updates_per_chat: Counter[int] = Counter()  # what a test waits for the bot to have handled
         self._allowed_updates: list[str] | None = None
         self._next_update_id = 100_000_001
         self._updates_changed = asyncio.Event()
@@ -461,6 +462,9 @@ class Emulator:
         return query
 
     def push_update(self, kind: str, payload: dict) -> None:
+        chat = (payload.get("message") or payload).get("chat") or {}
+        if "id" in chat:
+            self.updates_per_chat[chat["id"]] += 1
         self._updates.append({"update_id": self._next_update_id, kind: payload})
         self._next_update_id += 1
         self._updates_changed.set()

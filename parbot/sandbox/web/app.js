@@ -37,8 +37,9 @@ $("join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("join-error").textContent = "";
   const role = document.querySelector("input[name=role]:checked").value;
+  const channel = document.querySelector("input[name=channel]:checked").value;
   try {
-    const trainee = await postJson("/api/trainees", { name: $("name").value, unit: $("unit").value, role });
+    const trainee = await postJson("/api/trainees", { name: $("name").value, unit: $("unit").value, role, channel });
     sessionStorage.setItem("trainee", JSON.stringify(trainee));
     enter(trainee);
   } catch (error) {
@@ -55,9 +56,76 @@ function enter(trainee) {
   state.user = trainee;
   $("join").hidden = true;
   $("chat").hidden = false;
-  $("whoami").textContent = `${trainee.name} · ${ROLE_NAMES[trainee.role] || trainee.role} · ${trainee.unit_name || trainee.unit}`;
+  const channel = trainee.channel === "zalo" ? " · Zalo" : "";
+  $("whoami").textContent = `${trainee.name} · ${ROLE_NAMES[trainee.role] || trainee.role} · ${trainee.unit_name || trainee.unit}${channel}`;
   $("text").focus();
-  poll();
+  if (trainee.channel === "zalo") {
+    $("menu").hidden = true;  // Zalo bots have no command menu: commands are typed
+    zaloPoll();
+  } else {
+    poll();
+  }
+}
+
+// ---- Zalo: texts only, read from the Zalo emulator's /zalo/_sim API -----------------------------------
+
+const zaloPath = () => `/zalo/_sim/users/${encodeURIComponent(state.user.user_id)}`;
+
+async function zaloPoll() {
+  if (state.polling) return;
+  state.polling = true;
+  while (state.user) {
+    try {
+      const received = await api(zaloPath());
+      for (const message of received.slice(state.since)) zaloRender(message.text, "bot", message.photo_url);
+      state.since = received.length;
+    } catch (error) {
+      // the next round tries again
+    }
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  }
+}
+
+function zaloRender(text, sender, photoUrl) {
+  const node = document.createElement("div");
+  node.className = "msg " + sender;
+  const box = document.createElement("div");
+  box.className = "bubble";
+  if (photoUrl) {
+    const img = document.createElement("img");
+    img.src = photoUrl;
+    img.alt = "Ảnh";
+    box.append(img);
+  }
+  for (const [index, part] of (text || "").split(/(https?:\/\/\S+)/).entries()) {
+    if (index % 2) {  // a link the bot sent (evidence upload): opens parbot's page in a new tab
+      const link = document.createElement("a");
+      link.href = part;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = part;
+      box.append(link);
+    } else if (part) {
+      box.append(document.createTextNode(part));
+    }
+  }
+  node.append(box);
+  $("messages").append(node);
+  node.scrollIntoView({ block: "end" });
+}
+
+async function zaloSend(body, shown) {
+  zaloRender(shown, "me");
+  await postJson(zaloPath(), { display_name: state.user.name, ...body });
+}
+
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1]);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
 }
 
 // ---- the chat ------------------------------------------------------------------------------------------
@@ -173,6 +241,7 @@ $("composer").addEventListener("submit", async (event) => {
   if (!text) return;
   $("text").value = "";
   try {
+    if (state.user.channel === "zalo") return await zaloSend({ text }, text);
     await postJson(`/_sim/users/${state.user.user_id}/text`, { text });
   } catch (error) {
     toast(error.message);
@@ -185,7 +254,12 @@ $("file").addEventListener("change", async () => {
   const form = new FormData();
   form.append("document", file, file.name);
   try {
-    await api(`/_sim/users/${state.user.user_id}/document`, { method: "POST", body: form });
+    if (state.user.channel === "zalo") {
+      if (!file.type.startsWith("image/")) throw new Error("Zalo chỉ gửi được ảnh; tệp khác gửi qua liên kết bot gửi.");
+      await zaloSend({ image_base64: await base64Of(file) }, `🖼 ${file.name}`);
+    } else {
+      await api(`/_sim/users/${state.user.user_id}/document`, { method: "POST", body: form });
+    }
   } catch (error) {
     toast(error.message);
   }

@@ -1,0 +1,257 @@
+"""Webhook mode: one aiohttp server for both channels (`parbot bot run --webhook --listen HOST:PORT`);
+in polling mode (`parbot bot run --listen HOST:PORT`) the same server without the update routes.
+
+- ``POST /telegram``: a Telegram update, with ``X-Telegram-Bot-Api-Secret-Token``;
+- ``POST /zalo``: a Zalo Bot Platform update, with ``X-Bot-Api-Secret-Token``;
+- the signed-link pages of parbot.bot.web, ``/healthz`` and ``/metrics``.
+
+A call without the secret (PARBOT_WEBHOOK_SECRET) or with a wrong one gets 403 and a log line that never
+quotes what was sent. An update is answered 200 only once its handlers have run, and they commit what they
+change, so a platform that got no 200 (process killed, database down) sends the update again. Each
+chat's updates are handled one at a time, in arrival order, also across processes on one PostgreSQL
+(``ChatLocks``), and an update handled before is not applied again (storage/handled_updates.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncIterator, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Awaitable, Callable
+
+import sqlalchemy as sa
+from aiohttp import web
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+from telegram import Update
+from telegram.ext import Application
+
+from ..storage.handled_updates import HandledUpdates
+from .deps import Deps
+from .metrics import CHANNELS, CONTENT_TYPE, Handling, Metrics, backlog, outbox_counts
+from .updates import chat_key
+from .web import app as web_pages
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_PATH, ZALO_PATH = "/telegram", "/zalo"
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+# The Zalo channel's entry point: a parsed update in, returns once it is handled and committed.
+ZaloHandler = Callable[[dict], Awaitable[None]]
+
+
+class ListenFailed(Exception):
+    """The server could not listen where it was told (port taken, address not this machine's)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"{host}:{port}: {reason}")
+        self.reason = reason
+
+
+CHAT_LOCKS = 0x70617262  # "parb": the advisory-lock namespace of chats (two-key locks, apart from the sender's)
+
+
+class ChatLocks:
+    """One update of a chat at a time, in arrival order: an asyncio lock per chat within the process and,
+    on PostgreSQL with several processes behind one URL, a session advisory lock per chat among them. The
+    advisory locks sit on connections of their own, outside the pool the handlers draw from, and wait in
+    threads of their own, so waiting for a chat never starves the handlers of other chats."""
+
+    def __init__(self, engine: Engine, max_held: int = 32) -> None:
+        self.engine = (sa.create_engine(engine.url, poolclass=NullPool)
+                       if engine.dialect.name == "postgresql" else None)
+        self._threads = ThreadPoolExecutor(max_held, thread_name_prefix="chat-lock") if self.engine else None
+        self._local: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # chat -> (lock, updates holding or waiting)
+
+    def _lock(self, key: str) -> Connection:
+        connection = self.engine.connect()
+        try:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:ns, hashtext(:key))"),
+                               {"ns": CHAT_LOCKS, "key": key})
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    @staticmethod
+    def _unlock(connection: Connection) -> None:
+        connection.close()  # a session lock ends with its session
+
+    @asynccontextmanager
+    async def _in_process(self, chat: Hashable) -> AsyncIterator[None]:
+        lock, users = self._local.get(chat, (asyncio.Lock(), 0))
+        self._local[chat] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._local[chat]
+            if users == 1:
+                del self._local[chat]
+            else:
+                self._local[chat] = (lock, users - 1)
+
+    @asynccontextmanager
+    async def hold(self, chat: Hashable | None) -> AsyncIterator[None]:
+        if chat is None:
+            yield
+            return
+        async with self._in_process(chat):
+            if self.engine is None:
+                yield
+                return
+            loop = asyncio.get_running_loop()
+            connection = await loop.run_in_executor(self._threads, self._lock, repr(chat))
+            try:
+                yield
+            finally:
+                await loop.run_in_executor(self._threads, self._unlock, connection)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self.engine.dispose()
+
+
+class WebhookServer:
+    def __init__(self, deps: Deps, secret: str | None, *, telegram: Application | None = None,
+                 zalo: ZaloHandler | None = None) -> None:
+        """Without ``secret`` (polling mode) it serves the pages, /healthz and /metrics only: updates come
+        by polling, and /telegram and /zalo answer 404. ``telegram`` is the running Application (its sender
+        is what /healthz reports)."""
+        self.deps, self.telegram, self.zalo = deps, telegram, zalo
+        self._secret = secret.encode() if secret else None
+        self.metrics = Metrics(deps.engine)
+        self.chat_locks = ChatLocks(deps.engine)
+        self.handled = HandledUpdates(deps.engine)
+        self.app = web.Application(client_max_size=web_pages.UPLOAD_LIMIT)
+        web_pages.add_routes(self.app, deps, health=False)
+        self.app.router.add_post(TELEGRAM_PATH, self.on_telegram)
+        self.app.router.add_post(ZALO_PATH, self.on_zalo)
+        self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/metrics", self.metrics_page)
+        self._runner: web.AppRunner | None = None
+
+    # ---- the channels --------------------------------------------------------------------------------
+
+    def _refusal(self, request: web.Request, channel: str, header: str) -> web.Response | None:
+        given = request.headers.get(header)
+        if given is not None and hmac.compare_digest(given.encode(), self._secret):
+            return None
+        log.warning("%s webhook call from %s refused: %s secret token", channel, request.remote,
+                    "no" if given is None else "wrong")
+        self.metrics.refused(channel, "forbidden")
+        return web.Response(status=403, text="forbidden")
+
+    async def _update(self, request: web.Request, channel: str) -> dict | None:
+        try:
+            data = await request.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            log.warning("%s webhook call from %s refused: the body is not a JSON object", channel, request.remote)
+            self.metrics.refused(channel, "invalid")
+            return None
+        return data
+
+    async def on_telegram(self, request: web.Request) -> web.Response:
+        if self.telegram is None or self._secret is None:
+            return web.Response(status=404, text="no Telegram webhook")
+        refused = self._refusal(request, "telegram", TELEGRAM_SECRET_HEADER)
+        if refused is not None:
+            return refused
+        data = await self._update(request, "telegram")
+        try:
+            update = Update.de_json(data, self.telegram.bot) if data is not None else None
+        except (KeyError, TypeError, ValueError):
+            update = None
+        if update is None:
+            return web.Response(status=400, text="not a Telegram update")
+        application = self.telegram
+        with self.metrics.handling("telegram") as handling:
+            # In the chat's turn within this process (the update processor), then among the processes.
+            handled_once = self._once(handling, "telegram", str(update.update_id), chat_key(update),
+                                      lambda: application.process_update(update))
+            await application.update_processor.process_update(update, handled_once)
+        return web.Response(status=200)
+
+    async def on_zalo(self, request: web.Request) -> web.Response:
+        if self.zalo is None or self._secret is None:
+            return web.Response(status=404, text="no Zalo webhook")
+        refused = self._refusal(request, "zalo", ZALO_SECRET_HEADER)
+        if refused is not None:
+            return refused
+        data = await self._update(request, "zalo")
+        if data is None:
+            return web.Response(status=400, text="not a Zalo update")
+        message = data.get("message") if isinstance(data.get("message"), dict) else {}
+        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        update_id, chat_id = message.get("message_id"), chat.get("id")
+        with self.metrics.handling("zalo") as handling:
+            await self._once(handling, "zalo", str(update_id) if update_id is not None else None,
+                             ("zalo", str(chat_id)) if chat_id is not None else None, lambda: self.zalo(data))
+        return web.Response(status=200)
+
+    async def _once(self, handling: Handling, channel: str, update_id: str | None, chat: Hashable | None,
+                    handle: Callable[[], Awaitable[object]]) -> None:
+        """Handles an update unless it was handled before (the platform re-sent it, maybe to another
+        process): checked and recorded under the chat's lock, so a copy waits for the original."""
+        async with self.chat_locks.hold(chat):
+            if update_id is not None and await asyncio.to_thread(self.handled.seen, channel, update_id):
+                handling.outcome = "duplicate"
+                log.info("%s update %s was handled before: not applied again", channel, update_id)
+                return
+            await handle()
+            if update_id is not None:
+                await asyncio.to_thread(self.handled.record, channel, update_id, self.deps.now())
+
+    # ---- for the operator ----------------------------------------------------------------------------
+
+    def _sender_running(self) -> bool:
+        jobs = self.telegram.bot_data.get("reminder_jobs") if self.telegram is not None else None
+        return jobs is not None and jobs.scheduler.running
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 when the database answers and the sender runs; the outbox backlog for alerting."""
+        sender = "running" if self._sender_running() else "stopped"
+        try:
+            counts = await asyncio.to_thread(outbox_counts, self.deps.engine)
+        except Exception as exc:  # noqa: BLE001 - the operator needs the kind of failure, not a traceback
+            log.warning("healthz: database unreachable (%s)", type(exc).__name__)
+            return web.json_response({"database": "down", "error": type(exc).__name__, "sender": sender},
+                                     status=503)
+        body = {"database": "ok", "sender": sender, "backlog": backlog(counts),
+                "backlog_per_channel": {channel: backlog(counts, channel)
+                                        for channel in sorted(set(CHANNELS) | {c for c, _ in counts})}}
+        return web.json_response(body, status=200 if sender == "running" else 503)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        try:
+            body = await asyncio.to_thread(self.metrics.render)
+        except Exception as exc:  # noqa: BLE001 - a scrape without the database says so, without a traceback
+            log.warning("metrics: database unreachable (%s)", type(exc).__name__)
+            return web.Response(status=503, text="database unreachable")
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    # ---- running -------------------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        """Listens; returns the port (0 asks for a free one)."""
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except OSError as error:
+            await self.stop()
+            raise ListenFailed(host, port, error.strerror or type(error).__name__) from None
+        return self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.chat_locks.close()

@@ -1,0 +1,305 @@
+"""The Zalo channel: updates from getUpdates (or the webhook) become conversation events, the engine runs
+the turn in a worker thread, and its Screens go back as texts (render.py).
+
+- ``message.text.received``: "/assess", "/status" are commands; "/start CODE", or a code typed by someone
+  the bot does not know yet, accepts the invitation (the Zalo account is linked through channel_account);
+  a typed number or word of the options on view is their Press; anything else is typed text.
+- ``message.image.received``: the photo (fetched from its URL) is an Upload, evidence for the item on view.
+- Where a screen waits for a file, a signed upload link (parbot/bot/web) follows it: Zalo carries no
+  documents.
+Each chat's updates are handled one after another; different chats at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from ...core.conversation import engine
+from ...core.conversation.events import Command, Event, Sender, Text, Upload
+from ...core.conversation.screen import Expects, Screen
+from ...core.conversation.state import ChatState
+from ...core.conversation.turn import Env
+from ...core.errors import DomainError
+from ...core.permissions import Caller
+from ...core.services import assessment, links, people
+from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
+from ...i18n import error_text, language, t
+from ...settings import Settings
+from ...storage.db import make_engine, upgrade
+from ...storage.evidence_store import EvidenceStore
+from ..deps import Deps
+from .client import POLL_TIMEOUT, ZaloClient, ZaloError
+from .render import press_of, render_reply
+
+log = logging.getLogger("parbot.zalo")
+
+CHANNEL = "zalo"
+CODE = re.compile(rf"^[{re.escape(CODE_ALPHABET)}]{{{CODE_LENGTH}}}$")
+BACKOFF_START, BACKOFF_CEILING = 1.0, 60.0
+
+
+class _Chat:
+    """A chat's updates in flight: handled one after another (the lock), forgotten when none is left."""
+
+    def __init__(self) -> None:
+        self.lock, self.users = asyncio.Lock(), 0
+
+
+class ZaloBot:
+    def __init__(self, deps: Deps, client: ZaloClient) -> None:
+        self.deps, self.client = deps, client
+        self._chats: dict[str, _Chat] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.pause = asyncio.sleep  # between failed polls (tests count the pauses)
+
+    # -- one update -----------------------------------------------------------------------------------
+
+    async def handle_zalo_update(self, update: dict) -> None:
+        """Handle one update (a parsed getUpdates result or webhook body) and send the answer; returns once
+        the turn is committed and its texts sent. The webhook server awaits this."""
+        message = update.get("message") or {}
+        chat_id = str((message.get("chat") or {}).get("id") or "")
+        sender_id = str((message.get("from") or {}).get("id") or "")
+        if not chat_id or not sender_id or (message.get("chat") or {}).get("chat_type", "PRIVATE") != "PRIVATE":
+            log.info("update %s ignored: not a private chat message", message.get("message_id"))
+            return
+        chat = self._chats.setdefault(chat_id, _Chat())
+        chat.users += 1
+        try:
+            async with chat.lock:
+                await self._handle(update, message, chat_id, sender_id)
+        finally:
+            chat.users -= 1
+            if not chat.users:  # the last update of the chat in flight: forget its lock
+                del self._chats[chat_id]
+
+    async def _handle(self, update: dict, message: dict, chat_id: str, sender_id: str) -> None:
+        try:
+            texts = await self._answer(update, message, chat_id, sender_id)
+        except Exception as exc:  # noqa: BLE001 - the person hears of it; the log has the cause
+            log.error("zalo update %s failed: %s", message.get("message_id"), type(exc).__name__, exc_info=exc)
+            texts = (t("error.unexpected", self.deps.settings.language),)
+        for text in texts:
+            try:
+                await self.client.send_message(chat_id, text)
+            except ZaloError as exc:
+                log.warning("zalo sendMessage to a chat failed: %s", exc)
+                break
+
+    async def _answer(self, update: dict, message: dict, chat_id: str, sender_id: str) -> tuple[str, ...]:
+        sender = Sender(channel=CHANNEL, account_id=sender_id, chat_id=chat_id, language=None, private=True,
+                        name=str((message.get("from") or {}).get("display_name") or ""))
+        name = update.get("event_name")
+        if name == "message.text.received":
+            text = str(message.get("text") or "").strip()
+            return await asyncio.to_thread(self._text_turn, sender, text)
+        if name == "message.image.received":
+            upload = await self._fetch_photo(message)
+            if upload is None:
+                return (t("zalo.image_not_fetched", self.deps.settings.language),)
+            return await asyncio.to_thread(self._turn, sender, upload)
+        return (t("zalo.unsupported", self.deps.settings.language),)
+
+    async def _fetch_photo(self, message: dict) -> Upload | None:
+        """The photo as an Upload; None when it could not be fetched."""
+        url = str(message.get("photo_url") or message.get("photo") or "")
+        try:
+            mime, data = await self.client.fetch(url, limit=assessment.DOWNLOAD_LIMIT)
+        except ZaloError as exc:
+            log.warning("zalo photo not fetched: %s", exc)
+            return None
+        if data is None:  # over the limit: the flow says how big it may be
+            return Upload(file_name=None, size=assessment.DOWNLOAD_LIMIT + 1, mime=mime, data=None)
+        extension = {"image/png": "png", "image/webp": "webp", "image/gif": "gif"}.get(mime or "", "jpg")
+        return Upload(file_name=f"zalo-{message.get('message_id', 'anh')}.{extension}", size=len(data), mime=mime,
+                      data=data)
+
+    # -- in the worker thread -------------------------------------------------------------------------
+
+    def _text_turn(self, sender: Sender, text: str) -> tuple[str, ...]:
+        identity = people.identify_account(self.deps.uow(), CHANNEL, sender.account_id)
+        lang = identity.language or self.deps.settings.language
+        words = text.split()
+        if words and words[0].startswith("/"):
+            command, args = words[0][1:].lower(), words[1:]
+            if command == "start":
+                return self._accept(sender, args[0], lang) if args else self._start(identity, sender, lang)
+            if command not in engine.COMMANDS:
+                return (t("zalo.unknown_command", lang, name=command,
+                          commands=", ".join(f"/{c}" for c in engine.COMMANDS)),)
+            return self._turn(sender, Command(command, tuple(args)))
+        if not identity.grants and CODE.match(text):
+            return self._accept(sender, text, lang)
+        with (uow := self.deps.uow()):
+            shown = uow.channel_choices.get(CHANNEL, sender.chat_id)
+        return self._turn(sender, press_of(shown, text) or Text(text), shown)
+
+    def _start(self, identity: Identity, sender: Sender, lang: str) -> tuple[str, ...]:
+        if not identity.grants:
+            return (t("zalo.welcome_start", lang, contact=self.deps.settings.admin_contact),)
+        return self._turn(sender, Command("assess"))
+
+    def _accept(self, sender: Sender, code: str, lang: str) -> tuple[str, ...]:
+        deps = self.deps
+        try:
+            person, _, added = people.accept_invite_account(
+                deps.uow(), code, channel=CHANNEL, account_id=sender.account_id, chat_id=sender.chat_id,
+                name=sender.name, language=lang, now=deps.now())
+        except DomainError as error:
+            if error.code.startswith("invite."):
+                return (t(f"onboarding.{error.code}", lang, contact=deps.settings.admin_contact),)
+            return (error_text(error, lang, deps.settings.timezone),)
+        identity = people.identify_account(deps.uow(), CHANNEL, sender.account_id)
+        lang = person.language
+        roles = "\n".join("• " + t(f"role.{g.role.value}", lang, unit=g.unit_code or "", block=g.block or "")
+                          for g in identity.grants)
+        welcome = t("onboarding.welcome" if added else "onboarding.welcome_back", lang, name=person.name,
+                    roles=roles)
+        return (welcome, *self._turn(sender, Command("assess")))
+
+    def _turn(self, sender: Sender, event: Event, shown: dict[str, str] | None = None) -> tuple[str, ...]:
+        """The ONE engine call of an update, then the texts of its Reply (and an upload link where a file
+        is awaited); the options now on view are stored unless they are those ``shown`` before (a reply
+        without options leaves them: the earlier screen's options still work, as old buttons do). No message id goes with it: the chat state is the person's, shared with Telegram, whose
+        small message ids would look older than any Zalo one; a repeated webhook delivery is the webhook
+        server's to drop."""
+        deps = self.deps
+        env = Env(now=deps.now(), tz=deps.settings.timezone, store=deps.store,
+                  admin_contact=deps.settings.admin_contact)
+        reply = engine.handle(deps.uow(), sender, event, env=env)
+        identity = people.identify_account(deps.uow(), CHANNEL, sender.account_id)
+        lang = identity.language or language(sender.language)
+        rendered = render_reply(reply, lang)
+        if rendered.choices and rendered.choices != shown:
+            with (uow := deps.uow()):
+                uow.channel_choices.put(CHANNEL, sender.chat_id, rendered.choices)
+                uow.commit()
+        link = self._upload_link(identity, reply.screens, lang)
+        return rendered.texts + ((link,) if link else ())
+
+    def _upload_link(self, identity: Identity, screens: tuple[Screen, ...], lang: str) -> str | None:
+        settings = self.deps.settings
+        if not any(s.expects is Expects.FILE for s in screens) or identity.person is None:
+            return None
+        if not settings.public_url or settings.link_key is None:
+            return None  # not configured: photos sent in the chat still count
+        uow, now = self.deps.uow(), self.deps.now()
+        with uow:
+            state = ChatState.load(uow.chat_states.get(identity.person.id))
+        if state.unit is None or state.slot is None:
+            return None
+        caller = Caller.person(identity.person.id, identity.grants)
+        try:
+            item = assessment.item_view(uow, caller=caller, unit_code=state.unit, position=state.slot, now=now).item
+            token, _ = links.issue(uow, caller=caller, key=settings.link_key.get_secret_value(), purpose="evidence",
+                                   unit_code=state.unit, item_code=item.code, now=now,
+                                   ttl=timedelta(hours=settings.link_ttl_hours))
+        except DomainError as error:  # e.g. the deadline passed meanwhile: the screen said what matters
+            log.info("no upload link: %s", error.code)
+            return None
+        return t("zalo.evidence_link", lang, url=f"{settings.public_url.rstrip('/')}/l/evidence/{token}")
+
+    # -- polling --------------------------------------------------------------------------------------
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll getUpdates until ``stop`` is set; an unreachable or failing platform is retried with a
+        growing pause (1 s doubling to 60 s). Each update is handled in its own task (a chat's in order)."""
+        delay = BACKOFF_START
+        while not stop.is_set():
+            try:
+                update = await _until(stop, self.client.get_update(timeout=POLL_TIMEOUT))
+            except ZaloError as exc:
+                log.warning("zalo getUpdates failed (%s); again in %.0f s", exc, delay)
+                await _until(stop, self.pause(delay))
+                delay = min(delay * 2, BACKOFF_CEILING)
+                continue
+            delay = BACKOFF_START
+            if update:
+                task = asyncio.create_task(self.handle_zalo_update(update))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _until(stop: asyncio.Event, work: Any) -> Any:
+    """``work``'s result, or None as soon as ``stop`` is set (the work is cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    return None
+
+
+def build_zalo_bot(deps: Deps) -> ZaloBot:
+    settings = deps.settings
+    if settings.zalo_token is None:
+        raise SystemExit("PARBOT_ZALO_BOT_TOKEN is not set")
+    client = ZaloClient(settings.zalo_token.get_secret_value(), api_base=settings.zalo_api_base,
+                        proxy=settings.proxy_url)
+    return ZaloBot(deps, client)
+
+
+class ZaloRunner:
+    """The Zalo poller beside the Telegram bot in one event loop (PTB post-init / post-shutdown hooks), or
+    alone (``run``)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.bot = build_zalo_bot(deps)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        log.info("polling Zalo at %s", self.bot.deps.settings.zalo_api_base)
+        self._task = asyncio.create_task(self.bot.poll(self._stop))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        await self.bot.client.close()
+
+    async def run(self) -> None:
+        """Until SIGINT/SIGTERM."""
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._stop.set)
+        await self.start()
+        await self._stop.wait()
+        await self.stop()
+
+
+def beside_telegram() -> None:
+    """Poll Zalo in the Telegram Application's event loop: started and stopped with it (its hooks)."""
+    from .. import app
+
+    running: list[ZaloRunner] = []
+
+    async def start(application: Any) -> None:
+        running.append(ZaloRunner(application.bot_data["deps"]))
+        await running[0].start()
+
+    async def stop(application: Any) -> None:
+        for runner in running:
+            await runner.stop()
+
+    app.POST_INIT_HOOKS.append(start)
+    app.POST_SHUTDOWN_HOOKS.append(stop)
+
+
+def run_alone(settings: Settings) -> None:
+    """Zalo only (no Telegram token): poll until SIGINT/SIGTERM."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    deps = Deps(settings=settings, engine=engine, store=EvidenceStore(settings.evidence_dir))
+    asyncio.run(ZaloRunner(deps).run())
