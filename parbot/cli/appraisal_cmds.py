@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from .common import admin, console, handle_errors, say, uow
+from .common import Steps, admin, console, handle_errors, say, uow
 
 if TYPE_CHECKING:
     from ..core.services.tabular import Row
@@ -67,8 +67,10 @@ def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help
     tài liệu kiểm chứng, và hai cột để ghi điểm thẩm định và lý do."""
     from ..core.services import appraisal
 
-    year, sheets = appraisal.export_sheets(uow(), caller=admin(), unit_code=unit, year=period)
-    write_workbook(year, sheets, out)
+    with Steps(say("cli.progress.results"), say("cli.progress.write", file=out)) as steps:
+        year, sheets = appraisal.export_sheets(uow(), caller=admin(), unit_code=unit, year=period)
+        steps.done()
+        write_workbook(year, sheets, out)
     console.print(say("cli.appraisal.exported", out=out, units=len(sheets), items=sum(len(r) for _, r in sheets)),
                   markup=False)
 
@@ -83,8 +85,10 @@ def appraisal_import(file: Path,
     appraised_points thì giữ nguyên mục đó; ghi "ok" là chấp nhận điểm tự chấm."""
     from ..core.services import appraisal
 
-    stored, sheets = read_workbook(file)
-    count, changed = appraisal.import_appraisal(uow(), caller=admin(), sheets=sheets, year=period or stored)
+    with Steps(say("cli.progress.read", file=file), say("cli.progress.save")) as steps:
+        stored, sheets = read_workbook(file)
+        steps.done()
+        count, changed = appraisal.import_appraisal(uow(), caller=admin(), sheets=sheets, year=period or stored)
     console.print(say("cli.appraisal.imported", count=count, changed=changed), markup=False)
 
 
@@ -92,7 +96,7 @@ def appraisal_import(file: Path,
 @handle_errors
 def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period"),
                           round_no: int = typer.Option(..., "--round", min=1, max=2, help="1 hoặc 2."),
-                          block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
+                          block: Optional[str] = typer.Option(None, "--block", help="Chỉ khối này."),
                           force: bool = typer.Option(False, help="Vẫn đóng vòng dù còn mục hoặc giải trình chưa xong.")
                           ) -> None:
     """Chủ tịch Hội đồng đóng một vòng. Vòng 1: mỗi đơn vị được báo mục nào bị hạ điểm, vì sao, và tổng điểm
@@ -117,15 +121,17 @@ def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--peri
     from ..core.services import survey
     from ..storage.files import read_table
 
-    header, rows = read_table(file)
-    count, changed = survey.import_survey(uow(), caller=admin(), header=header, rows=rows, year=period,
-                                          weights=survey.parse_weights(weights) if weights else None)
+    with Steps(say("cli.progress.read", file=file), say("cli.progress.save")) as steps:
+        header, rows = read_table(file)
+        steps.done()
+        count, changed = survey.import_survey(uow(), caller=admin(), header=header, rows=rows, year=period,
+                                              weights=survey.parse_weights(weights) if weights else None)
     console.print(say("cli.survey.imported", count=count, changed=changed), markup=False)
 
 
 @handle_errors
 def publish_command(period: Optional[int] = typer.Option(None, "--period"),
-                    block: Optional[str] = typer.Option(None, "--block", help="Only this block."),
+                    block: Optional[str] = typer.Option(None, "--block", help="Chỉ khối này."),
                     revise: bool = typer.Option(False, help="Công bố lại (một lần sửa) kết quả đã công bố."),
                     reason: Optional[str] = typer.Option(None, help="Lý do (bắt buộc khi --revise).")) -> None:
     """Công bố kết quả: từ chối khi còn thiếu dữ liệu, chốt kết quả (mã băm nội dung), báo cho các đơn vị và

@@ -211,6 +211,42 @@ def _message(error: Exception) -> tuple[str, int] | None:
     return None
 
 
+class Steps:
+    """A progress bar on the terminal's stderr through the named steps of a command that can take a while
+    (``with Steps(a, b) as steps: ...; steps.done()``); piped output and tests get nothing drawn."""
+
+    def __init__(self, *labels: str) -> None:
+        self.labels, self._bar, self._task = labels, None, None
+
+    def __enter__(self) -> "Steps":
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
+            TimeElapsedColumn
+
+        self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=err_console, transient=True,
+                             disable=not err_console.is_terminal)
+        self._bar.start()
+        self._task = self._bar.add_task(self.labels[0], total=len(self.labels))
+        self._bar.refresh()
+        return self
+
+    def done(self) -> None:
+        """The current step is finished: show the next one."""
+        if self._bar is None:
+            return
+        finished = int(self._bar.tasks[0].completed) + 1
+        self._bar.update(self._task, completed=finished, description=self.labels[min(finished, len(self.labels) - 1)])
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def handle_errors(function: F) -> F:
     """Domain errors and first-day mistakes (bad setting, unreachable database, missing file) become a clear
     message in the person's language and a non-zero exit; a traceback only with `parbot --debug`."""

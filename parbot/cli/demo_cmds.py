@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from .common import console, handle_errors, log_scheduler_skips_as_info, say
+from .common import Steps, console, handle_errors, log_scheduler_skips_as_info, say
 
 
 @handle_errors
@@ -66,10 +66,14 @@ def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục t
     logging.getLogger("httpx").setLevel(logging.WARNING)
     log_scheduler_skips_as_info()
 
+    starting = Steps(say("cli.progress.sandbox"))
+
     def ready(url: str) -> None:
+        starting.close()
         console.print(f"Phòng tập parbot: mở {url} trong trình duyệt (mỗi học viên một thẻ). Ctrl-C để dừng.",
                       style="bold", markup=False)
-    asyncio.run(serve(folder, host, port, ready))
+    with starting:
+        asyncio.run(serve(folder, host, port, ready))
     console.print("Đã dừng phòng tập.", markup=False)
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from .common import admin, console, err_console, handle_errors, say, settings, uow
+from .common import admin, console, err_console, handle_errors, lang, say, settings, uow
 
 invite_app = typer.Typer(help="Mã mời dùng một lần, gắn một tài khoản Telegram với một vai trò.",
                          no_args_is_help=True)
@@ -56,10 +56,12 @@ def invite_create(role: str = typer.Option(..., help="Vai trò: officer (cán b�
                   note: Optional[str] = typer.Option(None, help="Mời ai (ghi vào nhật ký).")) -> None:
     """Tạo một mã mời dùng một lần; mã chỉ hiện một lần, chỉ lưu giá trị băm."""
     from ..core.services import people
+    from ..i18n.roles import grant_text
 
     code, invite = people.create_invite(uow(), caller=admin(), role=role, unit_code=unit, block=block,
                                         expires_in=people.parse_duration(expires), now=_now(), note=note)
-    console.print(say("cli.invite.created", id=invite.id, grant=invite.grant.describe(),
+    units, blocks = people.scope_names(uow(), [invite.grant])
+    console.print(say("cli.invite.created", id=invite.id, grant=grant_text(invite.grant, lang(), units, blocks),
                       until=_local(invite.expires_at)), markup=False)
     console.print(say("cli.invite.code", code=code), markup=False)
     username, reason = bot_username()

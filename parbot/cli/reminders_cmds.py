@@ -6,6 +6,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.table import Table
 
 from .common import console, err_console, handle_errors, say, settings, uow
 
@@ -71,15 +72,25 @@ def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi,
         next_due = rows.next_due()
         problems = [item for status in ("failed", "unreachable", "uncertain") for item in rows.by_status(status, show)]
     kinds = sorted({kind for _status, kind in counts})
-    console.print(say("cli.outbox.kind") + "\t" + "\t".join(STATUSES), markup=False)
+    # A table: the Vietnamese status names take several words, which tab-separated columns would misalign.
+    table = Table(say("cli.outbox.kind"), *(say(f"outbox.status.{s}") for s in STATUSES))
     for kind in kinds:
-        console.print(kind + "\t" + "\t".join(str(counts.get((s, kind), 0)) for s in STATUSES), markup=False)
-    console.print(say("cli.outbox.total") + "\t" + "\t".join(str(sum(n for (s, _k), n in counts.items() if s == st)) for st in STATUSES))
+        table.add_row(_kind(kind), *(str(counts.get((s, kind), 0)) for s in STATUSES))
+    table.add_row(say("cli.outbox.total"), *(str(sum(n for (s, _k), n in counts.items() if s == st)) for st in STATUSES))
+    console.print(table)
     if next_due is not None:
         console.print(say("cli.outbox.next_due", at=f"{next_due.astimezone(tz):%H:%M:%S %d/%m/%Y}"), markup=False)
     for item in problems:
-        console.print(f"#{item.id}\t{item.status}\t{item.kind}\tchat {item.chat_id}\tattempts {item.attempts}\t"
-                      f"{item.error or ''}", markup=False)
+        console.print(say("cli.outbox.problem", id=item.id, status=say(f"outbox.status.{item.status}"),
+                          kind=_kind(item.kind), chat=item.chat_id, attempts=item.attempts, error=item.error or ""),
+                      markup=False)
+
+
+def _kind(kind: str) -> str:
+    """A message kind's name; a kind added later without a catalog name shows its code."""
+    from ..i18n import has
+
+    return say(f"outbox.kind.{kind}") if has(f"outbox.kind.{kind}") else kind
 
 
 @outbox_app.command("retry")

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import console, handle_errors, say, uow
+from .common import Steps, console, handle_errors, say, uow
 
 TITLE = "Báo cáo kết quả Chỉ số cải cách hành chính năm {year}"
 PROVISIONAL = " (tạm tính – chưa công bố)"
@@ -46,15 +46,20 @@ def report_command(period: Optional[int] = typer.Option(None, "--period", help="
     from ..reports.xlsx import results_xlsx
 
     when = _date(decision_date)
-    period_obj, blocks, provisional, previous = reporting.report_blocks(uow(), year=period)
-    spec = period_obj.config.report
-    heading = Heading(TITLE.format(year=period_obj.year) + (PROVISIONAL if provisional else ""),
-                      province=province or spec.province, issuer=issuer or spec.issuer,
-                      decision=decision or spec.decision, date=when or spec.date, place=place or spec.place)
-    pages = results_report_pdf(blocks, out, heading, previous)
     word, workbook = out.with_suffix(".docx"), out.with_suffix(".xlsx")
-    results_docx(blocks, word, heading, previous)
-    results_xlsx(blocks, str(workbook))
+    with Steps(say("cli.progress.results"), say("cli.progress.write", file=out), say("cli.progress.write", file=word),
+               say("cli.progress.write", file=workbook)) as steps:
+        period_obj, blocks, provisional, previous = reporting.report_blocks(uow(), year=period)
+        spec = period_obj.config.report
+        heading = Heading(TITLE.format(year=period_obj.year) + (PROVISIONAL if provisional else ""),
+                          province=province or spec.province, issuer=issuer or spec.issuer,
+                          decision=decision or spec.decision, date=when or spec.date, place=place or spec.place)
+        steps.done()
+        pages = results_report_pdf(blocks, out, heading, previous)
+        steps.done()
+        results_docx(blocks, word, heading, previous)
+        steps.done()
+        results_xlsx(blocks, str(workbook))
     console.print(say("cli.report.written", pdf=out, pages=pages, docx=word, xlsx=workbook)
                   + (say("cli.report.provisional") if provisional else ""), markup=False)
 

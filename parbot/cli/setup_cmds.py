@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
+from .common import Steps, _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
 db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
 framework_app = typer.Typer(help="Bộ tiêu chí.", no_args_is_help=True)
@@ -166,8 +166,10 @@ def units_import(file: Path) -> None:
     from ..core.services import units
     from ..storage.files import read_table
 
-    header, rows = read_table(file)
-    added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
+    with Steps(say("cli.progress.read", file=file), say("cli.progress.save")) as steps:
+        header, rows = read_table(file)
+        steps.done()
+        added, updated = units.import_units(uow(create=True), caller=admin(), header=header, rows=rows)
     console.print(say("cli.units.imported", added=added, updated=updated), markup=False)
 
 
@@ -231,9 +233,11 @@ def scores_import(file: Path, period: int = typer.Option(..., "--period", help="
     from ..core.services import scores
     from ..storage.files import read_table
 
-    header, rows = read_table(file)
-    count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
-                                         reason=reason)
+    with Steps(say("cli.progress.read", file=file), say("cli.progress.save")) as steps:
+        header, rows = read_table(file)
+        steps.done()
+        count, changed = scores.import_scores(uow(), caller=admin(), year=period, header=header, rows=rows,
+                                             reason=reason)
     console.print(say("cli.scores.imported", count=count, changed=changed), markup=False)
 
 
@@ -249,24 +253,28 @@ def _index(value: Decimal) -> str:
 
 
 @handle_errors
-def results_command(period: Optional[int] = typer.Option(None, "--period", help="The year (default: latest)."),
-                    block: Optional[str] = typer.Option(None, help="Only this block."),
+def results_command(period: Optional[int] = typer.Option(None, "--period", help="Năm đánh giá (mặc định: kỳ mới nhất)."),
+                    block: Optional[str] = typer.Option(None, help="Chỉ khối này."),
                     format: Format = typer.Option(Format.table, "--format"),  # noqa: A002 - the option's name
-                    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
-                    items: bool = typer.Option(False, help="Include item detail (xlsx, json)."),
-                    wide: bool = typer.Option(False, "--wide", help="Every column with its full name, however "
-                                                                    "wide the terminal.")) -> None:
-    """The ranking per block, as provinces publish it: rank, unit, areas, survey, total, maximum, index, class."""
+                    out: Optional[Path] = typer.Option(None, "--out", help="Ghi ra tệp này (csv: mỗi khối một tệp)."),
+                    items: bool = typer.Option(False, help="Kèm điểm từng tiêu chí (xlsx, json)."),
+                    wide: bool = typer.Option(False, "--wide", help="Mọi cột với tên đầy đủ, dù màn hình "
+                                                                    "hẹp.")) -> None:
+    """Bảng xếp hạng từng khối như tỉnh công bố: thứ hạng, đơn vị, các lĩnh vực, điều tra xã hội học, tổng điểm,
+    điểm tối đa, chỉ số, xếp loại."""
     from ..core.services import results
 
-    period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items or format == Format.xlsx)
     if format == Format.xlsx:
         from ..reports.xlsx import results_xlsx
 
-        target = out or Path(f"parbot-results-{period_obj.year}.xlsx")
-        results_xlsx(blocks, target)
-        console.print(f"Wrote {target}.")
+        with Steps(say("cli.progress.results"), say("cli.progress.write", file=out or "…")) as steps:
+            period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=True)
+            steps.done()
+            target = out or Path(f"parbot-results-{period_obj.year}.xlsx")
+            results_xlsx(blocks, target)
+        console.print(say("cli.results.wrote", file=target), markup=False)
         return
+    period_obj, blocks = results.period_results(uow(), year=period, block=block, with_items=items)
     tables = [(b, *_table(period_obj, b)) for b in blocks]
     if format == Format.json:
         payload = {"year": period_obj.year, "blocks": [
@@ -279,14 +287,15 @@ def results_command(period: Optional[int] = typer.Option(None, "--period", help=
         return
     else:
         if out is not None:
-            raise typer.BadParameter("--out needs --format csv, json or xlsx")
+            err_console.print(say("cli.results.out_format"), markup=False)  # click would say "Invalid value"
+            raise typer.Exit(2)
         _print_tables(period_obj, tables, wide)
         return
     if out is None:
         console.print(text, end="", markup=False)
     else:
         out.write_text(text, encoding="utf-8")
-        console.print(f"Wrote {out}.")
+        console.print(say("cli.results.wrote", file=out), markup=False)
 
 
 NARROW = 100  # below this many columns the ranking is shown as a list of units, not a table

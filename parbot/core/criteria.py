@@ -16,9 +16,10 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from .decimals import ZERO, fmt
-from .errors import schema_problem
+from .decimals import MAX_INTEGER_DIGITS, MAX_LENGTH, MAX_PLACES, ZERO, NumberError, fmt
+from .errors import Message, schema_problem
 from .rules import PointsSpec, Rule, SurveyRule, TiersRule, _coerce_points, resolve
 
 FORMAT = "parbot/criteria-set@1"
@@ -65,9 +66,9 @@ class CriterionSpec(_Strict):
     @model_validator(mode="after")
     def _items_or_rule(self) -> "CriterionSpec":
         if (self.items is None) == (self.rule is None):
-            raise ValueError("a criterion has either 'items' (sub-criteria) or its own 'rule', not both or neither")
+            raise PydanticCustomError("items_or_rule", "a criterion has either 'items' (sub-criteria) or its own 'rule', not both or neither")
         if self.rule is not None and self.max is None:
-            raise ValueError("a criterion scored by its own 'rule' needs 'max'")
+            raise PydanticCustomError("rule_needs_max", "a criterion scored by its own 'rule' needs 'max'")
         return self
 
     def leaves(self) -> list[ItemSpec]:
@@ -349,7 +350,7 @@ def read_text(path: str | Path) -> tuple[str | None, list[Problem]]:
     try:
         return Path(path).read_text(encoding="utf-8"), []
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(str(path), "", None, f"cannot read the file: {exc}")]
+        return None, [Problem(str(path), "", None, Message("criteria.unreadable", detail=str(exc)))]
 
 
 # A criteria set of 2025 is ~60 kB with nesting depth ~8; these bounds leave room while refusing documents
@@ -362,14 +363,14 @@ MAX_EXPANDED_NODES = 200_000
 def _beyond_bounds(text: str) -> str | None:
     """Size and nesting checked on the event stream, which PyYAML produces without recursion."""
     if len(text) > MAX_DOCUMENT_CHARS:
-        return f"the file is too large ({len(text):,} characters; at most {MAX_DOCUMENT_CHARS:,})"
+        return Message("criteria.too_large", size=len(text), limit=MAX_DOCUMENT_CHARS)
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_NESTING:
                 line = event.start_mark.line + 1
-                return f"nesting deeper than {MAX_NESTING} levels at line {line}; check the indentation"
+                return Message("criteria.too_deep", limit=MAX_NESTING, line=line)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
     return None
@@ -391,7 +392,7 @@ def _expanded_beyond_bounds(root: yaml.Node | None) -> str | None:
         return sizes[id(node)]
 
     if root is not None and size(root) > MAX_EXPANDED_NODES:
-        return f"the file expands to more than {MAX_EXPANDED_NODES:,} values (YAML aliases repeated); write it out plainly"
+        return Message("criteria.too_expanded", limit=MAX_EXPANDED_NODES)
     return None
 
 
@@ -414,7 +415,7 @@ def validate_document(text: str, file: str, model: type[M], not_a_mapping: str,
         raw = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        checker.problems.append(Problem(file, "", mark.line + 1 if mark else None, f"not valid YAML: {exc}"))
+        checker.problems.append(Problem(file, "", mark.line + 1 if mark else None, Message("criteria.not_yaml", detail=str(exc))))
         return None, checker, None
     if node is not None:
         checker.lines = _line_index(node)
@@ -429,9 +430,18 @@ def validate_document(text: str, file: str, model: type[M], not_a_mapping: str,
     except ValidationError as exc:
         for error in exc.errors():
             # Catalog messages (problem.schema.<type>) say what is expected in the reader's language.
-            message = schema_problem(error, guide=guide) or error["msg"]
+            message = schema_problem(error, guide=guide) or _number_problem(error) or error["msg"]
             checker.add(_pydantic_loc(error["loc"], raw), message)
         return None, checker, raw
+
+
+def _number_problem(error: dict[str, Any]) -> Message | None:
+    """A number refused by the one parser (decimals.NumberError), in the reader's language."""
+    refused = (error.get("ctx") or {}).get("error")
+    if not isinstance(refused, NumberError):
+        return None
+    return Message(f"number.{refused.reason}", value=refused.value[:MAX_LENGTH], length=MAX_LENGTH,
+                   digits=MAX_INTEGER_DIGITS, places=MAX_PLACES)
 
 
 def load_criteria_set(path: str | Path) -> tuple[CriteriaSet | None, list[Problem]]:
@@ -442,7 +452,7 @@ def load_criteria_set(path: str | Path) -> tuple[CriteriaSet | None, list[Proble
 def parse_criteria_set(text: str, file: str = "<text>") -> tuple[CriteriaSet | None, list[Problem]]:
     text = unicodedata.normalize("NFC", text)
     spec, checker, _ = validate_document(text, file, CriteriaSetSpec,
-                                         "the file must be a mapping starting with 'format: parbot/criteria-set@1'")
+                                         Message("criteria.not_a_mapping"))
     if spec is None:
         return None, _dedupe(checker.problems)
     _check_semantics(spec, checker)
@@ -460,7 +470,7 @@ def _check_duplicate_keys(node: yaml.Node, ck: _Checker, path: tuple = ()) -> No
             key, line = key_node.value, key_node.start_mark.line + 1
             if key in first:
                 ck.problems.append(Problem(ck.file, format_path((*path, key)), line,
-                                           f"the key {key!r} repeats (first at line {first[key]}); check the indentation"))
+                                           Message("criteria.key_repeats", key=key, first=first[key])))
             else:
                 first[key] = line
             _check_duplicate_keys(value_node, ck, (*path, key))
@@ -485,7 +495,7 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
 
     def check_code(code: str, loc: tuple) -> None:
         if code in seen_codes:
-            ck.add((*loc, "code"), f"duplicate code {code!r} (first used at {format_path(seen_codes[code])})")
+            ck.add((*loc, "code"), Message("criteria.duplicate_code", duplicate=code, first=format_path(seen_codes[code])))
         else:
             seen_codes[code] = loc
 
@@ -494,10 +504,10 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
             unknown = sorted(set(points) - set(blocks))
             missing = sorted(set(blocks) - set(points))
             if unknown:
-                ck.add(loc, f"unknown block(s) {', '.join(unknown)}; the set's blocks are {', '.join(blocks)}")
+                ck.add(loc, Message("criteria.unknown_blocks", unknown=unknown, blocks=blocks))
                 return False
             if missing:
-                ck.add(loc, f"no value for block(s) {', '.join(missing)}")
+                ck.add(loc, Message("criteria.missing_blocks", missing=missing))
                 return False
         return True
 
@@ -510,47 +520,45 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
             return
         for block, problems in per_block.items():
             for key, message in problems:
-                ck.add((*loc, key), f"{message} for block {block}")
+                ck.add((*loc, key), Message("criteria.for_block", problem=message, block=block))
 
     def check_item(item: ItemSpec, loc: tuple, section: str) -> None:
         check_code(item.code, loc)
         if item.blocks is not None and set(item.blocks) - set(blocks):
-            ck.add((*loc, "blocks"), f"unknown block(s); the set's blocks are {', '.join(blocks)}")
+            ck.add((*loc, "blocks"), Message("criteria.item_unknown_blocks", blocks=blocks))
             return
         if not check_blocks_in(item.max, (*loc, "max")):
             return
         if section != "area" and isinstance(item.rule, SurveyRule):
-            ck.add((*loc, "rule"), "bonus and deduction items cannot come from the survey")
+            ck.add((*loc, "rule"), Message("criteria.survey_adjustment"))
         if isinstance(item.rule, SurveyRule) and item.not_applicable:
-            ck.add((*loc, "not_applicable"), "survey items are never declared not applicable by the unit")
+            ck.add((*loc, "not_applicable"), Message("criteria.survey_not_applicable"))
         if isinstance(item.rule, SurveyRule) and item.evidence == "required":
-            ck.add((*loc, "evidence"), "survey items take no evidence from the unit")
+            ck.add((*loc, "evidence"), Message("criteria.survey_evidence"))
         per_block: dict[str, list[tuple[str, str]]] = {}
         for block in item.blocks or blocks:
             found = per_block.setdefault(block, [])
             maximum = resolve(item.max, block)
             if maximum <= 0:
-                found.append(("max", "the maximum must be positive"))
+                found.append(("max", Message("criteria.max_not_positive")))
                 continue
             try:
                 reachable = item.rule.reachable(maximum, block)
             except Exception:  # noqa: BLE001 - a per-block mapping without this block
-                found.append(("rule", "a points value has no entry"))
+                found.append(("rule", Message("criteria.points_no_entry")))
                 continue
             over = [v for v in reachable if v > maximum]
             under = [v for v in reachable if v < 0]
             if over:
-                found.append(("rule", f"the rule can give {fmt(max(over))} points, above the maximum {fmt(maximum)}"))
+                found.append(("rule", Message("criteria.above_max", value=fmt(max(over)), maximum=fmt(maximum))))
             if under:
-                found.append(("rule", f"the rule can give negative points ({fmt(min(under))})"))
+                found.append(("rule", Message("criteria.negative", value=fmt(min(under)))))
             finer = [v for v in reachable if v != v.quantize(Decimal(1).scaleb(-places))]
             if finer:
-                found.append(("rule", f"the rule can give {fmt(finer[0])} points, more decimals than the set's "
-                                      f"points_decimals ({places}); shown totals would not add up"))
+                found.append(("rule", Message("criteria.too_fine", value=fmt(finer[0]), places=places)))
         report_per_block(loc, per_block)
         if getattr(item.rule, "decimals", 0) > places:
-            ck.add((*loc, "rule", "decimals"), f"more decimals than the set's points_decimals ({places}); "
-                                               "shown totals would not add up")
+            ck.add((*loc, "rule", "decimals"), Message("criteria.decimals", places=places))
         if isinstance(item.rule, TiersRule):
             _check_tiers(item.rule, (*loc, "rule", "tiers"), ck)
         rule = item.rule
@@ -558,11 +566,10 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
         counts_ratio = not (isinstance(rule, TiersRule) and rule.measure == "number")
         if counts_ratio and getattr(rule, "zero_denominator", None) == "not_applicable" and not item.not_applicable:
             ck.add((*loc, "rule", "zero_denominator"),
-                   "a zero denominator makes the item not applicable, but 'not_applicable: true' is not set; "
-                   "set it, or choose zero_denominator: full or zero")
+                   Message("criteria.zero_denominator"))
         codes = [o.code for o in getattr(rule, "options", [])] + [c.code for c in getattr(rule, "conditions", [])]
         if len(codes) != len(set(codes)):
-            ck.add((*loc, "rule"), "option or condition codes repeat")
+            ck.add((*loc, "rule"), Message("criteria.codes_repeat"))
 
     def check_sum(declared: Any, children: list[Any], loc: tuple, what: str, key: str = "max") -> None:
         if declared is None or not check_blocks_in(declared, (*loc, key)):
@@ -571,7 +578,7 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
         for block in blocks:
             total = sum((child[block] for child in children if child.get(block) is not None), ZERO)
             want = resolve(declared, block)
-            per_block[block] = [(key, f"{what} add up to {fmt(total)}, not {fmt(want)}")] if total != want else []
+            per_block[block] = [(key, Message("criteria.sum", what=Message(what), total=fmt(total), want=fmt(want)))] if total != want else []
         report_per_block(loc, per_block)
 
     def item_max(item: ItemSpec) -> dict[str, Decimal | None]:
@@ -593,16 +600,16 @@ def _check_semantics(spec: CriteriaSetSpec, ck: _Checker) -> None:
                 for i_index, item in enumerate(criterion.items):
                     check_item(item, (*c_loc, "items", i_index), "area")
                 total = merged([item_max(i) for i in criterion.items])
-                check_sum(criterion.max, [total], c_loc, "the sub-criteria's maxima")
+                check_sum(criterion.max, [total], c_loc, "criteria.sum.items")
             else:
                 leaf = criterion.leaves()[0]
                 check_item(leaf, c_loc, "area")
                 total = item_max(leaf)
             crit_totals.append(total)
         area_total = merged(crit_totals)
-        check_sum(area.max, [area_total], a_loc, "the criteria's maxima")
+        check_sum(area.max, [area_total], a_loc, "criteria.sum.criteria")
         area_totals.append(area_total)
-    check_sum(spec.total_max, [merged(area_totals)], (), "the areas' maxima", key="total_max")
+    check_sum(spec.total_max, [merged(area_totals)], (), "criteria.sum.areas", key="total_max")
     for name in ("bonus", "deduction"):
         adj = getattr(spec, name)
         if adj is None:
@@ -619,15 +626,15 @@ def _check_tiers(rule: TiersRule, loc: tuple, ck: _Checker) -> None:
     intervals = []
     for index, tier in enumerate(rule.tiers):
         if tier.above is not None and tier.at_least is not None:
-            ck.add((*loc, index), "use either 'above' or 'at_least' for the lower edge, not both")
+            ck.add((*loc, index), Message("criteria.tier_two_lower"))
             return
         if tier.below is not None and tier.at_most is not None:
-            ck.add((*loc, index), "use either 'below' or 'at_most' for the upper edge, not both")
+            ck.add((*loc, index), Message("criteria.tier_two_upper"))
             return
         low, low_incl = tier.lower()
         high, high_incl = tier.upper()
         if low is not None and high is not None and (low > high or (low == high and not (low_incl and high_incl))):
-            ck.add((*loc, index), f"the tier is empty: its lower edge {fmt(low)} is not below its upper edge {fmt(high)}")
+            ck.add((*loc, index), Message("criteria.tier_empty", low=fmt(low), high=fmt(high)))
             return
         intervals.append((index, low, low_incl, high, high_incl))
 
@@ -639,28 +646,25 @@ def _check_tiers(rule: TiersRule, loc: tuple, ck: _Checker) -> None:
     # The first tier must reach down to the domain's lower end.
     first = ordered[0]
     if first[1] is not None and (first[1] > low_domain or (first[1] == low_domain and not first[2])):
-        ck.add((*loc, first[0]), f"values from {fmt(low_domain)} up to {fmt(first[1])} fall in no tier (a gap)")
+        ck.add((*loc, first[0]), Message("criteria.gap_below", low=fmt(low_domain), high=fmt(first[1])))
     for prev, cur in zip(ordered, ordered[1:]):
         p_high, p_incl = prev[3], prev[4]
         c_low, c_incl = cur[1], cur[2]
+        pair = Message("criteria.pair", first=min(prev[0], cur[0]), second=max(prev[0], cur[0]))
         if p_high is None or c_low is None:
-            ck.add((*loc, cur[0]), "tiers[{}] and tiers[{}] overlap (an open-ended tier covers the other)".format(
-                *sorted((prev[0], cur[0]))))
+            ck.add((*loc, cur[0]), Message("criteria.open_overlap", pair=pair))
             continue
-        pair = "tiers[{}] and tiers[{}]".format(*sorted((prev[0], cur[0])))
         if c_low < p_high or (c_low == p_high and p_incl and c_incl):
             where = fmt(c_low) if c_low == p_high else f"{fmt(c_low)}–{fmt(p_high)}"
-            ck.add((*loc, cur[0]), f"{pair} overlap at {where}")
+            ck.add((*loc, cur[0]), Message("criteria.overlap", pair=pair, at=where))
         elif c_low == p_high and not p_incl and not c_incl:
-            ck.add((*loc, cur[0]), f"a gap between {pair}: exactly {fmt(c_low)} falls in no tier "
-                                   f"(make one of the two edges inclusive: at_least or at_most)")
+            ck.add((*loc, cur[0]), Message("criteria.exact_gap", pair=pair, value=fmt(c_low)))
         elif c_low > p_high:
-            ck.add((*loc, cur[0]), f"a gap between {pair}: values between {fmt(p_high)} and {fmt(c_low)} "
-                                   f"fall in no tier")
+            ck.add((*loc, cur[0]), Message("criteria.gap_between", pair=pair, low=fmt(p_high), high=fmt(c_low)))
     last = ordered[-1]
     if last[3] is not None and (high_domain is None or last[3] < high_domain or (last[3] == high_domain and not last[4])):
-        upper = "upwards" if high_domain is None else f"up to {fmt(high_domain)}"
-        ck.add((*loc, last[0]), f"values above {fmt(last[3])} {upper} fall in no tier (a gap)")
+        upper = Message("criteria.upwards") if high_domain is None else Message("criteria.up_to", value=fmt(high_domain))
+        ck.add((*loc, last[0]), Message("criteria.gap_above", low=fmt(last[3]), upper=upper))
 
 
 def shipped_sets_dir() -> Path:

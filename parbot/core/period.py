@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .criteria import Problem, read_text, validate_document
+from .errors import Message
 from .results import Band, Ranking
 
 STAGES = ("self_assessment_opens", "self_assessment_closes", "appraisal_round1_closes",
@@ -34,7 +36,7 @@ class Deadlines(_Strict):
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("give the time zone, e.g. 2020-12-31T17:00:00+07:00")
+            raise PydanticCustomError("timezone", "give the time zone, e.g. 2020-12-31T17:00:00+07:00")
         return value
 
     @model_validator(mode="after")
@@ -42,7 +44,8 @@ class Deadlines(_Strict):
         given = [(name, getattr(self, name)) for name in STAGES if getattr(self, name) is not None]
         for (first, a), (second, b) in zip(given, given[1:]):
             if b < a:
-                raise ValueError(f"{second} ({b.isoformat()}) comes before {first} ({a.isoformat()})")
+                raise PydanticCustomError("deadline_order", "{second} ({later}) comes before {first} ({earlier})",
+                                          {"second": second, "later": b.isoformat(), "first": first, "earlier": a.isoformat()})
         return self
 
 
@@ -58,7 +61,7 @@ class BandSpec(_Strict):
     @model_validator(mode="after")
     def _one_edge(self) -> "BandSpec":
         if (self.min_index is None) == (self.above is None):
-            raise ValueError("give the class's lower edge as either min_index (≥) or above (>), not both or neither")
+            raise PydanticCustomError("band_edge", "give the class's lower edge as either min_index (≥) or above (>), not both or neither")
         return self
 
     def band(self) -> Band:
@@ -160,7 +163,7 @@ class PeriodConfig(_Strict):
 
 def parse_period(text: str, file: str = "<text>") -> tuple[PeriodConfig | None, list[Problem]]:
     config, checker, _ = validate_document(text, file, PeriodConfig,
-                                           "the period file must be a mapping (year, criteria, deadlines, ...)",
+                                           Message("period.not_a_mapping"),
                                            guide="parbot/samples/period-2020.yaml")
     return config, checker.problems
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .decimals import HUNDRED, MAX_INTEGER_DIGITS, MAX_LENGTH, MAX_PLACES, ZERO, NumberError, fmt, round_half_up, \
     to_decimal
@@ -42,7 +43,7 @@ def _positive(value: Any) -> Any:
     """A step or a per-occurrence amount must be positive: a negative one would push points above the maximum."""
     values = value.values() if isinstance(value, dict) else [value]
     if any(v <= 0 for v in values):
-        raise ValueError("must be a positive number")
+        raise PydanticCustomError("positive", "must be a positive number")
     return value
 
 

@@ -88,6 +88,8 @@ def when(value: datetime, tz: str) -> str:
 
 
 def _param(value: object, lang: str, tz: str) -> object:
+    if isinstance(value, DomainError):  # a refusal quoted inside a problem (an import row's unknown unit)
+        return error_text(value, lang, tz)
     if hasattr(value, "code") and hasattr(value, "params"):  # a nested Message
         return render(value, lang, tz)
     if isinstance(value, datetime):

@@ -32,7 +32,8 @@ SAMPLE_UNITS = ("SNV", "STC", "STP", "H01", "H02", "X0101", "X0201")
 
 def sample_period(shift_to: datetime | None = None) -> PeriodConfig:
     """The shipped 2020 period; with ``shift_to``, every deadline moved by whole days (keeping its time of
-    day) so self-assessment opens on that day."""
+    day) so self-assessment opens on that day, and the year assessed moved with them: a trainee must not read
+    "năm 2020" above a deadline in 2027."""
     config, problems = load_period(SAMPLES / "period-2020.yaml")
     if config is None:
         raise RuntimeError(f"the shipped sample period does not load: {problems}")
@@ -41,7 +42,8 @@ def sample_period(shift_to: datetime | None = None) -> PeriodConfig:
     opens = config.deadlines.self_assessment_opens
     delta = timedelta(days=(shift_to.astimezone(opens.tzinfo).date() - opens.date()).days)
     moved = {name: value + delta for name, value in config.deadlines.model_dump().items() if value is not None}
-    return config.model_copy(update={"deadlines": config.deadlines.model_copy(update=moved)})
+    year = config.year + (moved["self_assessment_opens"].year - opens.year)
+    return config.model_copy(update={"year": year, "deadlines": config.deadlines.model_copy(update=moved)})
 
 
 def sample_units(codes: Iterable[str] = SAMPLE_UNITS) -> tuple[list[str], list[Row]]:

@@ -102,7 +102,7 @@ class Sandbox:
         if role is None or unit not in units or not name or len(name) > 64 or channel not in CHANNELS:
             raise web.HTTPBadRequest(text="chọn vai trò, đơn vị, kênh và nhập tên (tối đa 64 ký tự)")
         trainee = await self.add_trainee(name, unit, role, units[unit]["block"], channel)
-        return web.json_response(trainee.__dict__)
+        return web.json_response(trainee.__dict__ | {"unit_name": units[unit]["name"]})  # the page shows names
 
     async def add_trainee(self, name: str, unit: str, role: str, block: str, channel: str = "telegram") -> Trainee:
         """A simulated account with an accepted invitation: appraisers get the unit's block, the others the unit.

@@ -92,7 +92,7 @@ async def test_an_officer_completes_an_area_in_the_browser(browser, sandbox):
     area_button = page.get_by_role("button", name=re.compile(rf"^▫️ {AREA}\. "))
     await area_button.wait_for()
     welcome = page.locator(".msg.bot").first
-    assert "Nguyễn Thị Lan" in await welcome.inner_text() and "SNV" in await welcome.inner_text()
+    assert "Nguyễn Thị Lan" in await welcome.inner_text() and "Sở Nội vụ" in await welcome.inner_text()
     await act(page, chat, area_button.click)
 
     answered, files = set(), 0

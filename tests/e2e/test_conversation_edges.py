@@ -84,14 +84,20 @@ async def test_bad_typed_numbers_are_explained_and_nothing_half_saved(bot, emula
     assert t("error.answer.above_maximum", "vi", value=str(maximum + 5), maximum=str(maximum)) in reply.text
     assert answer(engine, "SNV", "2.3") is None
 
+    # An explanation before an answer is refused at the press, before the officer types it (issue 12).
+    query = officer.press(t("button.explanation", "vi"))
+    await officer.wait_for_answer(query)
+    assert query.show_alert and query.text == t("error.assess.answer_first", "vi", item="2.3")
+    officer.send_text(str(maximum))
+    await officer.wait_for_reply()
     officer.press(t("button.explanation", "vi"))
     await officer.wait_for_reply()
     officer.send_text("ngắn")
     (reply,) = await officer.wait_for_reply()
     assert reply.text == t("error.assess.explanation_length", "vi", minimum=10, maximum=2000, length=4)
     officer.send_text("Chưa có văn bản vì đang chờ ký ban hành")
-    (reply,) = await officer.wait_for_reply()
-    assert reply.text == t("error.assess.answer_first", "vi", item="2.3")
+    await officer.wait_for_reply()
+    assert answer(engine, "SNV", "2.3").explanation == "Chưa có văn bản vì đang chờ ký ban hành"
 
     officer.send_command("nosuchcommand")
     (reply,) = await officer.wait_for_reply()

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from parbot.cli.main import app
 from parbot.sandbox.demo import run_demo
 from parbot.settings import get_settings
+from tests.unit.test_vietnamese_output import english
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +76,9 @@ def test_the_demo_plays_a_round_and_a_seed_replays_it(isolated, tmp_path):
     transcript = (out / "hoi-thoai.md").read_text(encoding="utf-8")
     assert transcript.startswith("# Hội thoại mẫu") and "**Bot**" in transcript and "`[" in transcript
     assert "⏰" in transcript  # the late unit's chat shows its reminders
+    bot_side = "\n".join(line for line in transcript.splitlines() if line.startswith(">"))
+    assert english(bot_side) == []
+    assert "Cán bộ đầu mối của Sở Nội vụ" in bot_side  # the role and the unit by name, not by code
 
     # The same seed plays the same round.
     again = run_demo(tmp_path / "again", 7, _quiet())

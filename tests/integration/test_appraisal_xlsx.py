@@ -3,6 +3,7 @@ refuse the whole file), then survey results and publication, compared with `parb
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -47,9 +48,9 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     fill(tmp_path / "council.xlsx", bad, extra={"STC": [["STC", "3.1.1", "3", "x", 2, "", "", "", "", 1, "y"]]})
     code, _, err = cli("appraisal", "import", "council.xlsx")
     assert code == 2
-    assert "sheet SNV row 2: item 1.1: give a reason when the points differ from the self points" in err
-    assert "sheet SNV row 4: points 4 exceed item 2.1's maximum 3" in err
-    assert "sheet STC row 6: item 3.1.1 comes from the survey: it is never appraised" in err
+    assert "trang SNV dòng 2: tiêu chí 1.1: hãy ghi lý do khi điểm thẩm định khác điểm tự chấm" in err
+    assert re.search(r"trang SNV dòng 4: .*4.*điểm tối đa 3 của tiêu chí 2\.1", err)
+    assert "trang STC dòng 6: tiêu chí 3.1.1 lấy điểm từ điều tra xã hội học, không thẩm định" in err
     assert "Chưa ghi gì vào cơ sở dữ liệu" in err  # the CLI speaks Vietnamese by default
     code, out, _ = cli("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1")
     assert "appraised" not in out
@@ -73,7 +74,7 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     code, out, err = cli("survey", "import", "survey.csv", "--period", "2020")
     assert code == 0, err
     code, _, err = cli("publish", "--period", "2020", "--block", "so")
-    assert code == 2 and "so: STC: survey points missing for 1 item(s)" in err
+    assert code == 2 and "so: STC: thiếu điểm điều tra xã hội học của 1 tiêu chí" in err
     (tmp_path / "survey2.csv").write_text("unit,item,points\nSTC,3.1.2,0.5\n", encoding="utf-8")
     assert cli("survey", "import", "survey2.csv", "--period", "2020")[0] == 0
     code, out, err = cli("publish", "--period", "2020", "--block", "so")

@@ -3,6 +3,7 @@ the sender against the emulator (403, errors up to the limit), and the admin com
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -318,9 +319,10 @@ def test_outbox_commands(cli, database_url):
             uow.outbox_rows.mark_final(item.id, "w", "failed", f"boom {key}", 5)
         uow.commit()
     code, out, _ = cli("outbox", "status")
-    table = [line.split() for line in out.splitlines()]
-    assert table[0] == ["loại", "pending", "sending", "sent", "skipped", "unreachable", "failed", "uncertain"]
+    table = [[cell.strip() for cell in re.split("[┃│]", line)[1:-1]] for line in out.splitlines() if line[:1] in "┃│"]
+    assert table[0] == ["loại", "chờ gửi", "đang gửi", "đã gửi", "bỏ qua", "không gửi được", "lỗi", "chưa rõ"]
     assert table[1] == ["test", "0", "0", "0", "0", "0", "2", "0"] and "boom a" in out
+    assert re.search(r"#\d+ +lỗi +test +chat 1 +5 lần thử +boom a", out)
     assert cli("outbox", "retry", "--id", str(rows(uow)[0].id))[1].strip() == "Đã xếp lại 1 dòng vào hàng đợi gửi."
     assert [r.status for r in rows(uow)] == ["pending", "failed"]
     assert cli("outbox", "retry", "--all-failed")[1].strip() == "Đã xếp lại 1 dòng vào hàng đợi gửi."

@@ -11,6 +11,7 @@ from ...core.errors import DomainError
 from ...core.permissions import Grant, Role
 from ...core.services import people
 from ...i18n import LANGUAGES, t
+from ...i18n.roles import grant_text
 from .assess import open_workspace
 from .common import Turn, for_members, log
 
@@ -57,9 +58,9 @@ async def default_menu(application: Application) -> None:
         await application.bot.set_my_commands(commands, language_code=None if lang == "vi" else lang)
 
 
-def _roles_text(turn: Turn) -> str:
-    return "\n".join("• " + turn.t(f"role.{g.role.value}", unit=g.unit_code or "", block=g.block or "")
-                     for g in turn.identity.grants)
+async def _roles_text(turn: Turn) -> str:
+    units, blocks = await turn.run(people.scope_names, turn.identity.grants)
+    return "\n".join("• " + grant_text(g, turn.lang, units, blocks) for g in turn.identity.grants)
 
 
 async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -77,13 +78,13 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         turn = await Turn.start(update, context)
         await set_menu(turn)
         await turn.send(turn.t("onboarding.welcome" if added else "onboarding.welcome_back", name=user.first_name,
-                               roles=_roles_text(turn)))
+                               roles=await _roles_text(turn)))
     elif not turn.has_role:
         await turn.no_role()
         return
     else:
         await set_menu(turn)
-        await turn.send(turn.t("onboarding.welcome_back", name=user.first_name, roles=_roles_text(turn)))
+        await turn.send(turn.t("onboarding.welcome_back", name=user.first_name, roles=await _roles_text(turn)))
     if any(g.role in (Role.OFFICER, Role.UNIT_LEADER) for g in turn.identity.grants):
         await open_workspace(turn)
 

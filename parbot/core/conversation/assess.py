@@ -259,7 +259,10 @@ def _condition(turn: Turn, cb: Callback) -> None:
 
 def _waiting(mode: str):
     def route(turn: Turn, cb: Callback) -> None:
-        show_item(turn, _view(turn, cb), mode=mode)
+        view = _view(turn, cb)
+        if mode == "explanation" and view.answer is None:  # refused now, before the officer types it out
+            raise DomainError("assess.answer_first", item=view.item.code)
+        show_item(turn, view, mode=mode)
     return route
 
 
@@ -281,6 +284,7 @@ def _final(turn: Turn, cb: Callback) -> None:
 
 def _ask_submit(turn: Turn, cb: Callback) -> None:
     over = _overview(turn, cb)
+    svc.check_submittable(over)  # what submitting would refuse is said before "are you sure?"
     text = f"{turn.t('assess.submit.confirm')}\n\n{views.status_text(over, turn.tz, turn.lang)}"
     turn.show(text, confirm_rows(over, turn.lang))
 

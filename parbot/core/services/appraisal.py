@@ -32,7 +32,7 @@ from typing import Any, Iterable
 from .. import appraisal_state
 from ..criteria import BlockCriteria, Item
 from ..decimals import fmt, percent
-from ..errors import DomainError, NotFound, ValidationFailed
+from ..errors import DomainError, Message, NotFound, ValidationFailed
 from ..model import Answer, AppraisalState, AuditEntry, Contest, Evidence, Period, Score, Unit, UnitStage
 from ..period import AppraisalAssignment
 from ..permissions import Action, Caller, Grant, Role, UNIT_ROLES, allowed, require, units_in_scope
@@ -328,7 +328,7 @@ def _decide(criteria: BlockCriteria, item: Item, self_mark: Mark | None, points_
     must be ones the item's rule can produce, at no more decimals than the set shows (as ``scores import``)."""
     if points_text is None:
         if self_mark is None:
-            return None, False, None, f"item {item.code} has no self points to accept"
+            return None, False, None, Message("appraisal.nothing_to_accept", item=item.code)
         return (None, True, None, None) if self_mark is NA else (self_mark, False, None, None)  # type: ignore[return-value]
     points, na, problem = check_points(item, "appraised", points_text, criteria.block, criteria.points_decimals)
     if problem:
@@ -336,7 +336,7 @@ def _decide(criteria: BlockCriteria, item: Item, self_mark: Mark | None, points_
     differs = (NA if na else points) != self_mark
     reason = _nfc(reason) or None
     if differs and not reason:
-        return None, False, None, f"item {item.code}: give a reason when the points differ from the self points"
+        return None, False, None, Message("appraisal.reason_needed", item=item.code)
     return points, na, reason if differs else None, None
 
 
@@ -626,18 +626,18 @@ def close_round(uow: UnitOfWork, *, caller: Caller, round_no: int, block: str | 
             if state.closed_at(round_no):
                 continue
             if round_no == 2 and not state.closed_at(1):
-                problems.append(f"{unit.code}: round 1 is still open")
+                problems.append(Message("appraisal.round1_open", unit=unit.code))
                 continue
             criteria = period.criteria_for(unit.block)
             own = scores.get(unit.code, {})
             if round_no == 1:
                 missing = [i.code for i in appraised_items(criteria) if (i.code, "appraised") not in own]
                 if missing:
-                    problems.append(f"{unit.code}: not appraised: {', '.join(missing)}")
+                    problems.append(Message("appraisal.not_appraised", unit=unit.code, items=missing))
             else:
                 open_items = [c.item_code for c in state.open_contests]
                 if open_items:
-                    problems.append(f"{unit.code}: contests not answered: {', '.join(open_items)}")
+                    problems.append(Message("appraisal.contests_open", unit=unit.code, items=open_items))
             todo.append((unit, stage, state, criteria))
         if problems and not force:
             raise ValidationFailed("appraisal.round_incomplete", problems, round=round_no)
@@ -743,47 +743,48 @@ def import_appraisal(uow: UnitOfWork, *, caller: Caller, sheets: list[tuple[str,
     ``appraised_points`` leaves the item alone; "ok" accepts the self points. Returns (rows read, changed)."""
     require(caller.grants, Action.ADMINISTER)
     now = _now(now)
-    problems: list[str] = []
+    problems: list[Message] = []
     planned = []
     with uow:
         period = get_period(uow, year)
         uow.stages.for_period(period.id, for_update=True)  # the units in the order close_round takes them
         opened: dict[str, _Open] = {}
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str], Message] = {}
         count = 0
         for sheet, rows in sheets:
             for row in rows:
                 count += 1
-                where = f"sheet {sheet} row {row.line}"
+                where = Message("appraisal.where", sheet=sheet, line=row.line)
                 text = row.get("appraised_points")
                 if not text:
                     if row.get("reason"):
-                        problems.append(f"{where}: a reason without appraised points")
+                        problems.append(Message("appraisal.at", where=where, problem=Message("appraisal.reason_only")))
                     continue
                 code, item_code = row.get("unit"), row.get("item")
                 try:
                     if code not in opened:
                         opened[code] = _open(uow, period, _unit(uow, period, code))
                 except DomainError as error:
-                    problems.append(f"{where}: unit {code!r}: {error}")
+                    problems.append(Message("appraisal.at", where=where, problem=error))
                     continue
                 unit_open = opened[code]
                 view = unit_open.items.get(item_code)
                 if view is None:
                     item = unit_open.criteria.items.get(item_code)
-                    problems.append(f"{where}: item {item_code} comes from the survey: it is never appraised"
-                                    if item is not None and item.is_survey else
-                                    f"{where}: unknown item {item_code!r} for block {unit_open.unit.block}")
+                    problems.append(Message("appraisal.at", where=where, problem=Message(
+                        "appraisal.survey_item", item=item_code) if item is not None and item.is_survey else
+                        Message("appraisal.unknown_item", item=item_code or "", block=unit_open.unit.block)))
                     continue
                 if (code, item_code) in seen:
-                    problems.append(f"{where}: repeats {seen[(code, item_code)]} ({code}, {item_code})")
+                    problems.append(Message("appraisal.at", where=where, problem=Message(
+                        "appraisal.repeats", first=seen[(code, item_code)], unit=code, item=item_code)))
                     continue
                 seen[(code, item_code)] = where
                 accept = text.lower() in ACCEPT_WORDS
                 value, na, why, problem = _decide(unit_open.criteria, view.item, view.self_points,
                                                   None if accept else text, row.get("reason"))
                 if problem:
-                    problems.append(f"{where}: {problem}")
+                    problems.append(Message("appraisal.at", where=where, problem=problem))
                     continue
                 planned.append((unit_open, view, value, na, why))
         if problems:

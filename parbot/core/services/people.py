@@ -10,6 +10,7 @@ import re
 import secrets
 import string
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -291,3 +292,12 @@ def _find_person(uow: UnitOfWork, who: str) -> Person:
     if person is None:
         raise NotFound("member.not_found", person=who)
     return person
+
+
+def scope_names(uow: UnitOfWork, grants: Iterable[Grant]) -> tuple[dict[str, str], dict[str, str]]:
+    """The names of the units and blocks the grants are scoped to (code -> name), for people to read."""
+    with uow:
+        units = {g.unit_code: unit.name for g in grants if g.unit_code
+                 and (unit := uow.units.get(g.unit_code)) is not None}
+        blocks = {b.code: b.name for b in uow.blocks.list()}
+    return units, blocks

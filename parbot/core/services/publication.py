@@ -12,7 +12,7 @@ import unicodedata
 from datetime import datetime, timezone
 
 from ..decimals import fmt
-from ..errors import DomainError, NotFound, ValidationFailed
+from ..errors import DomainError, Message, NotFound, ValidationFailed
 from ..model import AuditEntry, Period, Snapshot
 from ..permissions import Action, Caller, Role, require
 from ..ports import UnitOfWork
@@ -73,9 +73,9 @@ def missing(results: list[BlockResult]) -> list[str]:
     for block in results:
         for u in sorted(block.units, key=lambda r: r.unit.code):
             if u.missing_appraisal:
-                problems.append(f"{block.block}: {u.unit.code}: {u.missing_appraisal} item(s) not appraised")
+                problems.append(Message("publication.not_appraised", block=block.block, unit=u.unit.code, count=u.missing_appraisal))
             if u.missing_survey:
-                problems.append(f"{block.block}: {u.unit.code}: survey points missing for {u.missing_survey} item(s)")
+                problems.append(Message("publication.survey_missing", block=block.block, unit=u.unit.code, count=u.missing_survey))
     return problems
 
 

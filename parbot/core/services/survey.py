@@ -70,18 +70,23 @@ def distribute(total: Decimal, maxima: list[Decimal]) -> list[Decimal]:
     return parts
 
 
-def _share_from_counts(row: Row, options: dict[str, str], weights: dict[str, Decimal]) -> tuple[Decimal | None, str | None]:
+def _share_from_counts(row: Row, options: dict[str, str], weights: dict[str, Decimal]) -> tuple[Decimal | None, Message | None]:
     counts = {}
     for column, option in options.items():
         text = row.get(column) or "0"
         count = as_count(text)
         if count is None:
-            return None, f"{column} {text[:40]!r} is not a whole number of answers"
+            return None, Message("survey.not_a_count", column=column, value=text[:40])
         counts[option] = count
     answers = sum(counts.values())
     if answers == 0:
-        return None, "no answers counted"
+        return None, Message("survey.no_answers")
     return sum((weights[o] * c for o, c in counts.items()), ZERO) / (HUNDRED * answers), None
+
+
+def _row(row: Row, problem: Message) -> Message:
+    """A problem of a whole row (no single cell to point at)."""
+    return Message("survey.row", line=row.line, problem=problem)
 
 
 def import_survey(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: list[Row], year: int | None = None,
@@ -90,10 +95,10 @@ def import_survey(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: l
     require(caller.grants, Action.ADMINISTER)
     weights = weights or DEFAULT_WEIGHTS
     options = {c: c[len(COUNT_PREFIX):].upper() for c in header if c.startswith(COUNT_PREFIX)}
-    problems = [f"missing column {c!r}" for c in ("unit", "item") if c not in header]
+    problems = [Message("survey.missing_column", column=c) for c in ("unit", "item") if c not in header]
     if "points" not in header and not options:
-        problems.append("give a 'points' column or answer counts (count_a, count_b, …)")
-    problems += [f"column {c!r}: option {o} has no weight (weights: {', '.join(weights)})"
+        problems.append(Message("survey.no_points_column"))
+    problems += [Message("survey.no_weight", column=c, option=o, weights=list(weights))
                  for c, o in options.items() if o not in weights]
     if problems:
         raise ValidationFailed("survey.invalid", problems)
@@ -104,23 +109,22 @@ def import_survey(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: l
         units = {u.code: u for u in uow.units.list(year=period.year)}
         seen: dict[tuple[str, str], int] = {}
         for row in rows:
-            at = f"row {row.line}"
             unit_code, code = row.get("unit"), row.get("item")
             unit = units.get(unit_code)
             if unit is None or unit.block not in targets:
-                problems.append(f"{at}: unit {unit_code!r} is not assessed in {period.year}")
+                problems.append(_row(row, Message("survey.not_assessed", unit=unit_code or "", year=period.year)))
                 continue
             items = targets[unit.block].get(code)
             if items is None:
                 known = period.criteria_for(unit.block).items.get(code)
-                problems.append(f"{at}: item {code} is self-assessed: it takes no survey points" if known else
-                                f"{at}: {code!r} is no survey item or survey component of block {unit.block}")
+                problems.append(_row(row, Message("survey.self_assessed", item=code) if known else
+                                     Message("survey.not_survey", item=code or "", block=unit.block)))
                 continue
             maximum = sum((i.maximum for i in items), ZERO)
             points_text = row.get("points")
             counted = any(row.get(c) for c in options)
             if points_text and counted:
-                problems.append(f"{at}: give points or answer counts, not both")
+                problems.append(_row(row, Message("survey.points_and_counts")))
                 continue
             if points_text:
                 try:
@@ -135,16 +139,16 @@ def import_survey(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: l
             elif counted:
                 share, problem = _share_from_counts(row, options, weights)
                 if problem:
-                    problems.append(f"{at}: {problem}")
+                    problems.append(_row(row, problem))
                     continue
                 total = round_half_up(maximum * share)  # type: ignore[operator]
             else:
-                problems.append(f"{at}: no points and no answer counts")
+                problems.append(_row(row, Message("survey.no_points")))
                 continue
             for item, points in zip(items, distribute(total, [i.maximum for i in items])):
                 key = (unit.code, item.code)
                 if key in seen:
-                    problems.append(f"{at}: item {item.code} of {unit.code} is already given in row {seen[key]}")
+                    problems.append(_row(row, Message("survey.already_given", item=item.code, unit=unit.code, first=seen[key])))
                     continue
                 seen[key] = row.line
                 value, _, problem = check_points(item, "survey", fmt(points),

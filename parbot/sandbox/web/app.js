@@ -3,7 +3,8 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { user: null, since: 0, polling: false, nodes: new Map() };
-const ROLE_NAMES = { officer: "Cán bộ đầu mối", leader: "Lãnh đạo đơn vị", appraiser: "Thẩm định" };
+// Keyed by the role the server grants (the form's "leader" is granted as unit_leader).
+const ROLE_NAMES = { officer: "Cán bộ đầu mối", unit_leader: "Lãnh đạo đơn vị", appraiser: "Thành viên thẩm định" };
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -56,7 +57,7 @@ function enter(trainee) {
   $("join").hidden = true;
   $("chat").hidden = false;
   const channel = trainee.channel === "zalo" ? " · Zalo" : "";
-  $("whoami").textContent = `${trainee.name} · ${ROLE_NAMES[trainee.role] || trainee.role} · ${trainee.unit}${channel}`;
+  $("whoami").textContent = `${trainee.name} · ${ROLE_NAMES[trainee.role] || trainee.role} · ${trainee.unit_name || trainee.unit}${channel}`;
   $("text").focus();
   if (trainee.channel === "zalo") {
     $("menu").hidden = true;  // Zalo bots have no command menu: commands are typed

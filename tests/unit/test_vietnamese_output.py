@@ -1,0 +1,112 @@
+"""No English reaches a Vietnamese reader (issue 12): the CLI's output with ``--lang vi`` on a newcomer's
+usual mistakes, scanned for tell-tale English words. The demo's transcripts get the same scan in
+tests/e2e/test_demo.py."""
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from parbot.cli.main import app
+from parbot.settings import get_settings
+from tests.conftest import DATA
+from tests.unit.test_criteria import VALID
+
+# Words a Vietnamese sentence never needs; a hit is English that slipped through.
+TELLTALE = re.compile(r"\b(the|not|must|is|are|should|cannot|Error|Refused|points|item|items|unknown|missing|"
+                      r"duplicate|expected|invalid|block|tier|values|maximum|unit|officer|appraiser|leader|"
+                      r"pending|sent|failed|skipped|attempts|Nothing|found|add up)\b", re.IGNORECASE)
+# Codes, keys, paths and file names are the reader's own text: anything with a dot, slash, underscore,
+# or bracket inside, a command in backticks, an option (--block) or a quoted value.
+ALLOWED = re.compile(r"`[^`]*`|\S*[._/\[\]]\S*|--\S+|“[^”]*”|'[^']*'")
+
+
+def english(text: str) -> list[str]:
+    """The lines of ``text`` that still read as English, with the words that gave them away."""
+    found = []
+    for line in text.splitlines():
+        words = TELLTALE.findall(ALLOWED.sub(" ", line))
+        if words:
+            found.append(f"{line!r}: {words}")
+    return found
+
+
+def test_the_scan_catches_english_and_lets_codes_pass():
+    assert english("giá trị trên 5 trở lên không thuộc mức nào") == []
+    assert english("t.yaml:3: areas[0].criteria[1].items: mã “1.1.1” bị trùng; --block so_ban_nganh") == []
+    assert english("Lời mời #1: officer (unit SNV)") and english("the rule can give 2 points")
+
+
+@pytest.fixture
+def run(monkeypatch, tmp_path):
+    for name in ("PARBOT_LANGUAGE", "TELEGRAM_BOT_TOKEN", "PARBOT_BOT_USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PARBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'parbot.db'}")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args: object) -> str:
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["--lang", "vi", *(str(a) for a in args)], catch_exceptions=False)
+        return result.stdout + result.stderr
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+BROKEN = [  # one criteria-set mistake per checker family: sums, tiers, blocks, codes, numbers, rules
+    ("total_max: 5", "total_max: 6"),
+    ("max: 5\n", "max: {huyen: 5, tinh: 5}\n"),
+    ("{above: 90, points: 2}", "{above: 95, points: 2}"),
+    ("{below: 70, points: 0}", "{below: 60, points: 0}"),
+    ("rule: {kind: yes_no}", "rule: {kind: yes_no, yes: 2}"),
+    ('code: "1.1.2"', 'code: "1.1.1"'),
+    ("            max: 1\n", "            max: một\n"),
+]
+
+
+@pytest.mark.parametrize("old,new", BROKEN, ids=[n for _, n in BROKEN])
+def test_criteria_file_problems_read_in_vietnamese(run, tmp_path, old, new):
+    assert old in VALID
+    path = tmp_path / "t.yaml"
+    path.write_text(VALID.replace(old, new, 1), encoding="utf-8")
+    output = run("framework", "validate", path)
+    assert "t.yaml:" in output
+    assert english(output) == []
+
+
+def test_period_file_problems_read_in_vietnamese(run, tmp_path):
+    sample = (DATA / "vinhphuc-2019-period.yaml").read_text(encoding="utf-8")
+    opens = re.search(r"self_assessment_opens: (\S+)", sample).group(1)
+    broken = re.sub(r"self_assessment_closes: \S+", "self_assessment_closes: 2000-01-01T08:00:00+07:00", sample)
+    (tmp_path / "order.yaml").write_text(broken, encoding="utf-8")
+    (tmp_path / "zone.yaml").write_text(sample.replace(opens, opens[:19]), encoding="utf-8")
+    (tmp_path / "list.yaml").write_text("- year: 2019\n", encoding="utf-8")
+    outputs = [run("period", "create", tmp_path / name) for name in ("order.yaml", "zone.yaml", "list.yaml")]
+    assert all("yaml" in output for output in outputs)
+    assert english("\n".join(outputs)) == []
+
+
+def test_admin_commands_read_in_vietnamese(run, tmp_path):
+    outputs = [run("period", "create", DATA / "vinhphuc-2019-period.yaml")]
+    with (tmp_path / "units.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["code", "name", "block"], ["SNV", "Sở Nội vụ", "so_ban_nganh"],
+                                      ["", "Không mã", "so_ban_nganh"], ["STC", "Sở Tài chính", "khong_co"]])
+    outputs.append(run("units", "import", tmp_path / "units.csv"))
+    (tmp_path / "units.csv").write_text("code,name,block\nSNV,Sở Nội vụ,so_ban_nganh\n", encoding="utf-8")
+    outputs.append(run("units", "import", tmp_path / "units.csv"))
+    (tmp_path / "survey.csv").write_text("unit,item,points,count_a\nSNV,1.1,1,\nZZZ,1.1,1,\nSNV,9.9,,x\n"
+                                         "SNV,9.9,1,2\n", encoding="utf-8")
+    outputs.append(run("survey", "import", tmp_path / "survey.csv", "--period", "2019"))
+    (tmp_path / "survey.csv").write_text("unit,count_e\nSNV,1\n", encoding="utf-8")
+    outputs.append(run("survey", "import", tmp_path / "survey.csv", "--period", "2019"))
+    officer = run("invite", "create", "--role", "officer", "--unit", "SNV")
+    assert "Sở Nội vụ" in officer
+    appraiser = run("invite", "create", "--role", "appraiser", "--block", "so_ban_nganh")
+    outputs += [officer, appraiser, run("invite", "create", "--role", "officer", "--unit", "ZZZ"),
+                run("outbox", "status"), run("reminders", "preview"),
+                run("results", "--out", tmp_path / "kq.txt"),  # --out without --format is refused
+                run("results", "--help"), run("appraisal", "close-round", "--help"), run("publish", "--help")]
+    assert english("\n".join(outputs)) == []
