@@ -12,7 +12,6 @@ import random
 
 import pytest
 from e2e_support import join, rows
-from helpers import screen
 
 from parbot.core.criteria import Item
 from parbot.core.rules import ChoiceRule, YesNoRule
@@ -26,15 +25,15 @@ from parbot.storage.uow import SqlUnitOfWork
 pytestmark = pytest.mark.e2e
 SEED = 14
 UNITS = ("SNV", "STC", "STP", "SKH", "STT", "H01", "H02", "X0101", "X0102", "X0103")
-ACTIONS = 25  # per officer: a few hundred in all
-PATIENCE = 6.0  # how long an officer waits for an answer before going on: above a 429 retry or a timeout
+ACTIONS = 20  # per officer: a few hundred in all
+PATIENCE = 4.0  # how long an officer waits for an answer before going on: above a 429 retry or a timeout
 RATES = {"timeout": 0.02, "server_error": 0.03, "reset": 0.03, "lost_reply": 0.05, "too_many": 0.03}
 
 
 @pytest.fixture
 async def emulator_server():
     """Faults on every Bot API method, all rates zero until the test turns the chaos on."""
-    async with EmulatorServer(faults=Faults(seed=SEED, retry_after=1, timeout_delay=2.0)) as server:
+    async with EmulatorServer(faults=Faults(seed=SEED, retry_after=1, timeout_delay=1.0)) as server:
         yield server
 
 
@@ -54,14 +53,16 @@ class ChaosOfficer:
 
     async def answer(self, item: Item) -> None:
         self.user.forge_callback(f"{self.tag}:i:{self.unit}:{item.position}")  # the item picked from the list
-        if not await self.wait(until=lambda msgs: any(f"{item.code}. " in (m.text or "") for m in msgs)):
+        answers = f"{self.tag}:a:{self.unit}:{item.position}:"
+        shown = [(m, b) for m in await self.wait(until=lambda msgs: any(f"{item.code}. " in (m.text or "")
+                                                                          for m in msgs))
+                 for row in m.inline_keyboard for b in row if b.get("callback_data", "").startswith(answers)]
+        if not shown:  # the item did not open (its screen was lost): the person tries something else
             return
-        buttons = [b for row in screen(self.user).inline_keyboard for b in row
-                   if b.get("callback_data", "").startswith(f"{self.tag}:a:{self.unit}:{item.position}:")]
-        button = self.rng.choice(buttons)
+        message, button = self.rng.choice(shown)
         choice = button["callback_data"].rsplit(":", 1)[1]
         answer = item.rule.parse({"yes": choice} if isinstance(item.rule, YesNoRule) else {"option": choice})
-        self.user.press(callback_data=button["callback_data"])
+        self.user.press(callback_data=button["callback_data"], message_id=message.message_id)
         saved = t("assess.saved", "vi", item=item.code, points="", maximum="").split(":")[0]
         seen = await self.wait(until=lambda msgs: any((m.text or "").startswith(saved + ":") for m in msgs))
         self.presses.setdefault(item.code, []).append((answer, bool(seen)))
