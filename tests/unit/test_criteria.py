@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from parbot.core.criteria import load_criteria_set, parse_criteria_set, shipped_sets_dir
+from parbot.core.criteria import Problem, load_criteria_set, parse_criteria_set, shipped_sets_dir
 from parbot.core.rules import AllOfRule, ChoiceRule, TiersRule, YesNoRule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -313,12 +313,71 @@ YAML_VALUES = st.recursive(
     max_leaves=30)
 
 
+@st.composite
+def damaged(draw, node):
+    """A copy of ``node`` with values replaced, keys dropped or added and list entries dropped or repeated at
+    any depth: documents that pass the first keys and reach the rules, tiers, maxima and block checks."""
+    damage = draw(st.integers(0, 19))
+    if damage == 0:
+        return draw(YAML_VALUES)
+    if damage < 6:  # this part left whole
+        return node
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in ("name", "title") and draw(st.booleans()):  # other words: often still a valid set
+                out[key] = draw(st.text(min_size=1, max_size=12))
+            elif draw(st.integers(0, 12)):  # kept (maybe damaged below), else dropped
+                out[key] = draw(damaged(value))
+        if draw(st.integers(0, 6)) == 0:
+            out[draw(st.sampled_from(["max", "kind", "points", "above", "below", "at_least", "code", "x"]))] = \
+                draw(YAML_VALUES)
+        return out
+    if isinstance(node, list):
+        out = [draw(damaged(child)) for child in node if draw(st.integers(0, 8))]
+        if out and draw(st.integers(0, 6)) == 0:
+            out.append(out[0])  # a repeated entry: duplicate codes
+        return out
+    return node
+
+
+ORIGINAL = yaml.safe_load(VALID)
+DAMAGED = damaged(ORIGINAL)
+
+
+def checked(document) -> tuple:
+    """Parse a document: problems, or a usable set, never both, never an exception."""
+    criteria_set, problems = parse_criteria_set(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+                                                "t.yaml")
+    assert (criteria_set is None) == bool(problems)
+    assert all(isinstance(p, Problem) and p.file == "t.yaml" and p.message for p in problems)
+    if criteria_set is not None:
+        assert all(criteria_set.for_block(b).maximum >= 0 for b in criteria_set.block_codes)
+    return criteria_set, problems
+
+
 @settings(max_examples=300, deadline=None)
-@given(YAML_VALUES)
-def test_any_yaml_document_gives_problems_never_an_exception(value):
-    criteria_set, problems = parse_criteria_set(yaml.safe_dump(value, allow_unicode=True), "t.yaml")
-    assert criteria_set is None and problems
-    assert all(p.file == "t.yaml" and p.message for p in problems)
+@given(YAML_VALUES | DAMAGED)
+def test_any_yaml_document_gives_problems_or_a_set_never_an_exception(document):
+    checked(document)
+
+
+def test_the_damaged_documents_reach_the_checks_below_the_first_keys():
+    """The fuzz above would claim more than it checks if every document were refused at the top: a fixed
+    sample of damaged documents has problems deep inside areas, criteria and items, and some changed ones
+    still pass."""
+    depths, passed = [], 0
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True, phases=[Phase.generate])
+    @given(DAMAGED)
+    def sample(document):
+        nonlocal passed
+        criteria_set, problems = checked(document)
+        passed += criteria_set is not None and document != ORIGINAL
+        depths.extend(p.path.count(".") + p.path.count("[") for p in problems)
+
+    sample()
+    assert max(depths) >= 5 and passed > 0, (max(depths), passed)
 
 
 @settings(max_examples=200, deadline=None)

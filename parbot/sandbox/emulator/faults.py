@@ -1,6 +1,7 @@
 """Network faults and latency for chaos tests, drawn from a seeded ``random.Random`` so a seed replays a run.
 
-Each Bot API request draws at most one fault. ``lost_reply`` applies the action and then drops the
+Each Bot API request draws at most one fault. Requests naming a chat draw from that chat's own stream, so
+a seed replays each chat's faults however the chats' requests interleave. ``lost_reply`` applies the action and then drops the
 connection, so the bot cannot tell it happened: the case that produces double messages when retried blindly.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Faults:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._streams: dict[str, random.Random] = {}
         if self.methods is not None:
             self.methods = frozenset(m.lower() for m in self.methods)
 
@@ -37,11 +39,12 @@ class Faults:
         low, high = self.latency
         return self._rng.uniform(low, high) if high > 0 else 0.0
 
-    def draw(self, method: str) -> str | None:
-        """The fault for this request, or None."""
+    def draw(self, method: str, chat: str | None = None) -> str | None:
+        """The fault for this request (to ``chat`` when it names one), or None."""
         if self.methods is not None and method.lower() not in self.methods:
             return None
-        roll = self._rng.random()
+        rng = self._rng if chat is None else self._streams.setdefault(chat, random.Random(f"{self.seed}:{chat}"))
+        roll = rng.random()
         for kind in KINDS:
             rate = getattr(self, kind)
             if roll < rate:

@@ -69,12 +69,17 @@ async def bot_api(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR_KEY]
     if request.match_info["token"] != emulator.token:
         return _envelope(401, ApiError(401, "Unauthorized").envelope())
+    try:
+        params, uploads = await _read_params(request)
+    except ValueError:  # undecodable JSON body
+        return _envelope(400, ApiError(400, "Bad Request: can't parse request body").envelope())
     faults: Faults | None = request.app.get(FAULTS_KEY)
     fault = None
     if faults is not None:
         if delay := faults.delay():
             await asyncio.sleep(delay)
-        fault = faults.draw(request.match_info["method"])
+        chat = params.raw.get("chat_id")
+        fault = faults.draw(request.match_info["method"], None if chat is None else str(chat))
         if fault == "timeout":
             await asyncio.sleep(faults.timeout_delay)
             return _drop_connection(request)
@@ -86,11 +91,10 @@ async def bot_api(request: web.Request) -> web.Response:
             return _envelope(429, ApiError(429, f"Too Many Requests: retry after {faults.retry_after}",
                                            retry_after=faults.retry_after).envelope())
     try:
-        params, uploads = await _read_params(request)
         result = await emulator.call(request.match_info["method"], params, uploads)
     except ApiError as exc:
         return _envelope(exc.code, exc.envelope())
-    except ValueError:  # undecodable JSON body
+    except ValueError:  # a parameter that does not parse
         return _envelope(400, ApiError(400, "Bad Request: can't parse request body").envelope())
     if fault == "lost_reply":
         return _drop_connection(request)
