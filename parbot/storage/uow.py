@@ -68,6 +68,14 @@ def _criteria_set(session: Session, set_id: int, content_hash: str) -> CriteriaS
     return _criteria_sets.get(content_hash, build)  # type: ignore[return-value]
 
 
+def _plain(session: Session, table: type, *where: sa.ColumnElement[bool], order_by: object = None) -> list[sa.Row]:
+    """A table's rows as Core rows (attribute access like the ORM object's, without building and tracking one);
+    pending changes are flushed first, as the ORM's autoflush would."""
+    session.flush()
+    query = sa.select(table.__table__).where(*where)  # type: ignore[attr-defined]
+    return list(session.connection().execute(query if order_by is None else query.order_by(order_by)))
+
+
 class _Repo:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -433,8 +441,8 @@ class SqlAnswers(_Repo):
         return None if row is None else _answer(row)
 
     def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
-        rows = self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id,
-                                                         AnswerRow.unit_code == unit_code))
+        """Read on every turn (the unit's overview): Core rows, no ORM objects to build and track."""
+        rows = _plain(self.session, AnswerRow, AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code)
         return {r.item_code: _answer(r) for r in rows}
 
     def for_period(self, period_id: int) -> list[Answer]:
@@ -467,8 +475,9 @@ class SqlEvidence(_Repo):
         return row.id  # type: ignore[return-value]
 
     def for_unit(self, period_id: int, unit_code: str) -> list[Evidence]:
-        rows = self.session.exec(select(EvidenceRow).where(EvidenceRow.period_id == period_id,
-                                                           EvidenceRow.unit_code == unit_code).order_by(EvidenceRow.id))
+        """Read on every turn (the unit's overview), as answers are."""
+        rows = _plain(self.session, EvidenceRow, EvidenceRow.period_id == period_id, EvidenceRow.unit_code == unit_code,
+                      order_by=EvidenceRow.id)
         return [_evidence(r) for r in rows]
 
     def for_period(self, period_id: int) -> list[Evidence]:
