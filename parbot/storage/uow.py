@@ -139,8 +139,7 @@ class SqlUnits(_Repo):
     """Units are versioned by year: ``get`` and ``list`` with a year give the version valid that year."""
 
     def versions(self, code: str) -> list[Unit]:
-        rows = self.session.exec(select(UnitRow).where(UnitRow.code == code).order_by(UnitRow.valid_from))
-        return [_unit(r) for r in rows]
+        return [_unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from)]
 
     def get(self, code: str, year: int | None = None) -> Unit | None:
         versions = self.versions(code)
@@ -181,6 +180,17 @@ class SqlUnits(_Repo):
         self.session.flush()
 
 
+# What identifies a period's content, built once: a statement made per call costs more than running it cached.
+_PERIOD = (sa.select(PeriodRow.id, PeriodRow.year, sa.cast(PeriodRow.config, sa.Text), PeriodCriteriaRow.block,
+                     CriteriaSetRow.id, CriteriaSetRow.content_hash)
+           .outerjoin(PeriodCriteriaRow, PeriodCriteriaRow.period_id == PeriodRow.id)
+           .outerjoin(CriteriaSetRow, CriteriaSetRow.id == PeriodCriteriaRow.criteria_set_id)
+           .order_by(PeriodCriteriaRow.block))
+_PERIOD_BY_YEAR = _PERIOD.where(PeriodRow.year == sa.bindparam("year"))
+_PERIOD_BY_ID = _PERIOD.where(PeriodRow.id == sa.bindparam("id"))
+_PERIOD_CURRENT = _PERIOD.where(PeriodRow.year == sa.select(sa.func.max(PeriodRow.year)).scalar_subquery())
+
+
 class SqlPeriods(_Repo):
     """Periods come from the process's cache: one statement reads what identifies a period's content (its
     config, and each block's set id and content hash, never the YAML) and the Period built for that content is
@@ -190,13 +200,8 @@ class SqlPeriods(_Repo):
         super().__init__(session)
         self._current: Period | None | bool = False  # False: not read yet in this transaction
 
-    def _read(self, where: sa.ColumnElement[bool]) -> Period | None:
-        query = (sa.select(PeriodRow.id, PeriodRow.year, sa.cast(PeriodRow.config, sa.Text), PeriodCriteriaRow.block,
-                           CriteriaSetRow.id, CriteriaSetRow.content_hash)
-                 .outerjoin(PeriodCriteriaRow, PeriodCriteriaRow.period_id == PeriodRow.id)
-                 .outerjoin(CriteriaSetRow, CriteriaSetRow.id == PeriodCriteriaRow.criteria_set_id)
-                 .where(where).order_by(PeriodCriteriaRow.block))
-        rows = self.session.execute(query).all()
+    def _read(self, query: sa.Select, **params: object) -> Period | None:
+        rows = self.session.execute(query, params).all()
         if not rows:
             return None
         period_id, year, config = rows[0][:3]
@@ -209,17 +214,17 @@ class SqlPeriods(_Repo):
         return _periods.get((period_id, year, config, links), build)  # type: ignore[return-value]
 
     def get(self, year: int) -> Period | None:
-        return self._read(PeriodRow.year == year)
+        return self._read(_PERIOD_BY_YEAR, year=year)
 
     def current(self) -> Period | None:
         """The latest period: the one officers work on unless a year is named. Read once per transaction (a
         conversation turn asks for it in every service it calls); save() forgets it."""
         if self._current is False:
-            self._current = self._read(PeriodRow.year == sa.select(sa.func.max(PeriodRow.year)).scalar_subquery())
+            self._current = self._read(_PERIOD_CURRENT)
         return self._current  # type: ignore[return-value]
 
     def by_id(self, period_id: int) -> Period | None:
-        return self._read(PeriodRow.id == period_id)
+        return self._read(_PERIOD_BY_ID, id=period_id)
 
     def save(self, config: PeriodConfig, criteria_ids: dict[str, int]) -> Period:
         self._current = False
@@ -341,8 +346,9 @@ class SqlPeople(_Repo):
         return None if row is None else _person(row)
 
     def by_telegram_id(self, telegram_id: int) -> Person | None:
-        row = self.session.exec(select(PersonRow).where(PersonRow.telegram_id == telegram_id)).first()
-        return None if row is None else _person(row)
+        """Every update starts here: a Core row, not an ORM object."""
+        rows = _plain(self.session, PersonRow, PersonRow.telegram_id == telegram_id)
+        return _person(rows[0]) if rows else None
 
     def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
                language: str) -> Person:
@@ -387,7 +393,7 @@ class SqlPeople(_Repo):
 
 class SqlRoles(_Repo):
     def grants(self, person_id: int) -> list[Grant]:
-        rows = self.session.exec(select(RoleRow).where(RoleRow.person_id == person_id).order_by(RoleRow.id))
+        rows = _plain(self.session, RoleRow, RoleRow.person_id == person_id, order_by=RoleRow.id)
         return [Grant(Role(r.role), r.unit_code, r.block) for r in rows]
 
     def add(self, person_id: int, grant: Grant, invite_id: int | None = None) -> bool:
