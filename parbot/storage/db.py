@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,60 +25,9 @@ def _create_private(engine: Engine) -> None:
         pass  # it exists, or SQLite reports the unusable path when it connects
 
 
-BUSY_SECONDS = 30
-_writer_locks: dict[str, threading.Lock] = {}
-_writer_locks_guard = threading.Lock()
-
-
-def _writer_lock(database: str) -> threading.Lock:
-    with _writer_locks_guard:
-        return _writer_locks.setdefault(os.path.abspath(database), threading.Lock())
-
-
-class _QueuedWriters(sqlite3.Connection):
-    """A connection whose writers of this process queue on a lock for the database file before ``BEGIN
-    IMMEDIATE``, released once COMMIT or ROLLBACK is done. SQLite's own busy handler polls with sleeps that grow
-    to 100 ms, so under load the write lock sat free while waiters slept and late comers overtook them; here
-    the next writer starts as soon as the previous one ends. Other processes still meet SQLite's busy timeout."""
-
-    writer_lock: threading.Lock | None = None
-
-    def begin_writing(self, database: str) -> None:
-        lock = _writer_lock(database)
-        # Bounded like the busy timeout: a second writer in one thread falls back to SQLite's waiting, as before.
-        if lock.acquire(timeout=BUSY_SECONDS):
-            self.writer_lock = lock
-
-    def _end_writing(self) -> None:
-        lock, self.writer_lock = self.writer_lock, None
-        if lock is not None:
-            lock.release()
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._end_writing()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._end_writing()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._end_writing()
-
-
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False,
-                                                                "factory": _QueuedWriters})
-        database = engine.url.database
-        queued = bool(database) and database != ":memory:" and not database.startswith("file:")
+        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI types
@@ -88,7 +35,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -98,13 +45,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             # Take the write lock at the start: read-then-write transactions never deadlock on upgrade. A unit
             # of work begun as a reader (SqlUnitOfWork.reading) leaves it free for the others.
             reader = connection.get_execution_options().get(READER_OPTION)
-            if not reader and queued:
-                connection.connection.dbapi_connection.begin_writing(database)
-            try:
-                connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
-            except BaseException:
-                connection.connection.dbapi_connection.rollback()  # ends nothing in SQLite; frees the queue
-                raise
+            connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
         _create_private(engine)
         return engine
