@@ -302,8 +302,10 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[tuple[int, Run
                     runs.append((n, loud))
                 if n == args.officers[0]:
                     ratios[kind] = quiet.rate / echo.rate if echo.rate else 0.0
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # other work on the machine stretches wall times
     body = (f"Command: `python benchmarks/load.py {' '.join(sys.argv[1:])}` (Python {platform.python_version()}, "
-            f"{os.cpu_count()} cores shared with other work).\n\n{table(runs)}\n\n{ratio_line(ratios)} "
+            f"{os.cpu_count()} cores shared with other work, load average at the end {load}).\n\n{table(runs)}\n\n"
+            f"{ratio_line(ratios)} "
             f"(at {args.officers[0]} officers)\n")
     return body, runs, ratios
 

@@ -1,8 +1,9 @@
 """The SQL unit of work and the repositories behind core's ports."""
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable, Iterable
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,13 +29,53 @@ from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow,
 
 
 
-@lru_cache(maxsize=64)
-def _parsed(content_hash: str, text: str) -> CriteriaSet:
-    """Criteria sets are immutable by content: parse each once per process."""
+class _ContentCache:
+    """Immutable objects built from stored content, kept per process under a key made of that content (its hash):
+    a changed row gives a new key, an unchanged one the object already built. Shared across threads and
+    transactions, so what it holds is never mutated."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._size, self._lock = size, threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], object]) -> object:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()  # outside the lock: two threads may build the same value once each, both are right
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+_criteria_sets = _ContentCache(64)  # content hash -> CriteriaSet
+_periods = _ContentCache(64)  # (id, year, config JSON, links with their sets' hashes) -> Period
+
+
+def _parse(content_hash: str, text: str) -> CriteriaSet:
     criteria_set, problems = parse_criteria_set(text, f"stored set {content_hash[:12]}")
     if criteria_set is None:
         raise DomainError("criteria.stored_invalid", problems="; ".join(map(str, problems)))
     return criteria_set
+
+
+def _criteria_set(session: Session, set_id: int, content_hash: str) -> CriteriaSet:
+    """The parsed set of that hash; its YAML is read and parsed only the first time the process meets it."""
+    def build() -> CriteriaSet:
+        text = session.execute(sa.select(CriteriaSetRow.source_text).where(CriteriaSetRow.id == set_id)).scalar_one()
+        return _parse(content_hash, text)
+    return _criteria_sets.get(content_hash, build)  # type: ignore[return-value]
+
+
+def _plain(session: Session, table: type, *where: sa.ColumnElement[bool], order_by: object = None) -> list[sa.Row]:
+    """A table's rows as Core rows (attribute access like the ORM object's, without building and tracking one);
+    pending changes are flushed first, as the ORM's autoflush would."""
+    session.flush()
+    query = sa.select(table.__table__).where(*where)  # type: ignore[attr-defined]
+    return list(session.connection().execute(query if order_by is None else query.order_by(order_by)))
 
 
 class _Repo:
@@ -43,21 +84,23 @@ class _Repo:
 
 
 class SqlCriteriaSets(_Repo):
-    def _row(self, code: str, version: int) -> CriteriaSetRow | None:
-        return self.session.exec(select(CriteriaSetRow).where(CriteriaSetRow.code == code,
-                                                              CriteriaSetRow.version == version)).first()
+    def _key(self, code: str, version: int) -> tuple[int, str] | None:
+        """Id and hash, without the YAML: enough to find the parsed set in the process's cache."""
+        return self.session.execute(sa.select(CriteriaSetRow.id, CriteriaSetRow.content_hash).where(
+            CriteriaSetRow.code == code, CriteriaSetRow.version == version)).first()  # type: ignore[return-value]
 
     def get(self, code: str, version: int) -> CriteriaSet | None:
-        row = self._row(code, version)
-        return None if row is None else _parsed(row.content_hash, row.source_text)
+        key = self._key(code, version)
+        return None if key is None else _criteria_set(self.session, *key)
 
     def by_id(self, set_id: int) -> CriteriaSet:
-        row = self.session.get(CriteriaSetRow, set_id)
-        return _parsed(row.content_hash, row.source_text)
+        content_hash = self.session.execute(sa.select(CriteriaSetRow.content_hash).where(
+            CriteriaSetRow.id == set_id)).scalar_one()
+        return _criteria_set(self.session, set_id, content_hash)
 
     def id_of(self, code: str, version: int) -> int | None:
-        row = self._row(code, version)
-        return None if row is None else row.id
+        key = self._key(code, version)
+        return None if key is None else key[0]
 
     def add(self, criteria_set: CriteriaSet) -> int:
         spec = criteria_set.spec
@@ -65,6 +108,7 @@ class SqlCriteriaSets(_Repo):
                              content_hash=criteria_set.content_hash, source_text=criteria_set.source_text)
         self.session.add(row)
         self.session.flush()
+        _criteria_sets.get(criteria_set.content_hash, lambda: criteria_set)  # parsed already: never again
         return row.id  # type: ignore[return-value]
 
     def list(self) -> list[tuple[str, int, int, str]]:
@@ -97,8 +141,7 @@ class SqlUnits(_Repo):
     """Units are versioned by year: ``get`` and ``list`` with a year give the version valid that year."""
 
     def versions(self, code: str) -> list[Unit]:
-        rows = self.session.exec(select(UnitRow).where(UnitRow.code == code).order_by(UnitRow.valid_from))
-        return [_unit(r) for r in rows]
+        return [_unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from)]
 
     def get(self, code: str, year: int | None = None) -> Unit | None:
         versions = self.versions(code)
@@ -139,31 +182,51 @@ class SqlUnits(_Repo):
         self.session.flush()
 
 
+# What identifies a period's content, built once: a statement made per call costs more than running it cached.
+_PERIOD = (sa.select(PeriodRow.id, PeriodRow.year, sa.cast(PeriodRow.config, sa.Text), PeriodCriteriaRow.block,
+                     CriteriaSetRow.id, CriteriaSetRow.content_hash)
+           .outerjoin(PeriodCriteriaRow, PeriodCriteriaRow.period_id == PeriodRow.id)
+           .outerjoin(CriteriaSetRow, CriteriaSetRow.id == PeriodCriteriaRow.criteria_set_id)
+           .order_by(PeriodCriteriaRow.block))
+_PERIOD_BY_YEAR = _PERIOD.where(PeriodRow.year == sa.bindparam("year"))
+_PERIOD_BY_ID = _PERIOD.where(PeriodRow.id == sa.bindparam("id"))
+_PERIOD_CURRENT = _PERIOD.where(PeriodRow.year == sa.select(sa.func.max(PeriodRow.year)).scalar_subquery())
+
+
 class SqlPeriods(_Repo):
+    """Periods come from the process's cache: one statement reads what identifies a period's content (its
+    config, and each block's set id and content hash, never the YAML) and the Period built for that content is
+    reused, so a turn neither re-parses the config nor re-reads and re-parses the criteria."""
+
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self._current: Period | None | bool = False  # False: not read yet in this transaction
 
-    def _load(self, row: PeriodRow | None) -> Period | None:
-        if row is None:
+    def _read(self, query: sa.Select, **params: object) -> Period | None:
+        rows = self.session.execute(query, params).all()
+        if not rows:
             return None
-        links = self.session.exec(select(PeriodCriteriaRow).where(PeriodCriteriaRow.period_id == row.id))
-        sets = SqlCriteriaSets(self.session)
-        return Period(id=row.id, year=row.year, config=PeriodConfig.model_validate(row.config),  # type: ignore[arg-type]
-                      criteria_sets={link.block: sets.by_id(link.criteria_set_id) for link in links})
+        period_id, year, config = rows[0][:3]
+        links = tuple((block, set_id, content_hash) for *_, block, set_id, content_hash in rows if block is not None)
+
+        def build() -> Period:
+            return Period(id=period_id, year=year, config=PeriodConfig.model_validate_json(config),
+                          criteria_sets={block: _criteria_set(self.session, set_id, content_hash)
+                                         for block, set_id, content_hash in links})
+        return _periods.get((period_id, year, config, links), build)  # type: ignore[return-value]
 
     def get(self, year: int) -> Period | None:
-        return self._load(self.session.exec(select(PeriodRow).where(PeriodRow.year == year)).first())
+        return self._read(_PERIOD_BY_YEAR, year=year)
 
     def current(self) -> Period | None:
         """The latest period: the one officers work on unless a year is named. Read once per transaction (a
         conversation turn asks for it in every service it calls); save() forgets it."""
         if self._current is False:
-            self._current = self._load(self.session.exec(select(PeriodRow).order_by(PeriodRow.year.desc())).first())
+            self._current = self._read(_PERIOD_CURRENT)
         return self._current  # type: ignore[return-value]
 
     def by_id(self, period_id: int) -> Period | None:
-        return self._load(self.session.get(PeriodRow, period_id))
+        return self._read(_PERIOD_BY_ID, id=period_id)
 
     def save(self, config: PeriodConfig, criteria_ids: dict[str, int]) -> Period:
         self._current = False
@@ -180,7 +243,7 @@ class SqlPeriods(_Repo):
         for block, set_id in criteria_ids.items():
             self.session.add(PeriodCriteriaRow(period_id=row.id, block=block, criteria_set_id=set_id))
         self.session.flush()
-        return self._load(row)  # type: ignore[return-value]
+        return self.by_id(row.id)  # type: ignore[arg-type, return-value]
 
     def years(self) -> list[int]:
         return list(self.session.exec(select(PeriodRow.year).order_by(PeriodRow.year)))
@@ -285,8 +348,9 @@ class SqlPeople(_Repo):
         return None if row is None else _person(row)
 
     def by_telegram_id(self, telegram_id: int) -> Person | None:
-        row = self.session.exec(select(PersonRow).where(PersonRow.telegram_id == telegram_id)).first()
-        return None if row is None else _person(row)
+        """Every update starts here: a Core row, not an ORM object."""
+        rows = _plain(self.session, PersonRow, PersonRow.telegram_id == telegram_id)
+        return _person(rows[0]) if rows else None
 
     def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
                language: str) -> Person:
@@ -338,7 +402,7 @@ class SqlPeople(_Repo):
 
 class SqlRoles(_Repo):
     def grants(self, person_id: int) -> list[Grant]:
-        rows = self.session.exec(select(RoleRow).where(RoleRow.person_id == person_id).order_by(RoleRow.id))
+        rows = _plain(self.session, RoleRow, RoleRow.person_id == person_id, order_by=RoleRow.id)
         return [Grant(Role(r.role), r.unit_code, r.block) for r in rows]
 
     def add(self, person_id: int, grant: Grant, invite_id: int | None = None) -> bool:
@@ -392,8 +456,8 @@ class SqlAnswers(_Repo):
         return None if row is None else _answer(row)
 
     def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
-        rows = self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id,
-                                                         AnswerRow.unit_code == unit_code))
+        """Read on every turn (the unit's overview): Core rows, no ORM objects to build and track."""
+        rows = _plain(self.session, AnswerRow, AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code)
         return {r.item_code: _answer(r) for r in rows}
 
     def for_period(self, period_id: int) -> list[Answer]:
@@ -432,8 +496,9 @@ class SqlEvidence(_Repo):
         return row.id  # type: ignore[return-value]
 
     def for_unit(self, period_id: int, unit_code: str) -> list[Evidence]:
-        rows = self.session.exec(select(EvidenceRow).where(EvidenceRow.period_id == period_id,
-                                                           EvidenceRow.unit_code == unit_code).order_by(EvidenceRow.id))
+        """Read on every turn (the unit's overview), as answers are."""
+        rows = _plain(self.session, EvidenceRow, EvidenceRow.period_id == period_id, EvidenceRow.unit_code == unit_code,
+                      order_by=EvidenceRow.id)
         return [_evidence(r) for r in rows]
 
     def for_period(self, period_id: int) -> list[Evidence]:

@@ -416,8 +416,9 @@ def approve(uow: UnitOfWork, *, caller: Caller, unit_code: str, now: datetime) -
 
 
 def chat_state(uow: UnitOfWork, person_id: int) -> dict:
-    """What the person's chat waits for (typed input for an item, evidence, an explanation)."""
-    with uow:
+    """What the person's chat waits for (typed input for an item, evidence, an explanation). A read: on SQLite
+    it does not queue for the write lock (appraisal's text handler asks it before every typed answer)."""
+    with uow.reading():
         return uow.chat_states.get(person_id)
 
 
