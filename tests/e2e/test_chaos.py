@@ -100,6 +100,9 @@ async def remind(engine, officers: list[ChaosOfficer], year: int) -> None:
         await asyncio.sleep(4)
 
 
+FINAL = {"sent", "uncertain", "failed", "skipped"}  # the outbox statuses a row keeps
+
+
 async def until(predicate, what: str) -> None:
     try:
         async with asyncio.timeout(180):  # generous: a row failed twice waits out its backoff
@@ -140,14 +143,18 @@ async def test_officers_are_served_through_random_faults_and_nothing_is_lost_or_
     for kind in RATES:
         setattr(faults, kind, 0.0)
     assert all(faults.injected[kind] > 0 for kind in RATES), faults.injected
-    await until(lambda: {r.status for r in rows(engine, OutboxRow)} <= {"sent", "failed", "skipped"},
-                "every reminder's outcome")
-    assert {r.status for r in rows(engine, OutboxRow)} == {"sent"}
+    await until(lambda: {r.status for r in rows(engine, OutboxRow)} <= FINAL, "every reminder's outcome")
+    # A send whose reply was lost is "uncertain" and never repeated (it may well have arrived): exactly once
+    # is preferred to at least once.
+    assert {r.status for r in rows(engine, OutboxRow)} <= {"sent", "uncertain"}
     for officer in officers:  # the network is healthy again: every officer is still served
         officer.user.send_command("status")
         await officer.user.wait_for_reply(30)
-    # Every reminder arrived; that none arrived twice is the next test's claim (not yet true).
-    assert all(reminders(o.user) >= REMINDERS for o in officers), {o.unit: reminders(o.user) for o in officers}
+    # Every reminder recorded sent arrived, and none twice.
+    for officer in officers:
+        person = rows(engine, PersonRow, telegram_id=officer.user.id)[0].id
+        sent = sum(r.status == "sent" for r in rows(engine, OutboxRow, person_id=person))
+        assert sent <= reminders(officer.user) <= REMINDERS, (officer.unit, sent, reminders(officer.user))
 
     for officer in officers:
         saved = {r.item_code: r.value for r in rows(engine, AnswerRow, unit_code=officer.unit)}
@@ -171,8 +178,6 @@ async def test_officers_are_served_through_random_faults_and_nothing_is_lost_or_
     assert answered >= ACTIONS * len(UNITS) // 3, "the officers were hardly served: the chaos was too strong"
 
 
-@pytest.mark.xfail(strict=True, reason="the outbox sender sends again a reminder whose reply was lost: 2-3 copies "
-                   "(issue 14, 'reminders at least once, not exactly once'; the outbox branch's fix)")
 async def test_reminders_whose_replies_are_lost_arrive_exactly_once(bot, emulator_server, engine):
     with SqlUnitOfWork(engine) as uow:
         period = uow.periods.current()
@@ -182,8 +187,7 @@ async def test_reminders_whose_replies_are_lost_arrive_exactly_once(bot, emulato
     faults.methods = frozenset({"sendmessage"})  # only the sender's requests: each chat's stream replays exactly
     faults.lost_reply = 0.3
     await remind(engine, officers, period.year)
-    await until(lambda: {r.status for r in rows(engine, OutboxRow)} <= {"sent", "failed", "skipped"},
-                "every reminder's outcome")
+    await until(lambda: {r.status for r in rows(engine, OutboxRow)} <= FINAL, "every reminder's outcome")
     faults.lost_reply = 0.0
     assert faults.injected["lost_reply"] > 0
     assert {o.unit: reminders(o.user) for o in officers} == {o.unit: REMINDERS for o in officers}
