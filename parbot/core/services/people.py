@@ -26,7 +26,8 @@ CODE_ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 16
 HINT_LENGTH = 6
 LANGUAGES = ("vi", "en")
-_DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
+MAX_INVITE_LIFETIME = timedelta(days=366)
+_DURATION = re.compile(r"^\s*([0-9]{1,6})\s*([dhm])\s*$")  # ASCII digits, bounded: no overflow
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,10 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) == 0:
         raise DomainError("invite.bad_duration", value=text)
     amount, unit = int(match.group(1)), match.group(2)
-    return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+    duration = {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+    if duration > MAX_INVITE_LIFETIME:  # a code valid for years is a standing key, not an invitation
+        raise DomainError("invite.bad_duration", value=text)
+    return duration
 
 
 def _audit(uow: UnitOfWork, actor: str, action: str, now: datetime, *, unit: str | None = None,
