@@ -83,7 +83,7 @@ TABLE: list[Entry] = [
          unit_free=False),
     _cmd("progress", {"admin": EVERYWHERE, "province_leader": EVERYWHERE}),
     _cmd("nosuch", MEMBERS),  # no such command: members are told so, others whom to ask
-    # The self-assessment's buttons (handlers/assess.py).
+    # The self-assessment's buttons (core/conversation/assess.py).
     _verb("m", WORKSPACE, "U"),
     _verb("ar", WORKSPACE, "U", "0"),
     _verb("i", WORKSPACE, "U", "YN"),
@@ -95,20 +95,21 @@ TABLE: list[Entry] = [
     _verb("st", WORKSPACE, "U"),
     _verb("rv", WORKSPACE, "U", "0"),
     _verb("fr", WORKSPACE, "U"),
-    _verb("sb", WORKSPACE, "U"),
+    # Asking to submit says at the press what submitting would refuse, the permission first (the engine's flow).
+    _verb("sb", {"officer": ONLY_OWN}, "U"),
     _verb("sk", {"officer": ONLY_OWN}, "U"),
     _verb("ap", {"unit_leader": ONLY_OWN}, "U"),
     _verb("u", WORKSPACE, "U"),
-    # Text and files while the self-assessment waits for them (chat_state "await").
+    # Text and files while the self-assessment waits for them (the chat state's "awaiting", core/conversation/state.py).
     # The ratio's first count is kept in the chat state (``VALUES``); the second completes the answer.
-    _input("input", {"officer": ONLY_OWN}, {"unit": "U", "slot": "TY", "await": "input", "values": "VALUES"},
+    _input("input", {"officer": ONLY_OWN}, {"awaiting": "input", "unit": "U", "slot": "TY", "values": "VALUES"},
            text="10"),
-    _input("evidence", {"officer": ONLY_OWN}, {"unit": "U", "slot": "YN", "await": "evidence"},
+    _input("evidence", {"officer": ONLY_OWN}, {"awaiting": "evidence", "unit": "U", "slot": "YN"},
            text="Số 15/KH-UBND ngày 10/01/2020"),
-    _input("explanation", {"officer": ONLY_OWN}, {"unit": "U", "slot": "YN", "await": "explanation"},
+    _input("explanation", {"officer": ONLY_OWN}, {"awaiting": "explanation", "unit": "U", "slot": "YN"},
            text="Không phát sinh trong kỳ"),
-    _input("evidence_file", {"officer": ONLY_OWN}, {"unit": "U", "slot": "YN", "await": "evidence"}, send="file"),
-    # Appraisal's buttons (handlers/appraise.py), round 1 open; Sở Tài chính appraises area 6 of the departments.
+    _input("evidence_file", {"officer": ONLY_OWN}, {"awaiting": "evidence", "unit": "U", "slot": "YN"}, send="file"),
+    # Appraisal's buttons (core/conversation/appraise.py; "pe" sends files from handlers/appraise.py), round 1 open; Sở Tài chính appraises area 6 of the departments.
     _verb("pl", APPRAISERS, phase="appraisal"),
     _verb("pn", APPRAISERS, "0", phase="appraisal"),
     _verb("pu", APPRAISERS, "U", phase="appraisal"),
@@ -122,33 +123,34 @@ TABLE: list[Entry] = [
     # The explanation round (round 1 closed, item IT of SNV lowered): the unit's own people.
     _verb("xl", UNIT_PEOPLE, "U", phase="explanation"),
     _verb("xi", UNIT_PEOPLE, "U", "IT", phase="explanation"),
-    # Text and files while appraisal waits for them (chat_state "apr").
-    _input("points", APPRAISERS, {"apr": "points", "unit": "U", "item": "IT"}, phase="appraisal", text="0"),
-    _input("reason", APPRAISERS, {"apr": "reason", "unit": "U", "item": "IT", "points": "0", "points_message": 1},
+    # Text and files while appraisal waits for them.
+    _input("points", APPRAISERS, {"awaiting": "points", "unit": "U", "item": "IT"}, phase="appraisal", text="0"),
+    _input("reason", APPRAISERS, {"awaiting": "reason", "unit": "U", "item": "IT", "points": "0",
+                                  "awaited_message": 1},
            phase="appraisal", text="Không có văn bản kiểm chứng"),
-    _input("units", APPRAISERS, {"apr": "units", "query": ""},
+    _input("units", APPRAISERS, {"awaiting": "unit_search", "query": ""},
            phase="appraisal", text="Sở", unit_free=True),
-    _input("contest", UNIT_PEOPLE, {"apr": "contest", "unit": "U", "item": "IT"}, phase="explanation",
+    _input("contest", UNIT_PEOPLE, {"awaiting": "contest", "unit": "U", "item": "IT"}, phase="explanation",
            text="Đơn vị đã ban hành kế hoạch"),
-    _input("contest_file", UNIT_PEOPLE, {"apr": "file", "unit": "U", "item": "IT"}, phase="explanation",
+    _input("contest_file", UNIT_PEOPLE, {"awaiting": "contest_file", "unit": "U", "item": "IT"}, phase="explanation",
            send="file"),
 ]
 
 # Every handler the Application registers, and the table entries that exercise it. The test compares this with
 # the handlers collected from the Application built as `parbot bot run` builds it.
 HANDLERS: dict[str, tuple[str, ...]] = {
-    "assess.on_text": ("input:input", "input:evidence", "input:explanation"),
-    "assess.on_file": ("input:evidence_file",),
-    "appraise.on_text": ("input:points", "input:reason", "input:units", "input:contest"),
-    "appraise.on_file": ("input:contest_file",),
+    # Typed text and files go to the conversation engine, which hands them to the flow the chat state names.
+    "assess.on_text": ("input:input", "input:evidence", "input:explanation", "input:points", "input:reason",
+                       "input:units", "input:contest"),
+    "assess.on_file": ("input:evidence_file", "input:contest_file"),
     # Group chats: every command is refused there, and text or files get no handler at all.
     "onboarding.group_refusal": tuple(f"command:{e.name}" for e in TABLE if e.kind == "command"),
     "onboarding.added_to_group": (),  # the bot added to a group: a notice, nothing else (the group's set-up)
     "onboarding.unknown": ("command:nosuch",),
     "onboarding.stray_callback": (),  # data no feature's pattern takes: test_fuzz_callbacks.py
-    # Edits of typed text: not cases here. appraise.on_edit and assess.on_edit start a turn as the text
-    # handlers do (no role: not taken) and change only a count or points still waiting in the person's own
-    # chat state; what they write goes through the same services (tests/e2e/test_conversation_edges.py).
+    # Edits of typed text: not cases here. They run an engine turn as typed text does (no role: refused) and
+    # change only a count or points still waiting in the person's own chat state; what they write goes through
+    # the same services (tests/e2e/test_conversation_edges.py).
     "app.on_edited_text": (),
     "app.drop_edit": (),
 }

@@ -16,7 +16,11 @@ from e2e_support import NOW, QUIET, SAMPLES, RunningBot, invite, load_province
 from emulator_fixtures import emulator_server  # noqa: F401 - a fixture
 
 from authz_table import GRANTS, OTHER, ROLES, UNITS, Entry
-from parbot.core.conversation import callbacks, views
+from parbot.core.conversation import appraise as appraise_flow
+from parbot.core.conversation import assess as assess_flow
+from parbot.core.conversation import callbacks, engine, views
+from parbot.core.conversation import turn as engine_turn
+from parbot.core.conversation.state import ChatState
 from parbot.bot.handlers.common import Turn
 from parbot.core.model import Evidence, UnitStage
 from parbot.core.period import AppraisalAssignment, Deadlines, PeriodConfig
@@ -160,8 +164,9 @@ class Matrix:
             if self.evidence.exists() else []
 
     def fingerprint(self) -> dict:
-        """Every table's rows but the chat's state (where a chat waits), and the evidence folder's files."""
-        tables = sorted(set(sa.inspect(self.engine).get_table_names()) - {"chat_state", "alembic_version"})
+        """Every table's rows but the chat's state (where a chat waits) and the inbox (which records every
+        incoming update, refused or not: parbot/bot/inbox.py), and the evidence folder's files."""
+        tables = sorted(set(sa.inspect(self.engine).get_table_names()) - {"chat_state", "inbox", "alembic_version"})
         with self.engine.connect() as connection:
             found = {t: sorted(map(repr, connection.execute(sa.text(f'SELECT * FROM "{t}"')))) for t in tables}
         return {t: (len(rows), hash(tuple(rows))) for t, rows in found.items()} | {"files": tuple(self._files())}
@@ -201,8 +206,12 @@ class Matrix:
         slots = self.slots(unit)
         slots["VALUES"] = self._values(unit, slots)
         if entry.kind == "input" and role in self.person_ids:
-            assessment.save_chat_state(SqlUnitOfWork(self.engine), self.person_ids[role],
-                                       self._fill(entry.state, slots))
+            # Through the engine's ChatState, which ignores keys it does not know: such a key would make the
+            # case test nothing, so the table may use only its fields.
+            filled = self._fill(entry.state, slots)
+            assert set(filled) <= set(ChatState.model_fields), f"{entry.key}: not chat state fields"
+            state = ChatState.model_validate(filled).dump()
+            assessment.save_chat_state(SqlUnitOfWork(self.engine), self.person_ids[role], state)
         chat = self.group if where == GROUP else user.chat
         self.said.clear()
         self.crashes.clear()
@@ -238,9 +247,10 @@ class Matrix:
 
 @pytest.fixture
 def said(monkeypatch) -> list[str]:
-    """The catalog keys and error codes the bot's turns use, in order."""
+    """The catalog keys and error codes the bot's turns use, in order: the handlers still in parbot/bot and the
+    conversation engine's turns (its refusals, the flows' messages and screens)."""
     keys: list[str] = []
-    text, error, view_text = Turn.t, Turn.error, views.t
+    text, error = Turn.t, Turn.error
 
     def record_text(self, key, **params):
         keys.append(key)
@@ -250,13 +260,24 @@ def said(monkeypatch) -> list[str]:
         keys.append(domain_error.code)
         return error(self, domain_error)
 
-    def record_view_text(key, *args, **params):
-        keys.append(key)
-        return view_text(key, *args, **params)
+    def recording(translate):
+        def record(key, *args, **params):
+            keys.append(key)
+            return translate(key, *args, **params)
+        return record
+
+    def recording_error(explain):
+        def record(domain_error, *args, **params):
+            keys.append(domain_error.code)
+            return explain(domain_error, *args, **params)
+        return record
 
     monkeypatch.setattr(Turn, "t", record_text)
     monkeypatch.setattr(Turn, "error", record_error)
-    monkeypatch.setattr(views, "t", record_view_text)  # the screens' texts (read-only notices among them)
+    # The engine, its turn and flows, and the screens (read-only notices among them) translate through i18n.t.
+    for module in (engine, engine_turn, assess_flow, appraise_flow, views):
+        monkeypatch.setattr(module, "t", recording(module.t))
+    monkeypatch.setattr(engine_turn, "error_text", recording_error(engine_turn.error_text))
     return keys
 
 
@@ -283,8 +304,8 @@ async def matrix_for(emulator_server, tmp_path, said):  # noqa: F811 - the fixtu
         return matrix
 
     yield make
-    for bot, engine in running:
+    for bot, database in running:
         await bot.stop()
-        engine.dispose()
+        database.dispose()
 
 
