@@ -48,6 +48,7 @@ RC = {
     "axes.spines.right": False,
     "axes.titlesize": 11,
     "legend.frameon": False,
+    "text.parse_math": False,  # user text ("$\\foo$" in a unit's name) is drawn as written, never as mathtext
 }
 _LOCK = threading.RLock()  # rc_context changes global state; Agg serialises rendering anyway
 

@@ -100,6 +100,9 @@ class _Entry(Paragraph):
     """A heading that is an entry of the contents (``level`` 0) or only of the PDF outline (1)."""
 
     def __init__(self, text: str, style: ParagraphStyle, level: int, key: str) -> None:
+        # Clipped so a heading never splits across pages: Paragraph.split rebuilds the paragraph with arguments
+        # this subclass does not take.
+        text = _bounded(text, MAX_HEADING_CHARS)
         super().__init__(escape(text), style)
         self.entry = (level, text, key)
 
@@ -168,6 +171,11 @@ class _Document(BaseDocTemplate):
                 self.entries.append((level, text, self.page))
 
 
+# About a third of an A4 page of 9-point text in the widest column.
+MAX_CELL_CHARS = 1_200
+MAX_HEADING_CHARS = 300
+
+
 def _grid(data, widths, header_rows: int = 1, right_from: int | None = None, extra=()) -> Table:
     style = [("FONT", (0, 0), (-1, -1), FONT, 9), ("FONT", (0, 0), (-1, header_rows - 1), BOLD, 9),
              ("BACKGROUND", (0, 0), (-1, header_rows - 1), HEADER_FILL),
@@ -176,7 +184,16 @@ def _grid(data, widths, header_rows: int = 1, right_from: int | None = None, ext
              ("LEFTPADDING", (0, 0), (-1, -1), PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), PADDING), *extra]
     if right_from is not None:
         style.append(("ALIGN", (right_from, header_rows), (-1, -1), "RIGHT"))
+    data = [[_bounded(cell) for cell in row] for row in data]
     return Table(data, colWidths=widths, repeatRows=header_rows, style=TableStyle(style), hAlign="LEFT")
+
+
+def _bounded(cell: object, limit: int = MAX_CELL_CHARS) -> object:
+    """A table row must fit on a page (reportlab aborts the whole report with LayoutError otherwise): a
+    5,000-character name or reason is clipped here; the full text stays in the workbook and the audit."""
+    if isinstance(cell, str) and len(cell) > limit:
+        return cell[:limit - 1].rstrip() + "…"
+    return cell
 
 
 def _cover(heading: Heading, blocks: Sequence[BlockResult], lang: str, s: _Styles) -> list[Flowable]:

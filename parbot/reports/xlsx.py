@@ -31,10 +31,14 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _FORMULA_START = ("=", "+", "-", "@")  # what Excel takes for a formula when the cell is typed or re-entered
 
 
+# Unicode noncharacters: XML 1.0 cannot hold U+FFFE/U+FFFF, so a workbook holding them never opens again.
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
+
+
 def plain(value: object) -> object:
     """User text without the control characters (NUL, ESC, other C0 but tab and newlines) that XML cannot
     hold and openpyxl refuses with IllegalCharacterError; other values unchanged."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return _NONCHARACTERS.sub("", ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value
 
 
 def as_text(cell) -> None:

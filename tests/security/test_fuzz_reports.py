@@ -8,8 +8,6 @@ import string
 from decimal import Decimal as D
 
 import openpyxl
-import pytest
-from reportlab.platypus.doctemplate import LayoutError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -105,9 +103,6 @@ def test_pdf_report_and_charts_take_any_script_text(name, reason):
     draw_everything(name, reason)
 
 
-@pytest.mark.xfail(strict=True, raises=LayoutError,
-                   reason="reports/pdf.py puts a unit name or a reason in one table cell: 5,000 characters make a row "
-                          "taller than the page and reportlab gives up (issue 14)")
 def test_pdf_report_and_charts_take_long_text():
     draw_everything(ATTACKS[10], ATTACKS[10])
 
@@ -126,16 +121,10 @@ def test_workbook_takes_control_characters(name, reason):
     workbook_of(name, reason)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="reports/xlsx.py strips control characters but not the noncharacters U+FFFE and U+FFFF, "
-                          "which lxml refuses: no workbook is written (issue 14)")
 def test_workbook_with_noncharacters_opens():
     workbook_of(ATTACKS[9], "Lý do \uffff")
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="the PDF (reportlab) draws '$\\foo$' plainly, but reports/charts.py's ranking chart "
-                          "still draws user text as matplotlib mathtext: '$\\foo$' raises ValueError (issue 14)")
 @DRAWN
 @given(name=TEXT, reason=TEXT)
 @example(name=r"$\foo$ Xã", reason=r"$\foo$")
