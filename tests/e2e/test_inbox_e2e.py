@@ -36,9 +36,10 @@ async def until(predicate, what: str) -> None:
             await asyncio.sleep(0.05)
 
 
-@pytest.mark.xfail(reason="open regression after merging the webhook branch's serve() with the inbox: the update "
-                          "replayed after the restart is not answered within the ceiling; it passed on the outbox branch "
-                          "with run_polling (issue 14, to fix next)", strict=False)
+@pytest.mark.xfail(reason="timing premise, to mend: the kill must land before PTB's 5 s read timeout of the held "
+                          "reply; on a busy machine the reply times out first, the update then counts as handled "
+                          "(outcome unknown, no false error) and is rightly not replayed, so no reply comes (issue 14)",
+                   strict=False)
 async def test_killed_after_the_offset_was_confirmed_the_action_is_still_handled(settings, engine, emulator_server):
     emulator = emulator_server.emulator
     methods = emulator._methods
