@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 
 from ..core.conversation.screen import Reply, Screen
 from ..core.services.people import Identity
+from ..core.text import split_within
 from .handlers.common import Turn
 
 
@@ -22,22 +23,8 @@ def markup(screen: Screen) -> InlineKeyboardMarkup | None:
 
 
 def messages(screen: Screen) -> list[str]:
-    """The screen's text in messages within Telegram's limit, split between blocks (or lines, if a block
-    alone is too long); the keyboard goes on the last one."""
-    limit = MessageLimit.MAX_TEXT_LENGTH
-    parts: list[str] = []
-    for block in (b for b in screen.blocks if b):
-        pieces = [block] if len(block) <= limit else block.splitlines()
-        for piece in pieces:
-            while len(piece) > limit:  # a single line over the limit: cut it
-                parts.append(piece[:limit])
-                piece = piece[limit:]
-            separator = "\n\n" if piece is block else "\n"
-            if parts and len(parts[-1]) + len(separator) + len(piece) <= limit:
-                parts[-1] = f"{parts[-1]}{separator}{piece}"
-            else:
-                parts.append(piece)
-    return parts or [""]
+    """The screen's text in messages within Telegram's limit; the keyboard goes on the last one."""
+    return split_within(screen.blocks, MessageLimit.MAX_TEXT_LENGTH) or [""]
 
 
 async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:

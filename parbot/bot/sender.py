@@ -42,6 +42,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 from ..core.model import Period, Person
 from ..core.permissions import Grant
 from ..core.reminders import addressed
+from ..core.text import split_within
 from ..i18n import language
 from ..settings import Settings
 from ..storage.outbox_sender_repo import OutboxItem
@@ -179,7 +180,7 @@ class ZaloTransport:
         self.client = client
 
     async def send(self, item: OutboxItem, rendered: Rendered) -> None:
-        parts = split_text(rendered.text or "", ZALO_TEXT_LIMIT)
+        parts = split_within([rendered.text or ""], ZALO_TEXT_LIMIT) or [""]
         for n, part in enumerate(parts):
             try:
                 await self.client.send_message(item.chat_ref, part)
@@ -197,27 +198,6 @@ class ZaloTransport:
                 if exc.code == 403:
                     raise Blocked(str(exc)) from exc
                 raise
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Parts of at most ``limit`` characters, cut at line ends where there are any."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
 
 
 @dataclass

@@ -6,6 +6,7 @@ A reference made only of zero-width spaces, or a reason with an ESC in it, must 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 KEEP = frozenset("\n\t")
 
@@ -28,3 +29,24 @@ def visible(text: str | None) -> bool:
     character, a lone combining mark, or one of BLANK."""
     return any(ch not in BLANK and not ch.isspace() and unicodedata.category(ch)[0] not in "CZM"
                for ch in text or "")
+
+
+def split_within(blocks: Iterable[str], limit: int) -> list[str]:
+    """Texts of at most ``limit`` characters for a channel's message limit: blocks joined by blank lines, cut
+    between blocks, else between the lines of a long block, and a single line over the limit where it must be.
+    Empty blocks are dropped; a blank line inside a long block is kept where it fits."""
+    texts: list[str] = []
+    for block in blocks:
+        if not block:
+            continue
+        pieces = [block] if len(block) <= limit else block.split("\n")
+        for index, piece in enumerate(pieces):
+            while len(piece) > limit:
+                texts.append(piece[:limit])
+                piece = piece[limit:]
+            separator = "\n" if index else "\n\n"
+            if texts and (piece or index) and len(texts[-1]) + len(separator) + len(piece) <= limit:
+                texts[-1] = f"{texts[-1]}{separator}{piece}"
+            elif piece:
+                texts.append(piece)
+    return texts

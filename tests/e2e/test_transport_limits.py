@@ -10,7 +10,7 @@ from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
 from test_appraisal_e2e import ADMIN, lower, press, setup_period
 
 from parbot.core.conversation.callbacks import encode
-from parbot.bot.handlers.common import split_text
+from parbot.core.text import split_within
 from parbot.core.conversation.appraise import PAGE_SIZE
 from parbot.core.services import appraisal as ap
 from parbot.core.services.assessment import current_tag
@@ -100,9 +100,9 @@ async def test_the_explain_prompt_with_a_4000_character_reason_fits_one_message(
 
 def test_long_texts_are_cut_at_line_ends_within_telegrams_limit():
     lines = [f"{n:04d} " + "ư" * 95 for n in range(120)]  # 12,000 characters
-    parts = split_text("\n".join(lines))
+    parts = split_within(["\n".join(lines)], MessageLimit.MAX_TEXT_LENGTH)
     assert all(len(p) <= MessageLimit.MAX_TEXT_LENGTH for p in parts) and len(parts) == 3
     assert "\n".join(parts).split("\n") == lines  # nothing lost, every cut at a line end
     huge = "x" * (MessageLimit.MAX_TEXT_LENGTH * 2 + 5)
-    assert [len(p) for p in split_text(huge)] == [MessageLimit.MAX_TEXT_LENGTH] * 2 + [5]
-    assert split_text("ngắn") == ["ngắn"]
+    assert [len(p) for p in split_within([huge], MessageLimit.MAX_TEXT_LENGTH)] == [MessageLimit.MAX_TEXT_LENGTH] * 2 + [5]
+    assert split_within(["ngắn"], MessageLimit.MAX_TEXT_LENGTH) == ["ngắn"]

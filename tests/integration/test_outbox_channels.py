@@ -12,7 +12,8 @@ from reminder_fixtures import VN, make_province
 from sqlalchemy import select
 
 from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers
-from parbot.bot.sender import RENDERERS, Rendered, Sender, ZaloTransport, channel_senders, split_text
+from parbot.bot.sender import RENDERERS, Rendered, Sender, ZaloTransport, channel_senders
+from parbot.core.text import split_within
 from parbot.bot.zalo.client import ZaloClient
 from parbot.core.services.notifications import queue_due_notifications
 from parbot.sandbox.emulator import EmulatorServer
@@ -150,10 +151,10 @@ async def test_zalo_rows_keep_their_own_per_chat_pace(uow, channels):
 
 def test_long_texts_are_split_at_line_ends_for_zalo():
     text = "\n".join(f"dòng {n:04d} " + "x" * 90 for n in range(60))  # ~6,000 characters
-    parts = split_text(text, 2000)
+    parts = split_within([text], 2000)
     assert all(len(p) <= 2000 for p in parts) and "\n".join(parts) == text
     assert all(p.startswith("dòng ") for p in parts)
-    assert split_text("a" * 4500, 2000) == ["a" * 2000, "a" * 2000, "a" * 500]
+    assert split_within(["a" * 4500], 2000) == ["a" * 2000, "a" * 2000, "a" * 500]
 
 
 @pytest.fixture

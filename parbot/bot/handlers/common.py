@@ -19,31 +19,10 @@ from ...core.services.assessment import current_tag
 from ...core.services.people import Identity
 from ...i18n import error_text, language, t
 from ...core.conversation.callbacks import Callback, MalformedCallback, decode
+from ...core.text import split_within
 from ..deps import Deps
 
 log = logging.getLogger("parbot.bot")
-
-
-def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Parts of at most ``limit`` characters, cut at line ends (a line longer than that is cut inside)."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        if not current:
-            current = line
-        elif len(current) + 1 + len(line) <= limit:
-            current += "\n" + line
-        else:
-            parts.append(current)
-            current = line
-    parts.append(current)
-    return [p for p in parts if p.strip()] or [text[:limit]]
 
 
 class Turn:
@@ -93,7 +72,7 @@ class Turn:
     async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
         """Send, in several messages when the text exceeds Telegram's limit; the keyboard goes on the last."""
         await self.answer()  # stop the button's spinner before the slower send
-        parts = split_text(text)
+        parts = split_within([text], MessageLimit.MAX_TEXT_LENGTH) or [text]
         for n, part in enumerate(parts):
             message = await self.context.bot.send_message(self.update.effective_chat.id, part,
                                                           reply_markup=markup if n == len(parts) - 1 else None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ...core.conversation.events import Press
 from ...core.conversation.screen import Expects, Reply, Screen
+from ...core.text import split_within
 from ...i18n import t
 from .client import TEXT_LIMIT
 
@@ -75,21 +76,8 @@ def render_reply(reply: Reply, lang: str) -> Rendered:
 
 
 def split(blocks: list[str], limit: int = TEXT_LIMIT) -> tuple[str, ...]:
-    """Blocks joined by blank lines into texts within ``limit``, cut between blocks or else between lines
-    (a single line over the limit is cut where it must be)."""
-    texts: list[str] = []
-    for block in blocks:
-        pieces = [block] if len(block) <= limit else block.splitlines()
-        for index, piece in enumerate(pieces):
-            while len(piece) > limit:
-                texts.append(piece[:limit])
-                piece = piece[limit:]
-            separator = "\n" if index else "\n\n"
-            if texts and piece and len(texts[-1]) + len(separator) + len(piece) <= limit:
-                texts[-1] = f"{texts[-1]}{separator}{piece}"
-            elif piece:
-                texts.append(piece)
-    return tuple(texts)
+    """Blocks in texts within Zalo's limit (see core.text.split_within)."""
+    return tuple(split_within(blocks, limit))
 
 
 def press_of(choices: dict[str, str], text: str) -> Press | None:
