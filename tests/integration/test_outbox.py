@@ -33,6 +33,12 @@ def rows(uow) -> list[OutboxItem]:
         return [_item(r) for r in uow.session.execute(select(OutboxRow.__table__).order_by(OutboxRow.id))]
 
 
+def claimed_at(uow) -> datetime:
+    with uow:
+        value = uow.session.execute(select(OutboxRow.claimed_at)).scalar_one()
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def queue(uow, *messages: tuple[str, int]) -> None:
     with uow:
         for key, chat in messages:
@@ -222,12 +228,16 @@ async def test_a_batch_slower_than_its_lease_is_not_claimed_again(uow):
         uow.outbox.enqueue("x", None, 77, "unreachable", {"person_id": 1}, not_before=NOW)
         uow.commit()
     transport = HeldTransport()
-    lease = timedelta(seconds=0.3)
+    # Renewed every lease/3 on the wall clock: long enough that a busy machine's pauses never outlast it.
+    lease = timedelta(seconds=6)
     slow = Sender(uow.engine, transport, lease=lease, now=lambda: NOW + SECOND, worker="slow")
     other = Sender(uow.engine, transport, lease=lease, now=lambda: NOW + SECOND, worker="other")
     draining = asyncio.create_task(slow.drain())
     await asyncio.wait_for(transport.first_started.wait(), 60)
-    await asyncio.sleep(lease.total_seconds() * 4)  # several leases long: renewed meanwhile
+    first = claimed_at(uow)
+    async with asyncio.timeout(120):  # until a renewal moved the claim past its first expiry
+        while claimed_at(uow) < first + lease:
+            await asyncio.sleep(0.1)
     assert await other.drain() == 0
     transport.release.set()
     assert await asyncio.wait_for(draining, 60) == 1

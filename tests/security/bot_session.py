@@ -26,7 +26,7 @@ from parbot.core.model import Evidence, UnitStage
 from parbot.core.period import AppraisalAssignment, Deadlines, PeriodConfig
 from parbot.core.permissions import Caller, Grant, Role
 from parbot.core.rules import AllOfRule, YesNoRule
-from parbot.core.services import appraisal, assessment, people, periods
+from parbot.core.services import appraisal, people, periods
 from parbot.core.services.assessment import current_tag, sequence
 from parbot.core.services.scores import import_scores
 from parbot.settings import Settings
@@ -211,7 +211,9 @@ class Matrix:
             filled = self._fill(entry.state, slots)
             assert set(filled) <= set(ChatState.model_fields), f"{entry.key}: not chat state fields"
             state = ChatState.model_validate(filled).dump()
-            assessment.save_chat_state(SqlUnitOfWork(self.engine), self.person_ids[role], state)
+            with SqlUnitOfWork(self.engine) as uow:
+                uow.chat_states.put(self.person_ids[role], state)
+                uow.commit()
         chat = self.group if where == GROUP else user.chat
         self.said.clear()
         self.crashes.clear()

@@ -154,7 +154,7 @@ def test_submission_needs_completeness_and_approval_and_locks(world):
                           now=NOW)
 
 
-def test_navigation_and_chat_state(world):
+def test_navigation(world):
     uow, who = world
     items = svc.sequence(criteria(uow))
     assert all(not i.is_survey for i in items)
@@ -164,6 +164,3 @@ def test_navigation_and_chat_state(world):
                       now=NOW)
     over = svc.overview(uow, caller=who["officer"], unit_code="X1", now=NOW)
     assert over.next_unanswered() == items[1] and over.next_unanswered(items[-1]) == items[1]
-    svc.save_chat_state(uow, who["officer"].person_id, {"slot": 3, "seen": 10})
-    svc.save_chat_state(uow, who["officer"].person_id, {"slot": 4})
-    assert svc.chat_state(uow, who["officer"].person_id) == {"slot": 4, "seen": 10}

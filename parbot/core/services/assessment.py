@@ -412,24 +412,6 @@ def approve(uow: UnitOfWork, *, caller: Caller, unit_code: str, now: datetime) -
         return _overview(uow, ws), True
 
 
-# ---- chat state ------------------------------------------------------------------------------------
-
-
-def chat_state(uow: UnitOfWork, person_id: int) -> dict:
-    """What the person's chat waits for (typed input for an item, evidence, an explanation). A read: on SQLite
-    it does not queue for the write lock (appraisal's text handler asks it before every typed answer)."""
-    with uow.reading():
-        return uow.chat_states.get(person_id)
-
-
-def save_chat_state(uow: UnitOfWork, person_id: int, data: dict) -> None:
-    """Replace the state, keeping ``seen`` (the newest typed message handled) from going back."""
-    with uow:
-        seen = max(uow.chat_states.get(person_id).get("seen", 0), data.get("seen", 0))
-        uow.chat_states.put(person_id, data | {"seen": seen})
-        uow.commit()
-
-
 def current_tag(uow: UnitOfWork) -> str | None:
     """The tag of the period buttons are made for now (None when no period exists)."""
     with uow:
