@@ -25,7 +25,7 @@ NOW = datetime(2020, 12, 1, 1, 0, tzinfo=timezone.utc)
 ACCOUNTS = 10
 
 
-def test_ten_accounts_on_one_code_at_once_give_exactly_one_role(engine):
+def _officer_invite(engine) -> str:
     uow = SqlUnitOfWork(engine)
     with uow:
         uow.blocks.upsert(Block("so", "Sở"))
@@ -33,46 +33,33 @@ def test_ten_accounts_on_one_code_at_once_give_exactly_one_role(engine):
         uow.commit()
     code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
                                    unit_code="SNV")
-    start = threading.Barrier(ACCOUNTS)
-    granted, refused = [], []
+    return code
 
-    def join(telegram_id: int) -> None:
-        start.wait(timeout=60)
-        try:
-            people.accept_invite(SqlUnitOfWork(engine), code, telegram_id, telegram_id, f"p{telegram_id}", None,
-                                 "vi", NOW)
-            granted.append(telegram_id)
-        except DomainError as error:
-            refused.append(error.code)
 
-    threads = [threading.Thread(target=join, args=(1000 + n,)) for n in range(ACCOUNTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+def test_ten_accounts_on_one_code_at_once_give_exactly_one_role(engine):
+    code = _officer_invite(engine)
+    ids = [1000 + n for n in range(ACCOUNTS)]
+    results = _together([lambda telegram_id=telegram_id: people.accept_invite(
+        SqlUnitOfWork(engine), code, telegram_id, telegram_id, f"p{telegram_id}", None, "vi", NOW) for telegram_id in ids])
+    granted = [telegram_id for telegram_id, result in zip(ids, results) if not isinstance(result, Exception)]
+    refused = [result.code for result in results if isinstance(result, DomainError)]
     assert len(granted) == 1 and refused == ["invite.used"] * (ACCOUNTS - 1)
-    with uow:
+    with SqlUnitOfWork(engine) as uow:
         holders = uow.roles.holders("officer", "SNV")
     assert [p.telegram_id for p in holders] == granted
 
 
-
 def test_one_account_sending_its_code_five_times_at_once_joins_once(engine):
-    uow = SqlUnitOfWork(engine)
-    with uow:
-        uow.blocks.upsert(Block("so", "Sở"))
-        uow.units.upsert(Unit("SNV", "Sở Nội vụ", "so"))
-        uow.commit()
-    code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
-                                   unit_code="SNV")
+    code = _officer_invite(engine)
     results = _together([lambda: people.accept_invite(SqlUnitOfWork(engine), code, 1000, 1000, "p", None, "vi", NOW)
                          for _ in range(5)])
     # A repeated /start is no error: every message is told it joined, and one of them added the role.
     assert not any(isinstance(r, BaseException) for r in results), results
     assert sorted(added for _, _, added in results) == [False] * 4 + [True]
-    with uow:
+    with SqlUnitOfWork(engine) as uow:
         assert [p.telegram_id for p in uow.people.list()] == [1000]
         assert [p.telegram_id for p in uow.roles.holders("officer", "SNV")] == [1000]
+
 
 # ---- a unit's stage row: submission, answers, approval, appraisal rounds ----------------------------------
 
