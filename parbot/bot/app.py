@@ -11,13 +11,10 @@ Tests that start the application by hand call ``run_post_init(application)`` the
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import signal
 from typing import Awaitable, Callable
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
@@ -27,6 +24,7 @@ from ..i18n import language, t
 from ..settings import Settings
 from ..storage.db import make_engine, upgrade
 from ..storage.evidence_store import EvidenceStore
+from ..storage.process_locks import Release, sqlite_lock_path, try_advisory_lock, try_file_lock
 from .deps import Deps
 from . import inbox
 from .handlers import appraise, assess, onboarding, reports
@@ -133,29 +131,19 @@ async def initialize_when_reachable(application: Application, stop: asyncio.Even
     return False
 
 
-def hold_polling_lock(engine: Engine, lang: str) -> Callable[[], None]:
+def hold_polling_lock(engine: Engine, lang: str) -> Release:
     """One poller per database: two would each take every other update from Telegram (409 Conflict) and
-    both answer the same chats. PostgreSQL: a session advisory lock on a connection kept while polling (it
-    ends with the process); SQLite: an exclusive ``flock`` beside the file. Refused at once, with a clear
-    message, when another process holds it. Returns the release."""
+    both answer the same chats. Refused at once, with a clear message, when another process holds it."""
     if engine.dialect.name == "postgresql":
-        connection = engine.connect()
-        if not connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": POLLING_LOCK}).scalar():
-            connection.close()
-            raise SystemExit(t("outbox.poller_running", lang, where=engine.url.render_as_string()))
-        connection.commit()
-        return connection.close
-    database = engine.url.database
-    if not database or database == ":memory:":
-        return lambda: None
-    path = f"{os.path.abspath(database)}.poller.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise SystemExit(t("outbox.poller_running", lang, where=database)) from None
-    return lambda: os.close(fd)
+        release = try_advisory_lock(engine, POLLING_LOCK)
+        where = engine.url.render_as_string()
+    else:
+        path = sqlite_lock_path(engine, "poller")
+        release = try_file_lock(path) if path is not None else (lambda: None)
+        where = engine.url.database
+    if release is None:
+        raise SystemExit(t("outbox.poller_running", lang, where=where))
+    return release
 
 
 async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str, int] | None = None,

@@ -15,22 +15,21 @@ second sender on the same file.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Callable
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from telegram import Bot
 
 from ..core.services import appraisal
 from ..core.services.notifications import SweepReport, queue_due_notifications
 from ..settings import Settings, get_settings
 from ..storage.db import make_engine, upgrade
+from ..storage.process_locks import Release, sqlite_lock_path, try_advisory_lock, try_file_lock
 from ..storage.uow import SqlUnitOfWork
 from . import reminder_messages  # noqa: F401 - registers the reminder renderers
 from .handlers import appraise, reports  # noqa: F401 - register the appraisal and result renderers
@@ -50,57 +49,34 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def sqlite_lock_path(engine: Engine) -> Path | None:
-    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
-        return None
-    return Path(engine.url.database).resolve().with_name(Path(engine.url.database).name + ".sender.lock")
-
-
 class SenderLock:
-    """Who may send. SQLite: an exclusive ``flock`` on ``<db>.sender.lock`` (refused at once when held).
-    PostgreSQL: ``pg_try_advisory_lock`` on a connection kept for the life of the process."""
+    """Who may send. SQLite: the ``sender`` file lock, refused at once when held (``acquire_sqlite``).
+    PostgreSQL: the advisory lock, tried again by ``held`` until this process becomes the sender."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._file: int | None = None
-        self._connection: Connection | None = None
+        self._release: Release | None = None
 
     def acquire_sqlite(self) -> None:
-        path = sqlite_lock_path(self.engine)
+        path = sqlite_lock_path(self.engine, "sender")
         if path is None:
             return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        self._release = try_file_lock(path)
+        if self._release is None:
             raise SenderAlreadyRunning(f"another parbot process is sending from {self.engine.url.database} "
-                                       f"(lock {path}); run one bot per SQLite file") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._file = fd
+                                       f"(lock {path}); run one bot per SQLite file")
 
     def held(self) -> bool:
         """PostgreSQL: try to become (or stay) the sending process."""
-        if self.engine.dialect.name != "postgresql":
+        if self.engine.dialect.name != "postgresql" or self._release is not None:
             return True
-        if self._connection is not None:
-            return True
-        connection = self.engine.connect()
-        if connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": SENDER_LOCK}).scalar():
-            connection.commit()
-            self._connection = connection
-            return True
-        connection.close()
-        return False
+        self._release = try_advisory_lock(self.engine, SENDER_LOCK)
+        return self._release is not None
 
     def release(self) -> None:
-        if self._connection is not None:
-            self._connection.close()  # the session lock ends with the connection
-            self._connection = None
-        if self._file is not None:
-            os.close(self._file)
-            self._file = None
+        if self._release is not None:
+            self._release()
+            self._release = None
 
 
 def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | None:
