@@ -107,11 +107,6 @@ def compute_progress(criteria: BlockCriteria, unit_code: str, answers: dict[str,
                         approved_at=stage.approved_at)
 
 
-def unit_progress(uow: UnitOfWork, period: Period, unit_code: str, block: str) -> UnitProgress:
-    return compute_progress(period.criteria_for(block), unit_code, uow.answers.for_unit(period.id, unit_code),
-                            uow.evidence.for_unit(period.id, unit_code), uow.stages.get(period.id, unit_code))
-
-
 def period_progress(uow: UnitOfWork, period: Period) -> dict[str, UnitProgress]:
     """Every unit of the period at once (three queries, not three per unit): for sweeps and charts."""
     answers: dict[str, dict[str, Answer]] = {}
