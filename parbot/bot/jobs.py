@@ -142,6 +142,10 @@ class ReminderJobs:
         try:
             if await asyncio.to_thread(self.lock.held):
                 await asyncio.gather(*(sender.drain() for sender in self.senders))
+        except asyncio.CancelledError:
+            # The loop is closing (Ctrl-C, the sandbox stopped) mid-round: not a failure to report with a
+            # traceback; the round's claims are released at the next start (SQLite) or when leases expire.
+            log.info("outbox sender stopped mid-round")
         except Exception:  # noqa: BLE001 - logged; the next second tries again
             log.exception("outbox sender round failed")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,15 +27,19 @@ from .emulator import EmulatorServer
 
 SETUP = Caller.admin("cli:sandbox")
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+# The shipped sample provinces: 2020 (departments, districts, communes) and 2025 (two-level local government
+# since 1/7/2025: departments and communes). A sample moved to a later year keeps only its structure, so
+# training on today's year needs the 2025 one: the 2020 districts and communes ended in 2024.
+SAMPLE_2020, SAMPLE_2025 = 2020, 2025
 # A small province: enough for every block to have a ranking, small enough to play in seconds.
 SAMPLE_UNITS = ("SNV", "STC", "STP", "H01", "H02", "X0101", "X0201")
 
 
-def sample_period(shift_to: datetime | None = None) -> PeriodConfig:
-    """The shipped 2020 period; with ``shift_to``, every deadline moved by whole days (keeping its time of
+def sample_period(sample: int = SAMPLE_2020, shift_to: datetime | None = None) -> PeriodConfig:
+    """A shipped sample period; with ``shift_to``, every deadline moved by whole days (keeping its time of
     day) so self-assessment opens on that day, and the year assessed moved with them: a trainee must not read
     "năm 2020" above a deadline in 2027."""
-    config, problems = load_period(SAMPLES / "period-2020.yaml")
+    config, problems = load_period(SAMPLES / f"period-{sample}.yaml")
     if config is None:
         raise RuntimeError(f"the shipped sample period does not load: {problems}")
     if shift_to is None:
@@ -46,14 +51,16 @@ def sample_period(shift_to: datetime | None = None) -> PeriodConfig:
     return config.model_copy(update={"year": year, "deadlines": config.deadlines.model_copy(update=moved)})
 
 
-def sample_units(codes: Iterable[str] = SAMPLE_UNITS) -> tuple[list[str], list[Row]]:
-    header, rows = read_table(SAMPLES / "units-2020.csv")
-    wanted = set(codes)
-    return header, [r for r in rows if r.get("code") in wanted]
+def sample_units(sample: int = SAMPLE_2020, codes: Iterable[str] | None = SAMPLE_UNITS) -> tuple[list[str], list[Row]]:
+    """The sample's units, those of ``codes`` only unless it is None."""
+    header, rows = read_table(SAMPLES / f"units-{sample}.csv")
+    wanted = None if codes is None else set(codes)
+    return header, [r for r in rows if wanted is None or r.get("code") in wanted]
 
 
-def create_province(folder: Path, config: PeriodConfig, codes: Iterable[str] = SAMPLE_UNITS) -> Engine:
-    """A new SQLite database in ``folder`` with the shipped criteria sets, the period and the sample units."""
+def create_province(folder: Path, config: PeriodConfig, sample: int = SAMPLE_2020,
+                    codes: Iterable[str] | None = SAMPLE_UNITS) -> Engine:
+    """A new SQLite database in ``folder`` with the shipped criteria sets, the period and the sample's units."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "parbot.db"
     if path.exists():
@@ -61,7 +68,9 @@ def create_province(folder: Path, config: PeriodConfig, codes: Iterable[str] = S
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     periods.save_period(SqlUnitOfWork(engine), caller=SETUP, config=config)
-    header, rows = sample_units(codes)
+    header, rows = sample_units(sample, codes)
+    if sample != SAMPLE_2020:  # a province new to parbot after 2025 holds no record of the units merged away
+        rows = [replace(row, values=row.values | {"predecessors": ""}) for row in rows]
     units.import_units(SqlUnitOfWork(engine), caller=SETUP, header=header, rows=rows)
     return engine
 

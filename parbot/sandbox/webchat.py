@@ -33,7 +33,7 @@ from ..settings import Settings
 from ..storage.evidence_store import EvidenceStore
 from ..storage.uow import SqlUnitOfWork
 from .emulator import EmulatorServer
-from .runtime import SETUP, create_province, emulator_settings, running_bot, sample_period
+from .runtime import SAMPLE_2025, SETUP, create_province, emulator_settings, running_bot, sample_period
 from .zalo_emulator import DEFAULT_TOKEN as ZALO_TOKEN
 from .zalo_emulator import ZaloEmulator, ZaloSimUser
 from .zalo_emulator import build_app as zalo_app
@@ -120,8 +120,9 @@ class Sandbox:
         return Trainee(user.id, name, unit, role)
 
     async def start(self) -> "Sandbox":
-        config = sample_period(shift_to=datetime.now(timezone.utc) - timedelta(days=1))
-        self.engine = await asyncio.to_thread(create_province, self.folder, config)
+        # Trainees learn on today's structure (departments and communes), in a window that opened yesterday.
+        config = sample_period(SAMPLE_2025, shift_to=datetime.now(timezone.utc) - timedelta(days=1))
+        self.engine = await asyncio.to_thread(create_province, self.folder, config, SAMPLE_2025, None)
         await self.server.start()
         zalo_base = self.server.base_url + "/zalo"
         self.zalo.public_base = zalo_base

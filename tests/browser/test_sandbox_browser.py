@@ -84,7 +84,7 @@ def screen(page):
 
 async def test_an_officer_completes_an_area_in_the_browser(browser, sandbox):
     with SqlUnitOfWork(sandbox.engine) as uow:
-        criteria = uow.periods.current().criteria_for("so")
+        criteria = uow.periods.current().criteria_for("tinh")
     area_items = {code: criteria.items[code] for code in criteria.areas[int(AREA) - 1].item_codes}
 
     page = await browser.new_page(viewport={"width": 720, "height": 900})
@@ -138,7 +138,7 @@ async def test_an_officer_completes_an_area_in_the_browser(browser, sandbox):
 
     # A second trainee at the same time, in another browser context: their own account and chat.
     other = await (await browser.new_context()).new_page()
-    other_chat = await join(other, sandbox, "Trần Văn Hùng", "H01", "appraiser")
+    other_chat = await join(other, sandbox, "Trần Văn Hùng", "X01", "appraiser")
     await other.locator(".msg.bot", has_text="Trần Văn Hùng").first.wait_for()
     assert other_chat.id != chat.id
     assert await other.locator(".msg.bot", has_text="Nguyễn Thị Lan").count() == 0
