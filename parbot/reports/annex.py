@@ -10,7 +10,7 @@ from typing import Mapping
 from parbot.core.results import BlockResult
 from parbot.i18n import t as msg
 
-from . import class_label, num, signed, t
+from . import class_label, num, points, signed, t
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def ranking_rows(block: BlockResult, previous: Mapping[str, Decimal], lang: str)
     then the block average; the change column only when last year's indices are given."""
     rows = []
     for unit in block.units:
-        row = [str(unit.rank) if unit.rank else "—", unit.unit.name, num(unit.maximum, lang), num(unit.total, lang),
+        row = [str(unit.rank) if unit.rank else "—", unit.unit.name, points(unit.maximum, block, lang), points(unit.total, block, lang),
                num(unit.index, lang), class_label(unit, lang)]
         if previous:
             before = previous.get(unit.unit.code)

@@ -37,7 +37,7 @@ from parbot.core.decimals import ZERO
 from parbot.core.results import NA, BlockResult, ItemResult, UnitResult
 from parbot.i18n import t as msg
 
-from . import abbreviate, class_label, num, signed, t
+from . import abbreviate, class_label, num, points, signed, t
 from .annex import Heading, ranking_header, ranking_rows
 
 FONT, BOLD, ITALIC = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"
@@ -297,25 +297,26 @@ def _lost(item: ItemResult) -> Decimal:
     return item.points if item.section == "deduction" else item.lost
 
 
-def _mark(value, lang: str) -> str:
-    return "" if value is None else t(lang, "not_applicable") if value is NA else num(value, lang, False)
+def _mark(value, block: BlockResult, lang: str) -> str:
+    return "" if value is None else t(lang, "not_applicable") if value is NA else points(value, block, lang, False)
 
 
-def _areas_table(unit: UnitResult, lang: str, s: _Styles) -> Table:
+def _areas_table(block: BlockResult, unit: UnitResult, lang: str, s: _Styles) -> Table:
     widths = [WIDTH - 3 * 2.2 * cm, 2.2 * cm, 2.2 * cm, 2.2 * cm]
     data = [[_wrap(h, w, BOLD) for h, w in zip((t(lang, "area"), t(lang, "maximum"), t(lang, "points"),
                                                 t(lang, "index_pct")), widths)]]
     for area in unit.areas:
-        data.append([_wrap(f"{area.code}. {area.name}", widths[0]), num(area.maximum, lang), num(area.points, lang),
-                     num(area.index, lang)])
+        data.append([_wrap(f"{area.code}. {area.name}", widths[0]), points(area.maximum, block, lang),
+                     points(area.points, block, lang), num(area.index, lang)])
     for key, value in (("bonus", unit.bonus), ("deduction", unit.deduction)):
         if value:
-            data.append([t(lang, key), "", num(value if key == "bonus" else -value, lang), ""])
-    data.append([t(lang, "total"), num(unit.maximum, lang), num(unit.total, lang), num(unit.index, lang)])
+            data.append([t(lang, key), "", points(value if key == "bonus" else -value, block, lang), ""])
+    data.append([t(lang, "total"), points(unit.maximum, block, lang), points(unit.total, block, lang),
+                 num(unit.index, lang)])
     return _grid(data, widths, right_from=1, extra=[("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9)])
 
 
-def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
+def _lost_table(block: BlockResult, unit: UnitResult, lang: str, s: _Styles) -> Table | None:
     """Items that lost points, under their area with the area's loss; names and reasons wrapped in full; the
     self-score only where the appraisers changed it."""
     names = {a.code: f"{a.code}. {a.name}" for a in unit.areas}
@@ -334,12 +335,12 @@ def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
     for code, items in groups.items():
         lost = sum((_lost(i) for i in items), ZERO)
         spans.append(len(data))
-        data.append([_wrap(f"{names.get(code, code)} (−{num(lost, lang, False)})", WIDTH, BOLD), "", "", "", "", ""])
+        data.append([_wrap(f"{names.get(code, code)} (−{points(lost, block, lang, False)})", WIDTH, BOLD), "", "", "", "", ""])
         for item in items:
             differs = item.self_points is not None and item.self_points != item.points
-            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, lang) if differs else "",
-                         f"{num(item.points, lang, False)}/{num(item.maximum, lang, False)}",
-                         f"−{num(_lost(item), lang, False)}",
+            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, block, lang) if differs else "",
+                         f"{points(item.points, block, lang, False)}/{points(item.maximum, block, lang, False)}",
+                         f"−{points(_lost(item), block, lang, False)}",
                          _wrap(item.reason, widths[5], ITALIC, 8.5) if item.reason else ""])
     extra = [style for row in spans for style in (("SPAN", (0, row), (-1, row)), ("FONT", (0, row), (-1, row), BOLD, 9),
                                                    ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f2f2f2")))]
@@ -352,16 +353,16 @@ def _unit(block: BlockResult, unit: UnitResult, previous: Decimal | None, lang: 
     story: list[Flowable] = [PageBreak(), _Entry(unit.unit.name, s.h2, 1, f"unit-{block.block}-{unit.unit.code}")]
     rank = str(unit.rank) if unit.rank else "—"
     story.append(_p(msg("report.unit_summary", lang, rank=rank, of=unit.rank_of or len(block.ranked),
-                        total=num(unit.total, lang), maximum=num(unit.maximum, lang), index=num(unit.index, lang),
-                        classification=class_label(unit, lang)), s.body))
+                        total=points(unit.total, block, lang), maximum=points(unit.maximum, block, lang),
+                        index=num(unit.index, lang), classification=class_label(unit, lang)), s.body))
     if previous is not None and not unit.excluded:
         story.append(_p(msg("report.unit_change", lang, change=signed(unit.index - previous, lang)), s.body))
     if unit.missing_survey:
         story.append(_p(t(lang, "missing_survey", n=unit.missing_survey), s.body))
     if unit.areas:
-        story.append(_areas_table(unit, lang, s))
+        story.append(_areas_table(block, unit, lang, s))
     story.append(_p(t(lang, "lost_title"), s.h3))
-    lost = _lost_table(unit, lang, s)
+    lost = _lost_table(block, unit, lang, s)
     story.append(lost if lost is not None else _p(t(lang, "no_lost" if unit.items else "no_items"), s.body))
     return story
 

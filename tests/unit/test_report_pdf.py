@@ -177,3 +177,19 @@ def test_the_period_file_carries_the_covers_fields():
     assert problems == [] and config.report.decision == "45/QĐ-UBND" and config.report.date == date(2021, 3, 1)
     _, problems = parse_period(PERIOD + "report: {decison: 45/QĐ-UBND}\n")
     assert problems  # a misspelt field is refused, not ignored
+
+
+def test_the_report_and_the_word_annex_show_points_at_the_sets_precision(tmp_path):
+    from test_points_precision import criteria
+
+    # Thừa Thiên Huế publishes 97,685: at 2 decimals the report read 97,69 (and the lost 2,315 as 2,32).
+    block = compute_block(criteria(), "Sở", [UnitRef("A", "Sở A", "so")],
+                          {"A": {"1.1": ItemMarks(self=D("60"), appraised=D("58.345"), reason="Thiếu"),
+                                 "2.1": ItemMarks(appraised=D("39.34"))}}, with_items=True)
+    text = flat(" ".join(texts(report([block])[0])))
+    assert "1 Sở A 100,000 97,685 97,69" in text  # the ranking table: points at 3, the index at 2
+    assert "Điểm đạt 97,685/100,000" in text and "1. Chỉ đạo 60,000 58,345 97,24" in text
+    assert "1.1 a 60 58,345/60 −1,655" in text  # the lost-points line, trimmed but never rounded to 2
+    results_docx([block], tmp_path / "a.docx", HEADING)
+    row = [c.text for c in docx.Document(tmp_path / "a.docx").tables[0].rows[1].cells]
+    assert row == ["1", "Sở A", "100,000", "97,685", "97,69", "Chưa xếp loại"]
