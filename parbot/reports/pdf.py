@@ -1,6 +1,7 @@
 """The results report as a PDF a Sở Nội vụ can attach to its decision: a cover with the province, issuing
 body, decision number and date, a table of contents, then per block the ranking table in the shape
-provinces publish and a vector ranking chart sized to its units, then a page per unit with its areas, the
+provinces publish, a vector ranking chart sized to its units and the units compared area by area, then a
+page per unit with its areas, the
 items where it lost points and the appraisers' reasons; "Trang 3/40" on every page.
 
 Typeset with reportlab's platypus rather than matplotlib, which shaped every line of text itself (the
@@ -292,6 +293,64 @@ def _ranking_charts(block: BlockResult, lang: str, s: _Styles) -> list[Flowable]
     return story
 
 
+AREA_PADDING = 2
+AREA_NAME = 4.0 * cm  # the unit's name column at its narrowest before the areas split in parts
+BELOW = colors.HexColor("#f4c7c3")
+
+
+def _area_condition(block: BlockResult):
+    """The band whose area condition the table marks: the highest one that sets min_area_index."""
+    conditioned = [b for b in block.bands if b.min_area_index is not None]
+    return max(conditioned, key=lambda b: b.min_index, default=None)
+
+
+def _area_comparison(block: BlockResult, lang: str, s: _Styles) -> list[Flowable]:
+    """Areas × units: each ranked unit's index per area and in total, the block's averages last; the cells
+    below the top class's area condition shaded, which shows why a unit with a high index missed that class.
+    More areas than fit across the page go into further tables of the same rows."""
+    units = block.ranked
+    if not units or not units[0].areas:
+        return []
+    areas = units[0].areas
+    names = "; ".join(f"{a.code} – {a.short or a.name}" for a in areas)
+    story: list[Flowable] = [_p(msg("report.area_legend", lang, areas=names), s.body)]
+    band = _area_condition(block)
+    if band is not None:
+        story.append(_p(msg("report.area_below", lang, minimum=num(band.min_area_index, lang, False),
+                            label=band.label), s.body))
+    # Eight areas fit across A4 next to the name: "100,00" in 8-point type with narrow padding.
+    column = pdfmetrics.stringWidth("100,00", FONT, 8) + 2 * AREA_PADDING + 1
+    fixed = 1.1 * cm + 1.6 * cm
+    per_table = max(1, int((WIDTH - fixed - AREA_NAME) / column))
+    averages = block.area_averages()
+    for start in range(0, len(areas), per_table):
+        part = range(start, min(start + per_table, len(areas)))
+        widths = [1.1 * cm, WIDTH - fixed - len(part) * column, *[column] * len(part), 1.6 * cm]
+        header = [msg("report.stt", lang), _wrap(msg("report.unit_name", lang), widths[1], BOLD),
+                  *(areas[i].code for i in part), _wrap(t(lang, "index_pct"), widths[-1], BOLD)]
+        data, shaded = [header], []
+        for row, unit in enumerate(units, start=1):
+            cells = [str(unit.rank), _wrap(abbreviate(unit.unit.name), widths[1])]
+            for column, i in enumerate(part, start=2):
+                area = unit.areas[i]
+                cells.append(num(area.index, lang) if area.maximum > 0 else "—")
+                if band is not None and area.maximum > 0 and area.points / area.maximum * 100 < band.min_area_index:
+                    shaded.append(("BACKGROUND", (column, row), (column, row), BELOW))
+            data.append(cells + [num(unit.index, lang)])
+        data.append(["", t(lang, "block_average"), *(num(averages.get(areas[i].code, ZERO), lang) for i in part),
+                     num(block.average_index, lang)])
+        if len(areas) > per_table:
+            story.append(_p(msg("report.area_part", lang, first=areas[part[0]].code, last=areas[part[-1]].code),
+                            s.h3))
+        story.append(_grid(data, widths, right_from=2, extra=[
+            ("ALIGN", (0, 1), (0, -1), "RIGHT"), ("ALIGN", (2, 0), (-2, 0), "CENTER"),
+            ("FONT", (2, 1), (-2, -2), FONT, 8), ("LEFTPADDING", (2, 0), (-2, -1), AREA_PADDING),
+            ("RIGHTPADDING", (2, 0), (-2, -1), AREA_PADDING),
+            ("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9), *shaded]))
+        story.append(Spacer(1, 8))
+    return story
+
+
 def _lost(item: ItemResult) -> Decimal:
     """Points an item cost the unit: below its maximum in an area, or a deduction taken."""
     return item.points if item.section == "deduction" else item.lost
@@ -375,6 +434,9 @@ def _story(blocks: Sequence[BlockResult], heading: Heading, previous: Mapping[st
         table = msg("report.ranking_table", lang, year=block.year, block=block.block_name)
         sections.append((table, [_ranking_table(block, previous, lang, s), Spacer(1, 10),
                                  CondPageBreak(5 * cm), *_ranking_charts(block, lang, s)]))
+        comparison = _area_comparison(block, lang, s)
+        if comparison:
+            sections.append((msg("report.area_section", lang, block=block.block_name), comparison))
         if block.units:
             units = msg("report.units_section", lang, block=block.block_name)
             body = [f for u in block.units for f in _unit(block, u, previous.get(u.unit.code), lang, s)]

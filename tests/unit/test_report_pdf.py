@@ -14,6 +14,7 @@ import typer
 
 from parbot.cli.report_cmds import _date
 from parbot.core.results import ItemMarks, UnitRef, compute_block
+from parbot.core.decimals import num
 from parbot.reports.annex import Heading
 from parbot.reports.docx import results_docx
 from parbot.reports.pdf import results_report_pdf
@@ -193,3 +194,32 @@ def test_the_report_and_the_word_annex_show_points_at_the_sets_precision(tmp_pat
     results_docx([block], tmp_path / "a.docx", HEADING)
     row = [c.text for c in docx.Document(tmp_path / "a.docx").tables[0].rows[1].cells]
     assert row == ["1", "Sở A", "100,000", "97,685", "97,69", "Chưa xếp loại"]
+
+
+def test_a_page_compares_the_units_by_area_and_marks_the_areas_below_the_top_class_condition():
+    from parbot.core.results import Band
+    from parbot.reports.pdf import BELOW, _area_comparison, _Styles
+
+    bands = (Band("Xuất sắc", D(60), min_area_index=D(55)), *BANDS[1:])
+    units = [UnitRef(f"X{i:03d}", f"Ủy ban nhân dân xã Phước Vĩnh An {i}", "xa") for i in range(3)]
+    block = compute_block(make_criteria(), "Ủy ban nhân dân cấp xã", units,
+                          {u.code: marks_for(i) for i, u in enumerate(units)}, bands, with_items=True)
+    pages_text = texts(report([block])[0])
+    (page,) = [flat(p) for p in pages_text[1:] if p.startswith("So sánh các đơn vị theo lĩnh vực")]
+    assert "So sánh các đơn vị theo lĩnh vực – Ủy ban nhân dân cấp xã" in flat(pages_text[0])  # in the contents
+    assert "Lĩnh vực: 1 – Chỉ đạo, điều hành; 2 – Cải cách thủ tục hành chính; 3 – Sự hài lòng." in page
+    assert "dưới 55%, điều kiện của loại “Xuất sắc”" in page
+    rows = {u.unit.code: u for u in block.ranked}
+    for unit in rows.values():  # each unit's row: rank, name, every area's index, then the index
+        cells = " ".join(num(a.index, "vi") for a in unit.areas)
+        assert f"{unit.rank} {unit.unit.name.replace('Ủy ban nhân dân', 'UBND')} {cells} {num(unit.index, 'vi')}" \
+            in page
+    averages = block.area_averages()
+    assert "Bình quân khối " + " ".join(num(averages[c], "vi") for c in "123") + f" {num(block.average_index, 'vi')}" \
+        in page
+    # The shaded cells are exactly the area indices under 55 %.
+    (table,) = [f for f in _area_comparison(block, "vi", _Styles()) if hasattr(f, "_cellvalues")]
+    shaded = {(column, row) for column, row in ((c[1][0], c[1][1]) for c in table._bkgrndcmds if c[3] == BELOW)}
+    expected = {(2 + i, r) for r, unit in enumerate(block.ranked, start=1) for i, a in enumerate(unit.areas)
+                if a.maximum > 0 and a.points / a.maximum * 100 < 55}
+    assert shaded == expected and expected
