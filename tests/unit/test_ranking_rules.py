@@ -210,9 +210,20 @@ def test_the_results_table_names_why_a_unit_is_left_out():
 
 def test_period_show_prints_exclusive_edges_area_conditions_and_the_ranking(cli, tmp_path):
     (tmp_path / "2025.yaml").write_text(SET.replace("year: 2025", "year: 2025\ntotal_max: 100"), encoding="utf-8")
-    (tmp_path / "period.yaml").write_text(PERIOD, encoding="utf-8")
+    (tmp_path / "period.yaml").write_text(PERIOD.replace('"area:3"', '"area:2"'), encoding="utf-8")  # SET's area
     code, _, err = cli("period", "create", tmp_path / "period.yaml")
     assert code == 0, err
     out = cli("period", "show", "--period", 2026)[1]
     assert "bands so: Xuất sắc ≥ 90% (every area ≥ 80%), Tốt > 80%, Khá ≥ 0%" in out
-    assert "ranking: index at 3 decimals, then total, then area:3" in out
+    assert "ranking: index at 3 decimals, then total, then area:2" in out
+
+
+def test_a_tie_breaker_naming_an_area_the_set_lacks_is_refused(cli, tmp_path):
+    (tmp_path / "2025.yaml").write_text(SET.replace("year: 2025", "year: 2025\ntotal_max: 100"), encoding="utf-8")
+    (tmp_path / "period.yaml").write_text(PERIOD, encoding="utf-8")  # area:3, and the set has areas 1 and 2
+    code, out, err = cli("period", "create", tmp_path / "period.yaml")
+    assert code != 0
+    assert "“area:3”: khối so (bộ tiêu chí RANK) không có lĩnh vực 3 (các lĩnh vực: 1, 2)" in out + err
+    (tmp_path / "period.yaml").write_text(PERIOD.replace('"area:3"', '"area:2"'), encoding="utf-8")
+    code, _, err = cli("period", "create", tmp_path / "period.yaml")
+    assert code == 0, err
