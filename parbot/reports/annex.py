@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Mapping
 
-from parbot.core.results import BlockResult
+from parbot.core.results import EXCLUDED_UNSCORED, BlockResult
 from parbot.i18n import t as msg
 
 from . import class_label, num, points, signed, t
@@ -53,8 +53,10 @@ def ranking_rows(block: BlockResult, previous: Mapping[str, Decimal], lang: str)
     then the block average; the change column only when last year's indices are given."""
     rows = []
     for unit in block.units:
-        row = [str(unit.rank) if unit.rank else "—", unit.unit.name, points(unit.maximum, block, lang), points(unit.total, block, lang),
-               num(unit.index, lang), class_label(unit, lang)]
+        # A unit left out has no index to publish and an unscored one no points: "—", not a 0,00 read as a score.
+        total = "—" if unit.excluded == EXCLUDED_UNSCORED else points(unit.total, block, lang)
+        row = [str(unit.rank) if unit.rank else "—", unit.unit.name, points(unit.maximum, block, lang), total,
+               "—" if unit.excluded else num(unit.index, lang), class_label(unit, lang)]
         if previous:
             before = previous.get(unit.unit.code)
             row.append(signed(unit.index - before, lang) if before is not None and not unit.excluded else "—")

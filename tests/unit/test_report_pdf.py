@@ -223,3 +223,16 @@ def test_a_page_compares_the_units_by_area_and_marks_the_areas_below_the_top_cla
     expected = {(2 + i, r) for r, unit in enumerate(block.ranked, start=1) for i, a in enumerate(unit.areas)
                 if a.maximum > 0 and a.points / a.maximum * 100 < 55}
     assert shaded == expected and expected
+
+
+def test_units_left_out_read_as_such_not_as_zero_scores(tmp_path):
+    units = [UnitRef("A", "Xã A", "xa"), UnitRef("E", "Xã Chưa chấm", "xa")]
+    block = compute_block(make_criteria(), "Xã", units, {"A": marks_for(1)}, BANDS, with_items=True)
+    results_docx([block], tmp_path / "a.docx", HEADING)
+    rows = {row.cells[1].text: [c.text for c in row.cells] for row in docx.Document(tmp_path / "a.docx").tables[0].rows}
+    # An unscored unit read "0,00 … 0,00 Không xếp hạng": a zero score next to the note that it has none.
+    maximum = num(block.excluded[0].maximum, "vi")
+    assert rows["Xã Chưa chấm"] == ["—", "Xã Chưa chấm", maximum, "—", "—", "Không xếp hạng: chưa có điểm"]
+    assert rows["Xã A"][0] == "1" and rows["Xã A"][3:5] == [num(block.ranked[0].total, "vi"),
+                                                          num(block.ranked[0].index, "vi")]
+    assert f"— Xã Chưa chấm {maximum} — — Không xếp hạng: chưa có điểm" in flat(texts(report([block])[0])[1])
