@@ -180,6 +180,8 @@ def test_the_workbook_lists_excluded_units_apart_with_the_reason():
     assert [(r[0], r[1], r[-1]) for r in rows] == [
         (1, "A", "Tốt"), (None, "EMPTY", "Không xếp hạng: chưa có điểm"),
         (None, "NA", "Không xếp hạng: mọi tiêu chí không áp dụng")]
+    # Total, maximum and index: no index for either, and no total for the unscored one (it read 0 and 0.00).
+    assert [r[-4:-1] for r in rows] == [[90, 100, 90], [None, 100, None], [0, 0, None]]
 
 
 def test_the_documented_period_options_validate():
