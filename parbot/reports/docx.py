@@ -29,6 +29,25 @@ def _centred(document, text: str, bold: bool = False, italic: bool = False, size
     run.bold, run.italic, run.font.size = bold, italic, Pt(size)
 
 
+def _page_numbers(section, lang: str) -> None:
+    """"Trang 3/12" centred in the footer, the numbers as Word fields (PAGE, NUMPAGES) so they follow edits."""
+    paragraph = section.footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    text = msg("report.page", lang, page="\0PAGE\0", pages="\0NUMPAGES\0")
+    for position, part in enumerate(text.split("\0")):
+        run = paragraph.add_run()
+        run.font.size = Pt(10)
+        if position % 2 == 0:
+            run.text = part
+            continue
+        for kind in ("begin", None, "end"):
+            element = run._r.makeelement(qn("w:fldChar") if kind else qn("w:instrText"),
+                                         {qn("w:fldCharType"): kind} if kind else {})
+            if kind is None:
+                element.text = part
+            run._r.append(element)
+
+
 def results_docx(blocks: Sequence[BlockResult], path: str | Path | IO[bytes], heading: Heading,
                  previous: Mapping[str, Decimal] | None = None, lang: str = "vi") -> None:
     previous = dict(previous or {})
@@ -40,6 +59,7 @@ def results_docx(blocks: Sequence[BlockResult], path: str | Path | IO[bytes], he
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     section.left_margin, section.right_margin, section.top_margin, section.bottom_margin = Cm(2.5), Cm(1.5), \
         Cm(2), Cm(2)
+    _page_numbers(section, lang)
     years = sorted({b.year for b in blocks})
     _centred(document, msg("report.annex_title", lang, year=", ".join(map(str, years))).upper(), bold=True)
     decision = heading.decision_line(lang)

@@ -137,6 +137,9 @@ def test_the_word_annex_holds_the_ranking_tables(tmp_path):
     assert rows[2] == ["2", "Sở Tài nguyên và Môi trường 1", "40,00", "21,00", "52,50", "Yếu", "−17,50"]
     assert rows[-1][1] == "Bình quân khối" and len(second.rows) == 1 + 45 + 1
     assert first.rows[0]._tr.trPr.xpath("./w:tblHeader")  # the header repeats on every page
+    footer = document.sections[0].footer.paragraphs[0]
+    assert footer.text == "Trang /"  # "Trang 3/12": the numbers are Word's PAGE and NUMPAGES fields
+    assert [i.text for i in footer._p.xpath(".//w:instrText")] == ["PAGE", "NUMPAGES"]
 
 
 def test_a_bad_decision_date_is_refused_in_vietnamese():
