@@ -1,5 +1,6 @@
-"""What the PDF report and the Word annex share: who publishes (the cover's heading) and the ranking table
-in the shape provinces publish (STT, Tên đơn vị, Điểm tối đa, Điểm đạt, Chỉ số (%), Xếp loại)."""
+"""What the PDF report and the Word annex share: who publishes (the cover's heading), the ranking table
+in the shape provinces publish (STT, Tên đơn vị, Điểm tối đa, Điểm đạt, Chỉ số (%), Xếp loại) and the units
+compared area by area."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,10 +8,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Mapping
 
+from parbot.core.decimals import HUNDRED, ZERO
 from parbot.core.results import EXCLUDED_UNSCORED, BlockResult
 from parbot.i18n import t as msg
 
-from . import class_label, num, points, signed, t
+from . import abbreviate, class_label, num, points, signed, t
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,40 @@ def ranking_rows(block: BlockResult, previous: Mapping[str, Decimal], lang: str)
         average = ["", msg("report.block_average", lang), "", "", num(block.average_index, lang), ""]
         rows.append(average + [""] if previous else average)
     return rows
+
+
+@dataclass(frozen=True)
+class AreaTable:
+    """Areas × units: per ranked unit its index in each area and in total, the block's averages last.
+    ``below`` holds the (row, column) cells under the top class's ``min_area_index`` (``condition`` says so),
+    which shows why a unit with a high index missed that class."""
+
+    legend: str
+    condition: str | None
+    header: list[str]  # STT, the unit's name, one column per area code, the index
+    rows: list[list[str]]
+    below: frozenset[tuple[int, int]]
+
+
+def area_table(block: BlockResult, lang: str) -> AreaTable | None:
+    units = block.ranked
+    if not units or not units[0].areas:
+        return None
+    areas = units[0].areas
+    legend = msg("report.area_legend", lang, areas="; ".join(f"{a.code} – {a.short or a.name}" for a in areas))
+    band = max((b for b in block.bands if b.min_area_index is not None), key=lambda b: b.min_index, default=None)
+    condition = None if band is None else msg("report.area_below", lang, label=band.label,
+                                              minimum=num(band.min_area_index, lang, False))
+    rows, below = [], set()
+    for row, unit in enumerate(units):
+        cells = [str(unit.rank), abbreviate(unit.unit.name)]
+        for column, area in enumerate(unit.areas, start=2):
+            cells.append(num(area.index, lang) if area.maximum > 0 else "—")
+            if band is not None and area.maximum > 0 and area.points / area.maximum * HUNDRED < band.min_area_index:
+                below.add((row, column))
+        rows.append(cells + [num(unit.index, lang)])
+    averages = block.area_averages()
+    rows.append(["", msg("report.block_average", lang), *(num(averages.get(a.code, ZERO), lang) for a in areas),
+                 num(block.average_index, lang)])
+    header = [msg("report.stt", lang), msg("report.unit_name", lang), *(a.code for a in areas), t(lang, "index_pct")]
+    return AreaTable(legend, condition, header, rows, frozenset(below))

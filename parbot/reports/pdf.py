@@ -39,7 +39,7 @@ from parbot.core.results import NA, BlockResult, ItemResult, UnitResult
 from parbot.i18n import t as msg
 
 from . import abbreviate, class_label, num, points, signed, t
-from .annex import Heading, ranking_header, ranking_rows
+from .annex import Heading, area_table, ranking_header, ranking_rows
 
 FONT, BOLD, ITALIC = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"
 LEFT, RIGHT, TOP, BOTTOM = 2.5 * cm, 1.5 * cm, 1.8 * cm, 2.0 * cm
@@ -298,50 +298,29 @@ AREA_NAME = 4.0 * cm  # the unit's name column at its narrowest before the areas
 BELOW = colors.HexColor("#f4c7c3")
 
 
-def _area_condition(block: BlockResult):
-    """The band whose area condition the table marks: the highest one that sets min_area_index."""
-    conditioned = [b for b in block.bands if b.min_area_index is not None]
-    return max(conditioned, key=lambda b: b.min_index, default=None)
-
-
 def _area_comparison(block: BlockResult, lang: str, s: _Styles) -> list[Flowable]:
-    """Areas × units: each ranked unit's index per area and in total, the block's averages last; the cells
-    below the top class's area condition shaded, which shows why a unit with a high index missed that class.
-    More areas than fit across the page go into further tables of the same rows."""
-    units = block.ranked
-    if not units or not units[0].areas:
+    """The annex's areas × units table; more areas than fit across the page go into further tables of the
+    same rows."""
+    table = area_table(block, lang)
+    if table is None:
         return []
-    areas = units[0].areas
-    names = "; ".join(f"{a.code} – {a.short or a.name}" for a in areas)
-    story: list[Flowable] = [_p(msg("report.area_legend", lang, areas=names), s.body)]
-    band = _area_condition(block)
-    if band is not None:
-        story.append(_p(msg("report.area_below", lang, minimum=num(band.min_area_index, lang, False),
-                            label=band.label), s.body))
+    story: list[Flowable] = [_p(table.legend, s.body)] + ([_p(table.condition, s.body)] if table.condition else [])
     # Eight areas fit across A4 next to the name: "100,00" in 8-point type with narrow padding.
     column = pdfmetrics.stringWidth("100,00", FONT, 8) + 2 * AREA_PADDING + 1
     fixed = 1.1 * cm + 1.6 * cm
     per_table = max(1, int((WIDTH - fixed - AREA_NAME) / column))
-    averages = block.area_averages()
-    for start in range(0, len(areas), per_table):
-        part = range(start, min(start + per_table, len(areas)))
+    codes = table.header[2:-1]
+    for start in range(0, len(codes), per_table):
+        part = range(2 + start, 2 + min(start + per_table, len(codes)))
         widths = [1.1 * cm, WIDTH - fixed - len(part) * column, *[column] * len(part), 1.6 * cm]
-        header = [msg("report.stt", lang), _wrap(msg("report.unit_name", lang), widths[1], BOLD),
-                  *(areas[i].code for i in part), _wrap(t(lang, "index_pct"), widths[-1], BOLD)]
-        data, shaded = [header], []
-        for row, unit in enumerate(units, start=1):
-            cells = [str(unit.rank), _wrap(abbreviate(unit.unit.name), widths[1])]
-            for column, i in enumerate(part, start=2):
-                area = unit.areas[i]
-                cells.append(num(area.index, lang) if area.maximum > 0 else "—")
-                if band is not None and area.maximum > 0 and area.points / area.maximum * 100 < band.min_area_index:
-                    shaded.append(("BACKGROUND", (column, row), (column, row), BELOW))
-            data.append(cells + [num(unit.index, lang)])
-        data.append(["", t(lang, "block_average"), *(num(averages.get(areas[i].code, ZERO), lang) for i in part),
-                     num(block.average_index, lang)])
-        if len(areas) > per_table:
-            story.append(_p(msg("report.area_part", lang, first=areas[part[0]].code, last=areas[part[-1]].code),
-                            s.h3))
+        picked = [0, 1, *part, len(table.header) - 1]
+        header = [_wrap(table.header[c], w, BOLD) if c in (1, picked[-1]) else table.header[c]
+                  for c, w in zip(picked, widths)]
+        data = [header] + [[_wrap(row[c], widths[1]) if c == 1 else row[c] for c in picked] for row in table.rows]
+        shaded = [("BACKGROUND", (position, row + 1), (position, row + 1), BELOW)
+                  for position, c in enumerate(picked) for row in range(len(table.rows)) if (row, c) in table.below]
+        if len(codes) > per_table:
+            story.append(_p(msg("report.area_part", lang, first=codes[start], last=table.header[part[-1]]), s.h3))
         story.append(_grid(data, widths, right_from=2, extra=[
             ("ALIGN", (0, 1), (0, -1), "RIGHT"), ("ALIGN", (2, 0), (-2, 0), "CENTER"),
             ("FONT", (2, 1), (-2, -2), FONT, 8), ("LEFTPADDING", (2, 0), (-2, -1), AREA_PADDING),

@@ -131,12 +131,18 @@ def test_the_word_annex_holds_the_ranking_tables(tmp_path):
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Kèm theo Quyết định số 123/QĐ-UBND ngày 15 tháng 3 năm 2026" in text
     assert "Bảng xếp hạng Chỉ số CCHC năm 2024 – Ủy ban nhân dân cấp xã" in text
-    first, second = document.tables
+    first, first_areas, second, second_areas = document.tables  # per block: the ranking, then the areas
     rows = [[c.text for c in row.cells] for row in first.rows]
     assert rows[0] == ["STT", "Tên đơn vị", "Điểm tối đa", "Điểm đạt", "Chỉ số (%)", "Xếp loại", "So với năm trước"]
     assert rows[2] == ["2", "Sở Tài nguyên và Môi trường 1", "40,00", "21,00", "52,50", "Yếu", "−17,50"]
     assert rows[-1][1] == "Bình quân khối" and len(second.rows) == 1 + 45 + 1
     assert first.rows[0]._tr.trPr.xpath("./w:tblHeader")  # the header repeats on every page
+    area_rows = [[c.text for c in row.cells] for row in second_areas.rows]
+    unit = communes.ranked[0]
+    assert area_rows[0] == ["STT", "Tên đơn vị", "1", "2", "3", "Chỉ số (%)"]
+    assert area_rows[1] == ["1", unit.unit.name.replace("Ủy ban nhân dân", "UBND"),
+                            *(num(a.index, "vi") for a in unit.areas), num(unit.index, "vi")]
+    assert area_rows[-1][1] == "Bình quân khối" and len(area_rows) == 1 + 45 + 1
     footer = document.sections[0].footer.paragraphs[0]
     assert footer.text == "Trang /"  # "Trang 3/12": the numbers are Word's PAGE and NUMPAGES fields
     assert [i.text for i in footer._p.xpath(".//w:instrText")] == ["PAGE", "NUMPAGES"]
@@ -163,7 +169,8 @@ def test_parbot_report_writes_the_pdf_and_both_annexes(cli, uow, tmp_path):
     assert "bao-cao.docx" in out and "bao-cao.xlsx" in out and "tạm tính" in out
     cover = flat(texts(pypdf.PdfReader(tmp_path / "bao-cao.pdf"))[0])
     assert "Số: 45/QĐ-UBND" in cover and "Bình Dương, ngày 1 tháng 3 năm 2021" in cover and "tạm tính" in cover
-    names = [[row.cells[1].text for row in table.rows] for table in docx.Document(tmp_path / "bao-cao.docx").tables]
+    tables = docx.Document(tmp_path / "bao-cao.docx").tables
+    names = [[row.cells[1].text for row in table.rows] for table in tables if table.rows[0].cells[2].text == "Điểm tối đa"]
     assert ["Tên đơn vị", "Sở Tài chính", "Sở Nội vụ", "Bình quân khối"] in names and len(names) == 3
     import openpyxl
     assert "Sở, ban, ngành" in openpyxl.load_workbook(tmp_path / "bao-cao.xlsx").sheetnames
@@ -199,7 +206,7 @@ def test_the_report_and_the_word_annex_show_points_at_the_sets_precision(tmp_pat
     assert row == ["1", "Sở A", "100,000", "97,685", "97,69", "Chưa xếp loại"]
 
 
-def test_a_page_compares_the_units_by_area_and_marks_the_areas_below_the_top_class_condition():
+def test_a_page_compares_the_units_by_area_and_marks_the_areas_below_the_top_class_condition(tmp_path):
     from parbot.core.results import Band
     from parbot.reports.pdf import BELOW, _area_comparison, _Styles
 
@@ -226,6 +233,14 @@ def test_a_page_compares_the_units_by_area_and_marks_the_areas_below_the_top_cla
     expected = {(2 + i, r) for r, unit in enumerate(block.ranked, start=1) for i, a in enumerate(unit.areas)
                 if a.maximum > 0 and a.points / a.maximum * 100 < 55}
     assert shaded == expected and expected
+    # The Word annex holds the same table with the same cells shaded.
+    results_docx([block], tmp_path / "a.docx", HEADING)
+    table = docx.Document(tmp_path / "a.docx").tables[1]
+    assert [c.text for c in table.rows[-1].cells][1:] == ["Bình quân khối"] + [num(averages[c], "vi") for c in "123"] \
+        + [num(block.average_index, "vi")]
+    filled = {(c, r) for r, row in enumerate(table.rows) for c, cell in enumerate(row.cells)
+              if cell._tc.xpath("./w:tcPr/w:shd[@w:fill='F4C7C3']")}
+    assert filled == expected
 
 
 def test_units_left_out_read_as_such_not_as_zero_scores(tmp_path):
