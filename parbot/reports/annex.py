@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Mapping
 
-from parbot.core.decimals import HUNDRED, ZERO
+from parbot.core.decimals import ZERO
 from parbot.core.results import EXCLUDED_UNSCORED, BlockResult
 from parbot.i18n import t as msg
 
@@ -88,15 +88,16 @@ def area_table(block: BlockResult, lang: str) -> AreaTable | None:
         return None
     areas = units[0].areas
     legend = msg("report.area_legend", lang, areas="; ".join(f"{a.code} – {a.short or a.name}" for a in areas))
-    band = max((b for b in block.bands if b.min_area_index is not None), key=lambda b: b.min_index, default=None)
+    band = block.area_condition
     condition = None if band is None else msg("report.area_below", lang, label=band.label,
                                               minimum=num(band.min_area_index, lang, False))
     rows, below = [], set()
     for row, unit in enumerate(units):
         cells = [str(unit.rank), abbreviate(unit.unit.name)]
+        under = block.areas_below(unit)
         for column, area in enumerate(unit.areas, start=2):
             cells.append(num(area.index, lang) if area.maximum > 0 else "—")
-            if band is not None and area.maximum > 0 and area.points / area.maximum * HUNDRED < band.min_area_index:
+            if area.code in under:
                 below.add((row, column))
         rows.append(cells + [num(unit.index, lang)])
     averages = block.area_averages()

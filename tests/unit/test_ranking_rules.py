@@ -229,3 +229,13 @@ def test_a_tie_breaker_naming_an_area_the_set_lacks_is_refused(cli, tmp_path):
     (tmp_path / "period.yaml").write_text(PERIOD.replace('"area:3"', '"area:2"'), encoding="utf-8")
     code, _, err = cli("period", "create", tmp_path / "period.yaml")
     assert code == 0, err
+
+
+def test_the_areas_that_keep_a_unit_out_of_the_top_class_are_those_the_class_compares():
+    bands = (Band("Xuất sắc", D(90), min_area_index=D(80)), Band("Khá", D(0)))
+    marks = {"A": m("31.998", "60")}  # 91.998 %, area 1 at 79.995 %
+    unrounded = run(marks, bands)
+    assert unrounded.units[0].classification == "Khá" and unrounded.areas_below(unrounded.units[0]) == {"1"}
+    at_two = run(marks, bands, ranking=Ranking(precision=2))  # 79.995 is 80.00 at 2 decimals: admitted
+    assert at_two.units[0].classification == "Xuất sắc" and at_two.areas_below(at_two.units[0]) == set()
+    assert run(marks, (Band("Khá", D(0)),)).areas_below(unrounded.units[0]) == set()  # no class sets a condition
