@@ -10,10 +10,6 @@ import typer
 
 from .common import Steps, console, handle_errors, say, uow
 
-TITLE = "Báo cáo kết quả Chỉ số cải cách hành chính năm {year}"
-PROVISIONAL = " (tạm tính – chưa công bố)"
-
-
 def _date(text: Optional[str]) -> Optional[date]:
     if text is None:
         return None
@@ -41,12 +37,10 @@ def report_command(period: Optional[int] = typer.Option(None, "--period", help="
     quả đã công bố, hoặc kết quả hiện tại ghi "tạm tính". Các tùy chọn thay cho mục ``report`` của tệp kỳ."""
     from ..core.services import reporting
     from ..reports.annex import Heading
-    from ..reports.docx import results_docx
-    from ..reports.pdf import results_report_pdf
-    from ..reports.xlsx import results_xlsx
+    from ..reports.bundle import PROVISIONAL, TITLE, annex_paths, write_report
 
     when = _date(decision_date)
-    word, workbook = out.with_suffix(".docx"), out.with_suffix(".xlsx")
+    word, workbook = annex_paths(out)
     with Steps(say("cli.progress.results"), say("cli.progress.write", file=out), say("cli.progress.write", file=word),
                say("cli.progress.write", file=workbook)) as steps:
         period_obj, blocks, provisional, previous = reporting.report_blocks(uow(), year=period)
@@ -55,12 +49,8 @@ def report_command(period: Optional[int] = typer.Option(None, "--period", help="
                           province=province or spec.province, issuer=issuer or spec.issuer,
                           decision=decision or spec.decision, date=when or spec.date, place=place or spec.place)
         steps.done()
-        pages = results_report_pdf(blocks, out, heading, previous)
-        steps.done()
-        results_docx(blocks, word, heading, previous)
-        steps.done()
-        results_xlsx(blocks, str(workbook))
-    console.print(say("cli.report.written", pdf=out, pages=pages, docx=word, xlsx=workbook)
+        files = write_report(blocks, out, heading, previous, done=steps.done)
+    console.print(say("cli.report.written", pdf=files.pdf, pages=files.pages, docx=files.docx, xlsx=files.xlsx)
                   + (say("cli.report.provisional") if provisional else ""), markup=False)
 
 

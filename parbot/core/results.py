@@ -162,6 +162,20 @@ class BlockResult:
     def excluded(self) -> tuple[UnitResult, ...]:
         return tuple(u for u in self.units if u.excluded is not None)
 
+    @property
+    def area_condition(self) -> Band | None:
+        """The highest class that sets an area condition (Hải Dương's top class), if any."""
+        return max((b for b in self.bands if b.min_area_index is not None), key=lambda b: b.min_index, default=None)
+
+    def areas_below(self, unit: UnitResult) -> frozenset[str]:
+        """The unit's areas under that condition, compared as classes compare them (at the ranking's
+        precision): what keeps a unit whose index is high enough out of the class."""
+        band = self.area_condition
+        if band is None:
+            return frozenset()
+        return frozenset(a.code for a in unit.areas if a.maximum > 0
+                         and _at(a.points / a.maximum * HUNDRED, self.ranking.precision) < band.min_area_index)
+
     def area_averages(self) -> dict[str, Decimal]:
         """Province's average index per area (mean over units of the area index)."""
         units = self.ranked

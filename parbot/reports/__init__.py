@@ -9,7 +9,7 @@ import textwrap
 from decimal import Decimal
 
 from parbot.core.decimals import num  # noqa: F401 - the reports and the chat share one way to show numbers
-from parbot.core.results import UnitResult
+from parbot.core.results import BlockResult, UnitResult
 
 LANGS = ("vi", "en")
 
@@ -132,6 +132,11 @@ def t(lang: str, key: str, **params: object) -> str:
 def signed(value: Decimal, lang: str) -> str:
     text = num(abs(value), lang)
     return ("+" if value > 0 else "−" if value < 0 else "±") + text
+
+
+def points(value: Decimal, block: BlockResult, lang: str, fixed: bool = True) -> str:
+    """Points at the criteria set's precision (3 for Thừa Thiên Huế's 97,685); indices stay at 2."""
+    return num(value, lang, fixed, block.points_decimals)
 
 
 def abbreviate(name: str) -> str:

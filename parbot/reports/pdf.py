@@ -1,6 +1,7 @@
 """The results report as a PDF a Sở Nội vụ can attach to its decision: a cover with the province, issuing
 body, decision number and date, a table of contents, then per block the ranking table in the shape
-provinces publish and a vector ranking chart sized to its units, then a page per unit with its areas, the
+provinces publish, a vector ranking chart sized to its units and the units compared area by area, then a
+page per unit with its areas, the
 items where it lost points and the appraisers' reasons; "Trang 3/40" on every page.
 
 Typeset with reportlab's platypus rather than matplotlib, which shaped every line of text itself (the
@@ -37,8 +38,8 @@ from parbot.core.decimals import ZERO
 from parbot.core.results import NA, BlockResult, ItemResult, UnitResult
 from parbot.i18n import t as msg
 
-from . import abbreviate, class_label, num, signed, t
-from .annex import Heading, ranking_header, ranking_rows
+from . import abbreviate, class_label, num, points, signed, t
+from .annex import Heading, area_table, ranking_header, ranking_rows
 
 FONT, BOLD, ITALIC = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"
 LEFT, RIGHT, TOP, BOTTOM = 2.5 * cm, 1.5 * cm, 1.8 * cm, 2.0 * cm
@@ -292,30 +293,68 @@ def _ranking_charts(block: BlockResult, lang: str, s: _Styles) -> list[Flowable]
     return story
 
 
+AREA_PADDING = 2
+AREA_NAME = 4.0 * cm  # the unit's name column at its narrowest before the areas split in parts
+BELOW = colors.HexColor("#f4c7c3")
+
+
+def _area_comparison(block: BlockResult, lang: str, s: _Styles) -> list[Flowable]:
+    """The annex's areas × units table; more areas than fit across the page go into further tables of the
+    same rows."""
+    table = area_table(block, lang)
+    if table is None:
+        return []
+    story: list[Flowable] = [_p(table.legend, s.body)] + ([_p(table.condition, s.body)] if table.condition else [])
+    # Eight areas fit across A4 next to the name: "100,00" in 8-point type with narrow padding.
+    column = pdfmetrics.stringWidth("100,00", FONT, 8) + 2 * AREA_PADDING + 1
+    fixed = 1.1 * cm + 1.6 * cm
+    per_table = max(1, int((WIDTH - fixed - AREA_NAME) / column))
+    codes = table.header[2:-1]
+    for start in range(0, len(codes), per_table):
+        part = range(2 + start, 2 + min(start + per_table, len(codes)))
+        widths = [1.1 * cm, WIDTH - fixed - len(part) * column, *[column] * len(part), 1.6 * cm]
+        picked = [0, 1, *part, len(table.header) - 1]
+        header = [_wrap(table.header[c], w, BOLD) if c in (1, picked[-1]) else table.header[c]
+                  for c, w in zip(picked, widths)]
+        data = [header] + [[_wrap(row[c], widths[1]) if c == 1 else row[c] for c in picked] for row in table.rows]
+        shaded = [("BACKGROUND", (position, row + 1), (position, row + 1), BELOW)
+                  for position, c in enumerate(picked) for row in range(len(table.rows)) if (row, c) in table.below]
+        if len(codes) > per_table:
+            story.append(_p(msg("report.area_part", lang, first=codes[start], last=table.header[part[-1]]), s.h3))
+        story.append(_grid(data, widths, right_from=2, extra=[
+            ("ALIGN", (0, 1), (0, -1), "RIGHT"), ("ALIGN", (2, 0), (-2, 0), "CENTER"),
+            ("FONT", (2, 1), (-2, -2), FONT, 8), ("LEFTPADDING", (2, 0), (-2, -1), AREA_PADDING),
+            ("RIGHTPADDING", (2, 0), (-2, -1), AREA_PADDING),
+            ("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9), *shaded]))
+        story.append(Spacer(1, 8))
+    return story
+
+
 def _lost(item: ItemResult) -> Decimal:
     """Points an item cost the unit: below its maximum in an area, or a deduction taken."""
     return item.points if item.section == "deduction" else item.lost
 
 
-def _mark(value, lang: str) -> str:
-    return "" if value is None else t(lang, "not_applicable") if value is NA else num(value, lang, False)
+def _mark(value, block: BlockResult, lang: str) -> str:
+    return "" if value is None else t(lang, "not_applicable") if value is NA else points(value, block, lang, False)
 
 
-def _areas_table(unit: UnitResult, lang: str, s: _Styles) -> Table:
+def _areas_table(block: BlockResult, unit: UnitResult, lang: str, s: _Styles) -> Table:
     widths = [WIDTH - 3 * 2.2 * cm, 2.2 * cm, 2.2 * cm, 2.2 * cm]
     data = [[_wrap(h, w, BOLD) for h, w in zip((t(lang, "area"), t(lang, "maximum"), t(lang, "points"),
                                                 t(lang, "index_pct")), widths)]]
     for area in unit.areas:
-        data.append([_wrap(f"{area.code}. {area.name}", widths[0]), num(area.maximum, lang), num(area.points, lang),
-                     num(area.index, lang)])
+        data.append([_wrap(f"{area.code}. {area.name}", widths[0]), points(area.maximum, block, lang),
+                     points(area.points, block, lang), num(area.index, lang)])
     for key, value in (("bonus", unit.bonus), ("deduction", unit.deduction)):
         if value:
-            data.append([t(lang, key), "", num(value if key == "bonus" else -value, lang), ""])
-    data.append([t(lang, "total"), num(unit.maximum, lang), num(unit.total, lang), num(unit.index, lang)])
+            data.append([t(lang, key), "", points(value if key == "bonus" else -value, block, lang), ""])
+    data.append([t(lang, "total"), points(unit.maximum, block, lang), points(unit.total, block, lang),
+                 num(unit.index, lang)])
     return _grid(data, widths, right_from=1, extra=[("FONT", (0, len(data) - 1), (-1, -1), BOLD, 9)])
 
 
-def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
+def _lost_table(block: BlockResult, unit: UnitResult, lang: str, s: _Styles) -> Table | None:
     """Items that lost points, under their area with the area's loss; names and reasons wrapped in full; the
     self-score only where the appraisers changed it."""
     names = {a.code: f"{a.code}. {a.name}" for a in unit.areas}
@@ -334,12 +373,12 @@ def _lost_table(unit: UnitResult, lang: str, s: _Styles) -> Table | None:
     for code, items in groups.items():
         lost = sum((_lost(i) for i in items), ZERO)
         spans.append(len(data))
-        data.append([_wrap(f"{names.get(code, code)} (−{num(lost, lang, False)})", WIDTH, BOLD), "", "", "", "", ""])
+        data.append([_wrap(f"{names.get(code, code)} (−{points(lost, block, lang, False)})", WIDTH, BOLD), "", "", "", "", ""])
         for item in items:
             differs = item.self_points is not None and item.self_points != item.points
-            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, lang) if differs else "",
-                         f"{num(item.points, lang, False)}/{num(item.maximum, lang, False)}",
-                         f"−{num(_lost(item), lang, False)}",
+            data.append([item.code, _wrap(item.name, widths[1]), _mark(item.self_points, block, lang) if differs else "",
+                         f"{points(item.points, block, lang, False)}/{points(item.maximum, block, lang, False)}",
+                         f"−{points(_lost(item), block, lang, False)}",
                          _wrap(item.reason, widths[5], ITALIC, 8.5) if item.reason else ""])
     extra = [style for row in spans for style in (("SPAN", (0, row), (-1, row)), ("FONT", (0, row), (-1, row), BOLD, 9),
                                                    ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f2f2f2")))]
@@ -352,16 +391,16 @@ def _unit(block: BlockResult, unit: UnitResult, previous: Decimal | None, lang: 
     story: list[Flowable] = [PageBreak(), _Entry(unit.unit.name, s.h2, 1, f"unit-{block.block}-{unit.unit.code}")]
     rank = str(unit.rank) if unit.rank else "—"
     story.append(_p(msg("report.unit_summary", lang, rank=rank, of=unit.rank_of or len(block.ranked),
-                        total=num(unit.total, lang), maximum=num(unit.maximum, lang), index=num(unit.index, lang),
-                        classification=class_label(unit, lang)), s.body))
+                        total=points(unit.total, block, lang), maximum=points(unit.maximum, block, lang),
+                        index=num(unit.index, lang), classification=class_label(unit, lang)), s.body))
     if previous is not None and not unit.excluded:
         story.append(_p(msg("report.unit_change", lang, change=signed(unit.index - previous, lang)), s.body))
     if unit.missing_survey:
         story.append(_p(t(lang, "missing_survey", n=unit.missing_survey), s.body))
     if unit.areas:
-        story.append(_areas_table(unit, lang, s))
+        story.append(_areas_table(block, unit, lang, s))
     story.append(_p(t(lang, "lost_title"), s.h3))
-    lost = _lost_table(unit, lang, s)
+    lost = _lost_table(block, unit, lang, s)
     story.append(lost if lost is not None else _p(t(lang, "no_lost" if unit.items else "no_items"), s.body))
     return story
 
@@ -374,6 +413,9 @@ def _story(blocks: Sequence[BlockResult], heading: Heading, previous: Mapping[st
         table = msg("report.ranking_table", lang, year=block.year, block=block.block_name)
         sections.append((table, [_ranking_table(block, previous, lang, s), Spacer(1, 10),
                                  CondPageBreak(5 * cm), *_ranking_charts(block, lang, s)]))
+        comparison = _area_comparison(block, lang, s)
+        if comparison:
+            sections.append((msg("report.area_section", lang, block=block.block_name), comparison))
         if block.units:
             units = msg("report.units_section", lang, block=block.block_name)
             body = [f for u in block.units for f in _unit(block, u, previous.get(u.unit.code), lang, s)]

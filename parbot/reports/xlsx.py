@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from parbot.core.results import NA, BlockResult, UnitResult
+from parbot.core.results import EXCLUDED_UNSCORED, NA, BlockResult, UnitResult
 
 from . import abbreviate, class_label, num, t
 
@@ -160,8 +160,10 @@ def _ranking_sheet(wb: Workbook, block: BlockResult, name: str, lang: str) -> No
             row.append(cells.number(unit.bonus))
         if with_deduction:
             row.append(cells.number(unit.deduction))
-        row += [cells.number(unit.total, bold=True), cells.number(unit.maximum),
-                cells.number(unit.index, bold=True, fmt=INDEX_FORMAT),
+        # Left out: no index, and no total when unscored (an empty cell, not a 0 that sums and sorts as a score).
+        row += [cells.number(None if unit.excluded == EXCLUDED_UNSCORED else unit.total, bold=True),
+                cells.number(unit.maximum),
+                cells.number(None if unit.excluded else unit.index, bold=True, fmt=INDEX_FORMAT),
                 cells.text(unit.classification if unit.excluded is None else class_label(unit, lang))]
         ws.append(row)
     gap = [None] * (len(header) - 5)  # the columns between the unit's name and the index

@@ -30,11 +30,11 @@ from ..bot.jobs import ReminderJobs, utc_now
 from ..core.decimals import fmt, round_half_up
 from ..core.rules import YesNoRule
 from ..core.permissions import Caller
-from ..core.services import appraisal, people, publication, survey
+from ..core.services import appraisal, people, publication, reporting, survey
 from ..core.services.results import period_results
 from ..core.services.tabular import Row
-from ..reports.pdf import results_report_pdf
-from ..reports.xlsx import results_xlsx
+from ..reports.annex import Heading
+from ..reports.bundle import TITLE, write_report
 from ..storage.tables import OutboxRow
 from ..storage.uow import SqlUnitOfWork
 from .emulator import EmulatorServer, SimUser
@@ -57,6 +57,9 @@ CONTEST_TEXT = ("Đơn vị đã ban hành đúng hạn; gửi kèm Quyết đ�
 
 def vn(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=VN)
+
+
+PUBLISHED = vn(2021, 3, 15, 9, 0)  # the results are published, and the report's decision signed, that day
 
 
 class Clock:
@@ -353,7 +356,7 @@ class DemoRound:
         self.report.note(f"{count} dòng điểm điều tra cho {len(self.units())} đơn vị.")
 
     async def publish(self) -> None:
-        moment = self.clock.set(vn(2021, 3, 15, 9, 0))
+        moment = self.clock.set(PUBLISHED)
         with self.report.stage("Công bố kết quả và gửi biểu đồ", moment, 2) as advance:
             snapshots = await asyncio.to_thread(partial(publication.publish, self.uow(), caller=ADMIN, year=YEAR,
                                                         now=self.clock()))
@@ -409,14 +412,16 @@ class DemoRound:
                     path = chart_dir / f"{names[chat.id][0]}-{message.message_id}.png"
                     path.write_bytes(message.photo.data)
                     files.append(path)
-        _, blocks = period_results(self.uow(), year=YEAR, with_items=True)
-        workbook = self.folder / f"ket-qua-{YEAR}.xlsx"
-        results_xlsx(blocks, str(workbook))
-        report = self.folder / f"bao-cao-{YEAR}.pdf"
-        results_report_pdf(blocks, report, f"Chỉ số CCHC năm {YEAR} — tỉnh mẫu (demo)")
+        # What `parbot report` writes, from the published results, under the decision the demo publishes by.
+        _, blocks, _, previous = reporting.report_blocks(self.uow(), year=YEAR)
+        heading = Heading(TITLE.format(year=YEAR) + " (bản demo)", province="tỉnh Mẫu", issuer="Sở Nội vụ",
+                          decision="15/QĐ-UBND", date=PUBLISHED.date())
+        report = write_report(blocks, self.folder / f"bao-cao-{YEAR}.pdf", heading, previous)
+        self.report.note(f"Báo cáo PDF ({report.pages} trang): {report.pdf}")
+        self.report.note(f"Phụ lục kèm quyết định: {report.docx} (Word), {report.xlsx} (Excel)")
         transcript = self.folder / "hoi-thoai.md"
         transcript.write_text(self.transcript_markdown(names), encoding="utf-8")
-        return sorted(files) + [workbook, report, transcript]
+        return sorted(files) + [report.pdf, report.docx, report.xlsx, transcript]
 
     def _names(self) -> dict[int, tuple[str, str]]:
         """chat id -> (file-name slug, heading) for the people of the cast."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from decimal import Decimal
 
+import docx
 import pytest
 from PIL import Image
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from parbot.cli.main import app
+from parbot.core.decimals import num
 from parbot.sandbox.demo import run_demo
 from parbot.settings import get_settings
 from tests.unit.test_vietnamese_output import english
@@ -69,10 +72,21 @@ def test_the_demo_plays_a_round_and_a_seed_replays_it(isolated, tmp_path):
     charts = sorted((out / "charts").glob("*.png"))
     assert charts and all(Image.open(p).format == "PNG" for p in charts)
     assert any("lanh-dao-tinh" in p.name for p in charts) and any("can-bo" in p.name for p in charts)
-    with zipfile.ZipFile(out / "ket-qua-2020.xlsx") as workbook:
+    with zipfile.ZipFile(out / "bao-cao-2020.xlsx") as workbook:
         assert "xl/workbook.xml" in workbook.namelist()
     report = PdfReader(out / "bao-cao-2020.pdf")
     assert len(report.pages) > 3 and "Sở Nội vụ" in "".join(p.extract_text() for p in report.pages)
+    # The Word annex opens and holds each block's ranking table as `parbot results` ranks it.
+    annex = docx.Document(out / "bao-cao-2020.docx")
+    rankings = [table for table in annex.tables if table.rows[0].cells[2].text == "Điểm tối đa"]
+    published = [[(c.text for c in row.cells) for row in table.rows[1:-1]] for table in rankings]
+    assert sorted([(rank, name, index) for rank, name, _, _, index, _ in rows] for rows in published) == sorted(
+        [(str(u["rank"]), u["unit"], num(Decimal(str(u["index_pct"])), "vi")) for u in b["units"]]
+        for b in ranking["blocks"])
+    # The demo says where it wrote the report and its annex.
+    said = re.sub(r"\s+", "", printed)
+    for name in ("bao-cao-2020.pdf", "bao-cao-2020.docx", "bao-cao-2020.xlsx"):
+        assert re.sub(r"\s+", "", str(out / name)) in said, name
     transcript = (out / "hoi-thoai.md").read_text(encoding="utf-8")
     assert transcript.startswith("# Hội thoại mẫu") and "**Bot**" in transcript and "`[" in transcript
     assert "⏰" in transcript  # the late unit's chat shows its reminders

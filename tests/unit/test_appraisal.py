@@ -140,6 +140,27 @@ def _appraise_all(uow, council, finance, unit="SNV"):
     ap.accept_rest(uow, caller=finance, unit_code=unit, area_code="2", year=YEAR, now=T0)
 
 
+def test_round1_notice_writes_lowered_points_with_the_decimal_comma(uow):
+    from parbot.bot.handlers.appraise import render_round1
+    from parbot.bot.sender import RenderContext
+    from parbot.storage.outbox_sender_repo import OutboxItem
+
+    council, finance = caller(uow, 1, COUNCIL), caller(uow, 2, Grant(Role.OFFICER, "STC"), COUNCIL)
+    officer = caller(uow, 3, Grant(Role.OFFICER, "SNV"))
+    ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.1", points="1,25", reason="Chậm", year=YEAR, now=T0)
+    ap.appraise(uow, caller=council, unit_code="SNV", item_code="1.2", points="0", reason="Thiếu", year=YEAR, now=T0)
+    ap.accept_rest(uow, caller=finance, unit_code="SNV", area_code="2", year=YEAR, now=T0)
+    ap.close_round(uow, caller=ADMIN, round_no=1, block="so", force=True, year=YEAR, now=T0)
+    (notice,) = [r for r in outbox(uow) if r.kind == "appraisal_round1" and r.person_id == officer.person_id]
+    with uow:
+        text = render_round1(RenderContext(uow=uow, now=T0, tz="Asia/Ho_Chi_Minh"), OutboxItem(
+            id=1, key="k", person_id=officer.person_id, chat_id=1, kind="appraisal_round1", payload=notice.payload,
+            status="pending", attempts=0, not_before=T0)).text
+    # It read "2 → 1.25" with the decimal point, and the provisional total too (4.25/6).
+    assert "• 1.1. Kế hoạch CCHC: 2 → 1,25 (Chậm)" in text.splitlines()
+    assert "Tổng điểm tạm tính: 4,25/6 (70,83%)" in text.splitlines()
+
+
 def test_round1_close_queues_the_lowered_items_then_contests_and_round2(uow):
     council, finance = caller(uow, 1, COUNCIL), caller(uow, 2, Grant(Role.OFFICER, "STC"), COUNCIL)
     officer = caller(uow, 3, Grant(Role.OFFICER, "SNV"))

@@ -180,6 +180,8 @@ def test_the_workbook_lists_excluded_units_apart_with_the_reason():
     assert [(r[0], r[1], r[-1]) for r in rows] == [
         (1, "A", "Tốt"), (None, "EMPTY", "Không xếp hạng: chưa có điểm"),
         (None, "NA", "Không xếp hạng: mọi tiêu chí không áp dụng")]
+    # Total, maximum and index: no index for either, and no total for the unscored one (it read 0 and 0.00).
+    assert [r[-4:-1] for r in rows] == [[90, 100, 90], [None, 100, None], [0, 0, None]]
 
 
 def test_the_documented_period_options_validate():
@@ -210,9 +212,30 @@ def test_the_results_table_names_why_a_unit_is_left_out():
 
 def test_period_show_prints_exclusive_edges_area_conditions_and_the_ranking(cli, tmp_path):
     (tmp_path / "2025.yaml").write_text(SET.replace("year: 2025", "year: 2025\ntotal_max: 100"), encoding="utf-8")
-    (tmp_path / "period.yaml").write_text(PERIOD, encoding="utf-8")
+    (tmp_path / "period.yaml").write_text(PERIOD.replace('"area:3"', '"area:2"'), encoding="utf-8")  # SET's area
     code, _, err = cli("period", "create", tmp_path / "period.yaml")
     assert code == 0, err
     out = cli("period", "show", "--period", 2026)[1]
     assert "bands so: Xuất sắc ≥ 90% (every area ≥ 80%), Tốt > 80%, Khá ≥ 0%" in out
-    assert "ranking: index at 3 decimals, then total, then area:3" in out
+    assert "ranking: index at 3 decimals, then total, then area:2" in out
+
+
+def test_a_tie_breaker_naming_an_area_the_set_lacks_is_refused(cli, tmp_path):
+    (tmp_path / "2025.yaml").write_text(SET.replace("year: 2025", "year: 2025\ntotal_max: 100"), encoding="utf-8")
+    (tmp_path / "period.yaml").write_text(PERIOD, encoding="utf-8")  # area:3, and the set has areas 1 and 2
+    code, out, err = cli("period", "create", tmp_path / "period.yaml")
+    assert code != 0
+    assert "“area:3”: khối so (bộ tiêu chí RANK) không có lĩnh vực 3 (các lĩnh vực: 1, 2)" in out + err
+    (tmp_path / "period.yaml").write_text(PERIOD.replace('"area:3"', '"area:2"'), encoding="utf-8")
+    code, _, err = cli("period", "create", tmp_path / "period.yaml")
+    assert code == 0, err
+
+
+def test_the_areas_that_keep_a_unit_out_of_the_top_class_are_those_the_class_compares():
+    bands = (Band("Xuất sắc", D(90), min_area_index=D(80)), Band("Khá", D(0)))
+    marks = {"A": m("31.998", "60")}  # 91.998 %, area 1 at 79.995 %
+    unrounded = run(marks, bands)
+    assert unrounded.units[0].classification == "Khá" and unrounded.areas_below(unrounded.units[0]) == {"1"}
+    at_two = run(marks, bands, ranking=Ranking(precision=2))  # 79.995 is 80.00 at 2 decimals: admitted
+    assert at_two.units[0].classification == "Xuất sắc" and at_two.areas_below(at_two.units[0]) == set()
+    assert run(marks, (Band("Khá", D(0)),)).areas_below(unrounded.units[0]) == set()  # no class sets a condition

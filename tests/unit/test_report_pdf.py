@@ -14,6 +14,7 @@ import typer
 
 from parbot.cli.report_cmds import _date
 from parbot.core.results import ItemMarks, UnitRef, compute_block
+from parbot.core.decimals import num
 from parbot.reports.annex import Heading
 from parbot.reports.docx import results_docx
 from parbot.reports.pdf import results_report_pdf
@@ -130,12 +131,21 @@ def test_the_word_annex_holds_the_ranking_tables(tmp_path):
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Kèm theo Quyết định số 123/QĐ-UBND ngày 15 tháng 3 năm 2026" in text
     assert "Bảng xếp hạng Chỉ số CCHC năm 2024 – Ủy ban nhân dân cấp xã" in text
-    first, second = document.tables
+    first, first_areas, second, second_areas = document.tables  # per block: the ranking, then the areas
     rows = [[c.text for c in row.cells] for row in first.rows]
     assert rows[0] == ["STT", "Tên đơn vị", "Điểm tối đa", "Điểm đạt", "Chỉ số (%)", "Xếp loại", "So với năm trước"]
     assert rows[2] == ["2", "Sở Tài nguyên và Môi trường 1", "40,00", "21,00", "52,50", "Yếu", "−17,50"]
     assert rows[-1][1] == "Bình quân khối" and len(second.rows) == 1 + 45 + 1
     assert first.rows[0]._tr.trPr.xpath("./w:tblHeader")  # the header repeats on every page
+    area_rows = [[c.text for c in row.cells] for row in second_areas.rows]
+    unit = communes.ranked[0]
+    assert area_rows[0] == ["STT", "Tên đơn vị", "1", "2", "3", "Chỉ số (%)"]
+    assert area_rows[1] == ["1", unit.unit.name.replace("Ủy ban nhân dân", "UBND"),
+                            *(num(a.index, "vi") for a in unit.areas), num(unit.index, "vi")]
+    assert area_rows[-1][1] == "Bình quân khối" and len(area_rows) == 1 + 45 + 1
+    footer = document.sections[0].footer.paragraphs[0]
+    assert footer.text == "Trang /"  # "Trang 3/12": the numbers are Word's PAGE and NUMPAGES fields
+    assert [i.text for i in footer._p.xpath(".//w:instrText")] == ["PAGE", "NUMPAGES"]
 
 
 def test_a_bad_decision_date_is_refused_in_vietnamese():
@@ -159,7 +169,8 @@ def test_parbot_report_writes_the_pdf_and_both_annexes(cli, uow, tmp_path):
     assert "bao-cao.docx" in out and "bao-cao.xlsx" in out and "tạm tính" in out
     cover = flat(texts(pypdf.PdfReader(tmp_path / "bao-cao.pdf"))[0])
     assert "Số: 45/QĐ-UBND" in cover and "Bình Dương, ngày 1 tháng 3 năm 2021" in cover and "tạm tính" in cover
-    names = [[row.cells[1].text for row in table.rows] for table in docx.Document(tmp_path / "bao-cao.docx").tables]
+    tables = docx.Document(tmp_path / "bao-cao.docx").tables
+    names = [[row.cells[1].text for row in table.rows] for table in tables if table.rows[0].cells[2].text == "Điểm tối đa"]
     assert ["Tên đơn vị", "Sở Tài chính", "Sở Nội vụ", "Bình quân khối"] in names and len(names) == 3
     import openpyxl
     assert "Sở, ban, ngành" in openpyxl.load_workbook(tmp_path / "bao-cao.xlsx").sheetnames
@@ -177,3 +188,69 @@ def test_the_period_file_carries_the_covers_fields():
     assert problems == [] and config.report.decision == "45/QĐ-UBND" and config.report.date == date(2021, 3, 1)
     _, problems = parse_period(PERIOD + "report: {decison: 45/QĐ-UBND}\n")
     assert problems  # a misspelt field is refused, not ignored
+
+
+def test_the_report_and_the_word_annex_show_points_at_the_sets_precision(tmp_path):
+    from test_points_precision import criteria
+
+    # Thừa Thiên Huế publishes 97,685: at 2 decimals the report read 97,69 (and the lost 2,315 as 2,32).
+    block = compute_block(criteria(), "Sở", [UnitRef("A", "Sở A", "so")],
+                          {"A": {"1.1": ItemMarks(self=D("60"), appraised=D("58.345"), reason="Thiếu"),
+                                 "2.1": ItemMarks(appraised=D("39.34"))}}, with_items=True)
+    text = flat(" ".join(texts(report([block])[0])))
+    assert "1 Sở A 100,000 97,685 97,69" in text  # the ranking table: points at 3, the index at 2
+    assert "Điểm đạt 97,685/100,000" in text and "1. Chỉ đạo 60,000 58,345 97,24" in text
+    assert "1.1 a 60 58,345/60 −1,655" in text  # the lost-points line, trimmed but never rounded to 2
+    results_docx([block], tmp_path / "a.docx", HEADING)
+    row = [c.text for c in docx.Document(tmp_path / "a.docx").tables[0].rows[1].cells]
+    assert row == ["1", "Sở A", "100,000", "97,685", "97,69", "Chưa xếp loại"]
+
+
+def test_a_page_compares_the_units_by_area_and_marks_the_areas_below_the_top_class_condition(tmp_path):
+    from parbot.core.results import Band
+    from parbot.reports.pdf import BELOW, _area_comparison, _Styles
+
+    bands = (Band("Xuất sắc", D(60), min_area_index=D(55)), *BANDS[1:])
+    units = [UnitRef(f"X{i:03d}", f"Ủy ban nhân dân xã Phước Vĩnh An {i}", "xa") for i in range(3)]
+    block = compute_block(make_criteria(), "Ủy ban nhân dân cấp xã", units,
+                          {u.code: marks_for(i) for i, u in enumerate(units)}, bands, with_items=True)
+    pages_text = texts(report([block])[0])
+    (page,) = [flat(p) for p in pages_text[1:] if p.startswith("So sánh các đơn vị theo lĩnh vực")]
+    assert "So sánh các đơn vị theo lĩnh vực – Ủy ban nhân dân cấp xã" in flat(pages_text[0])  # in the contents
+    assert "Lĩnh vực: 1 – Chỉ đạo, điều hành; 2 – Cải cách thủ tục hành chính; 3 – Sự hài lòng." in page
+    assert "dưới 55%, điều kiện của loại “Xuất sắc”" in page
+    rows = {u.unit.code: u for u in block.ranked}
+    for unit in rows.values():  # each unit's row: rank, name, every area's index, then the index
+        cells = " ".join(num(a.index, "vi") for a in unit.areas)
+        assert f"{unit.rank} {unit.unit.name.replace('Ủy ban nhân dân', 'UBND')} {cells} {num(unit.index, 'vi')}" \
+            in page
+    averages = block.area_averages()
+    assert "Bình quân khối " + " ".join(num(averages[c], "vi") for c in "123") + f" {num(block.average_index, 'vi')}" \
+        in page
+    # The shaded cells are exactly the area indices under 55 %.
+    (table,) = [f for f in _area_comparison(block, "vi", _Styles()) if hasattr(f, "_cellvalues")]
+    shaded = {(column, row) for column, row in ((c[1][0], c[1][1]) for c in table._bkgrndcmds if c[3] == BELOW)}
+    expected = {(2 + i, r) for r, unit in enumerate(block.ranked, start=1) for i, a in enumerate(unit.areas)
+                if a.maximum > 0 and a.points / a.maximum * 100 < 55}
+    assert shaded == expected and expected
+    # The Word annex holds the same table with the same cells shaded.
+    results_docx([block], tmp_path / "a.docx", HEADING)
+    table = docx.Document(tmp_path / "a.docx").tables[1]
+    assert [c.text for c in table.rows[-1].cells][1:] == ["Bình quân khối"] + [num(averages[c], "vi") for c in "123"] \
+        + [num(block.average_index, "vi")]
+    filled = {(c, r) for r, row in enumerate(table.rows) for c, cell in enumerate(row.cells)
+              if cell._tc.xpath("./w:tcPr/w:shd[@w:fill='F4C7C3']")}
+    assert filled == expected
+
+
+def test_units_left_out_read_as_such_not_as_zero_scores(tmp_path):
+    units = [UnitRef("A", "Xã A", "xa"), UnitRef("E", "Xã Chưa chấm", "xa")]
+    block = compute_block(make_criteria(), "Xã", units, {"A": marks_for(1)}, BANDS, with_items=True)
+    results_docx([block], tmp_path / "a.docx", HEADING)
+    rows = {row.cells[1].text: [c.text for c in row.cells] for row in docx.Document(tmp_path / "a.docx").tables[0].rows}
+    # An unscored unit read "0,00 … 0,00 Không xếp hạng": a zero score next to the note that it has none.
+    maximum = num(block.excluded[0].maximum, "vi")
+    assert rows["Xã Chưa chấm"] == ["—", "Xã Chưa chấm", maximum, "—", "—", "Không xếp hạng: chưa có điểm"]
+    assert rows["Xã A"][0] == "1" and rows["Xã A"][3:5] == [num(block.ranked[0].total, "vi"),
+                                                          num(block.ranked[0].index, "vi")]
+    assert f"— Xã Chưa chấm {maximum} — — Không xếp hạng: chưa có điểm" in flat(texts(report([block])[0])[1])

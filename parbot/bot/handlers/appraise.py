@@ -57,13 +57,20 @@ def _clip_lines(lines: list[str]) -> str:
     return text if len(text) <= 4096 else text[:4095] + "…"
 
 
+def _mark(text: str, lang: str) -> str:
+    """A lowered item's points as the officer reads them: "0,5" in Vietnamese, "Không phát sinh" for "na"
+    (points are kept at the set's precision, at most 3 decimals, so nothing is rounded here)."""
+    return t("assess.answer.na", lang) if text == "na" else num(text, lang, fixed=False, places=3)
+
+
 def render_round1(ctx: RenderContext, item) -> Rendered:
     p, lang = item.payload, ctx.language(item)
     lines = [t("notice.round1", lang, unit=p["unit"], name=p["unit_name"], total=num(p["total"], lang, fixed=False),
                maximum=num(p["maximum"], lang, fixed=False), index=num(p["index"], lang))]  # decimal comma in vi
     if p["lowered"]:
         lines.append(t("notice.round1.lowered", lang))
-        lines += [t("notice.round1.item", lang, **i) for i in p["lowered"]]
+        lines += [t("notice.round1.item", lang, **{**i, "self": _mark(i["self"], lang),
+                                                   "appraised": _mark(i["appraised"], lang)}) for i in p["lowered"]]
     else:
         lines.append(t("notice.round1.none", lang))
     closes = p.get("explanation_closes")

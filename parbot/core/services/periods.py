@@ -19,6 +19,7 @@ def save_period(uow: UnitOfWork, *, caller: Caller, config: PeriodConfig, base: 
         if block not in criteria_set.block_codes:
             raise DomainError("period.block_not_in_set", block=block, set=criteria_set.code,
                               blocks=", ".join(criteria_set.block_codes))
+        _check_tie_breakers(config, block, criteria_set)
     with uow:
         ids = {block: catalog.register(uow, s) for block, s in sets.items()}
         existing = uow.periods.get(config.year)
@@ -30,6 +31,17 @@ def save_period(uow: UnitOfWork, *, caller: Caller, config: PeriodConfig, base: 
         period = uow.periods.save(config, ids)
         uow.commit()
     return period
+
+
+def _check_tie_breakers(config: PeriodConfig, block: str, criteria_set) -> None:
+    """An "area:<code>" tie-breaker names an area of every block's set: a misspelt code would otherwise
+    compare nothing and leave the tie to the names, silently."""
+    areas = [a.code for a in criteria_set.for_block(block).areas]
+    for breaker in config.ranking.tie_breakers:
+        kind, _, code = breaker.partition(":")
+        if kind == "area" and code not in areas:
+            raise DomainError("period.tie_breaker_area", area=code, block=block, set=criteria_set.code,
+                              areas=", ".join(areas))
 
 
 def create_from_file(uow: UnitOfWork, *, caller: Caller, path: Path) -> Period:
