@@ -40,15 +40,17 @@ options = Options()
 
 
 def lang() -> str:
-    """--lang, else PARBOT_LANGUAGE (environment or .env), else Vietnamese: also when the settings are broken,
-    since the message saying so must be readable."""
+    """--lang, else PARBOT_LANGUAGE (environment, then .env), else Vietnamese. Read without building the
+    settings: `parbot --help` needs the language, and pydantic-settings alone costs more CPU than the whole
+    help; a wrong value falls back to Vietnamese, since the message saying so must be readable."""
     if options.lang:
         return options.lang
-    try:
-        return settings().language
-    except Exception:  # noqa: BLE001 - a bad setting is reported by the command; its language falls back
-        value = os.environ.get("PARBOT_LANGUAGE", "")
-        return value if value in ("vi", "en") else "vi"
+    value = os.environ.get("PARBOT_LANGUAGE")
+    if not value and os.path.isfile(".env"):
+        from dotenv import dotenv_values
+
+        value = dotenv_values(".env", encoding="utf-8").get("PARBOT_LANGUAGE")
+    return value if value in ("vi", "en") else "vi"
 
 
 def say(key: str, **params: object) -> str:

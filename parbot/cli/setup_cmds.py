@@ -12,13 +12,14 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from .localized import App
 from .common import Steps, _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
-db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
-framework_app = typer.Typer(help="Bộ tiêu chí.", no_args_is_help=True)
-units_app = typer.Typer(help="Danh sách đơn vị (sở, huyện, xã).", no_args_is_help=True)
-period_app = typer.Typer(help="Kỳ đánh giá (mỗi năm một kỳ).", no_args_is_help=True)
-scores_app = typer.Typer(help="Điểm nhập từ bảng tính.", no_args_is_help=True)
+db_app = App(no_args_is_help=True)
+framework_app = App(no_args_is_help=True)
+units_app = App(no_args_is_help=True)
+period_app = App(no_args_is_help=True)
+scores_app = App(no_args_is_help=True)
 
 
 class Format(str, Enum):
@@ -31,7 +32,6 @@ class Format(str, Enum):
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade() -> None:
-    """Tạo hoặc nâng cấp cơ sở dữ liệu ở PARBOT_DATABASE_URL."""
     from ..storage.db import current_revision
 
     engine = _engine(settings().database_url)
@@ -40,8 +40,7 @@ def db_upgrade() -> None:
 
 @framework_app.command("validate")
 @handle_errors
-def framework_validate(files: list[Path] = typer.Argument(..., help="Các tệp YAML bộ tiêu chí.")) -> None:
-    """Kiểm tra tệp bộ tiêu chí; in mọi lỗi kèm tệp:dòng và vị trí. Mã thoát 0 chỉ khi tất cả hợp lệ."""
+def framework_validate(files: list[Path] = typer.Argument(...)) -> None:
     from ..core.criteria import load_criteria_set
     from ..core.decimals import fmt
 
@@ -66,7 +65,6 @@ def framework_validate(files: list[Path] = typer.Argument(..., help="Các tệp 
 @framework_app.command("import")
 @handle_errors
 def framework_import(file: Path) -> None:
-    """Lưu một bộ tiêu chí vào cơ sở dữ liệu (cùng mã và phiên bản thì phải cùng nội dung)."""
     from ..core.services import catalog
 
     criteria_set, set_id = catalog.import_file(uow(create=True), caller=admin(), path=catalog.locate(str(file)))
@@ -76,8 +74,7 @@ def framework_import(file: Path) -> None:
 
 @framework_app.command("list")
 @handle_errors
-def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các bộ có sẵn kèm parbot.")) -> None:
-    """Các bộ tiêu chí trong cơ sở dữ liệu (hoặc có sẵn kèm parbot)."""
+def framework_list(shipped: bool = typer.Option(False)) -> None:
     from ..core.criteria import load_criteria_set
     from ..core.services import catalog
 
@@ -94,15 +91,11 @@ def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các b�
 
 @framework_app.command("revise")
 @handle_errors
-def framework_revise(file: Path = typer.Argument(..., help="Tệp phiên bản mới của bộ tiêu chí kỳ đánh giá đang dùng."),
-                     period: Optional[int] = typer.Option(None, "--period", help="Năm (mặc định: kỳ gần nhất)."),
-                     mapping: Optional[Path] = typer.Option(None, "--map", help="Tệp YAML “mã cũ: mã mới” cho "
-                                                            "tiêu chí đổi mã, tách hoặc gộp."),
-                     dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ in bảng đối chiếu và những gì "
-                                                  "sẽ thay đổi; không ghi gì."),
-                     show_all: bool = typer.Option(False, "--all", help="In cả các tiêu chí giữ nguyên.")) -> None:
-    """Gắn phiên bản mới của bộ tiêu chí vào kỳ đang chạy: tiêu chí không đổi giữ câu trả lời, tiêu chí thay đổi
-    được hỏi lại, từng đơn vị được báo trong chat, mọi việc ghi nhật ký (docs/criteria-format.md, mục 12)."""
+def framework_revise(file: Path = typer.Argument(...),
+                     period: Optional[int] = typer.Option(None, "--period"),
+                     mapping: Optional[Path] = typer.Option(None, "--map"),
+                     dry_run: bool = typer.Option(False, "--dry-run"),
+                     show_all: bool = typer.Option(False, "--all")) -> None:
     from datetime import datetime, timezone
 
     from ..core.services import catalog, revision
@@ -162,7 +155,6 @@ def _print_revision(block, set_code: str, show_all: bool) -> None:  # noqa: ANN0
 @units_app.command("import")
 @handle_errors
 def units_import(file: Path) -> None:
-    """Nhập đơn vị từ CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
     from ..core.services import units
     from ..storage.files import read_table
 
@@ -176,7 +168,6 @@ def units_import(file: Path) -> None:
 @units_app.command("list")
 @handle_errors
 def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
-    """Liệt kê đơn vị, có thể lọc theo khối hoặc theo năm."""
     with uow() as work:
         for unit in work.units.list(block=block, year=year):
             extra = f"\tparent {unit.parent_code}" if unit.parent_code else ""
@@ -186,8 +177,6 @@ def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
 @period_app.command("create")
 @handle_errors
 def period_create(file: Path) -> None:
-    """Tạo hoặc cập nhật kỳ đánh giá từ tệp YAML (năm, bộ tiêu chí từng khối, các hạn, xếp loại, quy tắc
-    bằng điểm)."""
     from ..core.services import periods
 
     period = periods.create_from_file(uow(create=True), caller=admin(), path=file)
@@ -197,7 +186,6 @@ def period_create(file: Path) -> None:
 @period_app.command("show")
 @handle_errors
 def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) -> None:
-    """Xem cấu hình kỳ đánh giá: bộ tiêu chí, các hạn, xếp loại, quy tắc bằng điểm."""
     from ..core.decimals import fmt
     from ..core.services.periods import get_period
 
@@ -227,9 +215,8 @@ def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) 
 
 @scores_app.command("import")
 @handle_errors
-def scores_import(file: Path, period: int = typer.Option(..., "--period", help="Năm đánh giá."),
-                  reason: Optional[str] = typer.Option(None, help="Lý do, ghi vào nhật ký cho mọi dòng.")) -> None:
-    """Nhập điểm (CSV/XLSX: unit,item,source,points[,reason]); nhận tất cả các dòng hoặc không dòng nào."""
+def scores_import(file: Path, period: int = typer.Option(..., "--period"),
+                  reason: Optional[str] = typer.Option(None)) -> None:
     from ..core.services import scores
     from ..storage.files import read_table
 
@@ -253,15 +240,12 @@ def _index(value: Decimal) -> str:
 
 
 @handle_errors
-def results_command(period: Optional[int] = typer.Option(None, "--period", help="Năm đánh giá (mặc định: kỳ mới nhất)."),
-                    block: Optional[str] = typer.Option(None, help="Chỉ khối này."),
+def results_command(period: Optional[int] = typer.Option(None, "--period"),
+                    block: Optional[str] = typer.Option(None),
                     format: Format = typer.Option(Format.table, "--format"),  # noqa: A002 - the option's name
-                    out: Optional[Path] = typer.Option(None, "--out", help="Ghi ra tệp này (csv: mỗi khối một tệp)."),
-                    items: bool = typer.Option(False, help="Kèm điểm từng tiêu chí (xlsx, json)."),
-                    wide: bool = typer.Option(False, "--wide", help="Mọi cột với tên đầy đủ, dù màn hình "
-                                                                    "hẹp.")) -> None:
-    """Bảng xếp hạng từng khối như tỉnh công bố: thứ hạng, đơn vị, các lĩnh vực, điều tra xã hội học, tổng điểm,
-    điểm tối đa, chỉ số, xếp loại."""
+                    out: Optional[Path] = typer.Option(None, "--out"),
+                    items: bool = typer.Option(False),
+                    wide: bool = typer.Option(False, "--wide")) -> None:
     from ..core.services import results
 
     if format == Format.xlsx:
@@ -399,7 +383,6 @@ def _table(period, block_result):
 def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                   unit: Optional[str] = typer.Option(None, "--unit"),
                   item: Optional[str] = typer.Option(None, "--item")) -> None:
-    """Lịch sử từng điểm: ai, khi nào, nguồn, cũ → mới, lý do."""
     from ..core.services.periods import get_period
 
     with uow() as work:

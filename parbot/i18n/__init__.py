@@ -21,7 +21,6 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from ..core.errors import DomainError
-from ..settings import get_settings
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 DEFAULT = "vi"
@@ -64,7 +63,11 @@ def language(lang: str | None) -> str:
     """A supported language for a Telegram language code ("en-US" -> en); anything else gets the province's
     default (PARBOT_LANGUAGE). DEFAULT stays the catalog every key exists in."""
     code = (lang or "").split("-")[0].lower()
-    return code if code in LANGUAGES else get_settings().language
+    if code in LANGUAGES:
+        return code
+    from ..settings import get_settings  # only here: `parbot --help` reads the catalogs, not the settings
+
+    return get_settings().language
 
 
 def t(key: str, lang: str | None = DEFAULT, **params: object) -> str:
