@@ -4,8 +4,8 @@
 Typer 0.29 vendors Click with these words hard-coded in English (only a few go through gettext's global
 domain), so they are replaced where Typer lets a subclass in: ``App`` gives every group and command the
 classes below. Help texts live in the catalogs (domain ``cli_help``) under keys derived from the command
-path: ``help.invite.create`` for the command, ``help.invite.create.role`` for its ``--role`` option and
-``help.parbot`` for the top level. The language is read before parsing (``--lang`` on the command line,
+path: ``cli.help.invite.create`` for the command, ``cli.help.invite.create.role`` for its ``--role`` option and
+``cli.help.parbot`` for the top level. The language is read before parsing (``--lang`` on the command line,
 then PARBOT_LANGUAGE) since ``--help`` is handled while the options are parsed.
 """
 from __future__ import annotations
@@ -153,7 +153,7 @@ def _lang_option(args: list[str]) -> str | None:
 
 
 def help_key(path: tuple[str, ...]) -> str:
-    return "help." + (".".join(path) if path else "parbot")
+    return "cli.help." + (".".join(path) if path else "parbot")
 
 
 def commands(command, path: tuple[str, ...] = ()):  # noqa: ANN001, ANN201 - Click commands
