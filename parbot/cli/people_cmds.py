@@ -85,11 +85,13 @@ def invite_revoke(code_or_id: str = typer.Argument(...)) -> None:
 def invite_list() -> None:
     from ..core.services import people
 
+    from ..i18n.roles import role_name
+
     now = _now()
     table = Table(*say("cli.invite.columns").split("|"))
     for invite in people.list_invites(uow()):
-        table.add_row(str(invite.id), f"{invite.code_hint}…", invite.role, invite.unit_code or "",
-                      invite.block or "", invite.status(now), _local(invite.expires_at),
+        table.add_row(str(invite.id), f"{invite.code_hint}…", role_name(invite.role, lang()), invite.unit_code or "",
+                      invite.block or "", say(f"cli.invite.status.{invite.status(now)}"), _local(invite.expires_at),
                       f"p{invite.used_by}" if invite.used_by else "")
     console.print(table)
 
@@ -99,12 +101,14 @@ def invite_list() -> None:
 def members_list() -> None:
     from ..core.services import people
 
+    from ..i18n.roles import role_name
+
     table = Table(*say("cli.members.columns").split("|"))
     for person, grant in people.list_members(uow()):
         telegram = "" if person.telegram_id is None else str(person.telegram_id)  # none: joined on Zalo
         table.add_row(f"p{person.id}", telegram, person.name, f"@{person.username}"
-                      if person.username else "", grant.role.value, grant.unit_code or "", grant.block or "",
-                      person.language)
+                      if person.username else "", role_name(grant.role, lang()), grant.unit_code or "",
+                      grant.block or "", say(f"cli.language.{person.language}"))
     console.print(table)
 
 

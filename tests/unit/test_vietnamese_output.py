@@ -110,3 +110,36 @@ def test_admin_commands_read_in_vietnamese(run, tmp_path):
                 run("results", "--out", tmp_path / "kq.txt"),  # --out without --format is refused
                 run("results", "--help"), run("appraisal", "close-round", "--help"), run("publish", "--help")]
     assert english("\n".join(outputs)) == []
+
+
+ROLE_CODES = re.compile(r"\b(officer|unit_leader|appraiser|province_leader|admin|active|used|expired|revoked)\b")
+
+
+def test_tables_name_roles_and_statuses_in_words(run, tmp_path):
+    """`parbot members list` and `parbot invite list` never show a role or status code (issue 12), in either
+    language."""
+    from datetime import datetime, timezone
+
+    from parbot.cli.common import uow
+    from parbot.core.services import people
+
+    run("period", "create", DATA / "vinhphuc-2019-period.yaml")
+    (tmp_path / "units.csv").write_text("code,name,block\nSNV,Sở Nội vụ,so_ban_nganh\n", encoding="utf-8")
+    run("units", "import", tmp_path / "units.csv")
+    codes = {}
+    for role, scope in (("officer", ["--unit", "SNV"]), ("unit_leader", ["--unit", "SNV"]),
+                        ("appraiser", ["--block", "so_ban_nganh"]), ("province_leader", []), ("admin", [])):
+        codes[role] = run("invite", "create", "--role", role, *scope).split("Mã: ")[1].split()[0]
+    for number, role in enumerate(("officer", "appraiser", "province_leader", "admin"), start=1):
+        get_settings.cache_clear()
+        people.accept_invite(uow(), codes[role], 100 + number, 100 + number, f"Người {number}", None, "vi",
+                             datetime.now(timezone.utc))
+    run("invite", "revoke", codes["unit_leader"])
+    members, invites = run("members", "list"), run("invite", "list")
+    assert "Cán bộ đầu mối" in members and "Lãnh đạo tỉnh" in members and "Tiếng Việt" in members
+    assert "Thành viên thẩm định" in invites and "đã dùng" in invites and "đã thu hồi" in invites
+    assert ROLE_CODES.findall(members + invites) == [] and english(members + invites) == []
+    run_en = [CliRunner().invoke(app, ["--lang", "en", *args]).stdout for args in (["members", "list"],
+                                                                                  ["invite", "list"])]
+    assert "Focal officer" in run_en[0] and "Provincial leader" in run_en[0] and "revoked" in run_en[1]
+    assert "Cán bộ" not in "".join(run_en)
