@@ -103,8 +103,12 @@ def members_list() -> None:
 
     from ..i18n.roles import role_name
 
+    members = people.list_members(uow())
+    if not members:
+        console.print(say("cli.members.none"), markup=False)
+        return
     table = Table(*say("cli.members.columns").split("|"))
-    for person, grant in people.list_members(uow()):
+    for person, grant in members:
         telegram = "" if person.telegram_id is None else str(person.telegram_id)  # none: joined on Zalo
         table.add_row(f"p{person.id}", telegram, person.name, f"@{person.username}"
                       if person.username else "", role_name(grant.role, lang()), grant.unit_code or "",

@@ -170,7 +170,7 @@ def units_import(file: Path) -> None:
 def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
     with uow() as work:
         for unit in work.units.list(block=block, year=year):
-            extra = f"\tparent {unit.parent_code}" if unit.parent_code else ""
+            extra = "\t" + say("cli.units.parent", parent=unit.parent_code) if unit.parent_code else ""
             console.print(f"{unit.code}\t{unit.block}\t{unit.name}{extra}", markup=False)
 
 
@@ -188,29 +188,36 @@ def period_create(file: Path) -> None:
 def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) -> None:
     from ..core.decimals import fmt
     from ..core.services.periods import get_period
+    from ..i18n import when
 
     with uow() as work:
         period = get_period(work, year)
     config = period.config
-    console.print(f"Period {period.year}", style="bold")
+    console.print(say("cli.period.title", year=period.year), style="bold", markup=False)
     for block, criteria_set in period.criteria_sets.items():
         view = criteria_set.for_block(block)
-        console.print(f"  block {block}: {criteria_set.code} v{criteria_set.spec.version} — "
-                      f"{len(view.assessed_items())} items, maximum {fmt(view.maximum)}", markup=False)
-    console.print("  deadlines:")
+        console.print(say("cli.period.block", block=block, set=criteria_set.code, version=criteria_set.spec.version,
+                          items=len(view.assessed_items()), maximum=fmt(view.maximum)), markup=False)
+    console.print(say("cli.period.deadlines"), markup=False)
     for name, value in config.deadlines.model_dump().items():
         if value is not None:
-            console.print(f"    {name}: {value.isoformat()}", markup=False)
+            console.print(say("cli.period.deadline", name=say(f"cli.period.deadline.{name}"), field=name,
+                              at=when(value, settings().timezone)), markup=False)
     for block in period.blocks:
-        bands = config.bands_for(block)
-        text = ", ".join(f"{b.label} {'>' if b.exclusive else '≥'} {fmt(b.min_index)}%"
-                         + (f" (every area ≥ {fmt(b.min_area_index)}%)" if b.min_area_index is not None else "")
-                         for b in bands) or "(none)"
-        console.print(f"  bands {block}: {text}", markup=False)
-    console.print(f"  tie rule: {config.tie_rule}; leader approval required: {config.leader_approval_required}")
+        bands = [say("cli.period.band", label=b.label, sign=">" if b.exclusive else "≥", min=fmt(b.min_index))
+                 + (say("cli.period.band_areas", min=fmt(b.min_area_index)) if b.min_area_index is not None else "")
+                 for b in config.bands_for(block)]
+        console.print(say("cli.period.bands", block=block, bands=", ".join(bands) or say("cli.period.no_bands")),
+                      markup=False)
+    console.print(say("cli.period.rules", tie=say(f"cli.period.tie.{config.tie_rule}"),
+                      approval=say(f"cli.period.approval.{config.leader_approval_required}")), markup=False)
     rule = config.ranking_rule()
-    console.print(f"  ranking: index {'unrounded' if rule.precision is None else f'at {rule.precision} decimals'}"
-                  + "".join(f", then {b}" for b in rule.tie_breakers), markup=False)
+    ranking = say("cli.period.unrounded") if rule.precision is None else say("cli.period.rounded",
+                                                                              precision=rule.precision)
+    breakers = [say("cli.period.breaker.total") if b == "total" else say("cli.period.breaker.area", area=b[5:])
+                for b in rule.tie_breakers]
+    console.print(say("cli.period.ranking", ranking=ranking) + "".join(say("cli.period.then", breaker=b)
+                                                                       for b in breakers), markup=False)
 
 
 @scores_app.command("import")
@@ -394,11 +401,34 @@ def audit_command(period: Optional[int] = typer.Option(None, "--period"),
     zone = ZoneInfo(tz)
     for e in entries:
         when = e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if e.at else "-"
-        console.print(f"{when}\t{e.actor}\t{e.action}\t{e.unit_code or '-'}\t{e.item_code or '-'}\t{e.source or '-'}\t"
-                      f"{e.old if e.old is not None else '∅'} → {e.new if e.new is not None else '∅'}\t{e.reason or ''}",
-                      markup=False)
+        console.print(f"{when}\t{_audit_actor(e.actor)}\t{_audit_word('action', e.action)}\t{e.unit_code or '-'}\t"
+                      f"{e.item_code or '-'}\t{_audit_source(e.source)}\t{_audit_value(e.old)} → {_audit_value(e.new)}\t"
+                      f"{e.reason or ''}", markup=False)
     if not entries:
         console.print(say("cli.audit.none"), markup=False)
+
+
+def _audit_word(kind: str, code: str) -> str:
+    """An audit code (action, source) in words; a code without a message (a newer one) is shown as stored."""
+    from ..i18n import has
+
+    return say(f"cli.audit.{kind}.{code}") if has(f"cli.audit.{kind}.{code}") else code
+
+
+def _audit_source(source: str | None) -> str:
+    if not source:
+        return "-"
+    name, _, round_no = source.partition(":round")  # appraised:round2
+    return _audit_word("source", name) + (f" ({say('cli.audit.round', round=round_no)})" if round_no else "")
+
+
+def _audit_actor(actor: str) -> str:
+    kind, _, value = actor.partition(":")
+    return f"p{value}" if kind == "person" else actor  # p3, as `parbot members list` names people
+
+
+def _audit_value(value: str | None) -> str:
+    return "∅" if value is None else say("cli.audit.na") if value == "na" else value
 
 
 def register(app: typer.Typer) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import parbot
 from parbot.cli.main import app
 from parbot.settings import get_settings
 from tests.conftest import DATA
@@ -143,3 +145,23 @@ def test_tables_name_roles_and_statuses_in_words(run, tmp_path):
                                                                                   ["invite", "list"])]
     assert "Focal officer" in run_en[0] and "Provincial leader" in run_en[0] and "revoked" in run_en[1]
     assert "Cán bộ" not in "".join(run_en)
+
+
+def test_a_round_from_the_samples_reads_in_vietnamese(run):
+    """The README's walk on parbot/samples from an empty folder to a published round: every listing in
+    Vietnamese, no code left in words (the audit's actions and sources, the period's settings)."""
+    samples = Path(parbot.__file__).parent / "samples"
+    outputs = [run("db", "upgrade"), run("members", "list"), run("period", "create", samples / "period-2020.yaml"),
+               run("units", "import", samples / "units-2020.csv"), run("units", "list", "--block", "xa"),
+               run("period", "show", "--period", "2020"),
+               run("scores", "import", samples / "scores-2020.csv", "--period", "2020"),
+               run("results", "--period", "2020", "--block", "so"), run("publish", "--period", "2020"),
+               run("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1.1")]
+    text = "\n".join(outputs)
+    assert "Chưa có ai tham gia bot" in outputs[1]
+    assert "thuộc H01" in outputs[4] and "mở tự đánh giá" in outputs[5] and "Đã công bố khối so" in text
+    audit = outputs[-1].splitlines()
+    assert audit and all("nhập từ bảng tính" in line for line in audit)
+    assert "tự chấm" in outputs[-1] and "thẩm định" in outputs[-1]
+    assert not re.search(r"\b(import|self|appraised|survey|score)\b", outputs[-1])
+    assert english(text) == [] and "Traceback" not in text
