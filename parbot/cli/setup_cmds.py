@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -403,7 +404,7 @@ def audit_command(period: Optional[int] = typer.Option(None, "--period"),
         when = e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if e.at else "-"
         console.print(f"{when}\t{_audit_actor(e.actor)}\t{_audit_word('action', e.action)}\t{e.unit_code or '-'}\t"
                       f"{e.item_code or '-'}\t{_audit_source(e.source)}\t{_audit_value(e.old)} → {_audit_value(e.new)}\t"
-                      f"{e.reason or ''}", markup=False)
+                      f"{_audit_value(e.reason) if e.reason else ''}", markup=False)
     if not entries:
         console.print(say("cli.audit.none"), markup=False)
 
@@ -418,6 +419,8 @@ def _audit_word(kind: str, code: str) -> str:
 def _audit_source(source: str | None) -> str:
     if not source:
         return "-"
+    if source.startswith("snapshot:"):  # a publication: the block's results
+        return say("cli.audit.source.snapshot", block=source.partition(":")[2])
     name, _, round_no = source.partition(":round")  # appraised:round2
     return _audit_word("source", name) + (f" ({say('cli.audit.round', round=round_no)})" if round_no else "")
 
@@ -427,8 +430,23 @@ def _audit_actor(actor: str) -> str:
     return f"p{value}" if kind == "person" else actor  # p3, as `parbot members list` names people
 
 
+# The words the services store in an audit row's old, new and reason (core/services: assessment, appraisal,
+# revision), and the catalog key saying the same; anything else (points, names, references) is shown as stored.
+AUDIT_TEXTS = [(re.compile(r"^(?P<word>na|closed|open|submitted|forced)$"), "cli.audit.value.{word}"),
+               (re.compile(r"^reference (?P<text>.+)$", re.DOTALL), "cli.audit.value.reference"),
+               (re.compile(r"^file (?P<hash>[0-9a-f]+)$"), "cli.audit.value.file"),
+               (re.compile(r"^evidence (?P<id>\d+) of (?P<item>\S+)$"), "cli.audit.value.evidence_moved"),
+               (re.compile(r"^(?P<what>answer|explanation) (?P<item>\S+) changed$"), "cli.audit.value.{what}_changed")]
+
+
 def _audit_value(value: str | None) -> str:
-    return "∅" if value is None else say("cli.audit.na") if value == "na" else value
+    if value is None:
+        return "∅"
+    for pattern, key in AUDIT_TEXTS:
+        match = pattern.match(value)
+        if match:
+            return say(key.format(**match.groupdict()), **match.groupdict())
+    return value
 
 
 def register(app: typer.Typer) -> None:

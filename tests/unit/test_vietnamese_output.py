@@ -165,3 +165,26 @@ def test_a_round_from_the_samples_reads_in_vietnamese(run):
     assert "tự chấm" in outputs[-1] and "thẩm định" in outputs[-1]
     assert not re.search(r"\b(import|self|appraised|survey|score)\b", outputs[-1])
     assert english(text) == [] and "Traceback" not in text
+
+
+@pytest.mark.parametrize("stored,vi,en", [
+    ("na", "không phát sinh", "not applicable"), ("closed", "đã đóng", "closed"),
+    ("reference Quyết định số 12/QĐ-UBND", "văn bản: Quyết định số 12/QĐ-UBND", "reference: Quyết định số 12/QĐ-UBND"),
+    ("file c9fa4f7c7650", "tệp c9fa4f7c7650", "file c9fa4f7c7650"),
+    ("answer 1.1.2 changed", "câu trả lời tiêu chí 1.1.2 đã đổi", "the answer to item 1.1.2 changed"),
+    ("12.5", "12.5", "12.5"), ("Sở Nội vụ đề nghị", "Sở Nội vụ đề nghị", "Sở Nội vụ đề nghị"),
+])
+def test_audit_rows_say_in_words_what_the_services_store(stored, vi, en):
+    """What core/services write in an audit row's old, new or reason (assessment: evidence and approvals;
+    appraisal: rounds) reads in the chosen language; points and people's own words are shown as stored."""
+    from parbot.cli.common import options
+    from parbot.cli.setup_cmds import _audit_source, _audit_value
+
+    try:
+        options.lang = "vi"
+        assert (_audit_value(stored), _audit_source("appraised:round2"), _audit_source("snapshot:so")) == \
+               (vi, "thẩm định (vòng 2)", "kết quả khối so")
+        options.lang = "en"
+        assert (_audit_value(stored), _audit_source("self")) == (en, "self-assessed")
+    finally:
+        options.lang = None
