@@ -209,9 +209,8 @@ def message(error: ClickException) -> str:
         return text
     if isinstance(error, typer.BadParameter):
         reason = _reason(error, param)
-        if param is None:
-            return say("cli.click.invalid", reason=reason)
-        return say("cli.click.invalid_for", name=param.get_error_hint(), reason=reason)
+        name = error.param_hint or (param.get_error_hint() if param else None)
+        return say("cli.click.invalid_for", name=name, reason=reason) if name else say("cli.click.invalid", reason=reason)
     if isinstance(error, UsageError):
         for pattern, key in USAGE_ERRORS:
             match = pattern.match(error.message)

@@ -21,7 +21,7 @@ def _moment(text: str | None, tz: ZoneInfo) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"not a date and time: {text!r} (e.g. 2025-12-24T08:00)") from None
+        raise typer.BadParameter(say("cli.reminders.bad_moment", text=text), param_hint="'--at'") from None
     return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
 
 
@@ -53,8 +53,10 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year"),
         n = line.notification
         person = people.get(n.person_id)
         who = f"{person.name or person.telegram_id} (p{n.person_id})" if person else f"p{n.person_id}"
-        what = n.kind if n.kind == "digest" else f"{n.kind} {n.payload['stage']} {n.payload['unit']}"
-        action = line.action + (f" ({line.reason})" if line.reason else "")
+        what = f"{_kind(n.kind)}: {say('cli.reminders.stage.' + n.payload['stage'])}" \
+            + (f" {n.payload['unit']}" if "unit" in n.payload else "")
+        action = say(f"cli.reminders.action.{line.action}") \
+            + (f" ({say('cli.reminders.reason.' + line.reason)})" if line.reason else "")
         console.print(f"{line.at.astimezone(tz):%Y-%m-%d %H:%M}\t{action}\t{what}\t{who}", markup=False)
 
 

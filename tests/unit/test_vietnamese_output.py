@@ -137,6 +137,12 @@ def test_tables_name_roles_and_statuses_in_words(run, tmp_path):
         people.accept_invite(uow(), codes[role], 100 + number, 100 + number, f"Người {number}", None, "vi",
                              datetime.now(timezone.utc))
     run("invite", "revoke", codes["unit_leader"])
+    closes = re.search(r"self_assessment_closes: (\S{10})", (DATA / "vinhphuc-2019-period.yaml").read_text())[1]
+    reminders = run("reminders", "preview", "--period", "2019", "--at", f"{closes}T06:00", "--days", "3")
+    assert "nhắc hạn: tự đánh giá SNV" in reminders and english(reminders) == []
+    assert not re.search(r"\b(send|skip|upcoming|reminder|digest|self_assessment)\b", reminders)
+    assert "Giá trị của '--at' không hợp lệ: “sáng nay” không phải ngày giờ" in run("reminders", "preview", "--at",
+                                                                                   "sáng nay")
     members, invites = run("members", "list"), run("invite", "list")
     assert "Cán bộ đầu mối" in members and "Lãnh đạo tỉnh" in members and "Tiếng Việt" in members
     assert "Thành viên thẩm định" in invites and "đã dùng" in invites and "đã thu hồi" in invites
