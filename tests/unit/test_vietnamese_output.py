@@ -194,3 +194,21 @@ def test_audit_rows_say_in_words_what_the_services_store(stored, vi, en):
         assert (_audit_value(stored), _audit_source("self")) == (en, "self-assessed")
     finally:
         options.lang = None
+
+
+def test_the_same_problem_on_many_rows_is_listed_once_with_the_rows(run):
+    """Units imported before their period: every row names the same missing block; the refusal lists each
+    block once with its rows instead of 44 lines, and a row's other problems stay on their own line."""
+    samples = Path(parbot.__file__).parent / "samples"
+    run("db", "upgrade")
+    refused = run("units", "import", samples / "units-2020.csv")
+    bullets = [line for line in refused.splitlines() if line.startswith("  • ")]
+    assert bullets == [f"  • dòng {rows}, cột “block”: chưa có khối “{block}”: hãy nạp bộ tiêu chí của khối trước, "
+                       "hoặc thêm cột block_name" for rows, block in (("2–9", "so"), ("10–13", "huyen"),
+                                                                     ("14–45", "xa"))]
+    run("period", "create", samples / "period-2020.yaml")
+    Path("s.csv").write_text("unit,item,source,points\nSNV,1.1.1,self,1\nZZZ,1.1.1,self,1\nZZZ,1.1.2,self,1\n"
+                             "YYY,1.1.1,self,1\nZZZ,1.1.3,self,1\n", encoding="utf-8")
+    refused = run("scores", "import", "s.csv", "--period", "2020")
+    assert "dòng 3–4, 6, cột “unit”: không có đơn vị mã “ZZZ”" in refused
+    assert "dòng 5, cột “unit”: không có đơn vị mã “YYY”" in refused
