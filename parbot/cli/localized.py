@@ -23,6 +23,13 @@ from typer.core import TyperCommand, TyperGroup
 
 from .common import err_console, lang, options, say
 
+
+def _say(key: str, **params: object) -> str:
+    """A message of this module's own catalog domain: help must not parse every catalog (about 0.1 s)."""
+    from ..i18n import t_domain
+
+    return t_domain("cli_help", key, lang(), **params)
+
 # The section titles Typer writes, by their English text (they reach the formatter as plain strings).
 HEADINGS = {"Usage": "cli.click.usage", "Options": "cli.click.options", "Commands": "cli.click.commands",
             "Arguments": "cli.click.arguments"}
@@ -42,10 +49,10 @@ USAGE_ERRORS = [(re.compile(r"Got unexpected extra argument\(s\) \((?P<args>.*)\
 
 class Formatter(HelpFormatter):
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, prefix=f"{say('cli.click.usage')} " if prefix is None else prefix)
+        super().write_usage(prog, args, prefix=f"{_say('cli.click.usage')} " if prefix is None else prefix)
 
     def write_heading(self, heading: str) -> None:
-        super().write_heading(say(HEADINGS[heading]) if heading in HEADINGS else heading)
+        super().write_heading(_say(HEADINGS[heading]) if heading in HEADINGS else heading)
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:  # noqa: ANN001 - Click's types
         super().write_dl([(TYPE.sub(_type, term), _notes(text)) for term, text in rows], col_max, col_spacing)
@@ -53,12 +60,12 @@ class Formatter(HelpFormatter):
 
 def _type(match: re.Match) -> str:
     """A value's type as Typer names it (<str>, <int>, <list[Path]>) in words; choices (<vi|en>) stay."""
-    from ..i18n import has
+    from ..i18n import domain
 
     key = f"cli.click.type.{match['name'].lower().replace(' ', '_')}"
-    if not has(key):
+    if key not in domain("vi", "cli_help")._catalog:
         return match[0]
-    return say(key) + ("..." if match["list"] else "")
+    return _say(key) + ("..." if match["list"] else "")
 
 
 def _notes(text: str) -> str:
@@ -69,7 +76,7 @@ def _notes(text: str) -> str:
     for note in match["notes"].split("; "):
         name, _, value = note.partition(": ")
         key = f"cli.click.note.{name.replace(' ', '_')}"
-        notes.append(say(key, value=value) if name in ("required", "default", "env var") else note)
+        notes.append(_say(key, value=value) if name in ("required", "default", "env var") else note)
     return f"{match['help']}  [{'; '.join(notes)}]".lstrip()
 
 
@@ -83,7 +90,7 @@ class _Localized:
     def get_help_option(self, ctx: typer.Context):  # noqa: ANN201 - Typer's option class
         option = super().get_help_option(ctx)
         if option is not None:
-            option.help = say("cli.click.help_option")
+            option.help = _say("cli.click.help_option")
         return option
 
 
@@ -96,13 +103,13 @@ class Group(_Localized, TyperGroup):
         name = args[0]
         if self.get_command(ctx, name) is None and not name.startswith("-") and not ctx.resilient_parsing:
             near = get_close_matches(name, list(self.commands))
-            ctx.fail(say("cli.click.no_such_command", name=name)
-                     + (" " + say("cli.click.did_you_mean", names=", ".join(near)) if near else ""))
+            ctx.fail(_say("cli.click.no_such_command", name=name)
+                     + (" " + _say("cli.click.did_you_mean", names=", ".join(near)) if near else ""))
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: typer.Context) -> Any:
         if not ctx._protected_args and not self.invoke_without_command:
-            ctx.fail(say("cli.click.missing_command"))
+            ctx.fail(_say("cli.click.missing_command"))
         return super().invoke(ctx)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001
@@ -120,7 +127,7 @@ class Group(_Localized, TyperGroup):
         except typer.Abort:
             if not standalone_mode:
                 raise
-            err_console.print(say("cli.click.aborted"), markup=False)
+            err_console.print(_say("cli.click.aborted"), markup=False)
             sys.exit(1)
         if standalone_mode:
             sys.exit(result if isinstance(result, int) else 0)
@@ -165,19 +172,22 @@ def commands(command, path: tuple[str, ...] = ()):  # noqa: ANN001, ANN201 - Cli
 
 def localize(root, language: str) -> None:  # noqa: ANN001 - the top-level Group
     """Every command's and option's help from the catalog; the command tree is built afresh per run."""
-    from ..i18n import t
+    from functools import partial
 
-    metavar = t("cli.click.options_metavar", language)
+    from ..i18n import t_domain
+
+    text = partial(t_domain, "cli_help", lang=language)
+    metavar = text("cli.click.options_metavar")
     for path, command in commands(root):
         key = help_key(path)
-        command.help, command.short_help = t(key, language), None
+        command.help, command.short_help = text(key), None
         command.options_metavar = metavar
         if isinstance(command, TyperGroup):
-            command.subcommand_metavar = t("cli.click.commands_metavar", language)
+            command.subcommand_metavar = text("cli.click.commands_metavar")
         for param in command.params:
-            param.help = t(f"{key}.{param.name}", language)
+            param.help = text(f"{key}.{param.name}")
             if param.param_type_name == "argument":  # its name, shown in the usage line and errors
-                param.metavar = t(f"cli.click.argument.{param.name}", language)
+                param.metavar = text(f"cli.click.argument.{param.name}")
 
 
 def show(error: ClickException) -> None:
@@ -189,7 +199,7 @@ def show(error: ClickException) -> None:
     if ctx is not None:
         lines = [ctx.get_usage()]
         if ctx.command.get_help_option(ctx) is not None:
-            lines.append(say("cli.click.try_help", command=f"{ctx.command_path} {ctx.help_option_names[0]}"))
+            lines.append(_say("cli.click.try_help", command=f"{ctx.command_path} {ctx.help_option_names[0]}"))
         err_console.print("\n".join(lines) + "\n", markup=False)
     err_console.print(f"[red]{say('cli.error_prefix')}[/red] ", end="")
     err_console.print(message(error), markup=False)
@@ -200,22 +210,22 @@ def message(error: ClickException) -> str:
     param = getattr(error, "param", None)
     if isinstance(error, MissingParameter):
         kind = error.param_type or (param.param_type_name if param else "parameter")
-        return say(f"cli.click.missing.{kind}" if kind in ("option", "argument") else "cli.click.missing.parameter",
+        return _say(f"cli.click.missing.{kind}" if kind in ("option", "argument") else "cli.click.missing.parameter",
                    name=param.get_error_hint() if param else "")
     if isinstance(error, NoSuchOption):
-        text = say("cli.click.no_such_option", name=error.option_name)
+        text = _say("cli.click.no_such_option", name=error.option_name)
         if error.possibilities:
-            text += " " + say("cli.click.did_you_mean", names=", ".join(sorted(error.possibilities)))
+            text += " " + _say("cli.click.did_you_mean", names=", ".join(sorted(error.possibilities)))
         return text
     if isinstance(error, typer.BadParameter):
         reason = _reason(error, param)
         name = error.param_hint or (param.get_error_hint() if param else None)
-        return say("cli.click.invalid_for", name=name, reason=reason) if name else say("cli.click.invalid", reason=reason)
+        return _say("cli.click.invalid_for", name=name, reason=reason) if name else _say("cli.click.invalid", reason=reason)
     if isinstance(error, UsageError):
         for pattern, key in USAGE_ERRORS:
             match = pattern.match(error.message)
             if match:
-                return say(key, **match.groupdict())
+                return _say(key, **match.groupdict())
     return error.format_message()
 
 
@@ -229,7 +239,7 @@ def _reason(error: ClickException, param) -> str:  # noqa: ANN001 - Typer's para
     problem = cause.errors()[0]
     annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return say("cli.click.choice", value=problem.get("input"), choices=", ".join(m.value for m in annotation))
+        return _say("cli.click.choice", value=problem.get("input"), choices=", ".join(m.value for m in annotation))
     from ..core.errors import schema_problem
     from ..i18n import render
 

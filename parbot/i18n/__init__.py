@@ -11,6 +11,7 @@ import io
 import logging
 import string
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,8 +43,14 @@ def translations(lang: str) -> Translations:
     """All domains of one language merged into one gettext catalog."""
     merged = Translations()
     for path in sorted((LOCALES / lang / "LC_MESSAGES").glob("*.po")):
-        merged.merge(_read(path, lang))
+        merged.merge(domain(lang, path.stem))
     return merged
+
+
+@lru_cache(maxsize=None)
+def domain(lang: str, name: str) -> Translations:
+    """One domain of one language: `parbot --help` reads its own instead of parsing every catalog."""
+    return _read(LOCALES / lang / "LC_MESSAGES" / f"{name}.po", lang)
 
 
 def catalog(lang: str) -> dict[str, str]:
@@ -71,9 +78,17 @@ def language(lang: str | None) -> str:
 
 
 def t(key: str, lang: str | None = DEFAULT, **params: object) -> str:
+    return _text(translations, key, lang, params)
+
+
+def t_domain(name: str, key: str, lang: str | None = DEFAULT, **params: object) -> str:
+    """``t`` within one domain, for a caller that must not pay for parsing the others."""
+    return _text(lambda code: domain(code, name), key, lang, params)
+
+
+def _text(catalogs: Callable[[str], Translations], key: str, lang: str | None, params: dict) -> str:
     lang = language(lang)
-    catalog_ = translations(lang)._catalog
-    text = catalog_.get(key) or translations(DEFAULT)._catalog.get(key)
+    text = catalogs(lang)._catalog.get(key) or catalogs(DEFAULT)._catalog.get(key)
     if text is None:
         log.warning("missing message %s", key)
         text = key
