@@ -81,9 +81,9 @@ def t(key: str, lang: str | None = DEFAULT, **params: object) -> str:
     return _text(translations, key, lang, params)
 
 
-def t_domain(name: str, key: str, lang: str | None = DEFAULT, **params: object) -> str:
+def t_domain(domain_name: str, key: str, /, lang: str | None = DEFAULT, **params: object) -> str:
     """``t`` within one domain, for a caller that must not pay for parsing the others."""
-    return _text(lambda code: domain(code, name), key, lang, params)
+    return _text(lambda code: domain(code, domain_name), key, lang, params)
 
 
 def _text(catalogs: Callable[[str], Translations], key: str, lang: str | None, params: dict) -> str:
