@@ -23,13 +23,6 @@ from typer.core import TyperCommand, TyperGroup
 
 from .common import err_console, lang, options, say
 
-
-def _say(key: str, **params: object) -> str:
-    """A message of this module's own catalog domain: help must not parse every catalog (about 0.1 s)."""
-    from ..i18n import t_domain
-
-    return t_domain("cli_help", key, lang(), **params)
-
 # The section titles Typer writes, by their English text (they reach the formatter as plain strings).
 HEADINGS = {"Usage": "cli.click.usage", "Options": "cli.click.options", "Commands": "cli.click.commands",
             "Arguments": "cli.click.arguments"}
@@ -45,6 +38,14 @@ USAGE_ERRORS = [(re.compile(r"Got unexpected extra argument\(s\) \((?P<args>.*)\
                  "cli.click.needs_values"),
                 (re.compile(r"Option (?P<name>'[^']*') does not take a value\.$"), "cli.click.takes_no_value"),
                 (re.compile(r"Argument (?P<name>'[^']*') takes (?P<count>\d+) values\.$"), "cli.click.needs_values")]
+
+
+def _say(key: str, **params: object) -> str:
+    """A message of this module's own catalog domain: the help parses it alone (0.016 s of CPU instead of
+    0.045 s for every domain)."""
+    from ..i18n import t_domain
+
+    return t_domain("cli_help", key, lang(), **params)
 
 
 class Formatter(HelpFormatter):
