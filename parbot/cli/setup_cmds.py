@@ -295,11 +295,10 @@ _TEXT_COLUMNS = ("unit_code", "unit", "class", "excluded")
 
 
 def _label(column: str, short: bool) -> str:
-    from ..i18n import t
 
     if column.startswith("area_"):
-        return column.removeprefix("area_") if short else t("sheets.results.area", None, code=column[5:])
-    return t(f"sheets.results.{'short' if short else 'col'}.{column}", None)
+        return column.removeprefix("area_") if short else say("sheets.results.area", code=column[5:])
+    return say(f"sheets.results.{'short' if short else 'col'}.{column}")
 
 
 def _print_tables(period, tables, wide: bool) -> None:
@@ -311,15 +310,14 @@ def _print_tables(period, tables, wide: bool) -> None:
     from rich import box
     from rich.text import Text
 
-    from ..i18n import t
 
     width = shutil.get_terminal_size((console.width, 24)).columns  # COLUMNS first, like every terminal tool
     for b, header, rows in tables:
-        title = t("sheets.results.title", None, block=b.block_name, year=period.year,
+        title = say("sheets.results.title", block=b.block_name, year=period.year,
                   average=_index(b.average_index))
         cells = [[str(_render(v)) for v in r] for r in rows]
         areas = [a for a in period.criteria_for(b.block).areas if f"area_{a.code}" in header]
-        legend = t("sheets.results.legend", None, areas="; ".join(f"{a.code} = {a.short or a.name}" for a in areas))
+        legend = say("sheets.results.legend", areas="; ".join(f"{a.code} = {a.short or a.name}" for a in areas))
         table = Table(title=title, caption=None if wide else legend, box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD)
         for h in header:
             table.add_column(_label(h, not wide), justify="left" if h in _TEXT_COLUMNS else "right",
@@ -366,10 +364,9 @@ def _csv_text(block_result, header, rows) -> str:
 def _write_csv(tables, out: Optional[Path]) -> None:
     """One header per file: blocks have different areas, so each block gets its own file. A file starts
     with a UTF-8 BOM, without which Excel reads the Vietnamese names as Windows-1258."""
-    from ..i18n import t
 
     if len(tables) > 1 and out is None:
-        err_console.print(t("sheets.results.csv_needs_block", None, blocks=", ".join(b.block for b, *_ in tables)))
+        err_console.print(say("sheets.results.csv_needs_block", blocks=", ".join(b.block for b, *_ in tables)))
         raise typer.Exit(2)
     if out is None:
         typer.echo(_csv_text(*tables[0]), nl=False)  # not rich: it would wrap long rows
@@ -378,7 +375,7 @@ def _write_csv(tables, out: Optional[Path]) -> None:
                                                for b, *_ in tables]
     for target, table in zip(targets, tables):
         target.write_text(_csv_text(*table), encoding="utf-8-sig", newline="")
-        console.print(t("sheets.results.wrote", None, path=target), markup=False)
+        console.print(say("sheets.results.wrote", path=target), markup=False)
 
 
 def _table(period, block_result):

@@ -171,6 +171,8 @@ def test_a_round_from_the_samples_reads_in_vietnamese(run):
     assert "tự chấm" in outputs[-1] and "thẩm định" in outputs[-1]
     assert not re.search(r"\b(import|self|appraised|survey|score)\b", outputs[-1])
     assert english(text) == [] and "Traceback" not in text
+    english_results = CliRunner().invoke(app, ["--lang", "en", "results", "--period", "2020", "--block", "so"]).stdout
+    assert "Total" in english_results and "Tổng" not in english_results  # --lang reaches the table's headers
 
 
 @pytest.mark.parametrize("stored,vi,en", [
