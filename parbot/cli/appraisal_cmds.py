@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from .localized import App
 from .common import Steps, admin, console, handle_errors, say, uow
 
 if TYPE_CHECKING:
     from ..core.services.tabular import Row
 
-appraisal_app = typer.Typer(help="Thẩm định: sổ chấm điểm của Hội đồng và các vòng thẩm định.", no_args_is_help=True)
-survey_app = typer.Typer(help="Kết quả điều tra xã hội học.", no_args_is_help=True)
+appraisal_app = App(no_args_is_help=True)
+survey_app = App(no_args_is_help=True)
 
 MARKER = "parbot-appraisal"  # workbook subject: the import finds the period in the keywords
 EDITABLE = ("appraised_points", "reason")
@@ -60,11 +61,9 @@ def read_workbook(path: Path) -> tuple[int | None, list[tuple[str, list[Row]]]]:
 
 @appraisal_app.command("export")
 @handle_errors
-def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help="Năm đánh giá (mặc định: kỳ hiện tại)."),
-                     unit: Optional[str] = typer.Option(None, "--unit", help="Chỉ đơn vị này."),
-                     out: Path = typer.Option(..., "--out", help="Tệp .xlsx sẽ ghi.")) -> None:
-    """Xuất sổ chấm cho Hội đồng thẩm định: mỗi đơn vị một trang với các mục, câu trả lời, điểm tự chấm,
-    tài liệu kiểm chứng, và hai cột để ghi điểm thẩm định và lý do."""
+def appraisal_export(period: Optional[int] = typer.Option(None, "--period"),
+                     unit: Optional[str] = typer.Option(None, "--unit"),
+                     out: Path = typer.Option(..., "--out")) -> None:
     from ..core.services import appraisal
 
     with Steps(say("cli.progress.results"), say("cli.progress.write", file=out)) as steps:
@@ -78,11 +77,8 @@ def appraisal_export(period: Optional[int] = typer.Option(None, "--period", help
 @appraisal_app.command("import")
 @handle_errors
 def appraisal_import(file: Path,
-                     period: Optional[int] = typer.Option(None, "--period",
-                                                          help="Năm đánh giá (mặc định: năm ghi khi xuất sổ).")
+                     period: Optional[int] = typer.Option(None, "--period")
                      ) -> None:
-    """Nhập lại sổ chấm của Hội đồng: kiểm tra mọi dòng, chỉ ghi khi tất cả đều hợp lệ. Để trống
-    appraised_points thì giữ nguyên mục đó; ghi "ok" là chấp nhận điểm tự chấm."""
     from ..core.services import appraisal
 
     with Steps(say("cli.progress.read", file=file), say("cli.progress.save")) as steps:
@@ -95,12 +91,10 @@ def appraisal_import(file: Path,
 @appraisal_app.command("close-round")
 @handle_errors
 def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period"),
-                          round_no: int = typer.Option(..., "--round", min=1, max=2, help="1 hoặc 2."),
-                          block: Optional[str] = typer.Option(None, "--block", help="Chỉ khối này."),
-                          force: bool = typer.Option(False, help="Vẫn đóng vòng dù còn mục hoặc giải trình chưa xong.")
+                          round_no: int = typer.Option(..., "--round", min=1, max=2),
+                          block: Optional[str] = typer.Option(None, "--block"),
+                          force: bool = typer.Option(False)
                           ) -> None:
-    """Chủ tịch Hội đồng đóng một vòng. Vòng 1: mỗi đơn vị được báo mục nào bị hạ điểm, vì sao, và tổng điểm
-    tạm tính."""
     from ..core.services import appraisal
 
     summary = appraisal.close_round(uow(), caller=admin(), round_no=round_no, block=block, force=force,
@@ -114,10 +108,7 @@ def appraisal_close_round(period: Optional[int] = typer.Option(None, "--period")
 @survey_app.command("import")
 @handle_errors
 def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--period"),
-                  weights: Optional[str] = typer.Option(None, help="Trọng số phương án trả lời (phần trăm), "
-                                                                   "mặc định A=100,B=60,C=20,D=0.")) -> None:
-    """Nhập kết quả điều tra xã hội học (CSV/XLSX): unit,item (mục điều tra hoặc thành phần) và points, hoặc
-    số phiếu theo cột count_a, count_b, …; nhận tất cả các dòng hoặc không dòng nào."""
+                  weights: Optional[str] = typer.Option(None)) -> None:
     from ..core.services import survey
     from ..storage.files import read_table
 
@@ -131,11 +122,9 @@ def survey_import(file: Path, period: Optional[int] = typer.Option(None, "--peri
 
 @handle_errors
 def publish_command(period: Optional[int] = typer.Option(None, "--period"),
-                    block: Optional[str] = typer.Option(None, "--block", help="Chỉ khối này."),
-                    revise: bool = typer.Option(False, help="Công bố lại (một lần sửa) kết quả đã công bố."),
-                    reason: Optional[str] = typer.Option(None, help="Lý do (bắt buộc khi --revise).")) -> None:
-    """Công bố kết quả: từ chối khi còn thiếu dữ liệu, chốt kết quả (mã băm nội dung), báo cho các đơn vị và
-    lãnh đạo."""
+                    block: Optional[str] = typer.Option(None, "--block"),
+                    revise: bool = typer.Option(False),
+                    reason: Optional[str] = typer.Option(None)) -> None:
     from ..core.services import publication
 
     for snapshot in publication.publish(uow(), caller=admin(), block=block, revise=revise, reason=reason,

@@ -6,9 +6,10 @@ import logging
 
 import typer
 
+from .localized import App
 from .common import err_console, handle_errors, log_scheduler_skips_as_info, settings
 
-bot_app = typer.Typer(help="Bot Telegram.", no_args_is_help=True)
+bot_app = App(no_args_is_help=True)
 DEFAULT_LISTEN = "127.0.0.1:8443"
 
 
@@ -25,17 +26,10 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 @bot_app.command("run")
 @handle_errors
-def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nhật ký mọi yêu cầu."),
-            webhook: bool = typer.Option(False, "--webhook", help="Nhận tin Telegram qua máy chủ HTTP (POST "
-                                         "/telegram) thay vì hỏi liên tục; cần PARBOT_WEBHOOK_SECRET."),
-            listen: str | None = typer.Option(None, "--listen", metavar="HOST:PORT",
-                                              help="Địa chỉ máy chủ web, sau reverse proxy HTTPS (webhook, trang "
-                                              "liên kết ký số, /healthz, /metrics); với --webhook mặc định là "
-                                              f"{DEFAULT_LISTEN}.")
+def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v"),
+            webhook: bool = typer.Option(False, "--webhook"),
+            listen: str | None = typer.Option(None, "--listen", metavar="HOST:PORT")
             ) -> None:
-    """Chạy bot trên mọi kênh có token: Telegram (hỏi PARBOT_TELEGRAM_API_BASE, hoặc nhận webhook) và Zalo
-    (hỏi PARBOT_ZALO_API_BASE), cho đến khi SIGTERM hoặc Ctrl-C. Bot API chưa kết nối được lúc khởi động thì
-    thử lại, giãn dần tới một phút."""
     from ..i18n import t
 
     current = settings()

@@ -40,15 +40,17 @@ options = Options()
 
 
 def lang() -> str:
-    """--lang, else PARBOT_LANGUAGE (environment or .env), else Vietnamese: also when the settings are broken,
-    since the message saying so must be readable."""
+    """--lang, else PARBOT_LANGUAGE (environment, then .env), else Vietnamese. Read without building the
+    settings: `parbot --help` needs the language, and pydantic-settings alone costs more CPU than the whole
+    help; a wrong value falls back to Vietnamese, since the message saying so must be readable."""
     if options.lang:
         return options.lang
-    try:
-        return settings().language
-    except Exception:  # noqa: BLE001 - a bad setting is reported by the command; its language falls back
-        value = os.environ.get("PARBOT_LANGUAGE", "")
-        return value if value in ("vi", "en") else "vi"
+    value = os.environ.get("PARBOT_LANGUAGE")
+    if not value and os.path.isfile(".env"):
+        from dotenv import dotenv_values
+
+        value = dotenv_values(".env", encoding="utf-8").get("PARBOT_LANGUAGE")
+    return value if value in ("vi", "en") else "vi"
 
 
 def say(key: str, **params: object) -> str:
@@ -168,6 +170,53 @@ def problem_text(problem: object) -> str:
     return render(problem, lang())
 
 
+def _rows(lines: list[int]) -> str:
+    """2, 3, 4, 9 -> "2–4, 9"."""
+    spans: list[list[int]] = []
+    for line in sorted(set(lines)):
+        if spans and line == spans[-1][1] + 1:
+            spans[-1][1] = line
+        else:
+            spans.append([line, line])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def _row_of(problem: object) -> tuple[object, int | None]:
+    """The Message that holds a problem's row (its own ``line``, or its ``where``'s: an appraisal workbook's
+    sheet and row), and the row."""
+    params = getattr(problem, "params", None) or {}
+    for holder in (problem, params.get("where")):
+        line = (getattr(holder, "params", None) or {}).get("line")
+        if isinstance(line, int):
+            return holder, line
+    return None, None
+
+
+def _others(message, *skip: str) -> tuple:  # noqa: ANN001 - a core.errors.Message
+    return tuple(sorted((k, str(v)) for k, v in message.params.items() if k not in skip))
+
+
+def _same_problem_once(problems: list) -> list:
+    """Problems that differ only in their row are listed once with the rows ("dòng 2–45, cột “block”: chưa có
+    khối “so”"): a file imported before its period names the same missing block on every row."""
+    from ..core.errors import Message
+
+    groups: dict[tuple, tuple[object, object, list[int]]] = {}
+    for index, problem in enumerate(problems):
+        holder, line = _row_of(problem)
+        key = (index,) if holder is None else (problem.code, holder.code, _others(problem, "line", "where"),
+                                               _others(holder, "line"))
+        groups.setdefault(key, (problem, holder, []))[2].append(line)
+    merged = []
+    for problem, holder, lines in groups.values():
+        if len(lines) < 2:
+            merged.append(problem)
+            continue
+        rows = Message(holder.code, **{**holder.params, "line": _rows(lines)})
+        merged.append(rows if holder is problem else Message(problem.code, **{**problem.params, "where": rows}))
+    return merged
+
+
 def _refusal(error) -> str:  # noqa: ANN001 - ValidationFailed
     """What was refused, when the error's message needs nothing but its parameters (some, such as
     appraisal.invalid, are the bot's one-problem messages: the problems are listed below instead)."""
@@ -188,7 +237,7 @@ def _message(error: Exception) -> tuple[str, int] | None:
 
     if isinstance(error, ValidationFailed):
         lines = [say("cli.refused", what=_refusal(error))]
-        lines += [f"  • {problem_text(problem)}" for problem in error.problems]
+        lines += [f"  • {problem_text(problem)}" for problem in _same_problem_once(error.problems)]
         return "\n".join(lines), 2
     if isinstance(error, DomainError):
         return error_text(error, lang()), 1

@@ -14,12 +14,8 @@ from .common import Steps, console, handle_errors, log_scheduler_skips_as_info, 
 
 
 @handle_errors
-def demo(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục trống hoặc mới cho cơ sở dữ liệu và "
-                                                                   "kết quả (mặc định: một thư mục tạm mới)."),
-         seed: int = typer.Option(1, help="Hạt giống cho các lựa chọn mô phỏng (cùng hạt giống, cùng diễn biến).")) -> None:
-    """Chạy thử cả một kỳ đánh giá của tỉnh mẫu năm 2020 qua bot thật trên trình giả lập Telegram có sẵn:
-    mời, tự đánh giá, nhắc hạn, thẩm định, giải trình, điều tra xã hội học, công bố, biểu đồ. In bảng xếp hạng
-    từng khối và ghi biểu đồ, sổ kết quả, báo cáo PDF và nội dung một số cuộc trò chuyện."""
+def demo(out: Optional[Path] = typer.Option(None, "--out"),
+         seed: int = typer.Option(1)) -> None:
     from ..sandbox.demo import YEAR, run_demo
     from ..settings import get_settings
     from . import setup_cmds
@@ -50,12 +46,9 @@ def demo(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục tr�
 
 
 @handle_errors
-def sandbox(out: Optional[Path] = typer.Option(None, "--out", help="Thư mục trống hoặc mới cho cơ sở dữ liệu "
-                                                                      "dùng thử (mặc định: một thư mục tạm mới)."),
-            host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe (nên để nội bộ)."),
-            port: int = typer.Option(8080, help="Cổng của trang (0: cổng trống bất kỳ).")) -> None:
-    """Phòng tập huấn trên trình duyệt: bot trên trình giả lập, mỗi học viên chọn một đơn vị mẫu, một vai
-    trò và một kênh (Telegram hoặc Zalo) rồi làm việc trong khung chat giống kênh đó. Dừng bằng Ctrl-C."""
+def sandbox(out: Optional[Path] = typer.Option(None, "--out"),
+            host: str = typer.Option("127.0.0.1"),
+            port: int = typer.Option(8080)) -> None:
     import asyncio
 
     from ..sandbox.webchat import serve

@@ -9,10 +9,9 @@ import typer
 from ..logsafe import install
 from . import appraisal_cmds, bot_cmds, demo_cmds, people_cmds, reminders_cmds, report_cmds, setup_cmds
 from .common import options
+from .localized import App
 
-app = typer.Typer(name="parbot", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                  help="parbot: Chỉ số cải cách hành chính (Chỉ số CCHC) của tỉnh, vận hành qua Telegram. "
-                       "(The PAR Index of a province, run through Telegram.)")
+app = App(name="parbot", no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 
 class Lang(str, Enum):
@@ -21,9 +20,8 @@ class Lang(str, Enum):
 
 
 @app.callback()
-def main(lang: Optional[Lang] = typer.Option(None, "--lang", help="Ngôn ngữ thông báo: vi hoặc en (mặc định: "
-                                                                   "PARBOT_LANGUAGE, rồi vi)."),
-         debug: bool = typer.Option(False, "--debug", help="In traceback khi có lỗi (cho người phát triển).")
+def main(lang: Optional[Lang] = typer.Option(None, "--lang"),
+         debug: bool = typer.Option(False, "--debug")
          ) -> None:
     # Before any command: what reaches stderr through logging (Python's last-resort handler included) is
     # redacted; `parbot bot run` adds the configured tokens when it sets logging up.

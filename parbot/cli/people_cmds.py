@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from .localized import App
 from .common import admin, console, err_console, handle_errors, lang, say, settings, uow
 
-invite_app = typer.Typer(help="Mã mời dùng một lần, gắn một tài khoản Telegram với một vai trò.",
-                         no_args_is_help=True)
-members_app = typer.Typer(help="Những người đã tham gia bot và vai trò của họ.", no_args_is_help=True)
+invite_app = App(no_args_is_help=True)
+members_app = App(no_args_is_help=True)
 
 
 def _now() -> datetime:
@@ -49,12 +49,11 @@ def bot_username() -> tuple[str | None, str | None]:
 
 @invite_app.command("create")
 @handle_errors
-def invite_create(role: str = typer.Option(..., help="Vai trò: officer (cán bộ đầu mối), unit_leader (lãnh đạo đơn vị), appraiser (thẩm định), province_leader (lãnh đạo tỉnh), admin."),
-                  unit: Optional[str] = typer.Option(None, help="Mã đơn vị (cán bộ đầu mối, lãnh đạo đơn vị, thẩm định)."),
-                  block: Optional[str] = typer.Option(None, help="Mã khối (thẩm định)."),
-                  expires: str = typer.Option("14d", help="Thời hạn: 14d (ngày), 48h (giờ), 30m (phút)."),
-                  note: Optional[str] = typer.Option(None, help="Mời ai (ghi vào nhật ký).")) -> None:
-    """Tạo một mã mời dùng một lần; mã chỉ hiện một lần, chỉ lưu giá trị băm."""
+def invite_create(role: str = typer.Option(...),
+                  unit: Optional[str] = typer.Option(None),
+                  block: Optional[str] = typer.Option(None),
+                  expires: str = typer.Option("14d"),
+                  note: Optional[str] = typer.Option(None)) -> None:
     from ..core.services import people
     from ..i18n.roles import grant_text
 
@@ -74,8 +73,7 @@ def invite_create(role: str = typer.Option(..., help="Vai trò: officer (cán b�
 
 @invite_app.command("revoke")
 @handle_errors
-def invite_revoke(code_or_id: str = typer.Argument(..., help="Mã mời, 6 ký tự đầu của mã, hoặc #mã số.")) -> None:
-    """Thu hồi một lời mời chưa dùng: mã không còn gắn được ai."""
+def invite_revoke(code_or_id: str = typer.Argument(...)) -> None:
     from ..core.services import people
 
     invite = people.revoke_invite(uow(), caller=admin(), code_or_id=code_or_id, now=_now())
@@ -85,14 +83,15 @@ def invite_revoke(code_or_id: str = typer.Argument(..., help="Mã mời, 6 ký t
 @invite_app.command("list")
 @handle_errors
 def invite_list() -> None:
-    """Các lời mời với vai trò, phạm vi, hạn dùng và trạng thái (còn hiệu lực, đã dùng, hết hạn, thu hồi)."""
     from ..core.services import people
+
+    from ..i18n.roles import role_name
 
     now = _now()
     table = Table(*say("cli.invite.columns").split("|"))
     for invite in people.list_invites(uow()):
-        table.add_row(str(invite.id), f"{invite.code_hint}…", invite.role, invite.unit_code or "",
-                      invite.block or "", invite.status(now), _local(invite.expires_at),
+        table.add_row(str(invite.id), f"{invite.code_hint}…", role_name(invite.role, lang()), invite.unit_code or "",
+                      invite.block or "", say(f"cli.invite.status.{invite.status(now)}"), _local(invite.expires_at),
                       f"p{invite.used_by}" if invite.used_by else "")
     console.print(table)
 
@@ -100,24 +99,28 @@ def invite_list() -> None:
 @members_app.command("list")
 @handle_errors
 def members_list() -> None:
-    """Mọi người đã tham gia bot, với vai trò và phạm vi."""
     from ..core.services import people
 
+    from ..i18n.roles import role_name
+
+    members = people.list_members(uow())
+    if not members:
+        console.print(say("cli.members.none"), markup=False)
+        return
     table = Table(*say("cli.members.columns").split("|"))
-    for person, grant in people.list_members(uow()):
+    for person, grant in members:
         telegram = "" if person.telegram_id is None else str(person.telegram_id)  # none: joined on Zalo
         table.add_row(f"p{person.id}", telegram, person.name, f"@{person.username}"
-                      if person.username else "", grant.role.value, grant.unit_code or "", grant.block or "",
-                      person.language)
+                      if person.username else "", role_name(grant.role, lang()), grant.unit_code or "",
+                      grant.block or "", say(f"cli.language.{person.language}"))
     console.print(table)
 
 
 @members_app.command("remove")
 @handle_errors
-def members_remove(who: str = typer.Argument(..., help="Mã Telegram, p<mã người> hoặc @tên người dùng."),
-                   role: Optional[str] = typer.Option(None, help="Chỉ vai trò này."),
-                   unit: Optional[str] = typer.Option(None, help="Chỉ các vai trò trên đơn vị này.")) -> None:
-    """Gỡ vai trò của một người (tất cả, hoặc một vai trò / các vai trò trên một đơn vị); có ghi nhật ký."""
+def members_remove(who: str = typer.Argument(...),
+                   role: Optional[str] = typer.Option(None),
+                   unit: Optional[str] = typer.Option(None)) -> None:
     from ..core.services import people
 
     removed = people.remove_member(uow(), caller=admin(), who=who, now=_now(), role=role, unit_code=unit)

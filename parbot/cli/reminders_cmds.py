@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from .localized import App
 from .common import console, err_console, handle_errors, say, settings, uow
 
-reminders_app = typer.Typer(help="Nhắc hạn và bản tin tổng hợp.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Tin nhắn đi (hàng đợi gửi).", no_args_is_help=True)
+reminders_app = App(no_args_is_help=True)
+outbox_app = App(no_args_is_help=True)
 
 
 def _moment(text: str | None, tz: ZoneInfo) -> datetime:
@@ -20,16 +21,15 @@ def _moment(text: str | None, tz: ZoneInfo) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"not a date and time: {text!r} (e.g. 2025-12-24T08:00)") from None
+        raise typer.BadParameter(say("cli.reminders.bad_moment", text=text), param_hint="'--at'") from None
     return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
 
 
 @reminders_app.command("preview")
 @handle_errors
-def preview(period: Optional[int] = typer.Option(None, "--period", "--year", help="Năm đánh giá (mặc định: năm gần nhất)."),
-            at: Optional[str] = typer.Option(None, "--at", help="Giả như lượt quét chạy vào lúc này (giờ địa phương nếu không ghi múi giờ)."),
-            days: int = typer.Option(14, "--days", min=0, help="Liệt kê thêm những gì đến hạn trong số ngày này.")) -> None:
-    """Sẽ gửi gì, cho ai, khi nào: những gì đến hạn lúc --at (gửi hay bỏ qua, kèm lý do), rồi sắp tới."""
+def preview(period: Optional[int] = typer.Option(None, "--period", "--year"),
+            at: Optional[str] = typer.Option(None, "--at"),
+            days: int = typer.Option(14, "--days", min=0)) -> None:
     from ..core.services.notifications import preview_notifications
 
     config = settings()
@@ -53,16 +53,16 @@ def preview(period: Optional[int] = typer.Option(None, "--period", "--year", hel
         n = line.notification
         person = people.get(n.person_id)
         who = f"{person.name or person.telegram_id} (p{n.person_id})" if person else f"p{n.person_id}"
-        what = n.kind if n.kind == "digest" else f"{n.kind} {n.payload['stage']} {n.payload['unit']}"
-        action = line.action + (f" ({line.reason})" if line.reason else "")
+        what = f"{_kind(n.kind)}: {say('cli.reminders.stage.' + n.payload['stage'])}" \
+            + (f" {n.payload['unit']}" if "unit" in n.payload else "")
+        action = say(f"cli.reminders.action.{line.action}") \
+            + (f" ({say('cli.reminders.reason.' + line.reason)})" if line.reason else "")
         console.print(f"{line.at.astimezone(tz):%Y-%m-%d %H:%M}\t{action}\t{what}\t{who}", markup=False)
 
 
 @outbox_app.command("status")
 @handle_errors
-def status(show: int = typer.Option(10, "--show", min=0, help="Số dòng lỗi, không gửi được và chưa rõ kết quả "
-                                                                "sẽ liệt kê.")) -> None:
-    """Số tin theo trạng thái và loại, dòng đến hạn tiếp theo, các lỗi gần nhất và nguyên nhân."""
+def status(show: int = typer.Option(10, "--show", min=0)) -> None:
     from ..storage.outbox_sender_repo import STATUSES
 
     tz = ZoneInfo(settings().timezone)
@@ -95,11 +95,8 @@ def _kind(kind: str) -> str:
 
 @outbox_app.command("retry")
 @handle_errors
-def retry(item_id: Optional[int] = typer.Option(None, "--id", help="Một dòng lỗi, không gửi được hoặc chưa rõ "
-                                                                  "kết quả."),
-          all_failed: bool = typer.Option(False, "--all-failed", help="Mọi dòng lỗi.")) -> None:
-    """Xếp lại các dòng lỗi vào hàng đợi (đếm lại số lần thử từ đầu). Dòng không gửi được hoặc chưa rõ kết quả
-    (có thể đã tới nơi) chỉ thử lại với --id."""
+def retry(item_id: Optional[int] = typer.Option(None, "--id"),
+          all_failed: bool = typer.Option(False, "--all-failed")) -> None:
     if (item_id is None) == (not all_failed):
         err_console.print(say("cli.outbox.one_of"), markup=False)
         raise typer.Exit(2)

@@ -21,20 +21,14 @@ def _date(text: Optional[str]) -> Optional[date]:
 
 
 @handle_errors
-def report_command(period: Optional[int] = typer.Option(None, "--period", help="Năm của kỳ (mặc định: kỳ mới nhất)."),
-                   out: Path = typer.Option(..., "--out", help="Tệp PDF sẽ ghi; phụ lục ghi cạnh nó, cùng tên "
-                                                               "(.docx, .xlsx)."),
-                   province: Optional[str] = typer.Option(None, help='Ví dụ "tỉnh Thanh Hóa" (mặc định: '
-                                                                     "report.province trong tệp kỳ)."),
-                   issuer: Optional[str] = typer.Option(None, help='Cơ quan ban hành, ví dụ "Sở Nội vụ".'),
-                   decision: Optional[str] = typer.Option(None, help='Số quyết định, ví dụ "123/QĐ-UBND".'),
-                   decision_date: Optional[str] = typer.Option(None, "--date", help="Ngày quyết định, "
-                                                                                    "NĂM-THÁNG-NGÀY."),
-                   place: Optional[str] = typer.Option(None, help="Nơi ký (mặc định: tỉnh)."),
+def report_command(period: Optional[int] = typer.Option(None, "--period"),
+                   out: Path = typer.Option(..., "--out"),
+                   province: Optional[str] = typer.Option(None),
+                   issuer: Optional[str] = typer.Option(None),
+                   decision: Optional[str] = typer.Option(None),
+                   decision_date: Optional[str] = typer.Option(None, "--date"),
+                   place: Optional[str] = typer.Option(None),
                    ) -> None:
-    """Báo cáo PDF: bìa với cơ quan ban hành và quyết định, mục lục, bảng xếp hạng và biểu đồ từng khối, mỗi
-    đơn vị một trang với các lĩnh vực và điểm bị trừ; phụ lục (bảng xếp hạng) dạng Word và Excel. Lấy từ kết
-    quả đã công bố, hoặc kết quả hiện tại ghi "tạm tính". Các tùy chọn thay cho mục ``report`` của tệp kỳ."""
     from ..core.services import reporting
     from ..reports.annex import Heading
     from ..reports.bundle import PROVISIONAL, TITLE, annex_paths, write_report

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -12,13 +13,14 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from .localized import App
 from .common import Steps, _engine, admin, console, err_console, handle_errors, problem_text, say, settings, uow
 
-db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
-framework_app = typer.Typer(help="Bộ tiêu chí.", no_args_is_help=True)
-units_app = typer.Typer(help="Danh sách đơn vị (sở, huyện, xã).", no_args_is_help=True)
-period_app = typer.Typer(help="Kỳ đánh giá (mỗi năm một kỳ).", no_args_is_help=True)
-scores_app = typer.Typer(help="Điểm nhập từ bảng tính.", no_args_is_help=True)
+db_app = App(no_args_is_help=True)
+framework_app = App(no_args_is_help=True)
+units_app = App(no_args_is_help=True)
+period_app = App(no_args_is_help=True)
+scores_app = App(no_args_is_help=True)
 
 
 class Format(str, Enum):
@@ -31,7 +33,6 @@ class Format(str, Enum):
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade() -> None:
-    """Tạo hoặc nâng cấp cơ sở dữ liệu ở PARBOT_DATABASE_URL."""
     from ..storage.db import current_revision
 
     engine = _engine(settings().database_url)
@@ -40,8 +41,7 @@ def db_upgrade() -> None:
 
 @framework_app.command("validate")
 @handle_errors
-def framework_validate(files: list[Path] = typer.Argument(..., help="Các tệp YAML bộ tiêu chí.")) -> None:
-    """Kiểm tra tệp bộ tiêu chí; in mọi lỗi kèm tệp:dòng và vị trí. Mã thoát 0 chỉ khi tất cả hợp lệ."""
+def framework_validate(files: list[Path] = typer.Argument(...)) -> None:
     from ..core.criteria import load_criteria_set
     from ..core.decimals import fmt
 
@@ -66,7 +66,6 @@ def framework_validate(files: list[Path] = typer.Argument(..., help="Các tệp 
 @framework_app.command("import")
 @handle_errors
 def framework_import(file: Path) -> None:
-    """Lưu một bộ tiêu chí vào cơ sở dữ liệu (cùng mã và phiên bản thì phải cùng nội dung)."""
     from ..core.services import catalog
 
     criteria_set, set_id = catalog.import_file(uow(create=True), caller=admin(), path=catalog.locate(str(file)))
@@ -76,8 +75,7 @@ def framework_import(file: Path) -> None:
 
 @framework_app.command("list")
 @handle_errors
-def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các bộ có sẵn kèm parbot.")) -> None:
-    """Các bộ tiêu chí trong cơ sở dữ liệu (hoặc có sẵn kèm parbot)."""
+def framework_list(shipped: bool = typer.Option(False)) -> None:
     from ..core.criteria import load_criteria_set
     from ..core.services import catalog
 
@@ -94,15 +92,11 @@ def framework_list(shipped: bool = typer.Option(False, help="Liệt kê các b�
 
 @framework_app.command("revise")
 @handle_errors
-def framework_revise(file: Path = typer.Argument(..., help="Tệp phiên bản mới của bộ tiêu chí kỳ đánh giá đang dùng."),
-                     period: Optional[int] = typer.Option(None, "--period", help="Năm (mặc định: kỳ gần nhất)."),
-                     mapping: Optional[Path] = typer.Option(None, "--map", help="Tệp YAML “mã cũ: mã mới” cho "
-                                                            "tiêu chí đổi mã, tách hoặc gộp."),
-                     dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ in bảng đối chiếu và những gì "
-                                                  "sẽ thay đổi; không ghi gì."),
-                     show_all: bool = typer.Option(False, "--all", help="In cả các tiêu chí giữ nguyên.")) -> None:
-    """Gắn phiên bản mới của bộ tiêu chí vào kỳ đang chạy: tiêu chí không đổi giữ câu trả lời, tiêu chí thay đổi
-    được hỏi lại, từng đơn vị được báo trong chat, mọi việc ghi nhật ký (docs/criteria-format.md, mục 12)."""
+def framework_revise(file: Path = typer.Argument(...),
+                     period: Optional[int] = typer.Option(None, "--period"),
+                     mapping: Optional[Path] = typer.Option(None, "--map"),
+                     dry_run: bool = typer.Option(False, "--dry-run"),
+                     show_all: bool = typer.Option(False, "--all")) -> None:
     from datetime import datetime, timezone
 
     from ..core.services import catalog, revision
@@ -162,7 +156,6 @@ def _print_revision(block, set_code: str, show_all: bool) -> None:  # noqa: ANN0
 @units_app.command("import")
 @handle_errors
 def units_import(file: Path) -> None:
-    """Nhập đơn vị từ CSV/XLSX: code,name,block[,parent,valid_from,valid_to,predecessors,block_name]."""
     from ..core.services import units
     from ..storage.files import read_table
 
@@ -176,18 +169,15 @@ def units_import(file: Path) -> None:
 @units_app.command("list")
 @handle_errors
 def units_list(block: Optional[str] = None, year: Optional[int] = None) -> None:
-    """Liệt kê đơn vị, có thể lọc theo khối hoặc theo năm."""
     with uow() as work:
         for unit in work.units.list(block=block, year=year):
-            extra = f"\tparent {unit.parent_code}" if unit.parent_code else ""
+            extra = "\t" + say("cli.units.parent", parent=unit.parent_code) if unit.parent_code else ""
             console.print(f"{unit.code}\t{unit.block}\t{unit.name}{extra}", markup=False)
 
 
 @period_app.command("create")
 @handle_errors
 def period_create(file: Path) -> None:
-    """Tạo hoặc cập nhật kỳ đánh giá từ tệp YAML (năm, bộ tiêu chí từng khối, các hạn, xếp loại, quy tắc
-    bằng điểm)."""
     from ..core.services import periods
 
     period = periods.create_from_file(uow(create=True), caller=admin(), path=file)
@@ -197,39 +187,44 @@ def period_create(file: Path) -> None:
 @period_app.command("show")
 @handle_errors
 def period_show(year: Optional[int] = typer.Option(None, "--year", "--period")) -> None:
-    """Xem cấu hình kỳ đánh giá: bộ tiêu chí, các hạn, xếp loại, quy tắc bằng điểm."""
     from ..core.decimals import fmt
     from ..core.services.periods import get_period
+    from ..i18n import when
 
     with uow() as work:
         period = get_period(work, year)
     config = period.config
-    console.print(f"Period {period.year}", style="bold")
+    console.print(say("cli.period.title", year=period.year), style="bold", markup=False)
     for block, criteria_set in period.criteria_sets.items():
         view = criteria_set.for_block(block)
-        console.print(f"  block {block}: {criteria_set.code} v{criteria_set.spec.version} — "
-                      f"{len(view.assessed_items())} items, maximum {fmt(view.maximum)}", markup=False)
-    console.print("  deadlines:")
+        console.print(say("cli.period.block", block=block, set=criteria_set.code, version=criteria_set.spec.version,
+                          items=len(view.assessed_items()), maximum=fmt(view.maximum)), markup=False)
+    console.print(say("cli.period.deadlines"), markup=False)
     for name, value in config.deadlines.model_dump().items():
         if value is not None:
-            console.print(f"    {name}: {value.isoformat()}", markup=False)
+            console.print(say("cli.period.deadline", name=say(f"cli.period.deadline.{name}"), field=name,
+                              at=when(value, settings().timezone)), markup=False)
     for block in period.blocks:
-        bands = config.bands_for(block)
-        text = ", ".join(f"{b.label} {'>' if b.exclusive else '≥'} {fmt(b.min_index)}%"
-                         + (f" (every area ≥ {fmt(b.min_area_index)}%)" if b.min_area_index is not None else "")
-                         for b in bands) or "(none)"
-        console.print(f"  bands {block}: {text}", markup=False)
-    console.print(f"  tie rule: {config.tie_rule}; leader approval required: {config.leader_approval_required}")
+        bands = [say("cli.period.band", label=b.label, sign=">" if b.exclusive else "≥", min=fmt(b.min_index))
+                 + (say("cli.period.band_areas", min=fmt(b.min_area_index)) if b.min_area_index is not None else "")
+                 for b in config.bands_for(block)]
+        console.print(say("cli.period.bands", block=block, bands=", ".join(bands) or say("cli.period.no_bands")),
+                      markup=False)
+    console.print(say("cli.period.rules", tie=say(f"cli.period.tie.{config.tie_rule}"),
+                      approval=say(f"cli.period.approval.{config.leader_approval_required}")), markup=False)
     rule = config.ranking_rule()
-    console.print(f"  ranking: index {'unrounded' if rule.precision is None else f'at {rule.precision} decimals'}"
-                  + "".join(f", then {b}" for b in rule.tie_breakers), markup=False)
+    ranking = say("cli.period.unrounded") if rule.precision is None else say("cli.period.rounded",
+                                                                              precision=rule.precision)
+    breakers = [say("cli.period.breaker.total") if b == "total" else say("cli.period.breaker.area", area=b[5:])
+                for b in rule.tie_breakers]
+    console.print(say("cli.period.ranking", ranking=ranking) + "".join(say("cli.period.then", breaker=b)
+                                                                       for b in breakers), markup=False)
 
 
 @scores_app.command("import")
 @handle_errors
-def scores_import(file: Path, period: int = typer.Option(..., "--period", help="Năm đánh giá."),
-                  reason: Optional[str] = typer.Option(None, help="Lý do, ghi vào nhật ký cho mọi dòng.")) -> None:
-    """Nhập điểm (CSV/XLSX: unit,item,source,points[,reason]); nhận tất cả các dòng hoặc không dòng nào."""
+def scores_import(file: Path, period: int = typer.Option(..., "--period"),
+                  reason: Optional[str] = typer.Option(None)) -> None:
     from ..core.services import scores
     from ..storage.files import read_table
 
@@ -253,15 +248,12 @@ def _index(value: Decimal) -> str:
 
 
 @handle_errors
-def results_command(period: Optional[int] = typer.Option(None, "--period", help="Năm đánh giá (mặc định: kỳ mới nhất)."),
-                    block: Optional[str] = typer.Option(None, help="Chỉ khối này."),
+def results_command(period: Optional[int] = typer.Option(None, "--period"),
+                    block: Optional[str] = typer.Option(None),
                     format: Format = typer.Option(Format.table, "--format"),  # noqa: A002 - the option's name
-                    out: Optional[Path] = typer.Option(None, "--out", help="Ghi ra tệp này (csv: mỗi khối một tệp)."),
-                    items: bool = typer.Option(False, help="Kèm điểm từng tiêu chí (xlsx, json)."),
-                    wide: bool = typer.Option(False, "--wide", help="Mọi cột với tên đầy đủ, dù màn hình "
-                                                                    "hẹp.")) -> None:
-    """Bảng xếp hạng từng khối như tỉnh công bố: thứ hạng, đơn vị, các lĩnh vực, điều tra xã hội học, tổng điểm,
-    điểm tối đa, chỉ số, xếp loại."""
+                    out: Optional[Path] = typer.Option(None, "--out"),
+                    items: bool = typer.Option(False),
+                    wide: bool = typer.Option(False, "--wide")) -> None:
     from ..core.services import results
 
     if format == Format.xlsx:
@@ -303,11 +295,10 @@ _TEXT_COLUMNS = ("unit_code", "unit", "class", "excluded")
 
 
 def _label(column: str, short: bool) -> str:
-    from ..i18n import t
 
     if column.startswith("area_"):
-        return column.removeprefix("area_") if short else t("sheets.results.area", None, code=column[5:])
-    return t(f"sheets.results.{'short' if short else 'col'}.{column}", None)
+        return column.removeprefix("area_") if short else say("sheets.results.area", code=column[5:])
+    return say(f"sheets.results.{'short' if short else 'col'}.{column}")
 
 
 def _print_tables(period, tables, wide: bool) -> None:
@@ -319,15 +310,14 @@ def _print_tables(period, tables, wide: bool) -> None:
     from rich import box
     from rich.text import Text
 
-    from ..i18n import t
 
     width = shutil.get_terminal_size((console.width, 24)).columns  # COLUMNS first, like every terminal tool
     for b, header, rows in tables:
-        title = t("sheets.results.title", None, block=b.block_name, year=period.year,
+        title = say("sheets.results.title", block=b.block_name, year=period.year,
                   average=_index(b.average_index))
         cells = [[str(_render(v)) for v in r] for r in rows]
         areas = [a for a in period.criteria_for(b.block).areas if f"area_{a.code}" in header]
-        legend = t("sheets.results.legend", None, areas="; ".join(f"{a.code} = {a.short or a.name}" for a in areas))
+        legend = say("sheets.results.legend", areas="; ".join(f"{a.code} = {a.short or a.name}" for a in areas))
         table = Table(title=title, caption=None if wide else legend, box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD)
         for h in header:
             table.add_column(_label(h, not wide), justify="left" if h in _TEXT_COLUMNS else "right",
@@ -374,10 +364,9 @@ def _csv_text(block_result, header, rows) -> str:
 def _write_csv(tables, out: Optional[Path]) -> None:
     """One header per file: blocks have different areas, so each block gets its own file. A file starts
     with a UTF-8 BOM, without which Excel reads the Vietnamese names as Windows-1258."""
-    from ..i18n import t
 
     if len(tables) > 1 and out is None:
-        err_console.print(t("sheets.results.csv_needs_block", None, blocks=", ".join(b.block for b, *_ in tables)))
+        err_console.print(say("sheets.results.csv_needs_block", blocks=", ".join(b.block for b, *_ in tables)))
         raise typer.Exit(2)
     if out is None:
         typer.echo(_csv_text(*tables[0]), nl=False)  # not rich: it would wrap long rows
@@ -386,7 +375,7 @@ def _write_csv(tables, out: Optional[Path]) -> None:
                                                for b, *_ in tables]
     for target, table in zip(targets, tables):
         target.write_text(_csv_text(*table), encoding="utf-8-sig", newline="")
-        console.print(t("sheets.results.wrote", None, path=target), markup=False)
+        console.print(say("sheets.results.wrote", path=target), markup=False)
 
 
 def _table(period, block_result):
@@ -399,7 +388,6 @@ def _table(period, block_result):
 def audit_command(period: Optional[int] = typer.Option(None, "--period"),
                   unit: Optional[str] = typer.Option(None, "--unit"),
                   item: Optional[str] = typer.Option(None, "--item")) -> None:
-    """Lịch sử từng điểm: ai, khi nào, nguồn, cũ → mới, lý do."""
     from ..core.services.periods import get_period
 
     with uow() as work:
@@ -411,11 +399,51 @@ def audit_command(period: Optional[int] = typer.Option(None, "--period"),
     zone = ZoneInfo(tz)
     for e in entries:
         when = e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if e.at else "-"
-        console.print(f"{when}\t{e.actor}\t{e.action}\t{e.unit_code or '-'}\t{e.item_code or '-'}\t{e.source or '-'}\t"
-                      f"{e.old if e.old is not None else '∅'} → {e.new if e.new is not None else '∅'}\t{e.reason or ''}",
-                      markup=False)
+        console.print(f"{when}\t{_audit_actor(e.actor)}\t{_audit_word('action', e.action)}\t{e.unit_code or '-'}\t"
+                      f"{e.item_code or '-'}\t{_audit_source(e.source)}\t{_audit_value(e.old)} → {_audit_value(e.new)}\t"
+                      f"{_audit_value(e.reason) if e.reason else ''}", markup=False)
     if not entries:
         console.print(say("cli.audit.none"), markup=False)
+
+
+def _audit_word(kind: str, code: str) -> str:
+    """An audit code (action, source) in words; a code without a message (a newer one) is shown as stored."""
+    from ..i18n import has
+
+    return say(f"cli.audit.{kind}.{code}") if has(f"cli.audit.{kind}.{code}") else code
+
+
+def _audit_source(source: str | None) -> str:
+    if not source:
+        return "-"
+    if source.startswith("snapshot:"):  # a publication: the block's results
+        return say("cli.audit.source.snapshot", block=source.partition(":")[2])
+    name, _, round_no = source.partition(":round")  # appraised:round2
+    return _audit_word("source", name) + (f" ({say('cli.audit.round', round=round_no)})" if round_no else "")
+
+
+def _audit_actor(actor: str) -> str:
+    kind, _, value = actor.partition(":")
+    return f"p{value}" if kind == "person" else actor  # p3, as `parbot members list` names people
+
+
+# The words the services store in an audit row's old, new and reason (core/services: assessment, appraisal,
+# revision), and the catalog key saying the same; anything else (points, names, references) is shown as stored.
+AUDIT_TEXTS = [(re.compile(r"^(?P<word>na|closed|open|submitted|forced)$"), "cli.audit.value.{word}"),
+               (re.compile(r"^reference (?P<text>.+)$", re.DOTALL), "cli.audit.value.reference"),
+               (re.compile(r"^file (?P<hash>[0-9a-f]+)$"), "cli.audit.value.file"),
+               (re.compile(r"^evidence (?P<id>\d+) of (?P<item>\S+)$"), "cli.audit.value.evidence_moved"),
+               (re.compile(r"^(?P<what>answer|explanation) (?P<item>\S+) changed$"), "cli.audit.value.{what}_changed")]
+
+
+def _audit_value(value: str | None) -> str:
+    if value is None:
+        return "∅"
+    for pattern, key in AUDIT_TEXTS:
+        match = pattern.match(value)
+        if match:
+            return say(key.format(**match.groupdict()), **match.groupdict())
+    return value
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ import io
 import logging
 import string
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,6 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from ..core.errors import DomainError
-from ..settings import get_settings
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 DEFAULT = "vi"
@@ -43,8 +43,14 @@ def translations(lang: str) -> Translations:
     """All domains of one language merged into one gettext catalog."""
     merged = Translations()
     for path in sorted((LOCALES / lang / "LC_MESSAGES").glob("*.po")):
-        merged.merge(_read(path, lang))
+        merged.merge(domain(lang, path.stem))
     return merged
+
+
+@lru_cache(maxsize=None)
+def domain(lang: str, name: str) -> Translations:
+    """One domain of one language: `parbot --help` reads its own instead of parsing every catalog."""
+    return _read(LOCALES / lang / "LC_MESSAGES" / f"{name}.po", lang)
 
 
 def catalog(lang: str) -> dict[str, str]:
@@ -64,13 +70,25 @@ def language(lang: str | None) -> str:
     """A supported language for a Telegram language code ("en-US" -> en); anything else gets the province's
     default (PARBOT_LANGUAGE). DEFAULT stays the catalog every key exists in."""
     code = (lang or "").split("-")[0].lower()
-    return code if code in LANGUAGES else get_settings().language
+    if code in LANGUAGES:
+        return code
+    from ..settings import get_settings  # only here: `parbot --help` reads the catalogs, not the settings
+
+    return get_settings().language
 
 
 def t(key: str, lang: str | None = DEFAULT, **params: object) -> str:
+    return _text(translations, key, lang, params)
+
+
+def t_domain(domain_name: str, key: str, /, lang: str | None = DEFAULT, **params: object) -> str:
+    """``t`` within one domain, for a caller that must not pay for parsing the others."""
+    return _text(lambda code: domain(code, domain_name), key, lang, params)
+
+
+def _text(catalogs: Callable[[str], Translations], key: str, lang: str | None, params: dict) -> str:
     lang = language(lang)
-    catalog_ = translations(lang)._catalog
-    text = catalog_.get(key) or translations(DEFAULT)._catalog.get(key)
+    text = catalogs(lang)._catalog.get(key) or catalogs(DEFAULT)._catalog.get(key)
     if text is None:
         log.warning("missing message %s", key)
         text = key

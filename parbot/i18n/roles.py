@@ -8,6 +8,11 @@ from ..core.permissions import Grant, Role
 from . import t
 
 
+def role_name(role: Role | str, lang: str | None) -> str:
+    """The role alone, for a table whose unit and block have columns of their own."""
+    return t(f"role_name.{Role(role).value}", lang)
+
+
 def grant_text(grant: Grant, lang: str | None, units: Mapping[str, str] | None = None,
                blocks: Mapping[str, str] | None = None) -> str:
     """``units`` and ``blocks`` map codes to names; a code without a name is shown as it is."""

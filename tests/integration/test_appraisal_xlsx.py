@@ -65,9 +65,9 @@ def test_workbook_round_trip_with_bad_rows(cli, uow, tmp_path):
     assert code == 0, err
     assert "đã đọc 8 dòng, thay đổi 8 điểm" in out
     code, out, _ = cli("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1")
-    line = next(row for row in out.splitlines() if "appraised:round1" in row)
+    line = next(row for row in out.splitlines() if "thẩm định (vòng 1)" in row)  # appraised:round1, in words
     words = line.split()
-    assert "import" in words and "∅ → 1.5" in line and "Kế hoạch ban hành chậm" in line and words[2].startswith("cli:")
+    assert "nhập từ bảng tính" in line and "∅ → 1.5" in line and "Kế hoạch ban hành chậm" in line and words[2].startswith("cli:")
 
     (tmp_path / "survey.csv").write_text("unit,item,count_a,count_b,count_c,count_d\nSNV,3,5,3,2,0\n"
                                          "STC,3.1.1,1,0,0,0\n", encoding="utf-8")

@@ -216,8 +216,13 @@ def test_period_show_prints_exclusive_edges_area_conditions_and_the_ranking(cli,
     code, _, err = cli("period", "create", tmp_path / "period.yaml")
     assert code == 0, err
     out = cli("period", "show", "--period", 2026)[1]
-    assert "bands so: Xuất sắc ≥ 90% (every area ≥ 80%), Tốt > 80%, Khá ≥ 0%" in out
-    assert "ranking: index at 3 decimals, then total, then area:2" in out
+    assert "xếp loại khối so: Xuất sắc ≥ 90% (mọi lĩnh vực ≥ 80%), Tốt > 80%, Khá ≥ 0%" in out
+    assert "xếp hạng: theo chỉ số làm tròn 3 chữ số thập phân, rồi tổng điểm cao hơn, rồi chỉ số lĩnh vực 2 cao hơn" \
+        in out
+    out = cli("--lang", "en", "period", "show", "--period", 2026)[1]
+    assert "grades of block so: Xuất sắc ≥ 90% (every area ≥ 80%), Tốt > 80%, Khá ≥ 0%" in out
+    assert "ranking: by the index rounded to 3 decimals, then the higher total, then the higher index of area 2" in out
+
 
 
 def test_a_tie_breaker_naming_an_area_the_set_lacks_is_refused(cli, tmp_path):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import parbot
 from parbot.cli.main import app
 from parbot.settings import get_settings
 from tests.conftest import DATA
@@ -110,3 +112,105 @@ def test_admin_commands_read_in_vietnamese(run, tmp_path):
                 run("results", "--out", tmp_path / "kq.txt"),  # --out without --format is refused
                 run("results", "--help"), run("appraisal", "close-round", "--help"), run("publish", "--help")]
     assert english("\n".join(outputs)) == []
+
+
+ROLE_CODES = re.compile(r"\b(officer|unit_leader|appraiser|province_leader|admin|active|used|expired|revoked)\b")
+
+
+def test_tables_name_roles_and_statuses_in_words(run, tmp_path):
+    """`parbot members list` and `parbot invite list` never show a role or status code (issue 12), in either
+    language."""
+    from datetime import datetime, timezone
+
+    from parbot.cli.common import uow
+    from parbot.core.services import people
+
+    run("period", "create", DATA / "vinhphuc-2019-period.yaml")
+    (tmp_path / "units.csv").write_text("code,name,block\nSNV,Sở Nội vụ,so_ban_nganh\n", encoding="utf-8")
+    run("units", "import", tmp_path / "units.csv")
+    codes = {}
+    for role, scope in (("officer", ["--unit", "SNV"]), ("unit_leader", ["--unit", "SNV"]),
+                        ("appraiser", ["--block", "so_ban_nganh"]), ("province_leader", []), ("admin", [])):
+        codes[role] = run("invite", "create", "--role", role, *scope).split("Mã: ")[1].split()[0]
+    for number, role in enumerate(("officer", "appraiser", "province_leader", "admin"), start=1):
+        get_settings.cache_clear()
+        people.accept_invite(uow(), codes[role], 100 + number, 100 + number, f"Người {number}", None, "vi",
+                             datetime.now(timezone.utc))
+    run("invite", "revoke", codes["unit_leader"])
+    closes = re.search(r"self_assessment_closes: (\S{10})", (DATA / "vinhphuc-2019-period.yaml").read_text())[1]
+    reminders = run("reminders", "preview", "--period", "2019", "--at", f"{closes}T06:00", "--days", "3")
+    assert "nhắc hạn: tự đánh giá SNV" in reminders and english(reminders) == []
+    assert not re.search(r"\b(send|skip|upcoming|reminder|digest|self_assessment)\b", reminders)
+    assert "Giá trị của '--at' không hợp lệ: “sáng nay” không phải ngày giờ" in run("reminders", "preview", "--at",
+                                                                                   "sáng nay")
+    members, invites = run("members", "list"), run("invite", "list")
+    assert "Cán bộ đầu mối" in members and "Lãnh đạo tỉnh" in members and "Tiếng Việt" in members
+    assert "Thành viên thẩm định" in invites and "đã dùng" in invites and "đã thu hồi" in invites
+    assert ROLE_CODES.findall(members + invites) == [] and english(members + invites) == []
+    run_en = [CliRunner().invoke(app, ["--lang", "en", *args]).stdout for args in (["members", "list"],
+                                                                                  ["invite", "list"])]
+    assert "Focal officer" in run_en[0] and "Provincial leader" in run_en[0] and "revoked" in run_en[1]
+    assert "Cán bộ" not in "".join(run_en)
+
+
+def test_a_round_from_the_samples_reads_in_vietnamese(run):
+    """The README's walk on parbot/samples from an empty folder to a published round: every listing in
+    Vietnamese, no code left in words (the audit's actions and sources, the period's settings)."""
+    samples = Path(parbot.__file__).parent / "samples"
+    outputs = [run("db", "upgrade"), run("members", "list"), run("period", "create", samples / "period-2020.yaml"),
+               run("units", "import", samples / "units-2020.csv"), run("units", "list", "--block", "xa"),
+               run("period", "show", "--period", "2020"),
+               run("scores", "import", samples / "scores-2020.csv", "--period", "2020"),
+               run("results", "--period", "2020", "--block", "so"), run("publish", "--period", "2020"),
+               run("audit", "--period", "2020", "--unit", "SNV", "--item", "1.1.1")]
+    text = "\n".join(outputs)
+    assert "Chưa có ai tham gia bot" in outputs[1]
+    assert "thuộc H01" in outputs[4] and "mở tự đánh giá" in outputs[5] and "Đã công bố khối so" in text
+    audit = outputs[-1].splitlines()
+    assert audit and all("nhập từ bảng tính" in line for line in audit)
+    assert "tự chấm" in outputs[-1] and "thẩm định" in outputs[-1]
+    assert not re.search(r"\b(import|self|appraised|survey|score)\b", outputs[-1])
+    assert english(text) == [] and "Traceback" not in text
+    english_results = CliRunner().invoke(app, ["--lang", "en", "results", "--period", "2020", "--block", "so"]).stdout
+    assert "Total" in english_results and "Tổng" not in english_results  # --lang reaches the table's headers
+
+
+@pytest.mark.parametrize("stored,vi,en", [
+    ("na", "không phát sinh", "not applicable"), ("closed", "đã đóng", "closed"),
+    ("reference Quyết định số 12/QĐ-UBND", "văn bản: Quyết định số 12/QĐ-UBND", "reference: Quyết định số 12/QĐ-UBND"),
+    ("file c9fa4f7c7650", "tệp c9fa4f7c7650", "file c9fa4f7c7650"),
+    ("answer 1.1.2 changed", "câu trả lời tiêu chí 1.1.2 đã đổi", "the answer to item 1.1.2 changed"),
+    ("12.5", "12.5", "12.5"), ("Sở Nội vụ đề nghị", "Sở Nội vụ đề nghị", "Sở Nội vụ đề nghị"),
+])
+def test_audit_rows_say_in_words_what_the_services_store(stored, vi, en):
+    """What core/services write in an audit row's old, new or reason (assessment: evidence and approvals;
+    appraisal: rounds) reads in the chosen language; points and people's own words are shown as stored."""
+    from parbot.cli.common import options
+    from parbot.cli.setup_cmds import _audit_source, _audit_value
+
+    try:
+        options.lang = "vi"
+        assert (_audit_value(stored), _audit_source("appraised:round2"), _audit_source("snapshot:so")) == \
+               (vi, "thẩm định (vòng 2)", "kết quả khối so")
+        options.lang = "en"
+        assert (_audit_value(stored), _audit_source("self")) == (en, "self-assessed")
+    finally:
+        options.lang = None
+
+
+def test_the_same_problem_on_many_rows_is_listed_once_with_the_rows(run):
+    """Units imported before their period: every row names the same missing block; the refusal lists each
+    block once with its rows instead of 44 lines, and a row's other problems stay on their own line."""
+    samples = Path(parbot.__file__).parent / "samples"
+    run("db", "upgrade")
+    refused = run("units", "import", samples / "units-2020.csv")
+    bullets = [line for line in refused.splitlines() if line.startswith("  • ")]
+    assert bullets == [f"  • dòng {rows}, cột “block”: chưa có khối “{block}”: hãy nạp bộ tiêu chí của khối trước, "
+                       "hoặc thêm cột block_name" for rows, block in (("2–9", "so"), ("10–13", "huyen"),
+                                                                     ("14–45", "xa"))]
+    run("period", "create", samples / "period-2020.yaml")
+    Path("s.csv").write_text("unit,item,source,points\nSNV,1.1.1,self,1\nZZZ,1.1.1,self,1\nZZZ,1.1.2,self,1\n"
+                             "YYY,1.1.1,self,1\nZZZ,1.1.3,self,1\n", encoding="utf-8")
+    refused = run("scores", "import", "s.csv", "--period", "2020")
+    assert "dòng 3–4, 6, cột “unit”: không có đơn vị mã “ZZZ”" in refused
+    assert "dòng 5, cột “unit”: không có đơn vị mã “YYY”" in refused
