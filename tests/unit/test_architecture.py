@@ -35,3 +35,16 @@ def test_core_imports_no_io_library(path):
 def test_no_module_uses_pyplot():
     users = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "matplotlib.pyplot" in imports(p)]
     assert users == []
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "core" / "services").glob("*.py")), ids=lambda p: p.name)
+def test_service_options_are_keyword_only(path):
+    """A service's optional parameters after ``uow`` are keyword-only: a caller never passes ``None`` by position
+    to reach a later one, and adding an option never shifts another."""
+    positional = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef):
+            params = node.args.posonlyargs + node.args.args
+            if params and params[0].arg == "uow" and node.args.defaults:
+                positional.append(f"{node.name}({', '.join(p.arg for p in params[-len(node.args.defaults):])})")
+    assert positional == []

@@ -75,8 +75,8 @@ def world(uow):
         code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
                                        unit_code=unit)
         telegram_id = len(who) + 100
-        who[unit] = person_caller(uow, people.accept_invite(uow, code, telegram_id, telegram_id, unit, None, "vi",
-                                                            OPENS)[0].id)
+        person = people.accept_invite(uow, code, telegram_id=telegram_id, chat_id=telegram_id, name=unit, now=OPENS)[0]
+        who[unit] = person_caller(uow, person.id)
     answer = lambda unit, item, raw: assessment.record_answer(  # noqa: E731 - four one-line answers
         uow, caller=who[unit], unit_code=unit, item_code=item, raw=raw, now=NOW)
     answer("X1", "1.1.1", {"option": "late"})

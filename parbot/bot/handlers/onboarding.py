@@ -68,9 +68,10 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user, deps = update.effective_user, turn.deps
     if context.args:
         try:
-            _, _, added = await turn.run(people.accept_invite, context.args[0], user.id, update.effective_chat.id,
-                                         user.full_name, user.username, turn.lang, deps.now(),
-                                         deps.invite_throttle)
+            _, _, added = await turn.run(people.accept_invite, context.args[0], telegram_id=user.id,
+                                         chat_id=update.effective_chat.id, name=user.full_name,
+                                         username=user.username, language=turn.lang, now=deps.now(),
+                                         throttle=deps.invite_throttle)
         except DomainError as error:
             await turn.send(turn.t(f"onboarding.{error.code}", contact=deps.settings.admin_contact)
                             if error.code.startswith("invite.") else turn.error(error))

@@ -71,7 +71,7 @@ def active_periods(uow: UnitOfWork, now: datetime, tz: ZoneInfo, grace: timedelt
     return out
 
 
-def plan(uow: UnitOfWork, period: Period, tz: ZoneInfo, until: datetime,
+def plan(uow: UnitOfWork, period: Period, tz: ZoneInfo, until: datetime, *,
          since: datetime | None = None) -> list[Notification]:
     return due_notifications(period.config, tz, owing_units(uow, period), audience(uow), until=until, since=since)
 
