@@ -18,18 +18,63 @@ def imports(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: resolve against the module's package
-                package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-node.level]
-                names.append(".".join((*package, node.module or "")).rstrip("."))
-            else:
-                names.append(node.module or "")
+            names.append(from_module(path, node))
     return names
+
+
+def from_module(path: Path, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-node.level]  # relative: the module's package
+    return ".".join((*package, node.module or "")).rstrip(".")
 
 
 @pytest.mark.parametrize("path", sorted((PACKAGE / "core").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_core_imports_no_io_library(path):
     bad = [name for name in imports(path) if name.startswith(FORBIDDEN_IN_CORE)]
     assert bad == [], f"{path.relative_to(PACKAGE)} imports {bad}"
+
+
+def _core_imports(path: Path, modules: set[str]) -> set[str]:
+    """The core modules this one imports when it runs, in functions too (a lazy import only hides a cycle);
+    ``if TYPE_CHECKING:`` blocks never run and are left out."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [alias.name for alias in node.names]
+            if isinstance(node, ast.ImportFrom):
+                base = from_module(path, node)
+                names = [base, *(f"{base}.{name}" for name in names)]  # ``from . import x`` names a module
+            found.update(name for name in names if name in modules)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_core_has_no_import_cycle():
+    paths = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (PACKAGE / "core").rglob("*.py")}
+    graph = {module: _core_imports(path, set(paths)) - {module} for module, path in paths.items()}
+    done: set[str] = set()
+
+    def cycle_from(module: str, trail: list[str]) -> list[str] | None:
+        if module in trail:
+            return trail[trail.index(module):] + [module]
+        if module in done:
+            return None
+        for imported in sorted(graph[module]):
+            if found := cycle_from(imported, trail + [module]):
+                return found
+        done.add(module)
+        return None
+
+    cycles = [found for module in sorted(graph) if (found := cycle_from(module, []))]
+    assert cycles == [], " -> ".join(cycles[0])
 
 
 def test_no_module_uses_pyplot():
