@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,13 @@ def test_service_options_are_keyword_only(path):
             if params and params[0].arg == "uow" and node.args.defaults:
                 positional.append(f"{node.name}({', '.join(p.arg for p in params[-len(node.args.defaults):])})")
     assert positional == []
+
+
+def test_button_verbs_are_known_without_importing_their_flows():
+    """Registration is explicit: decoding an appraisal button needs only the callbacks module, not the side
+    effect of importing the appraisal flow first."""
+    script = ("import sys; from parbot.core.conversation.callbacks import decode; "
+              "print(decode('0a1b:pe:X1:1.1').args, decode('0a1b:pl').verb, "
+              "'parbot.core.conversation.appraise' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["('X1',", "'1.1')", "pl", "False"], done.stderr

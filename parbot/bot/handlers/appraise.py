@@ -22,7 +22,7 @@ from .common import Turn, dispatch_callback
 from .onboarding import ROLE_COMMANDS
 
 PRIVATE = filters.ChatType.PRIVATE
-VERBS = ("pe",)  # its arity is registered with the engine's appraisal verbs, which build the option
+VERBS = ("pe",)  # in callbacks.VERBS with the appraisal's verbs: core builds the option, this module answers it
 
 
 async def _on_pe(turn: Turn, cb: Callback) -> None:
