@@ -31,8 +31,7 @@ from ..settings import Settings, get_settings
 from ..storage.db import make_engine, upgrade
 from ..storage.process_locks import Release, sqlite_lock_path, try_advisory_lock, try_file_lock
 from ..storage.uow import SqlUnitOfWork
-from . import reminder_messages  # noqa: F401 - registers the reminder renderers
-from .handlers import appraise, reports  # noqa: F401 - register the appraisal and result renderers
+from .outbox_kinds import RENDERERS
 from .sender import channel_senders
 from .zalo.client import ZaloClient
 
@@ -103,7 +102,8 @@ class ReminderJobs:
         self.engine, self.settings, self.now = engine, settings, now
         self.send_interval = send_interval
         self.zalo = zalo if zalo is not None else zalo_client(settings)
-        self.senders = channel_senders(engine, settings, bot, self.zalo, now=now)  # one per channel
+        # one sender per channel
+        self.senders = channel_senders(engine, settings, bot, self.zalo, renderers=RENDERERS, now=now)
         self.lock = SenderLock(engine)
         self.scheduler = AsyncIOScheduler(timezone=settings.timezone, job_defaults={
             "misfire_grace_time": max(30, settings.sweep_interval_seconds), "coalesce": True, "max_instances": 1})

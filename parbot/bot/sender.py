@@ -17,7 +17,8 @@ While a batch is in flight its leases are renewed, and each row is stamped just 
 so a slow batch is never re-claimed and a crash leaves only the rows already on their way ``uncertain``.
 
 Rendering happens at send time against the database, so a reminder to a unit that submitted after the
-sweep is skipped, and the text shows the progress as it is now. Other features add kinds to ``RENDERERS``.
+sweep is skipped, and the text shows the progress as it is now. Each sender is given its renderers (every
+kind is listed in ``bot/outbox_kinds.py``).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 from datetime import datetime, timedelta, timezone
@@ -103,9 +104,8 @@ class RenderContext:
         return person.language if person else language(None)
 
 
-# kind -> renderer; None means "nothing worth sending any more" (the row is recorded as skipped).
+# A row's kind -> its renderer; None means "nothing worth sending any more" (the row is recorded as skipped).
 Renderer = Callable[[RenderContext, OutboxItem], Rendered | None]
-RENDERERS: dict[str, Renderer] = {}
 
 
 def seconds_of(retry_after: int | timedelta) -> float:
@@ -225,7 +225,8 @@ class Transport(Protocol):
 
 
 class Sender:
-    def __init__(self, engine: Engine, bot: Transport | Bot | None, *, rate_global: float = 25.0,
+    def __init__(self, engine: Engine, bot: Transport | Bot | None, *, renderers: Mapping[str, Renderer],
+                 rate_global: float = 25.0,
                  rate_per_chat: float = 1.0,
                  max_attempts: int = 5, tz: str = "Asia/Ho_Chi_Minh", lease: timedelta = timedelta(seconds=60),
                  backoff: timedelta = timedelta(seconds=5), max_in_flight: int = 64,
@@ -236,6 +237,7 @@ class Sender:
         # A Telegram bot (the usual case) or another channel's transport.
         self.transport = bot if isinstance(bot, Transport) else TelegramTransport(bot)
         self.channel = self.transport.channel
+        self.renderers = renderers
         self.rate_global, self.max_attempts, self.tz = rate_global, max_attempts, tz
         self.chat_interval = timedelta(seconds=1 / rate_per_chat)
         self.lease, self.backoff = lease, backoff
@@ -282,7 +284,7 @@ class Sender:
                                     item.attempts)
                     self.stats.skipped += 1
                     continue
-                renderer = RENDERERS.get(item.kind)
+                renderer = self.renderers.get(item.kind)
                 try:
                     rendered = renderer(context, item) if renderer else None
                 except Exception as exc:  # noqa: BLE001 - one bad row must not stop the wave
@@ -462,11 +464,11 @@ class Sender:
                 return
 
 
-def channel_senders(engine: Engine, settings: Settings, bot: Bot, zalo: ZaloClient | None = None,
-                    **options: object) -> list[Sender]:
+def channel_senders(engine: Engine, settings: Settings, bot: Bot, zalo: ZaloClient | None = None, *,
+                    renderers: Mapping[str, Renderer], **options: object) -> list[Sender]:
     """One sender per channel that has a client, each at its channel's rates (Zalo publishes none: the
     settings' conservative defaults)."""
-    common = {"max_attempts": settings.send_max_attempts, "tz": settings.timezone} | options
+    common = {"renderers": renderers, "max_attempts": settings.send_max_attempts, "tz": settings.timezone} | options
     senders = [Sender(engine, bot, rate_global=settings.send_rate_global,
                       rate_per_chat=settings.send_rate_per_chat, **common)]
     if zalo is not None:

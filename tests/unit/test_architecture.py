@@ -105,3 +105,11 @@ def test_button_verbs_are_known_without_importing_their_flows():
               "'parbot.core.conversation.appraise' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["('X1',", "'1.1')", "pl", "False"], done.stderr
+
+
+def test_each_outbox_kind_has_one_renderer():
+    """Senders are given one explicit table of renderers: no kind is claimed by two features."""
+    from parbot.bot import outbox_kinds
+
+    kinds = [kind for table in outbox_kinds.TABLES for kind in table]
+    assert len(kinds) == len(set(kinds)) == len(outbox_kinds.RENDERERS)

@@ -16,7 +16,7 @@ from ...core.decimals import num
 from ...core.permissions import Role
 from ...core.services import appraisal as svc
 from ...i18n import t, when
-from ..sender import RENDERERS, RenderContext, Rendered
+from ..sender import RenderContext, Rendered
 from . import assess
 from .common import Turn, dispatch_callback
 from .onboarding import ROLE_COMMANDS
@@ -72,8 +72,7 @@ def render_round1(ctx: RenderContext, item) -> Rendered:
     return Rendered(text=_clip_lines(lines))
 
 
-# The result notice and the ranking (queued by publication) are rendered as charts by handlers/reports.py.
-RENDERERS.update({"appraisal_round1": render_round1})
+RENDERERS = {"appraisal_round1": render_round1}
 
 
 def register(application: Application) -> None:

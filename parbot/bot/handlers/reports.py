@@ -20,7 +20,7 @@ from ...core.services import reporting
 from ...core.model import Snapshot
 from ...i18n import t
 from ...reports import charts, num
-from ..sender import RENDERERS, RenderContext, Rendered
+from ..sender import RenderContext, Rendered
 from .common import Turn, for_members
 from .onboarding import PRIVATE, ROLE_COMMANDS
 
@@ -214,7 +214,7 @@ def render_ranking(context: RenderContext, item) -> Rendered | None:
     return Rendered(text=caption[:CAPTION_LIMIT], photo=pages[0], filename="ranking.png")
 
 
-RENDERERS.update({"result_notice": render_result_notice, "ranking": render_ranking})
+RENDERERS = {"result_notice": render_result_notice, "ranking": render_ranking}
 
 
 def register(application: Application) -> None:
