@@ -7,12 +7,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ..core import reminders
 from ..core.services.assessment import period_tag
+from ..core.services.notifications import UNREACHABLE
 from ..core.services.progress import compute_progress
 from ..i18n import t, when
 from ..storage.outbox_sender_repo import OutboxItem
 from ..core.conversation.callbacks import encode
 from ..storage.repos_channels import SqlChannelAccounts
-from .sender import UNREACHABLE, RenderContext, Rendered
+from .sender import RenderContext, Rendered
 
 MAX_CODES = 12  # per area line; a long list would drown the message
 CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo"}

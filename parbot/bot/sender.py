@@ -7,8 +7,8 @@ global rate. Outcomes are written back as they come (a small writer batches them
 - sent;
 - 429: the whole sender pauses for ``retry_after`` and the row waits that long, keeping its place (the
   chat's later rows are not claimed before it), without counting an attempt;
-- blocked (Telegram's 403): the account is marked unreachable on that channel only, its open rows there
-  are closed, and the admins are told;
+- blocked (Telegram's 403): core's policy (``notifications.recipient_unreachable``) marks the account
+  unreachable on that channel only, closes its open rows there and tells the admins;
 - outcome unknown (the request left, then a timeout or a dropped connection: it may have been delivered):
   recorded ``uncertain`` and never sent again automatically, since a repeated reminder is the worse fault;
 - anything else: retried with exponential backoff, failed with the reason after ``max_attempts``.
@@ -43,6 +43,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 from ..core.model import Period, Person
 from ..core.permissions import Grant
 from ..core.reminders import addressed
+from ..core.services.notifications import recipient_unreachable
 from ..core.text import split_within
 from ..i18n import language
 from ..settings import Settings
@@ -52,7 +53,6 @@ from .zalo.client import TEXT_LIMIT as ZALO_TEXT_LIMIT
 from .zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 
 log = logging.getLogger(__name__)
-UNREACHABLE = "unreachable"  # the admins' notice about a recipient who blocked the bot
 START_GROUP = 8  # rows stamped "request leaving" per commit: at most these are left uncertain by a crash
 
 
@@ -321,33 +321,13 @@ class Sender:
                 if not done:
                     log.warning("outbox row %s was re-claimed before its outcome (%s) was recorded",
                                 o.item.id, o.status)
-                if o.status == "unreachable" and done:
-                    self._unreachable(uow, o)
+                if o.status == "unreachable" and done:  # what follows is core's policy, in this transaction
+                    item = o.item
+                    recipient_unreachable(uow, channel=self.channel, person_id=item.person_id, outbox_id=item.id,
+                                          chat=str(item.chat_id) if self.channel == "telegram" else item.chat_ref,
+                                          error=o.error, at=o.at)
             uow.commit()
             self.stats.record_seconds += time.perf_counter() - started
-
-    def _unreachable(self, uow: SqlUnitOfWork, outcome: Outcome) -> None:
-        """Stop writing to the account on this channel and tell the admins, in the transaction that records
-        the refusal. The person's other channels are untouched."""
-        item, reason = outcome.item, outcome.error or "forbidden"
-        rows = uow.outbox_rows
-        if self.channel == "telegram":
-            if item.person_id is None:
-                return
-            uow.people.mark_unreachable(item.person_id, reason)
-            rows.close_account(self.channel, str(item.chat_id), reason)
-            rows.cancel_for_person(item.person_id, "recipient unreachable", self.channel)
-        else:
-            rows.close_account(self.channel, item.chat_ref, reason)
-            rows.cancel_for_chat(self.channel, item.chat_ref, "recipient unreachable")
-        if item.person_id is None:
-            return
-        for admin in uow.roles.holders("admin"):
-            if admin.id != item.person_id and admin.chat_id is not None and admin.unreachable_at is None:
-                uow.outbox.enqueue(f"unreachable/p{item.person_id}/o{item.id}/a{admin.id}", admin.id,
-                                   admin.chat_id, UNREACHABLE,
-                                   {"person_id": item.person_id, "reason": outcome.error, "channel": self.channel},
-                                   not_before=outcome.at)
 
     # ---- sending -------------------------------------------------------------------------------------
 
