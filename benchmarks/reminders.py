@@ -56,7 +56,7 @@ async def wave(officers: int, limited: bool, rate: float, workdir: Path) -> dict
     from telegram import Bot
     from telegram.request import HTTPXRequest
 
-    from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers
+    from parbot.bot.outbox_kinds import RENDERERS
     from parbot.bot.sender import Sender
     from parbot.core.services.notifications import queue_due_notifications
     from parbot.sandbox.emulator import DEFAULT_TOKEN
@@ -79,7 +79,7 @@ async def wave(officers: int, limited: bool, rate: float, workdir: Path) -> dict
         request = HTTPXRequest(connection_pool_size=128)
         async with Bot(DEFAULT_TOKEN, base_url=f"{base}/bot", request=request) as bot:
             started = time.monotonic()
-            sender = Sender(engine, bot, rate_global=rate, rate_per_chat=1.0,
+            sender = Sender(engine, bot, renderers=RENDERERS, rate_global=rate, rate_per_chat=1.0,
                             now=lambda: at + timedelta(seconds=time.monotonic() - started))
             while True:
                 await sender.drain()

@@ -28,5 +28,5 @@ def world(uow):
         uow.commit()
     code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
                                    unit_code="X1")
-    person = people.accept_invite(uow, code, 100, 5100, "Lan", None, "vi", OPENS)[0]
+    person = people.accept_invite(uow, code, telegram_id=100, chat_id=5100, name="Lan", now=OPENS)[0]
     return uow, person_caller(uow, person.id)

@@ -24,7 +24,7 @@ from ..i18n import language, t
 from ..settings import Settings
 from ..storage.db import make_engine, upgrade
 from ..storage.evidence_store import EvidenceStore
-from ..storage.process_locks import Release, sqlite_lock_path, try_advisory_lock, try_file_lock
+from ..storage.process_locks import POLLING_LOCK, Release, sqlite_lock_path, try_advisory_lock, try_file_lock
 from .deps import Deps
 from . import inbox
 from .handlers import appraise, assess, onboarding, reports
@@ -33,7 +33,6 @@ from .updates import RetryAfterLimiter
 from .webhook import TELEGRAM_PATH, WebhookServer, ZaloHandler
 
 log = logging.getLogger("parbot.bot")
-POLLING_LOCK = 0x70617262_00000003  # advisory lock key ("parb" …), beside the sweep's and the sender's
 
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [inbox.replay, onboarding.default_menu,

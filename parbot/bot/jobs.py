@@ -20,7 +20,6 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 from telegram import Bot
@@ -29,54 +28,17 @@ from ..core.services import appraisal
 from ..core.services.notifications import SweepReport, queue_due_notifications
 from ..settings import Settings, get_settings
 from ..storage.db import make_engine, upgrade
-from ..storage.process_locks import Release, sqlite_lock_path, try_advisory_lock, try_file_lock
+from ..storage.process_locks import SWEEP_LOCK, SenderAlreadyRunning, SenderLock, try_transaction_lock
 from ..storage.uow import SqlUnitOfWork
-from . import reminder_messages  # noqa: F401 - registers the reminder renderers
-from .handlers import appraise, reports  # noqa: F401 - register the appraisal and result renderers
+from .outbox_kinds import RENDERERS
 from .sender import channel_senders
 from .zalo.client import ZaloClient
 
 log = logging.getLogger(__name__)
-SWEEP_LOCK = 0x70617262_00000001  # advisory lock keys ("parb" …)
-SENDER_LOCK = 0x70617262_00000002
-
-
-class SenderAlreadyRunning(RuntimeError):
-    pass
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class SenderLock:
-    """Who may send. SQLite: the ``sender`` file lock, refused at once when held (``acquire_sqlite``).
-    PostgreSQL: the advisory lock, tried again by ``held`` until this process becomes the sender."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._release: Release | None = None
-
-    def acquire_sqlite(self) -> None:
-        path = sqlite_lock_path(self.engine, "sender")
-        if path is None:
-            return
-        self._release = try_file_lock(path)
-        if self._release is None:
-            raise SenderAlreadyRunning(f"another parbot process is sending from {self.engine.url.database} "
-                                       f"(lock {path}); run one bot per SQLite file")
-
-    def held(self) -> bool:
-        """PostgreSQL: try to become (or stay) the sending process."""
-        if self.engine.dialect.name != "postgresql" or self._release is not None:
-            return True
-        self._release = try_advisory_lock(self.engine, SENDER_LOCK)
-        return self._release is not None
-
-    def release(self) -> None:
-        if self._release is not None:
-            self._release()
-            self._release = None
 
 
 def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | None:
@@ -84,8 +46,7 @@ def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | No
     sweep lock (PostgreSQL)."""
     uow = SqlUnitOfWork(engine)
     with uow:
-        if engine.dialect.name == "postgresql" and not uow.session.execute(
-                sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar():
+        if not try_transaction_lock(uow.session, SWEEP_LOCK):
             return None
         report = queue_due_notifications(uow, now, tz=settings.timezone,
                                          grace=timedelta(hours=settings.reminder_grace_hours))
@@ -103,7 +64,8 @@ class ReminderJobs:
         self.engine, self.settings, self.now = engine, settings, now
         self.send_interval = send_interval
         self.zalo = zalo if zalo is not None else zalo_client(settings)
-        self.senders = channel_senders(engine, settings, bot, self.zalo, now=now)  # one per channel
+        # one sender per channel
+        self.senders = channel_senders(engine, settings, bot, self.zalo, renderers=RENDERERS, now=now)
         self.lock = SenderLock(engine)
         self.scheduler = AsyncIOScheduler(timezone=settings.timezone, job_defaults={
             "misfire_grace_time": max(30, settings.sweep_interval_seconds), "coalesce": True, "max_instances": 1})

@@ -7,14 +7,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ..core import reminders
 from ..core.services.assessment import period_tag
+from ..core.services.notifications import UNREACHABLE
 from ..core.services.progress import compute_progress
 from ..i18n import t, when
 from ..storage.outbox_sender_repo import OutboxItem
 from ..core.conversation.callbacks import encode
 from ..storage.repos_channels import SqlChannelAccounts
-from . import revision_messages
-from .sender import RENDERERS, UNREACHABLE, RenderContext, Rendered
-from .web import notices as web_notices
+from .sender import RenderContext, Rendered
 
 MAX_CODES = 12  # per area line; a long list would drown the message
 CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo"}
@@ -112,9 +111,5 @@ def render_unreachable(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
     return Rendered(text=text)
 
 
-RENDERERS.update({reminders.REMINDER: render_reminder, reminders.ESCALATION: render_reminder,
-                  reminders.DIGEST: render_digest, UNREACHABLE: render_unreachable})
-# The web page's confirmations go out through the same sender, so they are registered with the reminders that
-# every running sender loads (without it, an ``evidence_received`` row failed with "no renderer").
-RENDERERS.update(web_notices.RENDERERS)
-RENDERERS.update(revision_messages.RENDERERS)  # a criteria set revised mid-cycle: what changed
+RENDERERS = {reminders.REMINDER: render_reminder, reminders.ESCALATION: render_reminder,
+             reminders.DIGEST: render_digest, UNREACHABLE: render_unreachable}

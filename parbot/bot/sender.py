@@ -7,8 +7,8 @@ global rate. Outcomes are written back as they come (a small writer batches them
 - sent;
 - 429: the whole sender pauses for ``retry_after`` and the row waits that long, keeping its place (the
   chat's later rows are not claimed before it), without counting an attempt;
-- blocked (Telegram's 403): the account is marked unreachable on that channel only, its open rows there
-  are closed, and the admins are told;
+- blocked (Telegram's 403): core's policy (``notifications.recipient_unreachable``) marks the account
+  unreachable on that channel only, closes its open rows there and tells the admins;
 - outcome unknown (the request left, then a timeout or a dropped connection: it may have been delivered):
   recorded ``uncertain`` and never sent again automatically, since a repeated reminder is the worse fault;
 - anything else: retried with exponential backoff, failed with the reason after ``max_attempts``.
@@ -17,7 +17,8 @@ While a batch is in flight its leases are renewed, and each row is stamped just 
 so a slow batch is never re-claimed and a crash leaves only the rows already on their way ``uncertain``.
 
 Rendering happens at send time against the database, so a reminder to a unit that submitted after the
-sweep is skipped, and the text shows the progress as it is now. Other features add kinds to ``RENDERERS``.
+sweep is skipped, and the text shows the progress as it is now. Each sender is given its renderers (every
+kind is listed in ``bot/outbox_kinds.py``).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 from datetime import datetime, timedelta, timezone
@@ -42,6 +43,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 from ..core.model import Period, Person
 from ..core.permissions import Grant
 from ..core.reminders import addressed
+from ..core.services.notifications import recipient_unreachable
 from ..core.text import split_within
 from ..i18n import language
 from ..settings import Settings
@@ -51,7 +53,6 @@ from .zalo.client import TEXT_LIMIT as ZALO_TEXT_LIMIT
 from .zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 
 log = logging.getLogger(__name__)
-UNREACHABLE = "unreachable"  # the admins' notice about a recipient who blocked the bot
 START_GROUP = 8  # rows stamped "request leaving" per commit: at most these are left uncertain by a crash
 
 
@@ -103,9 +104,8 @@ class RenderContext:
         return person.language if person else language(None)
 
 
-# kind -> renderer; None means "nothing worth sending any more" (the row is recorded as skipped).
+# A row's kind -> its renderer; None means "nothing worth sending any more" (the row is recorded as skipped).
 Renderer = Callable[[RenderContext, OutboxItem], Rendered | None]
-RENDERERS: dict[str, Renderer] = {}
 
 
 def seconds_of(retry_after: int | timedelta) -> float:
@@ -225,7 +225,8 @@ class Transport(Protocol):
 
 
 class Sender:
-    def __init__(self, engine: Engine, bot: Transport | Bot | None, *, rate_global: float = 25.0,
+    def __init__(self, engine: Engine, bot: Transport | Bot | None, *, renderers: Mapping[str, Renderer],
+                 rate_global: float = 25.0,
                  rate_per_chat: float = 1.0,
                  max_attempts: int = 5, tz: str = "Asia/Ho_Chi_Minh", lease: timedelta = timedelta(seconds=60),
                  backoff: timedelta = timedelta(seconds=5), max_in_flight: int = 64,
@@ -236,6 +237,7 @@ class Sender:
         # A Telegram bot (the usual case) or another channel's transport.
         self.transport = bot if isinstance(bot, Transport) else TelegramTransport(bot)
         self.channel = self.transport.channel
+        self.renderers = renderers
         self.rate_global, self.max_attempts, self.tz = rate_global, max_attempts, tz
         self.chat_interval = timedelta(seconds=1 / rate_per_chat)
         self.lease, self.backoff = lease, backoff
@@ -282,7 +284,7 @@ class Sender:
                                     item.attempts)
                     self.stats.skipped += 1
                     continue
-                renderer = RENDERERS.get(item.kind)
+                renderer = self.renderers.get(item.kind)
                 try:
                     rendered = renderer(context, item) if renderer else None
                 except Exception as exc:  # noqa: BLE001 - one bad row must not stop the wave
@@ -319,33 +321,13 @@ class Sender:
                 if not done:
                     log.warning("outbox row %s was re-claimed before its outcome (%s) was recorded",
                                 o.item.id, o.status)
-                if o.status == "unreachable" and done:
-                    self._unreachable(uow, o)
+                if o.status == "unreachable" and done:  # what follows is core's policy, in this transaction
+                    item = o.item
+                    recipient_unreachable(uow, channel=self.channel, person_id=item.person_id, outbox_id=item.id,
+                                          chat=str(item.chat_id) if self.channel == "telegram" else item.chat_ref,
+                                          error=o.error, at=o.at)
             uow.commit()
             self.stats.record_seconds += time.perf_counter() - started
-
-    def _unreachable(self, uow: SqlUnitOfWork, outcome: Outcome) -> None:
-        """Stop writing to the account on this channel and tell the admins, in the transaction that records
-        the refusal. The person's other channels are untouched."""
-        item, reason = outcome.item, outcome.error or "forbidden"
-        rows = uow.outbox_rows
-        if self.channel == "telegram":
-            if item.person_id is None:
-                return
-            uow.people.mark_unreachable(item.person_id, reason)
-            rows.close_account(self.channel, str(item.chat_id), reason)
-            rows.cancel_for_person(item.person_id, "recipient unreachable", self.channel)
-        else:
-            rows.close_account(self.channel, item.chat_ref, reason)
-            rows.cancel_for_chat(self.channel, item.chat_ref, "recipient unreachable")
-        if item.person_id is None:
-            return
-        for admin in uow.roles.holders("admin"):
-            if admin.id != item.person_id and admin.chat_id is not None and admin.unreachable_at is None:
-                uow.outbox.enqueue(f"unreachable/p{item.person_id}/o{item.id}/a{admin.id}", admin.id,
-                                   admin.chat_id, UNREACHABLE,
-                                   {"person_id": item.person_id, "reason": outcome.error, "channel": self.channel},
-                                   not_before=outcome.at)
 
     # ---- sending -------------------------------------------------------------------------------------
 
@@ -462,11 +444,11 @@ class Sender:
                 return
 
 
-def channel_senders(engine: Engine, settings: Settings, bot: Bot, zalo: ZaloClient | None = None,
-                    **options: object) -> list[Sender]:
+def channel_senders(engine: Engine, settings: Settings, bot: Bot, zalo: ZaloClient | None = None, *,
+                    renderers: Mapping[str, Renderer], **options: object) -> list[Sender]:
     """One sender per channel that has a client, each at its channel's rates (Zalo publishes none: the
     settings' conservative defaults)."""
-    common = {"max_attempts": settings.send_max_attempts, "tz": settings.timezone} | options
+    common = {"renderers": renderers, "max_attempts": settings.send_max_attempts, "tz": settings.timezone} | options
     senders = [Sender(engine, bot, rate_global=settings.send_rate_global,
                       rate_per_chat=settings.send_rate_per_chat, **common)]
     if zalo is not None:

@@ -46,7 +46,7 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v"),
     from telegram.error import InvalidToken
 
     from ..bot.app import run_bot
-    from ..bot.jobs import SenderAlreadyRunning
+    from ..storage.process_locks import SenderAlreadyRunning
     from ..bot.webhook import ListenFailed
     from ..logsafe import configure
 

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from .decimals import MAX_INTEGER_DIGITS, MAX_LENGTH, MAX_PLACES, ZERO, NumberError, fmt
 from .errors import Message, schema_problem
-from .rules import PointsSpec, Rule, SurveyRule, TiersRule, _coerce_points, resolve
+from .rules import RULE_KINDS, PointsSpec, Rule, SurveyRule, TiersRule, _coerce_points, resolve
 
 FORMAT = "parbot/criteria-set@1"
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,23}$")]
@@ -339,7 +339,6 @@ def _pydantic_loc(loc: tuple, raw: Any) -> tuple:
 
 
 def clean_tag(part: str) -> bool:
-    from .rules import RULE_KINDS
     return part in RULE_KINDS or part.startswith(("function-", "decimal", "dict[")) or part in ("Decimal",)
 
 

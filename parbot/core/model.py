@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from .criteria import BlockCriteria, CriteriaSet
+from .errors import DomainError
 from .period import PeriodConfig
 from .permissions import Grant, Role
 
@@ -42,8 +43,6 @@ class Period:
     criteria_sets: dict[str, CriteriaSet] = field(default_factory=dict)  # block -> set
 
     def criteria_for(self, block: str) -> BlockCriteria:
-        from .errors import DomainError
-
         if block not in self.criteria_sets:
             raise DomainError("period.block_without_criteria", block=block, year=self.year)
         return self.criteria_sets[block].for_block(block)

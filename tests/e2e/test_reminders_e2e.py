@@ -20,6 +20,7 @@ from emulator_fixtures import make_bot  # noqa: E402
 from reminder_fixtures import VN, make_province, submit  # noqa: E402
 
 from parbot.bot.jobs import ReminderJobs  # noqa: E402
+from parbot.bot.outbox_kinds import RENDERERS  # noqa: E402
 from parbot.bot.sender import START_GROUP, Sender  # noqa: E402
 from parbot.core.services.notifications import queue_due_notifications  # noqa: E402
 from parbot.sandbox.emulator import EmulatorServer, RateLimits  # noqa: E402
@@ -119,7 +120,7 @@ async def test_a_429_storm_loses_nothing_and_blocked_users_are_marked(tmp_path):
         queue_due_notifications(uow, WAVE_AT)
         async with make_bot(server) as bot:
             started = time.monotonic()
-            sender = Sender(uow.engine, bot, rate_global=40,
+            sender = Sender(uow.engine, bot, renderers=RENDERERS, rate_global=40,
                             now=lambda: WAVE_AT + timedelta(seconds=5 + time.monotonic() - started))
             for _ in range(100):
                 await sender.drain()

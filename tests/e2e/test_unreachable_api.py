@@ -82,7 +82,7 @@ async def test_ctrl_c_stops_the_retries(settings):
 
 
 async def test_a_second_bot_on_the_same_sqlite_file_is_refused_in_vietnamese(settings, engine, emulator_server):
-    from parbot.bot.jobs import SenderLock
+    from parbot.storage.process_locks import SenderLock
 
     held = SenderLock(engine)
     held.acquire_sqlite()  # as a first `parbot bot run` holds it

@@ -40,7 +40,8 @@ def test_ten_accounts_on_one_code_at_once_give_exactly_one_role(engine):
     code = _officer_invite(engine)
     ids = [1000 + n for n in range(ACCOUNTS)]
     results = _together([lambda telegram_id=telegram_id: people.accept_invite(
-        SqlUnitOfWork(engine), code, telegram_id, telegram_id, f"p{telegram_id}", None, "vi", NOW) for telegram_id in ids])
+        SqlUnitOfWork(engine), code, telegram_id=telegram_id, chat_id=telegram_id, name=f"p{telegram_id}", now=NOW)
+        for telegram_id in ids])
     granted = [telegram_id for telegram_id, result in zip(ids, results) if not isinstance(result, Exception)]
     refused = [result.code for result in results if isinstance(result, DomainError)]
     assert len(granted) == 1 and refused == ["invite.used"] * (ACCOUNTS - 1)
@@ -51,7 +52,8 @@ def test_ten_accounts_on_one_code_at_once_give_exactly_one_role(engine):
 
 def test_one_account_sending_its_code_five_times_at_once_joins_once(engine):
     code = _officer_invite(engine)
-    results = _together([lambda: people.accept_invite(SqlUnitOfWork(engine), code, 1000, 1000, "p", None, "vi", NOW)
+    results = _together([lambda: people.accept_invite(SqlUnitOfWork(engine), code, telegram_id=1000, chat_id=1000,
+                                                      name="p", now=NOW)
                          for _ in range(5)])
     # A repeated /start is no error: every message is told it joined, and one of them added the role.
     assert not any(isinstance(r, BaseException) for r in results), results

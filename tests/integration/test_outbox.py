@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from reminder_fixtures import VN, make_province  # noqa: E402
 
-from parbot.bot import reminder_messages  # noqa: E402,F401 - registers the renderers
 from emulator_fixtures import make_bot  # noqa: E402
 
-from parbot.bot.sender import RENDERERS, Rendered, Sender  # noqa: E402
+from parbot.bot.outbox_kinds import RENDERERS  # noqa: E402
+from parbot.bot.sender import Rendered, Sender  # noqa: E402
 from parbot.sandbox.emulator import EmulatorServer  # noqa: E402
 from parbot.sandbox.emulator.faults import Faults  # noqa: E402
 from parbot.core.services.notifications import queue_due_notifications  # noqa: E402
@@ -182,7 +182,7 @@ async def test_blocked_user_is_marked_unreachable_and_admins_are_told(uow, emula
     admin = people["admin"][0][0]
     emulator_server.user(blocked.telegram_id).block()
     queue_due_notifications(uow, NOW)
-    sender = Sender(uow.engine, ptb_bot, rate_global=1000, now=lambda: NOW + SECOND)
+    sender = Sender(uow.engine, ptb_bot, renderers=RENDERERS, rate_global=1000, now=lambda: NOW + SECOND)
     await sender.drain()
     sender.now = lambda: NOW + SECOND * 3
     await sender.drain()  # the admin's notice, paced after the digest
@@ -230,8 +230,8 @@ async def test_a_batch_slower_than_its_lease_is_not_claimed_again(uow):
     transport = HeldTransport()
     # Renewed every lease/3 on the wall clock: long enough that a busy machine's pauses never outlast it.
     lease = timedelta(seconds=6)
-    slow = Sender(uow.engine, transport, lease=lease, now=lambda: NOW + SECOND, worker="slow")
-    other = Sender(uow.engine, transport, lease=lease, now=lambda: NOW + SECOND, worker="other")
+    slow = Sender(uow.engine, transport, renderers=RENDERERS, lease=lease, now=lambda: NOW + SECOND, worker="slow")
+    other = Sender(uow.engine, transport, renderers=RENDERERS, lease=lease, now=lambda: NOW + SECOND, worker="other")
     draining = asyncio.create_task(slow.drain())
     await asyncio.wait_for(transport.first_started.wait(), 60)
     first = claimed_at(uow)
@@ -258,7 +258,7 @@ async def test_a_send_whose_outcome_is_unknown_is_never_repeated(uow, fault, sta
             uow.commit()
         async with make_bot(server) as bot:
             clock = [NOW + SECOND]
-            sender = Sender(uow.engine, bot, backoff=SECOND, now=lambda: clock[0])
+            sender = Sender(uow.engine, bot, renderers=RENDERERS, backoff=SECOND, now=lambda: clock[0])
             for _ in range(3):
                 await sender.drain()
                 clock[0] += timedelta(minutes=1)
@@ -272,14 +272,11 @@ async def test_connection_refused_is_retried_it_cannot_have_delivered(uow):
     with uow:
         uow.outbox.enqueue("x", None, 77, "test", {}, not_before=NOW)
         uow.commit()
-    RENDERERS["test"] = lambda ctx, item: Rendered(text="hi")
     server = await EmulatorServer().start()
-    try:
-        async with make_bot(server) as bot:
-            await server.stop()  # nothing listens any more: the connection is refused
-            await Sender(uow.engine, bot, now=lambda: NOW + SECOND).drain()
-    finally:
-        del RENDERERS["test"]
+    async with make_bot(server) as bot:
+        await server.stop()  # nothing listens any more: the connection is refused
+        await Sender(uow.engine, bot, renderers={"test": lambda ctx, item: Rendered(text="hi")},
+                     now=lambda: NOW + SECOND).drain()
     [row] = rows(uow)
     assert (row.status, row.attempts) == ("pending", 1) and "ConnectError" in row.error
 
@@ -291,7 +288,8 @@ async def test_other_errors_retry_with_backoff_then_fail_with_the_reason(uow, pt
         uow.people.mark_unreachable(1, "403")  # keeps the renderer's text; chat 999999 does not exist
         uow.commit()
     clock = [NOW]
-    sender = Sender(uow.engine, ptb_bot, max_attempts=3, backoff=timedelta(seconds=10), now=lambda: clock[0])
+    sender = Sender(uow.engine, ptb_bot, renderers=RENDERERS, max_attempts=3, backoff=timedelta(seconds=10),
+                    now=lambda: clock[0])
     waits = []
     for _ in range(3):
         await sender.drain()
@@ -309,7 +307,7 @@ async def test_an_evidence_link_confirmation_is_rendered_and_sent(uow, emulator_
         uow.outbox.enqueue("link/n1/abc", person.id, 4242, "evidence_received",
                            {"unit": "U1", "item": "1.1", "file_name": "bien-ban.pdf"}, not_before=NOW)
         uow.commit()
-    await Sender(uow.engine, ptb_bot, rate_global=1000, now=lambda: NOW + SECOND).drain()
+    await Sender(uow.engine, ptb_bot, renderers=RENDERERS, rate_global=1000, now=lambda: NOW + SECOND).drain()
     assert [r.status for r in rows(uow)] == ["sent"]
     texts = [m.text for m in emulator_server.user(4242).bot_messages()]
     assert len(texts) == 1 and "bien-ban.pdf" in texts[0] and "1.1" in texts[0]

@@ -11,8 +11,8 @@ from emulator_fixtures import make_bot
 from reminder_fixtures import VN, make_province
 from sqlalchemy import select
 
-from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers
-from parbot.bot.sender import RENDERERS, Rendered, Sender, ZaloTransport, channel_senders
+from parbot.bot.outbox_kinds import RENDERERS
+from parbot.bot.sender import Rendered, Sender, ZaloTransport, channel_senders
 from parbot.core.text import split_within
 from parbot.bot.zalo.client import ZaloClient
 from parbot.core.services.notifications import queue_due_notifications
@@ -26,6 +26,7 @@ from parbot.storage.tables import OutboxRow
 
 NOW = datetime(2025, 12, 24, 8, 1, tzinfo=VN).astimezone(timezone.utc)
 SECOND = timedelta(seconds=1)
+ONE_TEXT = {"test": lambda ctx, item: Rendered(text="tin")}  # the rows these tests queue: kind "test"
 
 
 def rows(uow):
@@ -61,7 +62,8 @@ def officer_on_both(uow, telegram, zalo, notify: set[str]):
 
 
 async def send_all(uow, bot, client, now=NOW + SECOND):
-    for sender in channel_senders(uow.engine, Settings(_env_file=None), bot, client, now=lambda: now):
+    for sender in channel_senders(uow.engine, Settings(_env_file=None), bot, client, renderers=RENDERERS,
+                                  now=lambda: now):
         await sender.drain()
 
 
@@ -133,18 +135,15 @@ async def test_zalo_rows_keep_their_own_per_chat_pace(uow, channels):
             uow.session.add(OutboxRow(key=f"z{n}", chat_id=0, chat_ref="z-1", channel="zalo", kind="test",
                                       payload={}, not_before=NOW, created_at=NOW))
         uow.commit()
-    RENDERERS["test"] = lambda ctx, item: Rendered(text=f"tin {item.key}")
     clock = [NOW]
     settings = Settings(_env_file=None)
-    sender = Sender(uow.engine, ZaloTransport(client), rate_global=settings.zalo_send_rate_global,
+    keyed = {"test": lambda ctx, item: Rendered(text=f"tin {item.key}")}
+    sender = Sender(uow.engine, ZaloTransport(client), renderers=keyed, rate_global=settings.zalo_send_rate_global,
                     rate_per_chat=settings.zalo_send_rate_per_chat, now=lambda: clock[0])
     sent = []
-    try:
-        for step in range(5):  # every second
-            clock[0] = NOW + SECOND * step
-            sent.append(await sender.drain())
-    finally:
-        del RENDERERS["test"]
+    for step in range(5):  # every second
+        clock[0] = NOW + SECOND * step
+        sent.append(await sender.drain())
     assert sent == [1, 0, 1, 0, 1]
     assert [m.text for m in zalo.emulator.users["z-1"].received] == ["tin z0", "tin z1", "tin z2"]
 
@@ -183,16 +182,14 @@ async def test_a_zalo_send_whose_reply_was_lost_is_uncertain_not_repeated(uow, z
         uow.session.add(OutboxRow(key="z", chat_id=0, chat_ref="z-1", channel="zalo", kind="test", payload={},
                                   not_before=NOW, created_at=NOW))
         uow.commit()
-    RENDERERS["test"] = lambda ctx, item: Rendered(text="tin")
     client = ZaloClient("1:x", api_base=base)
     clock = [NOW]
-    sender = Sender(uow.engine, ZaloTransport(client), now=lambda: clock[0])
+    sender = Sender(uow.engine, ZaloTransport(client), renderers=ONE_TEXT, now=lambda: clock[0])
     try:
         for _ in range(3):
             await sender.drain()
             clock[0] += timedelta(minutes=1)
     finally:
-        del RENDERERS["test"]
         await client.close()
     [row] = rows(uow)
     assert len(taken) == 1 and row.status == "uncertain" and row.error.startswith("delivery unknown")
@@ -205,12 +202,10 @@ async def test_a_refused_zalo_connection_is_retried_it_cannot_have_delivered(uow
         uow.session.add(OutboxRow(key="z", chat_id=0, chat_ref="z-1", channel="zalo", kind="test", payload={},
                                   not_before=NOW, created_at=NOW))
         uow.commit()
-    RENDERERS["test"] = lambda ctx, item: Rendered(text="tin")
     client = ZaloClient("1:x", api_base=base)
     try:
-        await Sender(uow.engine, ZaloTransport(client), now=lambda: NOW).drain()
+        await Sender(uow.engine, ZaloTransport(client), renderers=ONE_TEXT, now=lambda: NOW).drain()
     finally:
-        del RENDERERS["test"]
         await client.close()
     [row] = rows(uow)
     assert (row.status, row.attempts) == ("pending", 1) and "ClientConnectorError" in row.error

@@ -20,6 +20,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from authz_table import HANDLERS, OTHER, OWN, ROLES, TABLE, Entry
 from parbot.bot import app as bot_app
 from parbot.bot.handlers import assess as assess_handlers
+from parbot.bot.handlers import onboarding
 from parbot.core.conversation import callbacks, engine
 from parbot.settings import Settings
 from parbot.storage.db import make_engine
@@ -59,6 +60,8 @@ async def test_the_table_covers_every_handler_and_verb(emulator_server, tmp_path
              if not isinstance(h, CommandHandler) and not (isinstance(h, CallbackQueryHandler) and h.pattern)}
     keys = {e.key for e in TABLE}
     assert commands - {e.name for e in TABLE if e.kind == "command"} == set()
+    # The menus' one table of commands (handlers/onboarding.py) names only commands some handler answers.
+    assert {c for names in onboarding.ROLE_COMMANDS.values() for c in names} | set(onboarding.COMMON_COMMANDS) <= commands
     assert set(callbacks.VERBS) == {e.name for e in TABLE if e.kind == "verb"}
     # Every verb is routed to a handler, and done by the engine (core/conversation/engine.VERBS) or by a bot
     # handler that kept it (handlers/appraise.py sends files).

@@ -32,7 +32,8 @@ def officer(uow):
         uow.commit()
     code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
                                    unit_code="X1")
-    caller = person_caller(uow, people.accept_invite(uow, code, 100, None, "Lan", None, "vi", OPENS)[0].id)
+    person = people.accept_invite(uow, code, telegram_id=100, chat_id=None, name="Lan", now=OPENS)[0]
+    caller = person_caller(uow, person.id)
     svc.record_answer(uow, caller=caller, unit_code="X1", item_code=ITEM, raw={"option": "on_time"}, now=NOW)
     return caller
 

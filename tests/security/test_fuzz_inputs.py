@@ -51,7 +51,8 @@ def world(tmp_path):
         uow.commit()
     code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
                                    unit_code="X1")
-    caller = person_caller(uow, people.accept_invite(uow, code, 100, None, "Lan", None, "vi", OPENS)[0].id)
+    person = people.accept_invite(uow, code, telegram_id=100, chat_id=None, name="Lan", now=OPENS)[0]
+    caller = person_caller(uow, person.id)
     with uow:
         criteria = uow.periods.current().criteria_for("so")
     yield uow, caller, criteria, EvidenceStore(tmp_path / "evidence")

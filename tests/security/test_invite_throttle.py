@@ -30,7 +30,8 @@ def good_code(uow) -> str:
 
 
 def accept(uow, code, telegram_id, now, throttle):
-    return people.accept_invite(uow, code, telegram_id, telegram_id, "Lan", None, "vi", now, throttle)
+    return people.accept_invite(uow, code, telegram_id=telegram_id, chat_id=telegram_id, name="Lan", now=now,
+                                throttle=throttle)
 
 
 def test_five_wrong_codes_pause_the_account_until_the_first_is_fifteen_minutes_old(province):

@@ -34,7 +34,8 @@ def world(uow):
     for name, role, unit in (("officer", "officer", "X1"), ("leader", "unit_leader", "X1"), ("other", "officer", "X2")):
         code, _ = people.create_invite(uow, caller=ADMIN, role=role, expires_in=timedelta(days=30), now=OPENS,
                                        unit_code=unit)
-        person_id = people.accept_invite(uow, code, len(who) + 100, None, name, None, "vi", OPENS)[0].id
+        person_id = people.accept_invite(uow, code, telegram_id=len(who) + 100, chat_id=None, name=name,
+                                          now=OPENS)[0].id
         who[name] = person_caller(uow, person_id)
     return uow, who
 

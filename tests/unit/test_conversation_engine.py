@@ -48,7 +48,7 @@ def _world(engine, tmp_path):
         uow.commit()
     code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
                                    unit_code="X1")
-    person = people.accept_invite(uow, code, OFFICER, OFFICER, "Lan", None, "vi", OPENS)[0]
+    person = people.accept_invite(uow, code, telegram_id=OFFICER, chat_id=OFFICER, name="Lan", now=OPENS)[0]
     env = Env(now=NOW, tz="Asia/Ho_Chi_Minh", store=EvidenceStore(tmp_path / "evidence"), admin_contact="Sở Nội vụ")
 
     def run(event, message_id=None, account=OFFICER):

@@ -63,11 +63,13 @@ def test_unknown_unit_is_refused(province):
 def test_accept_binds_once_and_is_idempotent_for_the_same_person(province):
     code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
                                    unit_code="SNV")
-    person, grant, added = people.accept_invite(province, code, 42, 42, "Lan", "lan", "en", NOW)
+    person, grant, added = people.accept_invite(province, code, telegram_id=42, chat_id=42, name="Lan", username="lan",
+                                                language="en", now=NOW)
     assert (grant, added, person.language) == (Grant(Role.OFFICER, "SNV"), True, "en")
-    assert people.accept_invite(province, code, 42, 42, "Lan", "lan", "en", NOW)[2] is False
+    assert people.accept_invite(province, code, telegram_id=42, chat_id=42, name="Lan", username="lan", language="en",
+                                now=NOW)[2] is False
     with pytest.raises(DomainError, match="invite.used"):
-        people.accept_invite(province, code, 43, 43, "Minh", None, "vi", NOW)
+        people.accept_invite(province, code, telegram_id=43, chat_id=43, name="Minh", now=NOW)
     assert people.identify(province, 42).grants == (Grant(Role.OFFICER, "SNV"),)
     assert people.identify(province, 43).person is None
 
@@ -76,20 +78,20 @@ def test_expired_revoked_and_unknown_codes(province):
     code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(hours=1), now=NOW,
                                    unit_code="SNV")
     with pytest.raises(DomainError, match="invite.expired"):
-        people.accept_invite(province, code, 42, 42, "Lan", None, "vi", NOW + timedelta(hours=1))
+        people.accept_invite(province, code, telegram_id=42, chat_id=42, name="Lan", now=NOW + timedelta(hours=1))
     other, invite = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
                                          unit_code="SNV")
     assert people.revoke_invite(province, caller=ADMIN, code_or_id=f"#{invite.id}", now=NOW).status(NOW) == "revoked"
     with pytest.raises(DomainError, match="invite.revoked"):
-        people.accept_invite(province, other, 42, 42, "Lan", None, "vi", NOW)
+        people.accept_invite(province, other, telegram_id=42, chat_id=42, name="Lan", now=NOW)
     with pytest.raises(DomainError, match="invite.unknown"):
-        people.accept_invite(province, "not-a-code", 42, 42, "Lan", None, "vi", NOW)
+        people.accept_invite(province, "not-a-code", telegram_id=42, chat_id=42, name="Lan", now=NOW)
 
 
 def test_revoke_by_code_hint_and_used_invites_cannot_be_revoked(province):
     code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
                                    unit_code="SNV")
-    people.accept_invite(province, code, 42, 42, "Lan", None, "vi", NOW)
+    people.accept_invite(province, code, telegram_id=42, chat_id=42, name="Lan", now=NOW)
     with pytest.raises(DomainError, match="invite.already_used"):
         people.revoke_invite(province, caller=ADMIN, code_or_id=code[:6], now=NOW)
     with pytest.raises(NotFound):
@@ -99,7 +101,7 @@ def test_revoke_by_code_hint_and_used_invites_cannot_be_revoked(province):
 def test_members_list_remove_and_audit(province):
     code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
                                    unit_code="SNV")
-    people.accept_invite(province, code, 42, 42, "Lan", "lan", "vi", NOW)
+    people.accept_invite(province, code, telegram_id=42, chat_id=42, name="Lan", username="lan", now=NOW)
     assert [(p.telegram_id, g.role) for p, g in people.list_members(province)] == [(42, Role.OFFICER)]
     assert people.remove_member(province, caller=ADMIN, who="@lan", now=NOW) == 1
     assert people.list_members(province) == [] and people.identify(province, 42).grants == ()
@@ -113,7 +115,7 @@ def test_members_list_remove_and_audit(province):
 def test_only_an_administrator_invites_revokes_or_removes_members(province):
     code, invite = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
                                         unit_code="SNV")
-    person, _, _ = people.accept_invite(province, code, 42, 42, "Lan", "lan", "vi", NOW)
+    person, _, _ = people.accept_invite(province, code, telegram_id=42, chat_id=42, name="Lan", username="lan", now=NOW)
     officer = person_caller(province, person.id)
     province_leader = Caller.person(7, (Grant(Role.PROVINCE_LEADER),))  # province-wide, yet no administrator
     for caller in (officer, province_leader):
@@ -137,7 +139,7 @@ def test_durations_and_languages(province):
             parse_duration(bad)
     code, _ = people.create_invite(province, caller=ADMIN, role="officer", expires_in=timedelta(days=1), now=NOW,
                                    unit_code="SNV")
-    person, _, _ = people.accept_invite(province, code, 42, 42, "Lan", None, None, NOW)
+    person, _, _ = people.accept_invite(province, code, telegram_id=42, chat_id=42, name="Lan", now=NOW)
     people.set_language(province, caller=person_caller(province, person.id), language="en")
     assert people.identify(province, 42).language == "en"
     with pytest.raises(DomainError, match="lang.unknown"):

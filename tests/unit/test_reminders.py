@@ -211,7 +211,7 @@ def test_downtime_sends_the_latest_once_and_records_the_rest_as_skipped(uow):
 
 
 def test_a_unit_that_submits_between_sweep_and_send_gets_nothing(uow):
-    from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers
+    from parbot.bot.outbox_kinds import RENDERERS
     from parbot.bot.sender import Sender
 
     people = make_province(uow, units=2, leaders=False, admins=0)
@@ -219,7 +219,7 @@ def test_a_unit_that_submits_between_sweep_and_send_gets_nothing(uow):
     at = datetime(2025, 12, 24, 8, 1, tzinfo=VN)
     assert queue_due_notifications(uow, at).queued == 2
     submit(uow, b, at + timedelta(seconds=20))
-    sender = Sender(uow.engine, bot=None, now=lambda: at + timedelta(seconds=30))
+    sender = Sender(uow.engine, bot=None, renderers=RENDERERS, now=lambda: at + timedelta(seconds=30))
     claimed = sender._claim()
     assert [item.payload["unit"] for item, _ in claimed] == [a]
     text = claimed[0][1].text
@@ -229,7 +229,7 @@ def test_a_unit_that_submits_between_sweep_and_send_gets_nothing(uow):
 
 
 def test_a_member_removed_between_sweep_and_send_gets_nothing(uow):
-    from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers
+    from parbot.bot.outbox_kinds import RENDERERS
     from parbot.bot.sender import Sender
     from parbot.core.services import people as members
 
@@ -238,7 +238,7 @@ def test_a_member_removed_between_sweep_and_send_gets_nothing(uow):
     at = datetime(2025, 12, 24, 8, 1, tzinfo=VN)
     assert queue_due_notifications(uow, at).queued == 2
     assert members.remove_member(uow, caller=ADMIN, who=f"p{a_officer.id}", now=at + timedelta(seconds=20)) == 1
-    claimed = Sender(uow.engine, bot=None, now=lambda: at + timedelta(seconds=30))._claim()
+    claimed = Sender(uow.engine, bot=None, renderers=RENDERERS, now=lambda: at + timedelta(seconds=30))._claim()
     assert [item.person_id for item, _ in claimed] == [b_officer.id]
     assert {k.split("/")[2]: s for k, s in outbox(uow).items()} == {a: "skipped", b: "sending"}
 

@@ -75,8 +75,8 @@ def world(uow):
         code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
                                        unit_code=unit)
         telegram_id = len(who) + 100
-        who[unit] = person_caller(uow, people.accept_invite(uow, code, telegram_id, telegram_id, unit, None, "vi",
-                                                            OPENS)[0].id)
+        person = people.accept_invite(uow, code, telegram_id=telegram_id, chat_id=telegram_id, name=unit, now=OPENS)[0]
+        who[unit] = person_caller(uow, person.id)
     answer = lambda unit, item, raw: assessment.record_answer(  # noqa: E731 - four one-line answers
         uow, caller=who[unit], unit_code=unit, item_code=item, raw=raw, now=NOW)
     answer("X1", "1.1.1", {"option": "late"})
@@ -243,7 +243,7 @@ def test_a_bad_mapping_or_an_older_version_is_refused_with_nothing_written(world
 def test_the_notice_reads_what_changed(world):
     uow, who = world
     rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference="v2.yaml", now=LATER, mapping=SPLIT)
-    from parbot.bot.reminder_messages import RENDERERS
+    from parbot.bot.outbox_kinds import RENDERERS
     from parbot.bot.sender import RenderContext
     from parbot.storage.outbox_sender_repo import OutboxItem
 
@@ -320,14 +320,15 @@ def test_the_period_file_then_names_the_new_version(world, tmp_path):
 
 
 async def test_the_sender_delivers_one_notice_per_unit_through_the_emulator(world, emulator_server, ptb_bot):
-    from parbot.bot import reminder_messages  # noqa: F401 - registers the renderers, as every sender does
+    from parbot.bot.outbox_kinds import RENDERERS
     from parbot.bot.sender import Sender
 
     uow, who = world
     rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference="v2.yaml", now=LATER, mapping=SPLIT)
     for telegram_id, name in ((100, "X1"), (101, "X2")):
         emulator_server.create_user(telegram_id, name).user.started = True
-    await Sender(uow.engine, ptb_bot, rate_global=1000, now=lambda: LATER + timedelta(seconds=1)).drain()
+    await Sender(uow.engine, ptb_bot, renderers=RENDERERS, rate_global=1000,
+                 now=lambda: LATER + timedelta(seconds=1)).drain()
     assert {n.status for n in revision_notices(uow)} == {"sent"}
     x1, x2 = (emulator_server.user(t).bot_messages() for t in (100, 101))
     assert len(x1) == len(x2) == 1

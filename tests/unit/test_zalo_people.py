@@ -62,7 +62,7 @@ def test_a_second_code_adds_a_role_to_the_same_zalo_person(province):
 
 
 def test_telegram_accounts_are_identified_as_before(province):
-    person = people.accept_invite(province, invite(province), 4242, 4242, "Minh", None, "vi", NOW)[0]
+    person = people.accept_invite(province, invite(province), telegram_id=4242, chat_id=4242, name="Minh", now=NOW)[0]
     assert people.identify_account(province, "telegram", "4242").person.id == person.id
     assert people.identify_account(province, "zalo", "4242").person is None
 

@@ -13,16 +13,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from ...core.conversation.callbacks import Callback, pattern
 from ...core.conversation.events import Command
 from ...core.decimals import num
-from ...core.permissions import Role
 from ...core.services import appraisal as svc
 from ...i18n import t, when
-from ..sender import RENDERERS, RenderContext, Rendered
+from ..sender import RenderContext, Rendered
 from . import assess
 from .common import Turn, dispatch_callback
-from .onboarding import ROLE_COMMANDS
 
 PRIVATE = filters.ChatType.PRIVATE
-VERBS = ("pe",)  # its arity is registered with the engine's appraisal verbs, which build the option
+VERBS = ("pe",)  # in callbacks.VERBS with the appraisal's verbs: core builds the option, this module answers it
 
 
 async def _on_pe(turn: Turn, cb: Callback) -> None:
@@ -79,14 +77,10 @@ def render_round1(ctx: RenderContext, item) -> Rendered:
     return Rendered(text=_clip_lines(lines))
 
 
-# The result notice and the ranking (queued by publication) are rendered as charts by handlers/reports.py.
-RENDERERS.update({"appraisal_round1": render_round1})
+RENDERERS = {"appraisal_round1": render_round1}
 
 
 def register(application: Application) -> None:
-    for role, name in ((Role.APPRAISER, "appraise"), (Role.OFFICER, "explain"), (Role.UNIT_LEADER, "explain")):
-        if name not in ROLE_COMMANDS[role]:
-            ROLE_COMMANDS[role].append(name)
     application.add_handler(CommandHandler("appraise", appraise_command, filters=PRIVATE))
     application.add_handler(CommandHandler("explain", explain_command, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(on_callback, pattern=pattern(VERBS)))

@@ -18,15 +18,16 @@ from .common import Turn, for_members, log
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
 
-# Commands each role sees in its menu and in /help. Other features add theirs in their register():
-# ROLE_COMMANDS[Role.APPRAISER].append("appraise"), with "command.appraise" in their catalog domain.
+# Commands each role sees in its menu and in /help, in that order: every feature's in this one table (assess,
+# status: handlers/assess.py; appraise, explain: handlers/appraise.py; result, ranking, progress:
+# handlers/reports.py), each described by "command.<name>" in the catalogs.
 COMMON_COMMANDS = ["help", "lang"]
-ROLE_COMMANDS: dict[Role, list[str]] = {
-    Role.OFFICER: ["assess", "status"],
-    Role.UNIT_LEADER: ["assess", "status"],
-    Role.APPRAISER: [],
-    Role.PROVINCE_LEADER: [],
-    Role.ADMIN: [],
+ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.OFFICER: ("assess", "status", "explain", "result"),
+    Role.UNIT_LEADER: ("assess", "status", "explain", "result", "ranking"),
+    Role.APPRAISER: ("appraise",),
+    Role.PROVINCE_LEADER: ("ranking", "progress"),
+    Role.ADMIN: ("ranking", "progress"),
 }
 
 
@@ -68,9 +69,10 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user, deps = update.effective_user, turn.deps
     if context.args:
         try:
-            _, _, added = await turn.run(people.accept_invite, context.args[0], user.id, update.effective_chat.id,
-                                         user.full_name, user.username, turn.lang, deps.now(),
-                                         deps.invite_throttle)
+            _, _, added = await turn.run(people.accept_invite, context.args[0], telegram_id=user.id,
+                                         chat_id=update.effective_chat.id, name=user.full_name,
+                                         username=user.username, language=turn.lang, now=deps.now(),
+                                         throttle=deps.invite_throttle)
         except DomainError as error:
             await turn.send(turn.t(f"onboarding.{error.code}", contact=deps.settings.admin_contact)
                             if error.code.startswith("invite.") else turn.error(error))

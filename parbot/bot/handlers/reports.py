@@ -15,14 +15,13 @@ from telegram.constants import ChatAction
 from telegram.ext import Application, CommandHandler
 
 from ...core.errors import DomainError
-from ...core.permissions import Role
 from ...core.services import reporting
 from ...core.model import Snapshot
 from ...i18n import t
 from ...reports import charts, num
-from ..sender import RENDERERS, RenderContext, Rendered
+from ..sender import RenderContext, Rendered
 from .common import Turn, for_members
-from .onboarding import PRIVATE, ROLE_COMMANDS
+from .onboarding import PRIVATE
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
@@ -214,13 +213,10 @@ def render_ranking(context: RenderContext, item) -> Rendered | None:
     return Rendered(text=caption[:CAPTION_LIMIT], photo=pages[0], filename="ranking.png")
 
 
-RENDERERS.update({"result_notice": render_result_notice, "ranking": render_ranking})
+RENDERERS = {"result_notice": render_result_notice, "ranking": render_ranking}
 
 
 def register(application: Application) -> None:
-    for role, names in ((Role.PROVINCE_LEADER, ["ranking", "progress"]), (Role.ADMIN, ["ranking", "progress"]),
-                        (Role.UNIT_LEADER, ["result", "ranking"]), (Role.OFFICER, ["result"])):
-        ROLE_COMMANDS[role].extend(n for n in names if n not in ROLE_COMMANDS[role])
     application.add_handler(CommandHandler("ranking", ranking_command, filters=PRIVATE))
     application.add_handler(CommandHandler("result", result_command, filters=PRIVATE))
     application.add_handler(CommandHandler("progress", progress_command, filters=PRIVATE))

@@ -18,17 +18,13 @@ from ..permissions import UNIT_ROLES
 from ..results import NA
 from ..services import appraisal as svc
 from ..services.assessment import DOWNLOAD_LIMIT, current_tag
-from .callbacks import Callback, encode, register_verbs
+from .callbacks import Callback, encode
 from .events import Edit, Text, Upload
 from .screen import Expects, Option
 from .state import Awaiting, ChatState
 from .turn import Rows, Turn
 from .views import BUTTON_LIMIT, clip, num
 
-# verb -> number of arguments. pe (re-send files, which the transport sends) is handled by bot/handlers/appraise.py.
-VERBS_ARITY = {"pl": 0, "pn": 1, "pu": 1, "pa": 2, "pi": 2, "pk": 2, "pp": 2, "pr": 2, "pg": 2, "pe": 2,
-               "xl": 1, "xi": 2}
-register_verbs(VERBS_ARITY)
 WRITING_VERBS = frozenset({"pk", "pr", "pg"})
 AWAITS = frozenset({Awaiting.UNIT_SEARCH, Awaiting.POINTS, Awaiting.REASON, Awaiting.CONTEST})
 TEXT_LIMIT = 4000

@@ -13,8 +13,10 @@ LIMIT = 64
 _TAG = re.compile(r"^[0-9a-f]{4}$")
 _ARG = re.compile(r"^[A-Za-z0-9._-]{1,24}$")
 
-# verb -> number of arguments
+# verb -> number of arguments: every feature's verbs in one table, so a verb is known wherever a button is
+# decoded, whichever modules were imported (a verb given twice is a repeated key, which ruff refuses).
 VERBS: dict[str, int] = {
+    # the self-assessment (core/conversation/assess.py)
     "m": 1,    # area menu of a unit: unit
     "ar": 2,   # open an area: unit, area index
     "i": 2,    # show an item: unit, slot
@@ -30,15 +32,20 @@ VERBS: dict[str, int] = {
     "sk": 1,   # submit confirmed: unit
     "ap": 1,   # leader approval: unit
     "u": 1,    # pick a unit (a person with several)
+    # the appraisal and the explanation round (core/conversation/appraise.py)
+    "pl": 0,   # the appraiser's units
+    "pn": 1,   # a page of that list: page
+    "pu": 1,   # a unit's areas: unit
+    "pa": 2,   # an area's items: unit, area
+    "pi": 2,   # an item: unit, item
+    "pk": 2,   # accept the self-score: unit, item
+    "pp": 2,   # type points: unit, item
+    "pr": 2,   # accept the rest of an area: unit, area
+    "pg": 2,   # keep the round-1 points in round 2: unit, item
+    "pe": 2,   # re-send the evidence files (the transport sends them: bot/handlers/appraise.py): unit, item
+    "xl": 1,   # the items a unit may explain: unit
+    "xi": 2,   # explain an item: unit, item
 }
-
-
-def register_verbs(arity: dict[str, int]) -> None:
-    """A feature adds its own verbs (name -> number of arguments); two features may not share a verb."""
-    for verb, count in arity.items():
-        if VERBS.get(verb, count) != count or not re.fullmatch(r"[a-z]{1,3}", verb):
-            raise ValueError(f"callback verb {verb!r} is taken or malformed")
-        VERBS[verb] = count
 
 
 class MalformedCallback(ValueError):

@@ -373,7 +373,7 @@ class _Open:
     items: dict[str, ItemView] = field(default_factory=dict)
 
 
-def _open(uow: UnitOfWork, period: Period, unit: Unit, for_update: bool = True) -> _Open:
+def _open(uow: UnitOfWork, period: Period, unit: Unit, *, for_update: bool = True) -> _Open:
     """The unit as an appraisal write sees it: submitted, with a round still open (its stage row locked)."""
     stage = uow.stages.get(period.id, unit.code, for_update=for_update)
     if stage.submitted_at is None:

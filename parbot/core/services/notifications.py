@@ -1,4 +1,5 @@
-"""The reminder sweep: derive what fell due from the database and queue it in the outbox.
+"""The reminder sweep: derive what fell due from the database and queue it in the outbox; and what follows
+when a recipient cannot be reached.
 
 Nothing is scheduled ahead: every sweep asks the policy again (deadlines may have moved, units may have
 submitted), and the outbox's unique keys make repeating a sweep harmless.
@@ -18,6 +19,7 @@ from ..reminders import (STAGE_WINDOWS, Audience, Decision, Notification, Recipi
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 DEFAULT_GRACE = timedelta(hours=12)
+UNREACHABLE = "unreachable"  # the admins' notice about a recipient who blocked the bot
 
 
 @dataclass
@@ -71,7 +73,7 @@ def active_periods(uow: UnitOfWork, now: datetime, tz: ZoneInfo, grace: timedelt
     return out
 
 
-def plan(uow: UnitOfWork, period: Period, tz: ZoneInfo, until: datetime,
+def plan(uow: UnitOfWork, period: Period, tz: ZoneInfo, until: datetime, *,
          since: datetime | None = None) -> list[Notification]:
     return due_notifications(period.config, tz, owing_units(uow, period), audience(uow), until=until, since=since)
 
@@ -103,6 +105,31 @@ def queue_due_notifications(uow: UnitOfWork, now: datetime, *, tz: str = DEFAULT
                 report.decisions.append(decision)
         uow.commit()
     return report
+
+
+def recipient_unreachable(uow: UnitOfWork, *, channel: str, chat: str, person_id: int | None, outbox_id: int,
+                          error: str | None, at: datetime) -> None:
+    """A channel refused a message for good (Telegram's 403: the user blocked the bot or left): stop writing to
+    that account on this channel and tell the admins, in the transaction that records the refusal. The person's
+    other channels are untouched. ``chat`` is the refused chat (Telegram's chat id as text)."""
+    reason = error or "forbidden"
+    rows = uow.outbox_rows
+    if channel == "telegram":
+        if person_id is None:
+            return
+        uow.people.mark_unreachable(person_id, reason)
+        rows.close_account(channel, chat, reason)
+        rows.cancel_for_person(person_id, "recipient unreachable", channel)
+    else:
+        rows.close_account(channel, chat, reason)
+        rows.cancel_for_chat(channel, chat, "recipient unreachable")
+    if person_id is None:
+        return
+    for admin in uow.roles.holders(Role.ADMIN.value):
+        if admin.id != person_id and admin.chat_id is not None and admin.unreachable_at is None:
+            uow.outbox.enqueue(f"unreachable/p{person_id}/o{outbox_id}/a{admin.id}", admin.id, admin.chat_id,
+                               UNREACHABLE, {"person_id": person_id, "reason": error, "channel": channel},
+                               not_before=at)
 
 
 @dataclass(frozen=True)

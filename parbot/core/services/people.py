@@ -177,8 +177,8 @@ class CodeThrottle:
             self._refused.setdefault(telegram_id, []).append(now)
 
 
-def accept_invite(uow: UnitOfWork, code: str, telegram_id: int, chat_id: int | None, name: str,
-                  username: str | None, language: str | None, now: datetime,
+def accept_invite(uow: UnitOfWork, code: str, *, telegram_id: int, chat_id: int | None, name: str,
+                  username: str | None = None, language: str | None = None, now: datetime,
                   throttle: CodeThrottle | None = None) -> tuple[Person, Grant, bool]:
     """Bind the Telegram account to the invite's role. Returns (person, grant, newly granted).
 

@@ -19,7 +19,7 @@ def marks_from_scores(scores: list[ScoreValue]) -> dict[str, dict[str, ItemMarks
             for unit, items in collected.items()}
 
 
-def block_results(uow: UnitOfWork, period: Period, block: str, with_items: bool = False,
+def block_results(uow: UnitOfWork, period: Period, block: str, *, with_items: bool = False,
                   criteria: BlockCriteria | None = None) -> BlockResult:
     criteria = criteria or period.criteria_for(block)
     units = [u for u in uow.units.list(block=block, year=period.year)]
@@ -36,4 +36,4 @@ def period_results(uow: UnitOfWork, *, year: int | None = None, block: str | Non
     with uow:
         period = get_period(uow, year)
         blocks = [block] if block else period.blocks
-        return period, [block_results(uow, period, b, with_items) for b in blocks]
+        return period, [block_results(uow, period, b, with_items=with_items) for b in blocks]

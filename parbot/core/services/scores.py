@@ -27,7 +27,7 @@ def _same(old: Score | None, new: Score) -> bool:
         and (old.reason or None) == (new.reason or None)
 
 
-def put_scores(uow: UnitOfWork, period: Period, scores: list[Score], actor: str, action: str = "score") -> int:
+def put_scores(uow: UnitOfWork, period: Period, scores: list[Score], actor: str, *, action: str = "score") -> int:
     """Write scores, each change with its audit row; unchanged values write nothing. Returns how many changed.
     One read of what is stored and one write, so importing a province's survey is not a query per score."""
     stored = uow.scores.existing(period.id, [(s.unit_code, s.item_code, s.source) for s in scores])
@@ -43,9 +43,9 @@ def put_scores(uow: UnitOfWork, period: Period, scores: list[Score], actor: str,
     return len(changed)
 
 
-def put_score(uow: UnitOfWork, period: Period, score: Score, actor: str, action: str = "score") -> bool:
+def put_score(uow: UnitOfWork, period: Period, score: Score, actor: str, *, action: str = "score") -> bool:
     """One score (an answer, an appraiser's decision). Returns whether it changed."""
-    return put_scores(uow, period, [score], actor, action) == 1
+    return put_scores(uow, period, [score], actor, action=action) == 1
 
 
 def _allowed(item: Item, block: str) -> tuple[list[Decimal] | None, Decimal | None]:
