@@ -173,3 +173,13 @@ ZALO_ALLOW = {
 ZALO_TABLE: list[Entry] = [
     Entry(e.kind, e.name, e.phase, ZALO_ALLOW.get(e.key, e.allow), e.args, e.state, e.send, e.text, e.unit_free)
     for e in TABLE if e.kind != "command" or e.name in ZALO_COMMANDS]
+
+# ---- the signed web-link pages (parbot/bot/web) ------------------------------------------------------------
+# Every page behind a link (a page added without an entry fails test_authz_links.py), and the links tried on
+# each: only the person's own link for their unit and an item of its set, unexpired, while they are a member
+# and before the deadline, gets through; every other is refused (403, the reason in words) with nothing
+# written. "replayed" is the own link's upload sent again once saved: answered, nothing new written.
+LINK_PAGES = {("GET", "/l/evidence/{token}"), ("POST", "/l/evidence/{token}")}
+LINK_CASES = ("own", "replayed", "tampered", "other_person", "other_unit", "other_item", "other_purpose",
+              "expired", "removed", "after_deadline")
+LINK_ALLOWED = frozenset({"own", "replayed"})

@@ -87,6 +87,21 @@ def explanation_round(engine) -> None:
     appraisal.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=1, force=True, now=NOW)
 
 
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def fingerprint(engine, evidence: Path) -> dict:
+    """Every table's rows but the chat's state (where a chat waits), the inbox (which records every incoming
+    update, refused or not: parbot/bot/inbox.py) and the options a Zalo chat has on view, and the evidence
+    folder's files: what a refused action must leave unchanged."""
+    tables = sorted(set(sa.inspect(engine).get_table_names()) - {"chat_state", "inbox", "channel_choice",
+                                                                 "alembic_version"})
+    with engine.connect() as connection:
+        found = {t: sorted(map(repr, connection.execute(sa.text(f'SELECT * FROM "{t}"')))) for t in tables}
+    return {t: (len(rows), hash(tuple(rows))) for t, rows in found.items()} | {"files": tuple(files_under(evidence))}
+
+
 class Cases:
     """What the Telegram and Zalo sessions share: the people's ids, the database baseline restored before each
     case, the fingerprint a refused case must leave unchanged, and the verdict on one case."""
@@ -115,18 +130,10 @@ class Cases:
             (self.evidence / path).unlink()
 
     def _files(self) -> list[str]:
-        return sorted(str(p.relative_to(self.evidence)) for p in self.evidence.rglob("*") if p.is_file()) \
-            if self.evidence.exists() else []
+        return files_under(self.evidence)
 
     def fingerprint(self) -> dict:
-        """Every table's rows but the chat's state (where a chat waits), the inbox (which records every
-        incoming update, refused or not: parbot/bot/inbox.py) and the options a Zalo chat has on view, and the
-        evidence folder's files."""
-        tables = sorted(set(sa.inspect(self.engine).get_table_names())
-                        - {"chat_state", "inbox", "channel_choice", "alembic_version"})
-        with self.engine.connect() as connection:
-            found = {t: sorted(map(repr, connection.execute(sa.text(f'SELECT * FROM "{t}"')))) for t in tables}
-        return {t: (len(rows), hash(tuple(rows))) for t, rows in found.items()} | {"files": tuple(self._files())}
+        return fingerprint(self.engine, self.evidence)
 
     def slots(self, unit_code: str) -> dict[str, str]:
         with SqlUnitOfWork(self.engine) as uow:
