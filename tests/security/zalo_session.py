@@ -89,11 +89,15 @@ class ZaloMatrix(Cases):
         async with self._handled:
             await asyncio.wait_for(self._handled.wait_for(lambda: self.handled >= self.sent), 30)
 
+    def _bot_sent(self) -> int:
+        """What the bot sent, to any chat (one case runs at a time)."""
+        return sum(call in ("sendMessage", "sendPhoto") for call in self.server.emulator.calls)
+
     async def run(self, entry: Entry, role: str, where: str) -> str | None:
         slots = self.prepare(entry, role, where)
         user = self.users[role]
         place = {"chat": GROUP_CHAT} if where == GROUP else {}
-        seen = len(user.received)
+        sent = self._bot_sent()
         if entry.kind == "command":
             await self.say(user, " ".join([f"/{entry.name}", *[slots.get(a, a) for a in entry.args]]), **place)
         elif entry.kind == "verb":
@@ -108,7 +112,7 @@ class ZaloMatrix(Cases):
                                                       **place))
         else:
             await self.say(user, entry.text, **place)
-        visible = len(user.received) > seen
+        visible = self._bot_sent() > sent  # to the person or, were a group answered, to the group
         refusals = (INPUT_REFUSALS if entry.kind == "input" else REFUSALS) | ZALO_REFUSALS
         return self.verdict(entry, role, where, visible, refusals)
 
