@@ -9,7 +9,6 @@ from bot_session import said  # noqa: F401 - a fixture
 from zalo_session import zalo_matrix_for  # noqa: F401 - a fixture
 
 from authz_table import OTHER, OWN, ROLES, TABLE, ZALO_COMMANDS, ZALO_TABLE
-from parbot.bot.zalo import runner
 from parbot.core.conversation import callbacks, engine
 
 pytestmark = pytest.mark.e2e
@@ -36,4 +35,3 @@ def test_the_zalo_table_covers_every_command_verb_and_input():
     assert {e.name for e in ZALO_TABLE if e.kind == "command"} == set(ZALO_COMMANDS)
     assert {e.name for e in ZALO_TABLE if e.kind == "verb"} == set(callbacks.VERBS)
     assert {e.key for e in TABLE if e.kind == "input"} <= keys
-    assert runner.CHANNEL == "zalo"
