@@ -12,7 +12,6 @@ import pytest
 from e2e_support import invite
 from sqlmodel import Session, select
 
-from parbot.sandbox.emulator import ApiError
 from parbot.storage.tables import InboxRow, PersonRow
 
 pytestmark = pytest.mark.e2e
@@ -36,38 +35,22 @@ async def until(predicate, what: str) -> None:
             await asyncio.sleep(0.05)
 
 
-@pytest.mark.xfail(reason="timing premise, to mend: the kill must land before PTB's 5 s read timeout of the held "
-                          "reply; on a busy machine the reply times out first, the update then counts as handled "
-                          "(outcome unknown, no false error) and is rightly not replayed, so no reply comes (issue 14)",
-                   strict=False)
 async def test_killed_after_the_offset_was_confirmed_the_action_is_still_handled(settings, engine, emulator_server):
     emulator = emulator_server.emulator
-    methods = emulator._methods
-    send = methods["sendmessage"]
-    hold = asyncio.Event()
-    held = []
-
-    async def held_send(params, uploads):  # the reply waits: the process dies while handling
-        if not hold.is_set():
-            held.append(params)
-            await hold.wait()
-            raise ApiError(500, "Internal Server Error")  # the dead process's request
-        return send(params, uploads)
-
     process = await start_process(settings)
     try:
         await until(lambda: emulator.method_calls["getUpdates"] > 0, "the bot to poll")
-        methods["sendmessage"] = held_send
+        hold = emulator.hold("sendMessage")  # the reply waits: the process dies while handling
         officer = emulator_server.create_user(7401, "Lan")
         officer.send_command("start", invite(engine, "officer", "SNV"))
-        # handling (its reply held) while the next getUpdates confirmed the update: the window of the bug
-        await until(lambda: held and not emulator._updates and emulator.method_calls["getUpdates"] >= 3,
-                    "the update to be confirmed while it is handled")
+        update_id = emulator._next_update_id - 1
+        async with asyncio.timeout(CEILING):
+            await hold.held.wait()
+        # handling (its reply held) after the next getUpdates confirmed the update: the window of the bug
+        await until(lambda: emulator.confirmed_offset > update_id, "the update to be confirmed while it is handled")
         process.send_signal(signal.SIGKILL)
         await process.wait()
-        hold.set()
-        await asyncio.sleep(0)
-        methods["sendmessage"] = send
+        hold.release()
 
         process = await start_process(settings)
         replies = await officer.wait_for_reply(timeout=CEILING)

@@ -21,6 +21,7 @@ from reminder_fixtures import VN, make_province, submit  # noqa: E402
 
 from parbot.bot.jobs import ReminderJobs  # noqa: E402
 from parbot.bot.outbox_kinds import RENDERERS  # noqa: E402
+from parbot.storage.process_locks import SENDER_LOCK  # noqa: E402
 from parbot.bot.sender import START_GROUP, Sender  # noqa: E402
 from parbot.core.services.notifications import queue_due_notifications  # noqa: E402
 from parbot.sandbox.emulator import EmulatorServer, RateLimits  # noqa: E402
@@ -192,11 +193,10 @@ async def test_kill_9_at_random_points_never_sends_anyone_two(tmp_path):
                 else:
                     await until(lambda: not statuses(uow).keys() & {"pending", "sending"}, CEILING,
                                 "the last sender to finish the wave")
-                    await asyncio.sleep(0.5)  # nothing more may arrive
             finally:
                 process.kill()
                 process.wait(10)
-            await asyncio.sleep(0.3)  # requests the dead process wrote but the emulator had not served yet
+            await server.settled(CEILING)  # what the dead process wrote is served: nothing more can arrive
     with uow:
         outcome = dict(uow.session.execute(sa.select(OutboxRow.chat_id, OutboxRow.status)
                                            .where(OutboxRow.status != "skipped")).all())  # older digests
@@ -234,6 +234,15 @@ async def test_a_second_sender_on_the_same_sqlite_file_is_refused(tmp_path):
     assert second.returncode == 1 and "another parbot process is sending" in second.stderr
 
 
+def sender_lock_held(uow: SqlUnitOfWork) -> bool:
+    """A sender process holds the PostgreSQL advisory lock of this database (it is polling the outbox)."""
+    with uow:
+        return bool(uow.session.execute(sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+            "database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+            "(classid::bigint << 32 | objid::bigint) = :k"), {"k": SENDER_LOCK}).scalar())
+
+
 @pytest.mark.postgres
 async def test_two_sender_processes_on_postgresql_send_each_message_once(tmp_path):
     from tests.conftest import _fresh_postgres_database, require_postgres
@@ -247,7 +256,8 @@ async def test_two_sender_processes_on_postgresql_send_each_message_once(tmp_pat
             start_users(server, people)
             bots = [spawn(url, server, tmp_path / f"bot{n}.log") for n in (1, 2)]
             try:
-                await asyncio.sleep(1.5)  # both running and polling the outbox before the wave is queued
+                await until(lambda: server.emulator.method_calls["getMe"] >= 2 and sender_lock_held(uow), CEILING,
+                            "both running, one of them the sender, before the wave is queued")
                 assert queue_due_notifications(uow, WAVE_AT).queued == 301
                 await until(lambda: statuses(uow).get("sent") == 301, CEILING, "the wave")
                 assert all(b.poll() is None for b in bots)
@@ -256,11 +266,11 @@ async def test_two_sender_processes_on_postgresql_send_each_message_once(tmp_pat
                 bots[0].wait(10)
                 assert queue_due_notifications(uow, WAVE_AT + timedelta(days=4)).queued == 301
                 await until(lambda: statuses(uow).get("sent") == 602, CEILING, "the second wave")
-                await asyncio.sleep(0.5)  # nothing more may arrive
             finally:
                 for bot in bots:
                     bot.terminate()
                     bot.wait(10)
+            await server.settled(CEILING)  # nothing more can arrive
             uow.engine.dispose()
         counts = {p.telegram_id: server.emulator.chats[p.telegram_id].bot_sent
                   for role in people.values() for p, _u in role}

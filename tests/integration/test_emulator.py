@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dtm
+import json
 
 import aiohttp
 import pytest
@@ -529,3 +530,30 @@ async def test_each_fault_reaches_the_bot_as_telegram_would_fail():
             await bot.send_message(6, "slow but fine")
         assert dict(faults.injected) == {"server_error": 1, "too_many": 1, "reset": 1, "timeout": 1,
                                          "lost_reply": 1}
+
+
+async def test_a_held_method_signals_waits_for_release_and_is_not_applied(ptb_bot, emulator_server, user):
+    hold = emulator_server.emulator.hold("sendMessage")
+    sending = asyncio.ensure_future(ptb_bot.send_message(user.id, "giữ lại"))
+    await asyncio.wait_for(hold.held.wait(), 30)
+    assert hold.params.str("text") == "giữ lại" and not sending.done()
+    hold.release()
+    with pytest.raises(NetworkError):  # its caller is taken to be gone: the 500 is never applied
+        await sending
+    assert user.bot_messages() == []
+    await ptb_bot.send_message(user.id, "lần sau")  # one call held, the next ones pass
+    assert [m.text for m in user.bot_messages()] == ["lần sau"]
+
+
+async def test_settled_returns_once_every_request_sent_is_served(emulator_server, user):
+    """Requests written on connections then dropped unread, as a killed process leaves them, are served before
+    ``settled`` returns."""
+    for n in range(5):
+        body = json.dumps({"chat_id": user.id, "text": str(n)}).encode()
+        _reader, writer = await asyncio.open_connection(emulator_server.host, emulator_server.port)
+        writer.write(f"POST /bot{emulator_server.token}/sendMessage HTTP/1.1\r\nHost: x\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+        writer.close()  # the client is gone before any answer
+    await emulator_server.settled(30)
+    assert sorted(m.text for m in user.bot_messages()) == ["0", "1", "2", "3", "4"]

@@ -155,3 +155,31 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "app.drop_edit": (),
 }
 
+
+# ---- the Zalo channel (parbot/bot/zalo) ----------------------------------------------------------------
+# The same engine behind typed commands, typed numbers (the options on view, kept in channel_choice) and typed
+# text or photos: the same permissions as on Telegram, so the entries are the engine's, taken from TABLE. What
+# Zalo does differently is said here. A group chat's messages are ignored (nothing visible, nothing written).
+ZALO_COMMANDS = ("start", "assess", "status", "appraise", "explain", "nosuch")
+ZALO_ALLOW = {
+    # "/start" of a member opens /assess (a stranger is told whom to ask): the unit's people only.
+    "command:start": UNIT_PEOPLE,
+    # Telegram's other commands are unknown on Zalo: everyone is told the list, nothing else happens.
+    "command:nosuch": {},
+    # Re-sending the item's files is a Telegram handler (documents): Zalo does not offer it, and an option of it
+    # typed anyway is refused for all (it crashed the turn: engine._press, bot/zalo/render.py).
+    "verb:pe": {},
+}
+ZALO_TABLE: list[Entry] = [
+    Entry(e.kind, e.name, e.phase, ZALO_ALLOW.get(e.key, e.allow), e.args, e.state, e.send, e.text, e.unit_free)
+    for e in TABLE if e.kind != "command" or e.name in ZALO_COMMANDS]
+
+# ---- the signed web-link pages (parbot/bot/web) ------------------------------------------------------------
+# Every page behind a link (a page added without an entry fails test_authz_links.py), and the links tried on
+# each: only the person's own link for their unit and an item of its set, unexpired, while they are a member
+# and before the deadline, gets through; every other is refused (403, the reason in words) with nothing
+# written. "replayed" is the own link's upload sent again once saved: answered, nothing new written.
+LINK_PAGES = {("GET", "/l/evidence/{token}"), ("POST", "/l/evidence/{token}")}
+LINK_CASES = ("own", "replayed", "tampered", "other_person", "other_unit", "other_item", "other_purpose",
+              "expired", "removed", "after_deadline")
+LINK_ALLOWED = frozenset({"own", "replayed"})

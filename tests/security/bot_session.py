@@ -22,6 +22,7 @@ from parbot.core.conversation import callbacks, engine, views
 from parbot.core.conversation import turn as engine_turn
 from parbot.core.conversation.state import ChatState
 from parbot.bot.handlers.common import Turn
+from parbot.bot.zalo import runner as zalo_runner
 from parbot.core.model import Evidence, UnitStage
 from parbot.core.period import AppraisalAssignment, Deadlines, PeriodConfig
 from parbot.core.permissions import Caller, Grant, Role
@@ -86,16 +87,123 @@ def explanation_round(engine) -> None:
     appraisal.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=1, force=True, now=NOW)
 
 
-class Matrix:
-    """One bot session: the people of every role, a group holding them all, and the cases run one by one."""
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
-    def __init__(self, server, running: RunningBot, engine, db_path: Path, evidence: Path, said: list[str]):
-        self.server, self.running, self.engine = server, running, engine
-        self.db_path, self.evidence, self.said = db_path, evidence, said
+
+def fingerprint(engine, evidence: Path) -> dict:
+    """Every table's rows but the chat's state (where a chat waits), the inbox (which records every incoming
+    update, refused or not: parbot/bot/inbox.py) and the options a Zalo chat has on view, and the evidence
+    folder's files: what a refused action must leave unchanged."""
+    tables = sorted(set(sa.inspect(engine).get_table_names()) - {"chat_state", "inbox", "channel_choice",
+                                                                 "alembic_version"})
+    with engine.connect() as connection:
+        found = {t: sorted(map(repr, connection.execute(sa.text(f'SELECT * FROM "{t}"')))) for t in tables}
+    return {t: (len(rows), hash(tuple(rows))) for t, rows in found.items()} | {"files": tuple(files_under(evidence))}
+
+
+class Cases:
+    """What the Telegram and Zalo sessions share: the people's ids, the database baseline restored before each
+    case, the fingerprint a refused case must leave unchanged, and the verdict on one case."""
+
+    def __init__(self, engine, db_path: Path, evidence: Path, said: list[str]) -> None:
+        self.engine, self.db_path, self.evidence, self.said = engine, db_path, evidence, said
         self.baseline = db_path.with_name("baseline.db")
-        self.users: dict = {}
         self.person_ids: dict[str, int] = {}
         self.crashes: list[BaseException] = []
+
+    def snapshot(self) -> None:
+        """The state every case starts from (restored before each): after the people joined."""
+        with SqlUnitOfWork(self.engine) as uow:
+            self.tag = current_tag(uow)
+            self.period = uow.periods.current()
+        with closing(sqlite3.connect(self.db_path)) as live, closing(sqlite3.connect(self.baseline)) as copy:
+            live.backup(copy)
+        self.files = self._files()
+        self.unchanged = self.fingerprint()
+
+    def restore(self) -> None:
+        with closing(sqlite3.connect(self.baseline)) as copy, \
+                closing(sqlite3.connect(self.db_path, timeout=30)) as live:
+            copy.backup(live)
+        for path in set(self._files()) - set(self.files):
+            (self.evidence / path).unlink()
+
+    def _files(self) -> list[str]:
+        return files_under(self.evidence)
+
+    def fingerprint(self) -> dict:
+        return fingerprint(self.engine, self.evidence)
+
+    def slots(self, unit_code: str) -> dict[str, str]:
+        with SqlUnitOfWork(self.engine) as uow:
+            block = uow.units.get(unit_code).block
+        items = sequence(self.period.criteria_for(block))
+        first = {kind: next(i for i in items if test(i)) for kind, test in (
+            ("YN", lambda i: isinstance(i.rule, YesNoRule)), ("AO", lambda i: isinstance(i.rule, AllOfRule)),
+            ("TY", lambda i: views.typed(i) and len(i.rule.inputs()) == 2))}
+        item = first_of_area_1(self.period.criteria_for(block))
+        return {k: str(v.position) for k, v in first.items()} | {
+            "IT": item.code, "AR": item.area_code, "U": unit_code, "HELD": "y" * len(first["AO"].rule.conditions)}
+
+    def _values(self, unit_code: str, slots: dict[str, str]) -> dict[str, str]:
+        """The first count of the typed (ratio) item, as if typed already: the next text completes it."""
+        with SqlUnitOfWork(self.engine) as uow:
+            block = uow.units.get(unit_code).block
+        item = next(i for i in self.period.criteria_for(block).items.values() if str(i.position) == slots["TY"])
+        return {item.rule.inputs()[0].key: "9"}
+
+    def _fill(self, value, slots: dict[str, str]):
+        if isinstance(value, dict):  # a chat state: its slot is a number
+            return {k: int(self._fill(v, slots)) if k == "slot" else self._fill(v, slots) for k, v in value.items()}
+        if isinstance(value, str):
+            return slots.get(value, value)  # VALUES gives a dict
+        return value
+
+    def prepare(self, entry: Entry, role: str, where: str) -> dict[str, str]:
+        """Restore the baseline, and for a typed input put the chat in the state that waits for it; the slots."""
+        self.restore()
+        unit = UNITS[role][1 if where == OTHER else 0]
+        slots = self.slots(unit)
+        slots["VALUES"] = self._values(unit, slots)
+        if entry.kind == "input" and role in self.person_ids:
+            # Through the engine's ChatState, which ignores keys it does not know: such a key would make the
+            # case test nothing, so the table may use only its fields.
+            filled = self._fill(entry.state, slots)
+            assert set(filled) <= set(ChatState.model_fields), f"{entry.key}: not chat state fields"
+            state = ChatState.model_validate(filled).dump()
+            with SqlUnitOfWork(self.engine) as uow:
+                uow.chat_states.put(self.person_ids[role], state)
+                uow.commit()
+        self.said.clear()
+        self.crashes.clear()
+        return slots
+
+    def verdict(self, entry: Entry, role: str, where: str, visible: bool, refusals: set[str]) -> str | None:
+        """None when the case went as the table says, else what happened: a refusal (one of ``refusals`` said,
+        or nothing visible) must have written nothing."""
+        refused = not visible or bool(refusals & set(self.said))
+        expected = where != GROUP and where in entry.allow.get(role, ())
+        if self.crashes:
+            return f"crashed: {self.crashes[0]!r}"
+        if refused == expected:
+            said = (sorted(set(self.said) & refusals) or "nothing visible") if refused else self.said[-3:]
+            return f"{'refused' if refused else 'allowed'} ({said}), the table says {'allowed' if expected else 'refused'}"
+        if refused:
+            after = self.fingerprint()
+            changed = [k for k in self.unchanged if self.unchanged[k] != after[k]]
+            if changed:
+                return f"refused but wrote: {changed}"
+        return None
+
+
+class Matrix(Cases):
+    """One Telegram bot session: the people of every role, a group holding them all, the cases run one by one."""
+
+    def __init__(self, server, running: RunningBot, engine, db_path: Path, evidence: Path, said: list[str]):
+        super().__init__(engine, db_path, evidence, said)
+        self.server, self.running = server, running
+        self.users: dict = {}
         self.handled = 0
         self._handled = asyncio.Condition()
 
@@ -138,13 +246,7 @@ class Matrix:
         self.group = self.server.emulator.create_group("Tổ CCHC", [u.id for u in self.users.values()])
         await self.settle()
         self.hello = self.users["admin"].bot_messages(self.group)[-1]
-        with SqlUnitOfWork(self.engine) as uow:
-            self.tag = current_tag(uow)
-            self.period = uow.periods.current()
-        with closing(sqlite3.connect(self.db_path)) as live, closing(sqlite3.connect(self.baseline)) as copy:
-            live.backup(copy)
-        self.files = self._files()
-        self.unchanged = self.fingerprint()  # what every case starts from (restored before each)
+        self.snapshot()
 
     async def settle(self) -> None:
         """Wait until the bot has handled every update the emulator has queued (30 s ceiling)."""
@@ -152,71 +254,13 @@ class Matrix:
         async with self._handled:
             await asyncio.wait_for(self._handled.wait_for(lambda: self.handled >= pushed), 30)
 
-    def restore(self) -> None:
-        with closing(sqlite3.connect(self.baseline)) as copy, \
-                closing(sqlite3.connect(self.db_path, timeout=30)) as live:
-            copy.backup(live)
-        for path in set(self._files()) - set(self.files):
-            (self.evidence / path).unlink()
-
-    def _files(self) -> list[str]:
-        return sorted(str(p.relative_to(self.evidence)) for p in self.evidence.rglob("*") if p.is_file()) \
-            if self.evidence.exists() else []
-
-    def fingerprint(self) -> dict:
-        """Every table's rows but the chat's state (where a chat waits) and the inbox (which records every
-        incoming update, refused or not: parbot/bot/inbox.py), and the evidence folder's files."""
-        tables = sorted(set(sa.inspect(self.engine).get_table_names()) - {"chat_state", "inbox", "alembic_version"})
-        with self.engine.connect() as connection:
-            found = {t: sorted(map(repr, connection.execute(sa.text(f'SELECT * FROM "{t}"')))) for t in tables}
-        return {t: (len(rows), hash(tuple(rows))) for t, rows in found.items()} | {"files": tuple(self._files())}
-
     # ---- one case ----------------------------------------------------------------------------------------
-
-    def slots(self, unit_code: str) -> dict[str, str]:
-        with SqlUnitOfWork(self.engine) as uow:
-            block = uow.units.get(unit_code).block
-        items = sequence(self.period.criteria_for(block))
-        first = {kind: next(i for i in items if test(i)) for kind, test in (
-            ("YN", lambda i: isinstance(i.rule, YesNoRule)), ("AO", lambda i: isinstance(i.rule, AllOfRule)),
-            ("TY", lambda i: views.typed(i) and len(i.rule.inputs()) == 2))}
-        item = first_of_area_1(self.period.criteria_for(block))
-        return {k: str(v.position) for k, v in first.items()} | {
-            "IT": item.code, "AR": item.area_code, "U": unit_code, "HELD": "y" * len(first["AO"].rule.conditions)}
-
-    def _values(self, unit_code: str, slots: dict[str, str]) -> dict[str, str]:
-        """The first count of the typed (ratio) item, as if typed already: the next text completes it."""
-        with SqlUnitOfWork(self.engine) as uow:
-            block = uow.units.get(unit_code).block
-        item = next(i for i in self.period.criteria_for(block).items.values() if str(i.position) == slots["TY"])
-        return {item.rule.inputs()[0].key: "9"}
-
-    def _fill(self, value, slots: dict[str, str]):
-        if isinstance(value, dict):  # a chat state: its slot is a number
-            return {k: int(self._fill(v, slots)) if k == "slot" else self._fill(v, slots) for k, v in value.items()}
-        if isinstance(value, str):
-            return slots.get(value, value)  # VALUES gives a dict
-        return value
 
     async def run(self, entry: Entry, role: str, where: str) -> str | None:
         """Run one case; None when it went as the table says, else what happened."""
-        self.restore()
+        slots = self.prepare(entry, role, where)
         user = self.users[role]
-        unit = UNITS[role][1 if where == OTHER else 0]
-        slots = self.slots(unit)
-        slots["VALUES"] = self._values(unit, slots)
-        if entry.kind == "input" and role in self.person_ids:
-            # Through the engine's ChatState, which ignores keys it does not know: such a key would make the
-            # case test nothing, so the table may use only its fields.
-            filled = self._fill(entry.state, slots)
-            assert set(filled) <= set(ChatState.model_fields), f"{entry.key}: not chat state fields"
-            state = ChatState.model_validate(filled).dump()
-            with SqlUnitOfWork(self.engine) as uow:
-                uow.chat_states.put(self.person_ids[role], state)
-                uow.commit()
         chat = self.group if where == GROUP else user.chat
-        self.said.clear()
-        self.crashes.clear()
         mark = chat.version
         query = None
         if entry.kind == "command":
@@ -232,19 +276,7 @@ class Matrix:
         await self.settle()
         # A press is always answered (with an alert when refused); a screen shown again may not change.
         visible = bool(user.changed_since(mark, chat)) or (query is not None and query.answered)
-        refused = not visible or bool((INPUT_REFUSALS if entry.kind == "input" else REFUSALS) & set(self.said))
-        expected = where != GROUP and where in entry.allow.get(role, ())
-        if self.crashes:
-            return f"crashed: {self.crashes[0]!r}"
-        if refused == expected:
-            said = (sorted(set(self.said) & INPUT_REFUSALS) or "nothing visible") if refused else self.said[-3:]
-            return f"{'refused' if refused else 'allowed'} ({said}), the table says {'allowed' if expected else 'refused'}"
-        if refused:
-            after = self.fingerprint()
-            changed = [k for k in self.unchanged if self.unchanged[k] != after[k]]
-            if changed:
-                return f"refused but wrote: {changed}"
-        return None
+        return self.verdict(entry, role, where, visible, INPUT_REFUSALS if entry.kind == "input" else REFUSALS)
 
 
 @pytest.fixture
@@ -276,8 +308,9 @@ def said(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(Turn, "t", record_text)
     monkeypatch.setattr(Turn, "error", record_error)
-    # The engine, its turn and flows, and the screens (read-only notices among them) translate through i18n.t.
-    for module in (engine, engine_turn, assess_flow, appraise_flow, views):
+    # The engine, its turn and flows, the screens (read-only notices among them) and the Zalo runner translate
+    # through i18n.t.
+    for module in (engine, engine_turn, assess_flow, appraise_flow, views, zalo_runner):
         monkeypatch.setattr(module, "t", recording(module.t))
     monkeypatch.setattr(engine_turn, "error_text", recording_error(engine_turn.error_text))
     return keys

@@ -31,6 +31,13 @@ def test_a_screen_waiting_for_a_figure_letters_its_options_so_a_typed_digit_stay
     assert "1" not in rendered.choices and rendered.choices["a"] == NEXT.id
 
 
+def test_telegrams_own_buttons_are_not_offered_on_zalo():
+    """"pe" (send the item's files) is a Telegram handler's: listed on Zalo, typing its number crashed the turn."""
+    files = Option("ab12:pe:X1:1.1.1", "📎 Tệp kiểm chứng")
+    rendered = render_screen(Screen(blocks=("1.1.1",), rows=((files,), (MENU,))), "vi")
+    assert rendered.choices == {"1": MENU.id, "menu": MENU.id} and "Tệp" not in rendered.texts[0]
+
+
 def test_a_screen_without_options_has_no_reply_line():
     rendered = render_screen(Screen(blocks=("Đã lưu.",)), "vi")
     assert rendered.texts == ("Đã lưu.",) and rendered.choices == {}

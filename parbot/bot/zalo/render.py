@@ -12,6 +12,7 @@ import string
 import unicodedata
 from dataclasses import dataclass, field
 
+from ...core.conversation import engine
 from ...core.conversation.events import Press
 from ...core.conversation.screen import Expects, Reply, Screen
 from ...core.text import split_within
@@ -37,7 +38,7 @@ def _listing(keys: list[str], lang: str) -> str:
 
 
 def render_screen(screen: Screen, lang: str) -> Rendered:
-    options = screen.options
+    options = [o for o in screen.options if engine.performs(o.id)]  # not Telegram's own buttons
     lettered = screen.expects is Expects.NUMBER
     keys = [string.ascii_lowercase[i] if lettered else str(i + 1) for i in range(len(options))]
     choices: dict[str, str] = {}

@@ -41,10 +41,20 @@ def handle(uow: UnitOfWork, sender: Sender, event: Event, *, env: Env, message_i
         return _turn(uow, sender, event, env, message_id)
 
 
+def _verb(option_id: str) -> str | None:
+    return (option_id.split(":")[1:2] or [None])[0]
+
+
+def performs(option_id: str) -> bool:
+    """Whether the engine does this option's verb: Telegram's handlers keep one ("pe" sends documents), which a
+    channel without them (Zalo) must not offer."""
+    return _verb(option_id) in VERBS
+
+
 def _may_write(event: Event) -> bool:
     if isinstance(event, Press):
-        verb = event.option_id.split(":")[1:2]
-        return not verb or verb[0] in WRITING_VERBS
+        verb = _verb(event.option_id)
+        return verb is None or verb in WRITING_VERBS
     return isinstance(event, (Text, Upload, Edit))
 
 
@@ -99,6 +109,8 @@ def _press(turn: Turn, event: Press) -> Reply:
     try:
         callback = decode(event.option_id)
     except MalformedCallback:
+        return Reply(toast=turn.t("callback.malformed"), alert=True)
+    if callback.verb not in VERBS:  # a Telegram handler's verb from another channel (an option stored earlier)
         return Reply(toast=turn.t("callback.malformed"), alert=True)
     if callback.tag != current_tag(turn.uow):
         return Reply(screens=(Screen(blocks=(turn.t("callback.stale_hint"),), replace=False),),

@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from parbot.sandbox.emulator.faults import Faults
@@ -339,6 +340,18 @@ class EmulatorServer:
 
     def user(self, user_id: int) -> SimUser:
         return sim_user(self.app, user_id)
+
+    async def settled(self, timeout: float) -> None:
+        """Once the bot processes have exited: wait until every request they sent has been served, so a test
+        can count what arrived with nothing still on its way (killed processes leave requests in the socket
+        buffers). A probe on a fresh connection is accepted after every connection opened before it; each
+        connection then stays listed until its handler has finished."""
+        async with aiohttp.ClientSession() as session, session.get(f"{self.base_url}/_sim/stats") as reply:
+            await reply.read()
+        server = self._runner.server
+        async with asyncio.timeout(timeout):
+            while server.connections:  # aiohttp offers no event for a closed connection
+                await asyncio.sleep(0.02)
 
     async def start(self) -> EmulatorServer:
         self._runner = web.AppRunner(self.app, shutdown_timeout=1.0, access_log=None)

@@ -266,6 +266,20 @@ class CallbackQuery:
     created: float = 0.0  # the emulator's clock when the user pressed
 
 
+@dataclass
+class Hold:
+    """The next call of one Bot API method waits, unapplied, until released: a test kills the bot while its
+    request is held (``held`` is set then), so what happens at that moment needs no timing premise."""
+
+    method: str
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    params: Params | None = None
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class Params:
     """Bot API parameters from a form (strings; PTB JSON-encodes every non-string) or a JSON body."""
 
@@ -348,6 +362,8 @@ class Emulator:
         self.method_calls: Counter[str] = Counter()
         self.webhook_url = ""
         self._updates: list[dict] = []
+        self.confirmed_offset = 0  # the highest getUpdates offset: updates below it are confirmed and gone
+        self._holds: dict[str, Hold] = {}
         self.updates_per_chat: Counter[int] = Counter()  # what a test waits for the bot to have handled
         self._allowed_updates: list[str] | None = None
         self._next_update_id = 100_000_001
@@ -511,11 +527,21 @@ class Emulator:
 
     # ---- the Bot API ---------------------------------------------------------------------------
 
+    def hold(self, method: str) -> Hold:
+        """Hold the next call of ``method`` (see :class:`Hold`)."""
+        hold = self._holds[method.lower()] = Hold(method)
+        return hold
+
     async def call(self, method: str, params: Params, uploads: dict[str, Upload]) -> Any:
         handler = self._methods.get(method.lower())
         self.method_calls[method] += 1
         if handler is None:
             raise ApiError(400, "Bad Request: method not found")
+        if (hold := self._holds.pop(method.lower(), None)) is not None:
+            hold.params = params
+            hold.held.set()
+            await hold.released.wait()
+            raise ApiError(500, "Internal Server Error")  # never applied: its caller is gone
         result = handler(params, uploads)
         return await result if asyncio.iscoroutine(result) else result
 
@@ -599,6 +625,7 @@ class Emulator:
         if p.has("allowed_updates"):
             self._allowed_updates = p.json("allowed_updates") or None
         if offset > 0:
+            self.confirmed_offset = max(self.confirmed_offset, offset)
             self._updates = [x for x in self._updates if x["update_id"] >= offset]
         elif offset < 0:
             self._updates = self._updates[offset:]
