@@ -26,15 +26,16 @@ def parse_listen(value: str) -> tuple[str, int]:
 @bot_app.command("run")
 @handle_errors
 def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nhật ký mọi yêu cầu."),
-            webhook: bool = typer.Option(False, "--webhook", help="Nhận tin Telegram qua máy chủ HTTP (POST "
-                                         "/telegram) thay vì hỏi liên tục; cần PARBOT_WEBHOOK_SECRET."),
+            webhook: bool = typer.Option(False, "--webhook", help="Nhận tin Telegram và Zalo qua máy chủ HTTP "
+                                         "(POST /telegram, /zalo) thay vì hỏi liên tục; cần "
+                                         "PARBOT_WEBHOOK_SECRET."),
             listen: str | None = typer.Option(None, "--listen", metavar="HOST:PORT",
                                               help="Địa chỉ máy chủ web, sau reverse proxy HTTPS (webhook, trang "
                                               "liên kết ký số, /healthz, /metrics); với --webhook mặc định là "
                                               f"{DEFAULT_LISTEN}.")
             ) -> None:
-    """Chạy bot trên mọi kênh có token: Telegram (hỏi PARBOT_TELEGRAM_API_BASE, hoặc nhận webhook) và Zalo
-    (hỏi PARBOT_ZALO_API_BASE), cho đến khi SIGTERM hoặc Ctrl-C. Bot API chưa kết nối được lúc khởi động thì
+    """Chạy bot trên mọi kênh có token: Telegram (hỏi PARBOT_TELEGRAM_API_BASE) và Zalo (hỏi
+    PARBOT_ZALO_API_BASE), hoặc nhận webhook của cả hai, cho đến khi SIGTERM hoặc Ctrl-C. Bot API chưa kết nối được lúc khởi động thì
     thử lại, giãn dần tới một phút."""
     from ..i18n import t
 
@@ -54,6 +55,7 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nh�
     from ..bot.app import run_bot
     from ..bot.jobs import SenderAlreadyRunning
     from ..bot.webhook import ListenFailed
+    from ..bot.zalo.client import ZaloError
     from ..logsafe import configure
 
     # The redactor masks the token in the request URLs httpx logs, so --verbose can show them.
@@ -62,15 +64,12 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v", help="Ghi nh�
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     log_scheduler_skips_as_info()
-    if current.zalo_token is not None:
-        from ..bot.zalo import runner as zalo
-
-        if current.telegram_token is None:
-            zalo.run_alone(current)
-            return
-        zalo.beside_telegram()
     try:
         run_bot(current, webhook=webhook, listen=address)
+    except ZaloError as error:  # the platform refused setWebhook or deleteWebhook (e.g. a URL not HTTPS)
+        err_console.print(t("webhook.zalo_refused", current.language, api=current.zalo_api_base,
+                            reason=error.description), markup=False)
+        raise typer.Exit(1) from None
     except InvalidToken:  # its message and traceback quote the token
         err_console.print(t("guard.token_rejected", current.language, api=current.telegram_api_base), markup=False)
         raise typer.Exit(1) from None
