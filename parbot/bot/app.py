@@ -198,6 +198,10 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
     hooks_ran = False
     jobs: ReminderJobs | None = None
     try:
+        if zalo_runner is not None:  # first: a refused setWebhook ends the start before any job runs
+            zalo = zalo_runner.bot.handle_zalo_update
+            if not await start_zalo(zalo_runner, stop, secret, public and f"{public}{ZALO_PATH}"):
+                return
         if application is not None:
             if not await initialize_when_reachable(application, stop, settings.telegram_api_base):
                 return
@@ -207,10 +211,6 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
             jobs = application.bot_data.get("reminder_jobs")
         else:
             jobs = start_jobs(deps, None)
-        if zalo_runner is not None:
-            zalo = zalo_runner.bot.handle_zalo_update
-            if not await start_zalo(zalo_runner, stop, secret, public and f"{public}{ZALO_PATH}"):
-                return
         port = None
         if listen is not None:
             server = WebhookServer(deps, secret, telegram=application, zalo=zalo, jobs=jobs)
