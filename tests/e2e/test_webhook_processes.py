@@ -5,6 +5,7 @@ in order while their sweeps queue a reminder once and one sender sends it once."
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -152,6 +153,7 @@ class Balancer:
     def __init__(self, ports: list[int]) -> None:
         self.ports, self.deliveries, self.copies = ports, 0, 0
         self.statuses: list[int] = []
+        self.reached: dict[str, set[int]] = {}  # chat -> the processes its updates went to
 
     async def forward(self, request: web.Request) -> web.Response:
         body, headers = await request.read(), {k: v for k, v in request.headers.items()
@@ -162,6 +164,8 @@ class Balancer:
         if n % 3 == 2:
             targets.append(self.ports[(n + 1) % len(self.ports)])
             self.copies += 1
+        chat = json.loads(body)["message"]["chat"]["id"]
+        self.reached.setdefault(chat, set()).update(targets)
         async with aiohttp.ClientSession() as session:
             async def post(port: int) -> int:
                 async with session.post(f"http://127.0.0.1:{port}{ZALO_PATH}", data=body, headers=headers) as answer:
@@ -265,6 +269,7 @@ async def test_three_bot_run_processes_serve_officers_once_and_in_order(pg_engin
 
             sessions = await asyncio.gather(*(officer_session(user, unit) for user, unit in officers))
             assert balancer.copies >= len(officers) and set(balancer.statuses) == {200}
+            assert all(len(reached) > 1 for reached in balancer.reached.values())  # a chat, several processes
             for read in sessions:
                 assert all(read), "every update was answered"
                 assert read == sessions[0], "each officer's updates applied once, in order"
