@@ -16,10 +16,9 @@ from e2e_support import invite, rows
 from parbot.bot.app import serve
 from parbot.bot.webhook import ZALO_PATH, ZALO_SECRET_HEADER
 from parbot.bot.zalo.client import ZaloClient, ZaloError
-from parbot.i18n import t
 from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
 from parbot.settings import Settings
-from parbot.storage.tables import ChannelAccountRow
+from parbot.storage.tables import AnswerRow, ChannelAccountRow
 
 pytestmark = pytest.mark.e2e
 SECRET = "zalo-webhook-secret-of-the-test"
@@ -106,9 +105,14 @@ async def test_zalo_updates_come_by_webhook_and_are_answered(zalo, engine, db_pa
                 assert answer.status == 403
         assert posts[-1][2] == 403 and webhook.last_error == "HTTP 403"
         assert len(officer.received) == seen  # nothing handled, nothing answered
+        assert rows(engine, AnswerRow, unit_code="SNV") == []  # the typed "1" would have answered 1.1.1
         webhook.secret_token = SECRET
-        await officer.send_text(t("word.back", "vi"))  # the chat goes on where it was: nothing was applied
+        await officer.send_text("1")  # the same answer, now with the secret: applied
         assert posts[-1][2] == 200 and len(officer.received) > seen
+        assert [a.item_code for a in rows(engine, AnswerRow, unit_code="SNV")] == ["1.1.1"]
+        async with aiohttp.ClientSession() as session:  # Zalo alone: the sweep and the Zalo sender run too
+            async with session.get(f"http://127.0.0.1:{serving.port}/healthz") as answer:
+                assert answer.status == 200 and (await answer.json())["sender"] == "running"
 
 
 async def test_polling_mode_deletes_a_webhook_left_behind_and_polls(zalo, engine, db_path, tmp_path):
