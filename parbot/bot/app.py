@@ -188,6 +188,8 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
     deps = (application.bot_data["deps"] if application is not None
             else Deps(settings=settings, engine=engine, store=EvidenceStore(settings.evidence_dir)))
     zalo_runner = ZaloRunner(deps) if settings.zalo_token is not None and zalo is None else None
+    if zalo_runner is not None:
+        zalo = zalo_runner.bot.handle_zalo_update
     secret = settings.webhook_token.get_secret_value() if webhook else None
     public = settings.public_url.rstrip("/") if settings.public_url else None
     stop = stop or asyncio.Event()
@@ -198,10 +200,15 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
     hooks_ran = False
     jobs: ReminderJobs | None = None
     try:
-        if zalo_runner is not None:  # first: a refused setWebhook ends the start before any job runs
-            zalo = zalo_runner.bot.handle_zalo_update
-            if not await start_zalo(zalo_runner, stop, secret, public and f"{public}{ZALO_PATH}"):
-                return
+        port = None
+        if listen is not None:  # listening before any setWebhook; Telegram is attached once started
+            server = WebhookServer(deps, secret, zalo=zalo)
+            port = await server.start(*listen)
+            log.info("web server on %s:%s%s", listen[0], port, " (webhooks)" if webhook else "")
+        # Zalo before the jobs start: a refused setWebhook ends the start with no job in flight.
+        if zalo_runner is not None and not await start_zalo(zalo_runner, stop, secret,
+                                                            public and f"{public}{ZALO_PATH}"):
+            return
         if application is not None:
             if not await initialize_when_reachable(application, stop, settings.telegram_api_base):
                 return
@@ -211,11 +218,8 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
             jobs = application.bot_data.get("reminder_jobs")
         else:
             jobs = start_jobs(deps, None)
-        port = None
-        if listen is not None:
-            server = WebhookServer(deps, secret, telegram=application, zalo=zalo, jobs=jobs)
-            port = await server.start(*listen)
-            log.info("web server on %s:%s%s", listen[0], port, " (webhooks)" if webhook else "")
+        if server is not None:
+            server.telegram, server.jobs = application, jobs
         if application is not None and not webhook:
             log.info("polling %s", settings.telegram_api_base)
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

@@ -123,8 +123,8 @@ class WebhookServer:
                  zalo: ZaloHandler | None = None, jobs: ReminderJobs | None = None) -> None:
         """Without ``secret`` (polling mode) it serves the pages, /healthz and /metrics only: updates come
         by polling, and /telegram and /zalo answer 404. ``telegram`` is the running Application, ``zalo``
-        the Zalo bot's handler (either may be absent), ``jobs`` the process's sweep and senders (what
-        /healthz reports)."""
+        the Zalo bot's handler, ``jobs`` the process's sweep and senders (what /healthz reports): each may
+        be absent, or attached once ready (a channel's path answers 404 until then)."""
         self.deps, self.telegram, self.zalo, self.jobs = deps, telegram, zalo, jobs
         self._secret = secret.encode() if secret else None
         self.metrics = Metrics(deps.engine)
