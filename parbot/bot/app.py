@@ -28,9 +28,11 @@ from ..storage.process_locks import POLLING_LOCK, Release, sqlite_lock_path, try
 from .deps import Deps
 from . import inbox
 from .handlers import appraise, assess, onboarding, reports
-from .jobs import start_reminders, stop_reminders
+from .jobs import ReminderJobs, start_jobs, start_reminders, stop_jobs, stop_reminders
 from .updates import RetryAfterLimiter
-from .webhook import TELEGRAM_PATH, WebhookServer, ZaloHandler
+from .webhook import TELEGRAM_PATH, ZALO_PATH, WebhookServer, ZaloHandler
+from .zalo.client import ZaloNetworkError
+from .zalo.runner import ZaloRunner
 
 log = logging.getLogger("parbot.bot")
 
@@ -110,17 +112,18 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     return application
 
 
-async def initialize_when_reachable(application: Application, stop: asyncio.Event, api: str, *,
-                                    first: float = START_RETRY_FIRST, cap: float = START_RETRY_CAP) -> bool:
-    """``application.initialize()`` (which asks getMe), retried with exponential backoff while the Bot API
-    cannot be reached (blocked, proxy down, server not up yet). False when ``stop`` was set meanwhile; a
-    rejected token is not retried."""
+async def when_reachable(attempt: Callable[[], Awaitable[object]], stop: asyncio.Event, api: str,
+                         unreachable: type[Exception] | tuple[type[Exception], ...] = NetworkError, *,
+                         first: float = START_RETRY_FIRST, cap: float = START_RETRY_CAP) -> bool:
+    """``attempt()`` retried with exponential backoff while the API cannot be reached (blocked, proxy
+    down, server not up yet). False when ``stop`` was set meanwhile; any other error (a rejected token, a
+    refused call) is not retried."""
     delay = first
     while not stop.is_set():
         try:
-            await application.initialize()
+            await attempt()
             return True
-        except NetworkError as exc:  # TimedOut too; the text may quote the address, the type says enough
+        except unreachable as exc:  # TimedOut too; the text may quote the address, the type says enough
             log.warning("Bot API %s unreachable (%s); retrying in %.0f s", api, type(exc).__name__, delay)
         try:
             await asyncio.wait_for(stop.wait(), delay)
@@ -128,6 +131,12 @@ async def initialize_when_reachable(application: Application, stop: asyncio.Even
             pass
         delay = min(cap, delay * 2)
     return False
+
+
+async def initialize_when_reachable(application: Application, stop: asyncio.Event, api: str, **backoff: float
+                                    ) -> bool:
+    """``application.initialize()`` (which asks getMe) once the Bot API answers (``when_reachable``)."""
+    return await when_reachable(application.initialize, stop, api, **backoff)
 
 
 def hold_polling_lock(engine: Engine, lang: str) -> Release:
@@ -145,43 +154,77 @@ def hold_polling_lock(engine: Engine, lang: str) -> Release:
     return release
 
 
+async def start_zalo(runner: ZaloRunner, stop: asyncio.Event, webhook: str | None, url: str | None) -> bool:
+    """With a ``webhook`` secret the platform posts to ``url`` (setWebhook; without PARBOT_PUBLIC_URL
+    the operator sets it); else the runner polls, after deleteWebhook: the platform refuses getUpdates
+    while a webhook is set, e.g. one left by an earlier webhook run. False when stopped meanwhile."""
+    client, api = runner.bot.client, runner.bot.deps.settings.zalo_api_base
+    if webhook is None:
+        if not await when_reachable(client.delete_webhook, stop, api, ZaloNetworkError):
+            return False
+        await runner.start()
+    elif url is not None and not await when_reachable(lambda: client.set_webhook(url, webhook), stop, api,
+                                                      ZaloNetworkError):
+        return False
+    return True
+
+
 async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str, int] | None = None,
                 zalo: ZaloHandler | None = None, stop: asyncio.Event | None = None,
                 ready: Callable[[int | None], None] | None = None) -> None:
-    """The bot until ``stop`` is set (SIGINT/SIGTERM set it), finishing the update being handled. Updates
-    come by polling, or with ``webhook`` through the HTTP server on ``listen`` (setWebhook is called when
-    PARBOT_PUBLIC_URL is set); with ``listen`` alone, polling, and the server has the signed-link pages,
-    /healthz and /metrics. ``ready`` is told the server's port (None without one) once updates are taken."""
+    """The bot on every channel with a token until ``stop`` is set (SIGINT/SIGTERM set it), finishing the
+    update being handled. Updates come by polling, or with ``webhook`` through the HTTP server on
+    ``listen`` (/telegram and /zalo; each platform's setWebhook is called when PARBOT_PUBLIC_URL is set);
+    with ``listen`` alone, polling, and the server has the signed-link pages, /healthz and /metrics.
+    ``zalo`` stands in for the Zalo bot's handler (tests). ``ready`` is told the server's port (None
+    without one) once updates are taken."""
     if webhook and (listen is None or settings.webhook_token is None):
         raise ValueError("webhook mode needs a listen address and PARBOT_WEBHOOK_SECRET")
     engine = make_engine(settings.database_url)
     upgrade(engine)
     release = (lambda: None) if webhook else hold_polling_lock(engine, settings.language)
-    application = build_application(settings, engine)
+    application = build_application(settings, engine) if settings.telegram_token is not None else None
+    deps = (application.bot_data["deps"] if application is not None
+            else Deps(settings=settings, engine=engine, store=EvidenceStore(settings.evidence_dir)))
+    zalo_runner = ZaloRunner(deps) if settings.zalo_token is not None and zalo is None else None
+    if zalo_runner is not None:
+        zalo = zalo_runner.bot.handle_zalo_update
+    secret = settings.webhook_token.get_secret_value() if webhook else None
+    public = settings.public_url.rstrip("/") if settings.public_url else None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     server: WebhookServer | None = None
     hooks_ran = False
+    jobs: ReminderJobs | None = None
     try:
-        if not await initialize_when_reachable(application, stop, settings.telegram_api_base):
-            return
-        hooks_ran = True  # before the hooks run: a hook failing half-way still gets its shutdown hooks
-        await run_post_init(application)
-        await application.start()
         port = None
-        if listen is not None:
-            secret = settings.webhook_token.get_secret_value() if webhook else None
-            server = WebhookServer(application.bot_data["deps"], secret, telegram=application, zalo=zalo)
+        if listen is not None:  # listening before any setWebhook; Telegram is attached once started
+            server = WebhookServer(deps, secret, zalo=zalo)
             port = await server.start(*listen)
             log.info("web server on %s:%s%s", listen[0], port, " (webhooks)" if webhook else "")
-        if not webhook:
+        # Zalo before the jobs start: a refused setWebhook ends the start with no job in flight.
+        if zalo_runner is not None and not await start_zalo(zalo_runner, stop, secret,
+                                                            public and f"{public}{ZALO_PATH}"):
+            return
+        if application is not None:
+            if not await initialize_when_reachable(application, stop, settings.telegram_api_base):
+                return
+            hooks_ran = True  # before the hooks run: a hook failing half-way still gets its shutdown hooks
+            await run_post_init(application)  # the jobs start here (start_reminders)
+            await application.start()
+            jobs = application.bot_data.get("reminder_jobs")
+        else:
+            jobs = start_jobs(deps, None)
+        if server is not None:
+            server.telegram, server.jobs = application, jobs
+        if application is not None and not webhook:
             log.info("polling %s", settings.telegram_api_base)
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-        elif settings.public_url:
-            await application.bot.set_webhook(f"{settings.public_url.rstrip('/')}{TELEGRAM_PATH}",
-                                              secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        elif application is not None and public:
+            await application.bot.set_webhook(f"{public}{TELEGRAM_PATH}", secret_token=secret,
+                                              allowed_updates=Update.ALL_TYPES)
         if ready is not None:
             ready(port)
         await stop.wait()
@@ -190,13 +233,18 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
             loop.remove_signal_handler(sig)
         if server is not None:
             await server.stop()  # no new updates; aiohttp lets the running ones finish
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        if hooks_ran:
-            await run_post_shutdown(application)
-        await application.shutdown()
+        if zalo_runner is not None:
+            await zalo_runner.stop()
+        if application is not None:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            if hooks_ran:
+                await run_post_shutdown(application)
+            await application.shutdown()
+        elif jobs is not None:
+            await stop_jobs(jobs)
         release()
         engine.dispose()
 

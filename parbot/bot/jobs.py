@@ -30,6 +30,7 @@ from ..settings import Settings, get_settings
 from ..storage.db import make_engine, upgrade
 from ..storage.process_locks import SWEEP_LOCK, SenderAlreadyRunning, SenderLock, try_transaction_lock
 from ..storage.uow import SqlUnitOfWork
+from .deps import Deps
 from .outbox_kinds import RENDERERS
 from .sender import channel_senders
 from .zalo.client import ZaloClient
@@ -58,7 +59,7 @@ def sweep(engine: Engine, settings: Settings, now: datetime) -> SweepReport | No
 class ReminderJobs:
     running: dict[str, "ReminderJobs"] = {}  # database URL -> the jobs this process runs on it
 
-    def __init__(self, engine: Engine, bot: Bot, settings: Settings, *,
+    def __init__(self, engine: Engine, bot: Bot | None, settings: Settings, *,
                  now: Callable[[], datetime] = utc_now, send_interval: float = 1.0,
                  zalo: ZaloClient | None = None) -> None:
         self.engine, self.settings, self.now = engine, settings, now
@@ -128,21 +129,29 @@ def zalo_client(settings: Settings) -> ZaloClient | None:
                       proxy=settings.proxy_url)
 
 
+def start_jobs(deps: Deps, bot: Bot | None) -> ReminderJobs:
+    """The sweep and the senders of every channel with a token (``bot`` None: no Telegram)."""
+    jobs = ReminderJobs(deps.engine, bot, deps.settings, now=deps.now)
+    jobs.start()
+    return jobs
+
+
+async def stop_jobs(jobs: ReminderJobs) -> None:
+    jobs.shutdown()
+    if jobs.zalo is not None:
+        await jobs.zalo.close()
+
+
 async def start_reminders(application) -> None:  # noqa: ANN001 - telegram.ext.Application
     """post_init hook: needs ``application.bot_data["deps"]`` (parbot.bot.deps.Deps)."""
-    deps = application.bot_data["deps"]
-    jobs = ReminderJobs(deps.engine, application.bot, deps.settings, now=deps.now)
-    jobs.start()
-    application.bot_data["reminder_jobs"] = jobs
+    application.bot_data["reminder_jobs"] = start_jobs(application.bot_data["deps"], application.bot)
 
 
 async def stop_reminders(application) -> None:  # noqa: ANN001
     """post_shutdown hook."""
     jobs = application.bot_data.pop("reminder_jobs", None)
     if jobs is not None:
-        jobs.shutdown()
-        if jobs.zalo is not None:
-            await jobs.zalo.close()
+        await stop_jobs(jobs)
 
 
 async def serve(settings: Settings) -> None:
@@ -157,9 +166,7 @@ async def serve(settings: Settings) -> None:
         try:
             await asyncio.Event().wait()
         finally:
-            jobs.shutdown()
-            if jobs.zalo is not None:
-                await jobs.zalo.close()
+            await stop_jobs(jobs)
 
 
 if __name__ == "__main__":

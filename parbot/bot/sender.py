@@ -444,13 +444,13 @@ class Sender:
                 return
 
 
-def channel_senders(engine: Engine, settings: Settings, bot: Bot, zalo: ZaloClient | None = None, *,
+def channel_senders(engine: Engine, settings: Settings, bot: Bot | None, zalo: ZaloClient | None = None, *,
                     renderers: Mapping[str, Renderer], **options: object) -> list[Sender]:
-    """One sender per channel that has a client, each at its channel's rates (Zalo publishes none: the
-    settings' conservative defaults)."""
+    """One sender per channel that has a client (no ``bot`` on a Zalo-only install), each at its channel's
+    rates (Zalo publishes none: the settings' conservative defaults)."""
     common = {"renderers": renderers, "max_attempts": settings.send_max_attempts, "tz": settings.timezone} | options
-    senders = [Sender(engine, bot, rate_global=settings.send_rate_global,
-                      rate_per_chat=settings.send_rate_per_chat, **common)]
+    senders = [] if bot is None else [Sender(engine, bot, rate_global=settings.send_rate_global,
+                                             rate_per_chat=settings.send_rate_per_chat, **common)]
     if zalo is not None:
         senders.append(Sender(engine, ZaloTransport(zalo), rate_global=settings.zalo_send_rate_global,
                               rate_per_chat=settings.zalo_send_rate_per_chat, **common))

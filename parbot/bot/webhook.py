@@ -30,6 +30,7 @@ from telegram.ext import Application
 
 from ..storage.handled_updates import HandledUpdates
 from .deps import Deps
+from .jobs import ReminderJobs
 from .metrics import CHANNELS, CONTENT_TYPE, Handling, Metrics, backlog, outbox_counts
 from .updates import chat_key
 from .web import app as web_pages
@@ -119,11 +120,12 @@ class ChatLocks:
 
 class WebhookServer:
     def __init__(self, deps: Deps, secret: str | None, *, telegram: Application | None = None,
-                 zalo: ZaloHandler | None = None) -> None:
+                 zalo: ZaloHandler | None = None, jobs: ReminderJobs | None = None) -> None:
         """Without ``secret`` (polling mode) it serves the pages, /healthz and /metrics only: updates come
-        by polling, and /telegram and /zalo answer 404. ``telegram`` is the running Application (its sender
-        is what /healthz reports)."""
-        self.deps, self.telegram, self.zalo = deps, telegram, zalo
+        by polling, and /telegram and /zalo answer 404. ``telegram`` is the running Application, ``zalo``
+        the Zalo bot's handler, ``jobs`` the process's sweep and senders (what /healthz reports): each may
+        be absent, or attached once ready (a channel's path answers 404 until then)."""
+        self.deps, self.telegram, self.zalo, self.jobs = deps, telegram, zalo, jobs
         self._secret = secret.encode() if secret else None
         self.metrics = Metrics(deps.engine)
         self.chat_locks = ChatLocks(deps.engine)
@@ -211,13 +213,9 @@ class WebhookServer:
 
     # ---- for the operator ----------------------------------------------------------------------------
 
-    def _sender_running(self) -> bool:
-        jobs = self.telegram.bot_data.get("reminder_jobs") if self.telegram is not None else None
-        return jobs is not None and jobs.scheduler.running
-
     async def healthz(self, request: web.Request) -> web.Response:
         """200 when the database answers and the sender runs; the outbox backlog for alerting."""
-        sender = "running" if self._sender_running() else "stopped"
+        sender = "running" if self.jobs is not None and self.jobs.scheduler.running else "stopped"
         try:
             counts = await asyncio.to_thread(outbox_counts, self.deps.engine)
         except Exception as exc:  # noqa: BLE001 - the operator needs the kind of failure, not a traceback

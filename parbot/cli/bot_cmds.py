@@ -48,6 +48,7 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v"),
     from ..bot.app import run_bot
     from ..storage.process_locks import SenderAlreadyRunning
     from ..bot.webhook import ListenFailed
+    from ..bot.zalo.client import ZaloError
     from ..logsafe import configure
 
     # The redactor masks the token in the request URLs httpx logs, so --verbose can show them.
@@ -56,15 +57,12 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v"),
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     log_scheduler_skips_as_info()
-    if current.zalo_token is not None:
-        from ..bot.zalo import runner as zalo
-
-        if current.telegram_token is None:
-            zalo.run_alone(current)
-            return
-        zalo.beside_telegram()
     try:
         run_bot(current, webhook=webhook, listen=address)
+    except ZaloError as error:  # the platform refused setWebhook or deleteWebhook (e.g. a URL not HTTPS)
+        err_console.print(t("webhook.zalo_refused", current.language, api=current.zalo_api_base,
+                            reason=error.description), markup=False)
+        raise typer.Exit(1) from None
     except InvalidToken:  # its message and traceback quote the token
         err_console.print(t("guard.token_rejected", current.language, api=current.telegram_api_base), markup=False)
         raise typer.Exit(1) from None

@@ -1,20 +1,36 @@
 """Several webhook processes on one PostgreSQL behind one URL: one chat's updates are never handled by two
-processes at once, and an update that reaches all of them (re-sent behind the balancer) is applied once."""
+processes at once, and an update that reaches all of them (re-sent behind the balancer) is applied once;
+three real `parbot bot run --webhook` processes behind a round-robin balancer serve Zalo officers once and
+in order while their sweeps queue a reminder once and one sender sends it once."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
-from e2e_support import invite, load_province
+from aiohttp import web
+from e2e_support import invite, load_province, rows
 from emulator_fixtures import make_bot
 from pydantic import SecretStr
 
 from parbot.bot.app import serve
-from parbot.bot.webhook import TELEGRAM_SECRET_HEADER, ChatLocks
+from parbot.bot.webhook import TELEGRAM_SECRET_HEADER, ZALO_PATH, ZALO_SECRET_HEADER, ChatLocks
+from parbot.core.period import ReminderPolicy
+from parbot.core.permissions import Grant, Role
+from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
 from parbot.settings import Settings
 from parbot.storage.db import make_engine, upgrade
+from parbot.storage.tables import AnswerRow, OutboxRow
+from parbot.storage.uow import SqlUnitOfWork
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 SECRET = "webhook-secret-of-the-test"
@@ -103,3 +119,178 @@ async def test_updates_reaching_two_processes_are_applied_once(pg_engine, databa
         for stop in stops:
             stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
+
+
+# ---- three `parbot bot run --webhook` processes behind one URL -----------------------------------------
+
+PUBLIC = "https://parbot.so-noi-vu.example.vn"
+CEILING = 120.0  # generous: three processes and PostgreSQL on a busy machine; only a hang reaches it
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the settings' default time zone, which the processes use
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def reminder_due_now() -> tuple[ReminderPolicy, datetime]:
+    """A policy whose one reminder fell due half an hour ago, before a deadline three hours away, with no
+    quiet hours: the first sweep of any process queues it, whatever the time of day."""
+    now = datetime.now(timezone.utc)
+    closes, due = now + timedelta(hours=3), (now - timedelta(minutes=30)).astimezone(ZONE)
+    policy = ReminderPolicy(days_before=[(closes.astimezone(ZONE).date() - due.date()).days],
+                            send_at=due.time().replace(second=0, microsecond=0), quiet_start=time(0),
+                            quiet_end=time(0), overdue_daily_max=0, digest=False)
+    return policy, closes
+
+
+class Balancer:
+    """The province's load balancer in front of the processes: deliveries go round robin, so one chat's
+    updates reach different processes, and every third one also reaches the next process at the same
+    moment (the platform sent it again, having no answer in time). It answers once all copies are."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports, self.deliveries, self.copies = ports, 0, 0
+        self.statuses: list[int] = []
+        self.reached: dict[str, set[int]] = {}  # chat -> the processes its updates went to
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body, headers = await request.read(), {k: v for k, v in request.headers.items()
+                                               if k in (ZALO_SECRET_HEADER, "Content-Type")}
+        n = self.deliveries
+        self.deliveries += 1
+        targets = [self.ports[n % len(self.ports)]]
+        if n % 3 == 2:
+            targets.append(self.ports[(n + 1) % len(self.ports)])
+            self.copies += 1
+        chat = json.loads(body)["message"]["chat"]["id"]
+        self.reached.setdefault(chat, set()).update(targets)
+        async with aiohttp.ClientSession() as session:
+            async def post(port: int) -> int:
+                async with session.post(f"http://127.0.0.1:{port}{ZALO_PATH}", data=body, headers=headers) as answer:
+                    return answer.status
+            statuses = await asyncio.gather(*(post(port) for port in targets))
+        self.statuses += statuses
+        return web.Response(status=statuses[0])
+
+
+async def bot_run_process(env: dict[str, str], port: int, log: Path) -> asyncio.subprocess.Process:
+    with log.open("wb") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "parbot.cli.main", "bot", "run", "--webhook", "--listen", f"127.0.0.1:{port}",
+            env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+
+
+async def healthy(port: int, process: asyncio.subprocess.Process) -> None:
+    async with asyncio.timeout(CEILING), aiohttp.ClientSession() as session:
+        while process.returncode is None:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass  # not listening yet
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"bot run on port {port} ended with {process.returncode}")
+
+
+async def zalo_updates(port: int, outcome: str) -> int:
+    """The process's count of Zalo updates with that outcome, from its /metrics."""
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as answer:
+        metrics = await answer.text()
+    line = f'parbot_updates_total{{channel="zalo",outcome="{outcome}"}} '
+    return sum(int(float(row[len(line):])) for row in metrics.splitlines() if row.startswith(line))
+
+
+def transcript(texts: list[str], *names: str) -> list[str]:
+    """What an officer read, without what differs between officers (their name and unit's)."""
+    for name in names:
+        texts = [text.replace(name, "…") for text in texts]
+    return texts
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_three_bot_run_processes_serve_officers_once_and_in_order(pg_engine, database_url, emulator_server,
+                                                                          tmp_path):
+    policy, closes = reminder_due_now()
+    load_province(pg_engine, closes=closes, reminders=policy)
+    with SqlUnitOfWork(pg_engine) as uow:
+        so = uow.units.list(block="so", year=2020)
+        xa = [u.code for u in uow.units.list(block="xa", year=2020)][:12]
+        # Officers on Telegram who already pressed Start: the reminders' outbox goes to them.
+        reminded = []
+        for n, unit in enumerate(xa):
+            person = uow.people.ensure(7700 + n, 7700 + n, f"Cán bộ xã {n}", None, "vi")
+            uow.roles.add(person.id, Grant(Role.OFFICER, unit))
+            reminded.append(person)
+        uow.commit()
+    for person in reminded:
+        emulator_server.create_user(person.telegram_id, person.name).user.started = True
+
+    ports = [free_port() for _ in range(3)]
+    balancer = Balancer(ports)
+    front = web.Application()
+    front.router.add_post(ZALO_PATH, balancer.forward)
+    runner = web.AppRunner(front, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    async with ZaloEmulatorServer(url_map={PUBLIC: f"http://127.0.0.1:{runner.addresses[0][1]}"}) as zalo:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("TELEGRAM_BOT_TOKEN")} | {
+            "PARBOT_DATABASE_URL": database_url, "PARBOT_EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "TELEGRAM_BOT_TOKEN": emulator_server.token, "PARBOT_TELEGRAM_API_BASE": emulator_server.base_url,
+            "PARBOT_ZALO_BOT_TOKEN": zalo.token, "PARBOT_ZALO_API_BASE": zalo.base_url,
+            "PARBOT_PUBLIC_URL": PUBLIC, "PARBOT_WEBHOOK_SECRET": SECRET, "PARBOT_SWEEP_INTERVAL_SECONDS": "1"}
+        processes = [await bot_run_process(env, port, tmp_path / f"bot{n}.log") for n, port in enumerate(ports)]
+        try:
+            await asyncio.gather(*(healthy(port, p) for port, p in zip(ports, processes)))
+            assert zalo.emulator.webhook is not None and zalo.emulator.webhook.url == f"{PUBLIC}{ZALO_PATH}"
+
+            # The reminder every sweep of every process finds due: queued once, sent once.
+            def telegram_sent() -> list[int]:
+                return [emulator_server.emulator.chats[p.telegram_id].bot_sent for p in reminded]
+            async with asyncio.timeout(CEILING):
+                while min(telegram_sent()) < 1:
+                    await asyncio.sleep(0.1)
+
+            # Then the officers on Zalo, all at once, each typing after reading the answer; while they do,
+            # each process sweeps every second.
+            officers = [(zalo.user(f"zalo-{8200 + n}", f"Cán bộ sở {n}"), unit) for n, unit in enumerate(so)]
+
+            async def officer_session(user, unit) -> list[list[str]]:
+                steps = [invite(pg_engine, "officer", unit.code), "1", "1", "1", "1", "1"]
+                read = []
+                for text in steps:
+                    seen = len(user.received)
+                    await user.send_text(text)  # returns once the balancer answered: handled and sent
+                    read.append(transcript([m.text for m in user.received[seen:]], user.record.display_name,
+                                           unit.name, unit.code))
+                return read
+
+            sessions = await asyncio.gather(*(officer_session(user, unit) for user, unit in officers))
+            assert balancer.copies >= len(officers) and set(balancer.statuses) == {200}
+            assert all(len(reached) > 1 for reached in balancer.reached.values())  # a chat, several processes
+            for read in sessions:
+                assert all(read), "every update was answered"
+                assert read == sessions[0], "each officer's updates applied once, in order"
+            assert sessions[0][0][0].startswith("Chào …") and "1.1.1. " in sessions[0][1][-1]
+            answers = [{(a.item_code, str(a.value)) for a in rows(pg_engine, AnswerRow, unit_code=unit.code)}
+                       for _, unit in officers]
+            assert answers[0] and all(a == answers[0] for a in answers)
+
+            # Every copy was recognised as one: each update handled once in all, by whichever process.
+            handled = [await zalo_updates(port, "handled") for port in ports]
+            assert sum(handled) == len(officers) * 6 and min(handled) > 0
+            assert sum([await zalo_updates(port, "duplicate") for port in ports]) == balancer.copies
+
+            assert telegram_sent() == [1] * len(reminded)
+            outbox = rows(pg_engine, OutboxRow, kind="reminder")
+            assert sorted(r.person_id for r in outbox) == sorted(p.id for p in reminded)
+            assert {r.status for r in outbox} == {"sent"} and all(r.sent_at for r in outbox)
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            codes = [await asyncio.wait_for(p.wait(), CEILING) for p in processes]
+            await runner.cleanup()
+        assert codes == [0, 0, 0], [(tmp_path / f"bot{n}.log").read_text()[-3000:] for n in range(3)]

@@ -27,9 +27,6 @@ from ...core.permissions import Caller
 from ...core.services import assessment, links, people
 from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
 from ...i18n import error_text, language, t
-from ...settings import Settings
-from ...storage.db import make_engine, upgrade
-from ...storage.evidence_store import EvidenceStore
 from ..deps import Deps
 from .client import POLL_TIMEOUT, ZaloClient, ZaloError
 from .render import press_of, render_reply
@@ -249,8 +246,8 @@ def build_zalo_bot(deps: Deps) -> ZaloBot:
 
 
 class ZaloRunner:
-    """The Zalo poller beside the Telegram bot in one event loop (PTB post-init / post-shutdown hooks), or
-    alone (``run``)."""
+    """The Zalo bot in the event loop of `parbot bot run` (parbot.bot.app.serve): ``start`` polls; behind
+    the webhook server its ``bot.handle_zalo_update`` takes what the platform posts to /zalo instead."""
 
     def __init__(self, deps: Deps) -> None:
         self.bot = build_zalo_bot(deps)
@@ -266,40 +263,3 @@ class ZaloRunner:
         if self._task is not None:
             await self._task
         await self.bot.client.close()
-
-    async def run(self) -> None:
-        """Until SIGINT/SIGTERM."""
-        import signal
-
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, self._stop.set)
-        await self.start()
-        await self._stop.wait()
-        await self.stop()
-
-
-def beside_telegram() -> None:
-    """Poll Zalo in the Telegram Application's event loop: started and stopped with it (its hooks)."""
-    from .. import app
-
-    running: list[ZaloRunner] = []
-
-    async def start(application: Any) -> None:
-        running.append(ZaloRunner(application.bot_data["deps"]))
-        await running[0].start()
-
-    async def stop(application: Any) -> None:
-        for runner in running:
-            await runner.stop()
-
-    app.POST_INIT_HOOKS.append(start)
-    app.POST_SHUTDOWN_HOOKS.append(stop)
-
-
-def run_alone(settings: Settings) -> None:
-    """Zalo only (no Telegram token): poll until SIGINT/SIGTERM."""
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    deps = Deps(settings=settings, engine=engine, store=EvidenceStore(settings.evidence_dir))
-    asyncio.run(ZaloRunner(deps).run())
