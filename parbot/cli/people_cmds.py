@@ -101,14 +101,16 @@ def invite_list() -> None:
 @handle_errors
 def members_list() -> None:
     """Mọi người đã tham gia bot, với vai trò và phạm vi."""
-    from ..core.services import people
+    from ..core.services import channels, people
 
-    table = Table(*say("cli.members.columns").split("|"))
-    for person, grant in people.list_members(uow()):
+    table = Table(*say("cli.members.columns").split("|"), *say("cli.members.channel_columns").split("|"))
+    members = people.list_members(uow())
+    held = channels.of_people(uow(), list({p.id: p for p, _g in members}.values()))
+    for person, grant in members:
         telegram = "" if person.telegram_id is None else str(person.telegram_id)  # none: joined on Zalo
         table.add_row(f"p{person.id}", telegram, person.name, f"@{person.username}"
                       if person.username else "", grant.role.value, grant.unit_code or "", grant.block or "",
-                      person.language)
+                      person.language, ", ".join(held[person.id].held), ", ".join(held[person.id].chosen))
     console.print(table)
 
 

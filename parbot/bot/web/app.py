@@ -56,7 +56,7 @@ def _form(view: assessment.ItemView, lang: str, note: str = "") -> str:
 async def evidence_page(request: web.Request) -> web.Response:
     deps, lang = request.app[DEPS_KEY], _lang(request)
     try:
-        view = await asyncio.to_thread(link_svc.evidence_form, deps.uow(), key=_key(deps),
+        view = await asyncio.to_thread(link_svc.evidence_form, deps.uow(), key=deps.link_secret(),
                                        token=request.match_info["token"], now=deps.now())
     except DomainError as error:
         return _refused(request, error)
@@ -73,7 +73,7 @@ async def evidence_upload(request: web.Request) -> web.Response:
     if not data:
         return _refused(request, DomainError("evidence.empty"))
     try:
-        view, added = await asyncio.to_thread(link_svc.upload_evidence, deps.uow(), key=_key(deps), store=deps.store,
+        view, added = await asyncio.to_thread(link_svc.upload_evidence, deps.uow(), key=deps.link_secret(), store=deps.store,
                                               token=token, data=data, file_name=name, now=deps.now())
     except DomainError as error:
         return _refused(request, error)
@@ -101,10 +101,6 @@ def _file_name(raw: str) -> str:
     """The name without any folder; aiohttp clients percent-encode non-ASCII names, browsers do not."""
     name = unquote(raw).replace("\\", "/").rsplit("/", 1)[-1]
     return unicodedata.normalize("NFC", name)[:200] or "tep"
-
-
-def _key(deps: Deps) -> str | None:
-    return deps.settings.link_key.get_secret_value() if deps.settings.link_key else None
 
 
 def add_routes(app: web.Application, deps: Deps, *, health: bool = True) -> None:
