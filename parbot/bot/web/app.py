@@ -7,6 +7,8 @@ import asyncio
 import html
 import logging
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -17,6 +19,8 @@ from parbot.core.errors import DomainError
 from parbot.core.services import assessment
 from parbot.core.services import links as link_svc
 from parbot.i18n import error_text, t
+from parbot.settings import Settings
+from parbot.storage.evidence_store import EvidenceStore
 
 log = logging.getLogger(__name__)
 DEPS_KEY = web.AppKey("deps", Deps)
@@ -81,6 +85,48 @@ async def evidence_upload(request: web.Request) -> web.Response:
     return _page(t("web.evidence.title", lang), _form(view, lang, f'<p class="ok">{html.escape(note)}</p>'), lang)
 
 
+async def chart_image(request: web.Request) -> web.Response:
+    """A chart sent to a Zalo chat: the platform fetches it from here (signed, expiring, member only)."""
+    deps = request.app[DEPS_KEY]
+    try:
+        sha = await asyncio.to_thread(link_svc.open_chart, deps.uow(), key=deps.link_secret(),
+                                      token=request.match_info["token"], now=deps.now())
+        data = await asyncio.to_thread(chart_store(deps.store).read, sha)
+    except DomainError as error:
+        return _refused(request, error)
+    except (FileNotFoundError, ValueError):
+        raise web.HTTPNotFound() from None
+    return web.Response(body=data, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def chart_store(store: EvidenceStore) -> EvidenceStore:
+    """Charts sent by URL, by content, beside the evidence files (never mixed with them)."""
+    return EvidenceStore(store.root / "charts")
+
+
+@dataclass(frozen=True)
+class ChartLinks:
+    """What the Zalo sender needs to send a chart: it stores the PNG and signs the URL it is served at."""
+
+    public_url: str
+    key: str
+    store: EvidenceStore
+    ttl: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> "ChartLinks | None":
+        if not settings.public_url or settings.link_key is None:
+            return None  # not configured: the chart's caption goes out as text
+        return cls(settings.public_url.rstrip("/"), settings.link_key.get_secret_value(),
+                   chart_store(EvidenceStore(settings.evidence_dir)), timedelta(hours=settings.link_ttl_hours))
+
+    def url(self, person_id: int, unit_code: str, png: bytes, now: datetime) -> str:
+        blob = self.store.put(png)
+        token = link_svc.chart_token(key=self.key, person_id=person_id, unit_code=unit_code, sha256=blob.sha256,
+                                     now=now, ttl=self.ttl)
+        return f"{self.public_url}/l/chart/{token}"
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers; the outbox backlog (due, unsent rows) for the operator's alerting."""
     deps = request.app[DEPS_KEY]
@@ -108,6 +154,7 @@ def add_routes(app: web.Application, deps: Deps, *, health: bool = True) -> None
     app[DEPS_KEY] = deps
     app.router.add_get("/l/evidence/{token}", evidence_page)
     app.router.add_post("/l/evidence/{token}", evidence_upload)
+    app.router.add_get("/l/chart/{token}", chart_image)
     if health:
         app.router.add_get("/healthz", healthz)
 

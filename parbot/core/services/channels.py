@@ -7,6 +7,7 @@ one. A code is good for one account: once the person holds one on that channel i
 that already belongs to someone else is refused too (people are not merged here)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +49,13 @@ def of_person(uow: UnitOfWork, person: Person) -> Channels:
 def channels_of(uow: UnitOfWork, *, caller: Caller) -> Channels:
     with uow:
         return of_person(uow, _person(uow, caller))
+
+
+def reachable(uow: UnitOfWork) -> Callable[[Person], bool]:
+    """Whom a notice can reach (inside an open unit of work): a reachable Telegram chat, or a chosen,
+    reachable account on another channel (a person who joined on Zalo has no Telegram chat)."""
+    elsewhere = uow.channel_accounts.reachable_elsewhere()
+    return lambda person: (person.chat_id is not None and person.unreachable_at is None) or person.id in elsewhere
 
 
 def of_people(uow: UnitOfWork, persons: list[Person]) -> dict[int, Channels]:
