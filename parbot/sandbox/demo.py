@@ -112,6 +112,7 @@ class Cast:
     admin: Person | None = None
     person_ids: dict[int, int] = field(default_factory=dict)  # telegram id -> person id
     on_zalo: dict[str, ZaloSimUser] = field(default_factory=dict)  # unit -> its officer's Zalo account
+    zalo_said: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # unit -> (messages before, text)
 
 
 @dataclass
@@ -290,12 +291,12 @@ class DemoRound:
         code = next(w for m in messages for w in (m.text or "").split() if ACCOUNT_CODE.match(w))
         zalo = ZaloSimUser(self.zalo.emulator, f"zalo-{officer.user.id}", officer.name)
         self.cast.on_zalo[officer.unit] = zalo
-        self.transcript.add(officer.user, f"(trên Zalo) /start {code[:6]}…")
+        self._zalo_says(officer, f"/start {code[:6]}…")
         await zalo.send_text(f"/start {code}")
         both = t("channel.choice.b", "vi")
         screen = await zalo.wait_for_text(both, timeout=60)
         number = next(line.split(".")[0] for line in screen.text.splitlines() if line.endswith(both))
-        self.transcript.add(officer.user, f"(trên Zalo) {number} — {both}")
+        self._zalo_says(officer, number)
         await zalo.send_text(number)
         await zalo.wait_for_text(t("channel.chosen", "vi", chosen="Telegram và Zalo"), timeout=60)
 
@@ -308,14 +309,20 @@ class DemoRound:
             unit_code=officer.unit, item_code=item.code, now=self.clock(), ttl=timedelta(hours=72)))
         name = f"{officer.unit}-{item.code}-bien-ban.pdf"
         form = aiohttp.FormData()
-        form.add_field("file", evidence_pdf(officer.unit, item.code), filename=name, content_type="application/pdf")
+        form.add_field("file", evidence_pdf(officer.unit, f"{item.code} (web)"), filename=name,
+                       content_type="application/pdf")
         async with aiohttp.ClientSession() as http, http.post(f"{self.public_url}/l/evidence/{token}",
                                                               data=form) as page:
             if page.status != 200 or name not in await page.text():
                 self.problems.append(f"the upload through a web link answered {page.status}")
                 return
         self.transcript.add(officer.user, f"(trang web, liên kết ký số) tải lên {name} cho mục {item.code}")
+        self._zalo_says(officer, f"(trang web, liên kết ký số) tải lên {name} cho mục {item.code}")
         self.counts["link_uploads"] += 1
+
+    def _zalo_says(self, officer: Officer, text: str) -> None:
+        said = self.cast.zalo_said.setdefault(officer.unit, [])
+        said.append((len(self.cast.on_zalo[officer.unit].received), text))
 
     @asynccontextmanager
     async def zalo_channel(self):  # noqa: ANN201 - an async context manager
@@ -339,8 +346,12 @@ class DemoRound:
         """The Zalo chats of the demo, for the transcript: the bot's texts, and photos fetched by URL."""
         lines = []
         for unit, zalo in self.cast.on_zalo.items():
-            lines += [f"## {self.cast.officers[unit].name} — cán bộ đầu mối, {unit}, trên Zalo", ""]
-            for message in zalo.received:
+            name = self.cast.officers[unit].name
+            lines += [f"## {name} — cán bộ đầu mối, {unit}, trên Zalo", ""]
+            said = list(self.cast.zalo_said.get(unit, []))
+            for n, message in enumerate(zalo.received):
+                while said and said[0][0] <= n:
+                    lines += [f"**{name}:** {said.pop(0)[1]}", ""]
                 body = f"🖼 *ảnh qua liên kết* {message.text}" if message.kind == "photo" else message.text
                 lines += ["**Bot (Zalo):**"] + [f"> {line}" if line else ">" for line in body.splitlines()] + [""]
         return unicodedata.normalize("NFC", "\n".join(lines))
