@@ -183,11 +183,10 @@ class ZaloTransport:
         self.client, self.charts, self.now = client, charts, now
 
     async def send(self, item: OutboxItem, rendered: Rendered) -> None:
-        if rendered.photo is not None and self.charts is not None:
-            url = await asyncio.to_thread(self.charts.url, item.person_id or 0, str(item.payload.get("code") or ""),
-                                          rendered.photo, self.now())
-            caption = split_within([rendered.text or ""], ZALO_TEXT_LIMIT)[:1] or [""]
-            await self._call(self.client.send_photo(item.chat_ref, url, caption[0]), 0, 1)
+        if rendered.photo is not None and self.charts is not None and item.person_id is not None:
+            url = await asyncio.to_thread(self.charts.url, item.person_id, str(item.payload.get("code") or ""),
+                                          rendered.photo, self.now())  # the link names its recipient
+            await self._call(self.client.send_photo(item.chat_ref, url, (rendered.text or "")[:ZALO_TEXT_LIMIT]), 0, 1)
             return
         parts = split_within([rendered.text or ""], ZALO_TEXT_LIMIT) or [""]
         for n, part in enumerate(parts):
