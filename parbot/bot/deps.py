@@ -7,6 +7,7 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine
 
+from ..core.conversation.turn import Env
 from ..core.services.people import CodeThrottle
 from ..settings import Settings
 from ..storage.evidence_store import EvidenceStore
@@ -30,3 +31,13 @@ class Deps:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def env(self) -> Env:
+        """What a conversation turn needs from this process, as of now."""
+        settings = self.settings
+        return Env(now=self.now(), tz=settings.timezone, store=self.store, admin_contact=settings.admin_contact,
+                   link_key=self.link_secret())
+
+    def link_secret(self) -> str | None:
+        """PARBOT_LINK_SECRET, which signs web links and account codes (None: not configured)."""
+        return self.settings.link_key.get_secret_value() if self.settings.link_key else None

@@ -49,6 +49,7 @@ from ..i18n import language
 from ..settings import Settings
 from ..storage.outbox_sender_repo import OutboxItem
 from ..storage.uow import SqlUnitOfWork
+from .web.app import ChartLinks
 from .zalo.client import TEXT_LIMIT as ZALO_TEXT_LIMIT
 from .zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 
@@ -172,32 +173,44 @@ class TelegramTransport:
 
 class ZaloTransport:
     """Zalo has no inline buttons and takes photos only by URL: the text goes out in parts of at most 2,000
-    characters cut at line ends; a photo's caption is sent as text (the chart is reachable from the web)."""
+    characters cut at line ends; a chart is stored and sent as a signed URL parbot serves (``charts``), the
+    platform fetching it; without PARBOT_PUBLIC_URL and PARBOT_LINK_SECRET its caption goes as text."""
 
     channel = "zalo"
 
-    def __init__(self, client: ZaloClient) -> None:
-        self.client = client
+    def __init__(self, client: ZaloClient, charts: ChartLinks | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.client, self.charts, self.now = client, charts, now
 
     async def send(self, item: OutboxItem, rendered: Rendered) -> None:
+        if rendered.photo is not None and self.charts is not None and item.person_id is not None:
+            url = await asyncio.to_thread(self.charts.url, item.person_id, str(item.payload.get("code") or ""),
+                                          rendered.photo, self.now())  # the link names its recipient
+            await self._call(self.client.send_photo(item.chat_ref, url, (rendered.text or "")[:ZALO_TEXT_LIMIT]), 0, 1)
+            return
         parts = split_within([rendered.text or ""], ZALO_TEXT_LIMIT) or [""]
         for n, part in enumerate(parts):
-            try:
-                await self.client.send_message(item.chat_ref, part)
-            except ZaloNetworkError as exc:
-                # The client keeps only the exception's type (its text may hold the token); the original
-                # is its context. Not connected: not sent. Anything after the request left: unknown.
-                if n == 0 and isinstance(exc.__context__, _NOT_SENT_AIOHTTP + (ValueError,)):
-                    raise
-                raise OutcomeUnknown(str(exc)) from exc
-            except ZaloError as exc:
-                if n > 0:
-                    raise OutcomeUnknown(f"part {n + 1}/{len(parts)}: {exc}") from exc
-                if exc.code == 429:
-                    raise RateLimited(1.0) from exc
-                if exc.code == 403:
-                    raise Blocked(str(exc)) from exc
+            await self._call(self.client.send_message(item.chat_ref, part), n, len(parts))
+
+    @staticmethod
+    async def _call(request: Awaitable[object], n: int, count: int) -> None:
+        """One request (part ``n`` of ``count``), its failure told as the sender reads it."""
+        try:
+            await request
+        except ZaloNetworkError as exc:
+            # The client keeps only the exception's type (its text may hold the token); the original
+            # is its context. Not connected: not sent. Anything after the request left: unknown.
+            if n == 0 and isinstance(exc.__context__, _NOT_SENT_AIOHTTP + (ValueError,)):
                 raise
+            raise OutcomeUnknown(str(exc)) from exc
+        except ZaloError as exc:
+            if n > 0:
+                raise OutcomeUnknown(f"part {n + 1}/{count}: {exc}") from exc
+            if exc.code == 429:
+                raise RateLimited(1.0) from exc
+            if exc.code == 403:
+                raise Blocked(str(exc)) from exc
+            raise
 
 
 @dataclass
@@ -452,6 +465,8 @@ def channel_senders(engine: Engine, settings: Settings, bot: Bot | None, zalo: Z
     senders = [] if bot is None else [Sender(engine, bot, rate_global=settings.send_rate_global,
                                              rate_per_chat=settings.send_rate_per_chat, **common)]
     if zalo is not None:
-        senders.append(Sender(engine, ZaloTransport(zalo), rate_global=settings.zalo_send_rate_global,
+        now = options.get("now") or (lambda: datetime.now(timezone.utc))  # the chart links' clock: the sender's
+        transport = ZaloTransport(zalo, ChartLinks.of(settings), now=now)  # type: ignore[arg-type]
+        senders.append(Sender(engine, transport, rate_global=settings.zalo_send_rate_global,
                               rate_per_chat=settings.zalo_send_rate_per_chat, **common))
     return senders

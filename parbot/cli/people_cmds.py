@@ -99,20 +99,21 @@ def invite_list() -> None:
 @members_app.command("list")
 @handle_errors
 def members_list() -> None:
-    from ..core.services import people
-
+    from ..core.services import channels, people
     from ..i18n.roles import role_name
 
     members = people.list_members(uow())
     if not members:
         console.print(say("cli.members.none"), markup=False)
         return
-    table = Table(*say("cli.members.columns").split("|"))
+    table = Table(*say("cli.members.columns").split("|"), *say("cli.members.channel_columns").split("|"))
+    held = channels.of_people(uow(), list({p.id: p for p, _g in members}.values()))
     for person, grant in members:
         telegram = "" if person.telegram_id is None else str(person.telegram_id)  # none: joined on Zalo
         table.add_row(f"p{person.id}", telegram, person.name, f"@{person.username}"
                       if person.username else "", role_name(grant.role, lang()), grant.unit_code or "",
-                      grant.block or "", say(f"cli.language.{person.language}"))
+                      grant.block or "", say(f"cli.language.{person.language}"),
+                      ", ".join(held[person.id].held), ", ".join(held[person.id].chosen))
     console.print(table)
 
 

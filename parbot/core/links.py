@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -83,3 +84,43 @@ def verify(token: str, key: str | None, *, purpose: str, now: datetime) -> LinkC
     if now >= claims.expires_at:
         raise DomainError("link.expired", at=claims.expires_at)
     return claims
+
+
+# An account code: links a person's account on another channel to the person (``/kenh`` shows it, the other
+# channel takes it like an invitation code). ``<person>-<expiry minute, base 36>-<MAC>``, letters, digits,
+# "-" and "_" only, so it is also a Telegram deep-link payload. The MAC covers the channel the code is for.
+ACCOUNT_CODE = re.compile(r"^([0-9]{1,12})-([0-9a-z]{1,10})-([A-Za-z0-9_-]{16})$")
+
+
+def _account_mac(key: str, person_id: int, channel: str, minute: str) -> str:
+    return _mac(key, f"account:{person_id}:{channel}:{minute}")[:16]  # 96 bits
+
+
+def account_code(person_id: int, channel: str, expires_at: datetime, key: str | None) -> str:
+    minute = _base36(int(expires_at.timestamp()) // 60)
+    return f"{person_id}-{minute}-{_account_mac(_check_key(key), person_id, channel, minute)}"
+
+
+def verify_account_code(code: str, channel: str, key: str | None, now: datetime) -> int:
+    """The person an account code for ``channel`` names; DomainError ``channel.code_invalid`` /
+    ``channel.code_expired``."""
+    key = _check_key(key)
+    match = ACCOUNT_CODE.match(code.strip())
+    if match is None:
+        raise DomainError("channel.code_invalid")
+    person, minute, mac = match.groups()
+    if not hmac.compare_digest(mac, _account_mac(key, int(person), channel, minute)):
+        raise DomainError("channel.code_invalid")
+    expires_at = datetime.fromtimestamp(int(minute, 36) * 60, timezone.utc)
+    if now >= expires_at:
+        raise DomainError("channel.code_expired", at=expires_at)
+    return int(person)
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if number == 0:
+            return digits

@@ -173,7 +173,7 @@ def digest_schedule(config: PeriodConfig, tz: tzinfo) -> list[tuple[date, dateti
 @dataclass(frozen=True)
 class Recipient:
     person_id: int
-    chat_id: int
+    chat_id: int | None  # None: reached on another channel only (joined on Zalo)
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class Notification:
     key: str
     stream: str  # notifications of one stream supersede each other: only the latest is worth sending
     person_id: int
-    chat_id: int
+    chat_id: int | None
     kind: str
     payload: dict
     due_at: datetime

@@ -15,31 +15,41 @@ import unicodedata
 from functools import partial
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import sqlalchemy as sa
+from aiohttp import web
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..bot.deps import Deps
 from ..bot.jobs import ReminderJobs, utc_now
+from ..bot.web.app import build_app as link_pages
+from ..bot.zalo.runner import ZaloRunner
+from ..core.links import ACCOUNT_CODE
 from ..core.decimals import fmt, round_half_up
 from ..core.rules import YesNoRule
 from ..core.permissions import Caller
-from ..core.services import appraisal, people, publication, reporting, survey
+from ..core.services import appraisal, links, people, publication, reporting, survey
+from ..core.services.assessment import sequence
 from ..core.services.results import period_results
 from ..core.services.tabular import Row
+from ..i18n import t
 from ..reports.annex import Heading
 from ..reports.bundle import TITLE, write_report
+from ..storage.evidence_store import EvidenceStore
 from ..storage.tables import OutboxRow
 from ..storage.uow import SqlUnitOfWork
 from .emulator import EmulatorServer, SimUser
-from .officers import Habits, Officer, Person, Transcript
+from .officers import Habits, Officer, Person, Transcript, evidence_pdf
 from .runtime import SAMPLE_UNITS, create_province, emulator_settings, running_bot, sample_period
+from .zalo_emulator import ZaloEmulatorServer, ZaloSimUser
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2020
@@ -51,6 +61,7 @@ LEADER_NAMES = ("Phan Văn Khải", "Trịnh Thị Thu", "Mai Xuân Trường", 
 LOWER_REASONS = ("Văn bản kiểm chứng ban hành sau thời hạn quy định.",
                  "Không có tài liệu kiểm chứng hợp lệ cho nội dung này.",
                  "Báo cáo chưa đủ nội dung theo hướng dẫn của Sở Nội vụ.")
+DEMO_LINK_KEY = "parbot-demo-link-key (not a secret)"  # signs the demo's web links and account codes
 CONTEST_TEXT = ("Đơn vị đã ban hành đúng hạn; gửi kèm Quyết định số 27/QĐ-UBND ngày 28/02/2020 "
                 "và sổ theo dõi văn bản đến.")
 
@@ -103,6 +114,8 @@ class Cast:
     province_leader: Person | None = None
     admin: Person | None = None
     person_ids: dict[int, int] = field(default_factory=dict)  # telegram id -> person id
+    on_zalo: dict[str, ZaloSimUser] = field(default_factory=dict)  # unit -> its officer's Zalo account
+    zalo_said: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # unit -> (messages before, text)
 
 
 @dataclass
@@ -240,6 +253,8 @@ class DemoRound:
                 await jobs.run_sweep()
                 await jobs.run_sender()
                 advance(1)
+                if moment is moments[0]:  # the first late unit's officer adds Zalo, to be reminded there too
+                    await self.add_zalo(self.cast.officers[late[0]])
             # The first late unit answers the reminder: "Tiếp tục" opens its areas, it finishes and submits.
             for n, unit in enumerate(late):
                 officer = self.cast.officers[unit]
@@ -253,9 +268,12 @@ class DemoRound:
                 await officer.press(callback_data=reminder.inline_keyboard[0][0]["callback_data"])
                 await officer.open_area()
                 await officer.work()
+                if not n:  # one file through the signed web link (what a Zalo chat cannot carry)
+                    await self.upload_by_link(officer)
+                    await jobs.run_sender()
                 await officer.submit()
                 advance(1)
-        jobs.shutdown()
+        await stop_jobs(jobs)
         self._tally()
         reminded = sum(self._reminders(self.cast.officers[u].user) for u in late)
         escalated = sum(self._reminders(self.cast.leaders[u].user) for u in late)
@@ -264,6 +282,82 @@ class DemoRound:
         self.report.note(f"{reminded} lời nhắc gửi tới cán bộ của {', '.join(late)}; {escalated} tin báo lãnh đạo "
                          f"đơn vị; {self._digests()} bản tin tổng hợp gửi quản trị. Cả hai đơn vị nộp trước hạn "
                          f"15/01/2021 17:00.")
+        zalo = self.cast.on_zalo[late[0]]
+        self.counts["zalo_reminders"] = sum(1 for m in zalo.received if m.text.startswith(("⏰", "❗")))
+        self.report.note(f"{late[0]} dùng cả Telegram và Zalo (/kenh): {self.counts['zalo_reminders']} lời nhắc "
+                         f"tới Zalo; {self.counts['link_uploads']} tệp kiểm chứng tải lên qua liên kết web ký số.")
+
+    async def add_zalo(self, officer: Officer) -> None:
+        """/kenh on Telegram gives a code; the officer sends it to the bot on Zalo, which links that account
+        to the same person, then answers the number of "Cả Telegram và Zalo"."""
+        messages = await officer.command("kenh")
+        code = next(w for m in messages for w in (m.text or "").split() if ACCOUNT_CODE.match(w))
+        zalo = ZaloSimUser(self.zalo.emulator, f"zalo-{officer.user.id}", officer.name)
+        self.cast.on_zalo[officer.unit] = zalo
+        self._zalo_says(officer, f"/start {code[:6]}…")
+        await zalo.send_text(f"/start {code}")
+        both = t("channel.choice.b", "vi")
+        screen = await zalo.wait_for_text(both, timeout=60)
+        number = next(line.split(".")[0] for line in screen.text.splitlines() if line.endswith(both))
+        self._zalo_says(officer, number)
+        await zalo.send_text(number)
+        await zalo.wait_for_text(t("channel.chosen", "vi", chosen="Telegram và Zalo"), timeout=60)
+
+    async def upload_by_link(self, officer: Officer) -> None:
+        """A file through the signed upload link the bot gives where a chat cannot carry files (as on Zalo):
+        the page stores it with the chat's checks and the chat is told."""
+        item = next(i for i in sequence(officer.criteria) if i.evidence != "none")
+        token, _ = await asyncio.to_thread(partial(
+            links.issue, self.uow(), caller=self.caller(officer), key=DEMO_LINK_KEY, purpose="evidence",
+            unit_code=officer.unit, item_code=item.code, now=self.clock(), ttl=timedelta(hours=72)))
+        name = f"{officer.unit}-{item.code}-bien-ban.pdf"
+        form = aiohttp.FormData()
+        form.add_field("file", evidence_pdf(officer.unit, f"{item.code} (web)"), filename=name,
+                       content_type="application/pdf")
+        async with aiohttp.ClientSession() as http, http.post(f"{self.public_url}/l/evidence/{token}",
+                                                              data=form) as page:
+            if page.status != 200 or name not in await page.text():
+                self.problems.append(f"the upload through a web link answered {page.status}")
+                return
+        self.transcript.add(officer.user, f"(trang web, liên kết ký số) tải lên {name} cho mục {item.code}")
+        self._zalo_says(officer, f"(trang web, liên kết ký số) tải lên {name} cho mục {item.code}")
+        self.counts["link_uploads"] += 1
+
+    def _zalo_says(self, officer: Officer, text: str) -> None:
+        said = self.cast.zalo_said.setdefault(officer.unit, [])
+        said.append((len(self.cast.on_zalo[officer.unit].received), text))
+
+    @asynccontextmanager
+    async def zalo_channel(self):  # noqa: ANN201 - an async context manager
+        """The Zalo emulator and parbot's web pages (signed upload links, charts Zalo fetches by URL)."""
+        async with ZaloEmulatorServer() as zalo:
+            self.zalo = zalo
+            pages = web.AppRunner(link_pages(Deps(settings=emulator_settings(
+                self.server, self.folder, PARBOT_LINK_SECRET=DEMO_LINK_KEY), engine=self.engine,
+                store=EvidenceStore(self.folder / "evidence"), clock=self.clock)), access_log=None)
+            await pages.setup()
+            await web.TCPSite(pages, "127.0.0.1", 0).start()
+            self.public_url = f"http://127.0.0.1:{pages.addresses[0][1]}"
+            try:
+                yield {"PARBOT_ZALO_BOT_TOKEN": zalo.token, "PARBOT_ZALO_API_BASE": zalo.base_url,
+                       "PARBOT_PUBLIC_URL": self.public_url, "PARBOT_LINK_SECRET": DEMO_LINK_KEY,
+                       "PARBOT_ZALO_SEND_RATE_GLOBAL": "1000", "PARBOT_ZALO_SEND_RATE_PER_CHAT": "1000"}
+            finally:
+                await pages.cleanup()
+
+    def zalo_markdown(self) -> str:
+        """The Zalo chats of the demo, for the transcript: the bot's texts, and photos fetched by URL."""
+        lines = []
+        for unit, zalo in self.cast.on_zalo.items():
+            name = self.cast.officers[unit].name
+            lines += [f"## {name} — cán bộ đầu mối, {unit}, trên Zalo", ""]
+            said = list(self.cast.zalo_said.get(unit, []))
+            for n, message in enumerate(zalo.received):
+                while said and said[0][0] <= n:
+                    lines += [f"**{name}:** {said.pop(0)[1]}", ""]
+                body = f"🖼 *ảnh qua liên kết* {message.text}" if message.kind == "photo" else message.text
+                lines += ["**Bot (Zalo):**"] + [f"> {line}" if line else ">" for line in body.splitlines()] + [""]
+        return unicodedata.normalize("NFC", "\n".join(lines))
 
     @staticmethod
     def _reminders(user: SimUser) -> int:
@@ -367,6 +461,9 @@ class DemoRound:
         photos = self.counts["charts"] = self.photos()
         self.report.note(f"Công bố {len(snapshots)} khối (mã băm {', '.join(s.content_hash[:10] for s in snapshots)}); "
                          f"{photos} biểu đồ đã gửi tới đơn vị và lãnh đạo.")
+        on_zalo = self.counts["zalo_charts"] = sum(1 for z in self.cast.on_zalo.values() for m in z.received
+                                                   if m.kind == "photo")
+        self.report.note(f"{on_zalo} biểu đồ tới Zalo: ảnh do parbot phục vụ qua liên kết ký số, Zalo tải về.")
 
     async def drain(self) -> None:
         """Run the outbox sender until every due row is handled (one row per chat per round, as it paces
@@ -380,7 +477,7 @@ class DemoRound:
             if not open_rows:
                 break
             await asyncio.sleep(0.01)
-        jobs.shutdown()
+        await stop_jobs(jobs)
         with self.uow() as uow:
             failed = sorted(set(uow.session.execute(
                 sa.select(OutboxRow.kind).where(OutboxRow.status == "failed")).scalars()))
@@ -420,7 +517,7 @@ class DemoRound:
         self.report.note(f"Báo cáo PDF ({report.pages} trang): {report.pdf}")
         self.report.note(f"Phụ lục kèm quyết định: {report.docx} (Word), {report.xlsx} (Excel)")
         transcript = self.folder / "hoi-thoai.md"
-        transcript.write_text(self.transcript_markdown(names), encoding="utf-8")
+        transcript.write_text(self.transcript_markdown(names) + "\n" + self.zalo_markdown(), encoding="utf-8")
         return sorted(files) + [report.pdf, report.docx, report.xlsx, transcript]
 
     def _names(self) -> dict[int, tuple[str, str]]:
@@ -477,22 +574,34 @@ class DemoRound:
         self.engine = await asyncio.to_thread(create_province, self.folder, sample_period())
         async with EmulatorServer() as server:
             self.server = server
-            self.settings = emulator_settings(server, self.folder, PARBOT_SEND_RATE_GLOBAL="1000",
-                                              PARBOT_SEND_RATE_PER_CHAT="1000")
-            async with running_bot(self.settings, self.engine, self.clock) as application:
-                self.application = application
-                await self.onboarding()
-                late = await self.self_assessment()
-                await self.reminders(late)
-                lowered = await self.appraise()
-                await self.explanation(lowered)
-                await self.survey()
-                await self.publish()
+            async with self.zalo_channel() as zalo_settings:
+                self.settings = emulator_settings(server, self.folder, PARBOT_SEND_RATE_GLOBAL="1000",
+                                                  PARBOT_SEND_RATE_PER_CHAT="1000", **zalo_settings)
+                async with running_bot(self.settings, self.engine, self.clock) as application:
+                    self.application = application
+                    zalo_runner = ZaloRunner(application.bot_data["deps"])
+                    await zalo_runner.start()
+                    try:
+                        await self.onboarding()
+                        late = await self.self_assessment()
+                        await self.reminders(late)
+                        lowered = await self.appraise()
+                        await self.explanation(lowered)
+                        await self.survey()
+                        await self.publish()
+                    finally:
+                        await zalo_runner.stop()
             files = await asyncio.to_thread(self.write_outputs)
         _, blocks = period_results(self.uow(), year=YEAR)
         ranking = {b.block: [(u.rank, u.unit.code, fmt(round_half_up(u.index, 2))) for u in b.units] for b in blocks}
         self.engine.dispose()
         return DemoResult(self.folder, self.folder / "parbot.db", files, ranking, dict(self.counts), self.problems)
+
+
+async def stop_jobs(jobs: ReminderJobs) -> None:
+    jobs.shutdown()
+    if jobs.zalo is not None:
+        await jobs.zalo.close()
 
 
 def run_demo(folder: Path, seed: int, console: Console) -> DemoResult:

@@ -66,6 +66,14 @@ class SqlChannelAccounts:
                                  .order_by(ChannelAccountRow.channel)).all()
         return [_account(r) for r in rows]
 
+    def reachable_elsewhere(self) -> set[int]:
+        """People with a chosen, reachable account on a channel other than Telegram (notices reach them
+        there even without a Telegram chat)."""
+        rows = self.session.exec(select(ChannelAccountRow.person_id).where(
+            ChannelAccountRow.channel != "telegram", ChannelAccountRow.notify.is_(True),
+            ChannelAccountRow.unreachable_at.is_(None))).all()
+        return set(rows)
+
     def recipients(self, person_id: int) -> list[ChannelAccount]:
         """Where a notice for the person goes: chosen, reachable accounts."""
         return [a for a in self.of_person(person_id) if a.notify and a.reachable]

@@ -379,6 +379,13 @@ class SqlPeople(_Repo):
         self.session.flush()
         return _person(row)
 
+    def attach_telegram(self, person_id: int, telegram_id: int, chat_id: int) -> None:
+        """A person who joined on another channel links their Telegram account (core/services/channels)."""
+        row = self.session.get(PersonRow, person_id)
+        row.telegram_id, row.chat_id = telegram_id, chat_id
+        self.session.add(row)
+        self.session.flush()
+
     def set_language(self, person_id: int, language: str) -> None:
         row = self.session.get(PersonRow, person_id)
         row.language = language

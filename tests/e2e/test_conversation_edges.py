@@ -241,7 +241,8 @@ async def test_group_chats_get_one_message_saying_private_only(bot, emulator_ser
 
 async def test_language_menu_and_roles(bot, emulator_server, engine):
     officer = await join(emulator_server, engine, 7110, "Lan", "officer", "SNV")
-    assert [c["command"] for c in officer.visible_commands()] == ["assess", "status", "explain", "result", "help", "lang"]
+    assert [c["command"] for c in officer.visible_commands()] == ["assess", "status", "explain", "result", "help",
+                                                                 "lang", "kenh"]
     officer.send_command("lang", "en")
     (reply,) = await officer.wait_for_reply()
     assert reply.text == t("lang.changed", "en")
@@ -251,7 +252,7 @@ async def test_language_menu_and_roles(bot, emulator_server, engine):
     assert t("assess.menu.pick_area", "en") in screen(officer).text or t("assess.resumed", "en") in screen(officer).text
 
     appraiser = await join(emulator_server, engine, 7111, "Hà", "appraiser", "SNV")
-    assert [c["command"] for c in appraiser.visible_commands()] == ["appraise", "help", "lang"]
+    assert [c["command"] for c in appraiser.visible_commands()] == ["appraise", "help", "lang", "kenh"]
     appraiser.send_command("assess")
     (reply,) = await appraiser.wait_for_reply()
     assert reply.text == t("assess.no_unit", "vi")

@@ -90,6 +90,15 @@ def test_the_demo_plays_a_round_and_a_seed_replays_it(isolated, tmp_path):
     transcript = (out / "hoi-thoai.md").read_text(encoding="utf-8")
     assert transcript.startswith("# Hội thoại mẫu") and "**Bot**" in transcript and "`[" in transcript
     assert "⏰" in transcript  # the late unit's chat shows its reminders
+    # One unit's officer also on Zalo (linked with /kenh): reminded there, the chart fetched by URL; and one
+    # evidence file through the signed web link, confirmed in the chat.
+    on_zalo = re.search(r"(\w+) dùng cả Telegram và Zalo \(/kenh\): (\d+) lời nhắc tới Zalo; (\d+) tệp kiểm chứng "
+                        r"tải lên qua liên kết web", printed)
+    assert on_zalo and int(on_zalo.group(2)) >= 1 and int(on_zalo.group(3)) == 1
+    assert re.search(r"([1-9]\d*) biểu đồ tới Zalo", printed)
+    zalo_chat = transcript.split(f"cán bộ đầu mối, {on_zalo.group(1)}, trên Zalo", 1)[1]
+    assert "đã được liên kết với bạn" in zalo_chat and "⏰" in zalo_chat and "🖼 *ảnh qua liên kết*" in zalo_chat
+    assert "(trang web, liên kết ký số) tải lên" in zalo_chat and "(gửi qua liên kết web)" in zalo_chat
     bot_side = "\n".join(line for line in transcript.splitlines() if line.startswith(">"))
     assert english(bot_side) == []
     assert "Cán bộ đầu mối của Sở Nội vụ" in bot_side  # the role and the unit by name, not by code

@@ -121,3 +121,65 @@ async def test_publication_delivers_summaries_and_rankings_through_the_outbox(bo
     photo_of(ranking)
     assert "Cao nhất: 1. Sở Tài chính – 100,00%" in ranking.caption and "tạm tính" not in ranking.caption
     assert not [m for m in users["admin"].bot_messages() if m.photo]
+
+
+async def test_a_zalo_officer_receives_the_chart_summary_as_a_photo_parbot_serves(engine, tmp_path):
+    """Zalo takes photos only by URL: the sender stores the chart, signs its URL under PARBOT_PUBLIC_URL, and
+    the Zalo emulator fetches it from parbot's web pages as the platform would; an expired URL, or one of a
+    member removed since, is refused."""
+    from datetime import datetime, timedelta, timezone
+
+    import aiohttp
+    from aiohttp import web
+
+    from parbot.bot.deps import Deps
+    from parbot.bot.sender import channel_senders
+    from parbot.bot.web.app import build_app
+    from parbot.bot.zalo.client import ZaloClient, ZaloError
+    from parbot.core.services import people as people_svc
+    from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
+    from parbot.settings import Settings
+    from parbot.storage.evidence_store import EvidenceStore
+
+    uow = SqlUnitOfWork(engine)
+    with uow:
+        lan = uow.people.create("Lan", "vi")  # joined on Zalo: no Telegram chat
+        uow.channel_accounts.link(lan.id, "zalo", "z-lan", "z-lan", "Lan")
+        uow.roles.add(lan.id, Grant(Role.OFFICER, "SNV"))
+        uow.commit()
+    clock = [datetime.now(timezone.utc)]
+    key, evidence = "an-e2e-chart-link-key", tmp_path / "evidence"
+    pages = web.AppRunner(build_app(Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=key), engine=engine,
+                                         store=EvidenceStore(evidence), clock=lambda: clock[0])))
+    await pages.setup()
+    await web.TCPSite(pages, "127.0.0.1", 0).start()
+    public = f"http://127.0.0.1:{pages.addresses[0][1]}"
+    settings = Settings(_env_file=None, PARBOT_PUBLIC_URL=public, PARBOT_LINK_SECRET=key,
+                        PARBOT_EVIDENCE_DIR=str(evidence))
+    try:
+        async with ZaloEmulatorServer() as zalo:
+            user = zalo.emulator.add_user("z-lan", "Lan")
+            client = ZaloClient(zalo.token, api_base=zalo.base_url)
+            fill(uow)
+            pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
+            (sender,) = [s for s in channel_senders(engine, settings, None, client) if s.channel == "zalo"]
+            assert await sender.drain() == 1
+            (photo,) = [m for m in user.received if m.kind == "photo"]
+            assert photo.photo_url.startswith(f"{public}/l/chart/")
+            image = Image.open(io.BytesIO(photo.photo))
+            assert image.format == "PNG" and "Sở Nội vụ" in photo.text and "/result" in photo.text
+            async with aiohttp.ClientSession() as http, http.get(photo.photo_url) as answer:
+                assert answer.status == 200 and answer.content_type == "image/png"
+                assert await answer.read() == photo.photo  # what the platform fetched is parbot's PNG
+            clock[0] += timedelta(hours=settings.link_ttl_hours, seconds=1)  # past the link's expiry
+            with pytest.raises(ZaloError) as refused:
+                await client.send_photo("z-lan", photo.photo_url, "")
+            assert refused.value.code == 400
+            clock[0] = datetime.now(timezone.utc)
+            await client.send_photo("z-lan", photo.photo_url, "")  # within its time the same URL works
+            people_svc.remove_member(uow, caller=ADMIN, who=f"p{lan.id}", now=clock[0])
+            with pytest.raises(ZaloError):
+                await client.send_photo("z-lan", photo.photo_url, "")
+            await client.close()
+    finally:
+        await pages.cleanup()

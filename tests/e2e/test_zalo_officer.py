@@ -305,3 +305,37 @@ async def test_a_typed_number_means_the_same_to_another_process(zalo, engine):
     finally:
         await other.client.close()
     assert "1.1.1. " in officer.user.received[seen].text  # area 1 opened at its first item
+
+
+async def test_a_zalo_officer_links_telegram_with_the_kenh_code_and_picks_telegram_only(zalo, engine, tmp_path,
+                                                                                      emulator_server, db_path):
+    """The other way round from the outbox test: /kenh on Zalo gives the code, `/start <code>` to the real
+    Telegram bot links that account to the same person, and the "Chỉ Telegram" button is their choice."""
+    from e2e_support import RunningBot
+
+    server, runner = zalo
+    officer = Officer(server, runner, "zalo-12", "Lan")
+    await officer.say(invite(engine, "officer", "SNV"))
+    screen = lines_of(await officer.say("/kenh"))
+    assert "Kênh của bạn: Zalo." in screen and "/start " in screen
+    code = screen.split("/start ", 1)[1].split()[0]
+    settings = Settings(_env_file=None, PARBOT_DATABASE_URL=f"sqlite:///{db_path}", PARBOT_LINK_SECRET=KEY,
+                        TELEGRAM_BOT_TOKEN=emulator_server.token, TELEGRAM_API_BASE=emulator_server.base_url,
+                        PARBOT_EVIDENCE_DIR=str(tmp_path / "evidence"))
+    telegram = await RunningBot(settings, engine).start()
+    try:
+        user = emulator_server.create_user(7512, "Lan")
+        user.send_command("start", code)
+        replies = await user.wait_for_reply(timeout=30, until=lambda ms: any(m.inline_keyboard for m in ms))
+        assert replies[0].text == t("channel.linked", "vi", name="Lan", channel="Telegram")
+        assert "Kênh của bạn: Telegram và Zalo." in replies[-1].text
+        user.press(t("channel.choice.t", "vi"))
+        (saved,) = await user.wait_for_reply(timeout=30)
+        assert saved.text.startswith(t("channel.chosen", "vi", chosen="Telegram"))
+        assert "kenh" in [c["command"] for c in user.visible_commands()]
+    finally:
+        await telegram.stop()
+    (person,) = rows(engine, PersonRow, name="Lan")
+    assert person.telegram_id == 7512
+    accounts = {a.channel: a.notify for a in rows(engine, ChannelAccountRow, person_id=person.id)}
+    assert accounts == {"telegram": True, "zalo": False}

@@ -209,3 +209,75 @@ async def test_a_refused_zalo_connection_is_retried_it_cannot_have_delivered(uow
         await client.close()
     [row] = rows(uow)
     assert (row.status, row.attempts) == ("pending", 1) and "ClientConnectorError" in row.error
+
+
+def zalo_update(user_id: str, text: str, n: int) -> dict:
+    return {"event_name": "message.text.received", "message": {
+        "message_id": f"m-{n}", "date": n, "text": text, "from": {"id": user_id, "display_name": "Lan"},
+        "chat": {"id": user_id, "chat_type": "PRIVATE"}}}
+
+
+async def test_a_telegram_officer_links_zalo_by_the_kenh_code_and_chooses_where_reminders_go(uow, channels,
+                                                                                          tmp_path):
+    """The whole path, as the officer lives it: /kenh on Telegram shows a code, the code typed on Zalo links
+    that account to the same person, "Chỉ Zalo" typed by its number sends the next reminder to Zalo only,
+    then "Cả Telegram và Zalo" to both."""
+    from parbot.bot.deps import Deps
+    from parbot.bot.zalo.runner import ZaloBot
+    from parbot.core.conversation import engine
+    from parbot.core.conversation.events import Command, Sender as ChatSender
+    from parbot.core.links import ACCOUNT_CODE
+    from parbot.i18n import t
+    from parbot.storage.evidence_store import EvidenceStore
+
+    telegram, zalo, bot, client = channels
+    people = make_province(uow, units=1, leaders=False)
+    (officer, unit), = people["officer"]
+    telegram.create_user(officer.telegram_id, officer.name).user.started = True
+    deps = Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET="a-channel-link-key"), engine=uow.engine,
+                store=EvidenceStore(tmp_path / "evidence"), clock=lambda: NOW)
+    on_telegram = ChatSender(channel="telegram", account_id=str(officer.telegram_id),
+                             chat_id=str(officer.telegram_id), language="vi", private=True)
+    (screen,) = engine.handle(deps.uow(), on_telegram, Command("kenh"), env=deps.env()).screens
+    assert "Kênh của bạn: Telegram." in screen.text and not screen.options  # one channel: nothing to choose
+    code = next(w for w in screen.text.split() if ACCOUNT_CODE.match(w))
+
+    zalo_bot = ZaloBot(deps, client)
+    user = zalo.emulator.add_user("z-lan", "Lan")
+    await zalo_bot.handle_zalo_update(zalo_update("z-lan", f"/start {code}", 1))
+    texts = [m.text for m in user.received]
+    assert texts[0] == t("channel.linked", "vi", name=officer.name, channel="Zalo")
+    assert "Kênh của bạn: Telegram và Zalo." in texts[-1]
+    with uow:
+        assert {a.channel: a.person_id for a in SqlChannelAccounts(uow.session).of_person(officer.id)} == {
+            "telegram": officer.id, "zalo": officer.id}
+        assert len(uow.people.list()) == 2  # the officer and the admin: no new person for the Zalo account
+    number = next(line.split(".")[0] for line in texts[-1].splitlines() if line.endswith("Chỉ Zalo"))
+    await zalo_bot.handle_zalo_update(zalo_update("z-lan", number, 2))
+    assert t("channel.chosen", "vi", chosen="Zalo") in user.received[-1].text
+
+    queue_due_notifications(uow, NOW)
+    await send_all(uow, bot, client)
+    assert {r.channel for r in rows(uow) if r.person_id == officer.id} == {"zalo"}
+    reminders = [m.text for m in user.received if m.text.startswith("⏰")]
+    assert len(reminders) == 1 and not telegram.user(officer.telegram_id).bot_messages()
+
+    await zalo_bot.handle_zalo_update(zalo_update("z-lan", "/kenh", 3))
+    both = next(line.split(".")[0] for line in user.received[-1].text.splitlines()
+                if line.endswith("Cả Telegram và Zalo"))
+    await zalo_bot.handle_zalo_update(zalo_update("z-lan", both, 4))
+    later = NOW + timedelta(days=4)
+    queue_due_notifications(uow, later)
+    await send_all(uow, bot, client, now=later + SECOND)
+    assert sorted(r.channel for r in rows(uow) if r.person_id == officer.id and "2025-12-28" in r.key) == [
+        "telegram", "zalo"]
+    assert len([m for m in user.received if m.text.startswith("⏰")]) == 2
+    assert [m.text[:1] for m in telegram.user(officer.telegram_id).bot_messages()] == ["⏰"]
+    assert unit in queue_keys(uow, officer.id)
+
+    # The code served once: another Zalo account sending it is refused, and so is a forged one.
+    stranger = zalo.emulator.add_user("z-other", "Khách")
+    await zalo_bot.handle_zalo_update(zalo_update("z-other", code, 5))
+    assert stranger.received[-1].text == t("error.channel.already_held", "vi", channel="Zalo")
+    await zalo_bot.handle_zalo_update(zalo_update("z-other", code[:-1] + ("A" if code[-1] != "A" else "B"), 6))
+    assert stranger.received[-1].text == t("error.channel.code_invalid", "vi")

@@ -82,6 +82,7 @@ TABLE: list[Entry] = [
     _cmd("result", UNIT_PEOPLE | {"admin": EVERYWHERE, "province_leader": EVERYWHERE} | APPRAISERS, "U",
          unit_free=False),
     _cmd("progress", {"admin": EVERYWHERE, "province_leader": EVERYWHERE}),
+    _cmd("kenh", MEMBERS),  # the person's own channels (core/conversation/channels.py): no unit
     _cmd("nosuch", MEMBERS),  # no such command: members are told so, others whom to ask
     # The self-assessment's buttons (core/conversation/assess.py).
     _verb("m", WORKSPACE, "U"),
@@ -100,6 +101,8 @@ TABLE: list[Entry] = [
     _verb("sk", {"officer": ONLY_OWN}, "U"),
     _verb("ap", {"unit_leader": ONLY_OWN}, "U"),
     _verb("u", WORKSPACE, "U"),
+    # Where the person's notices go (their own accounts only): "t", Telegram, which every test member holds.
+    _verb("kn", MEMBERS, "t"),
     # Text and files while the self-assessment waits for them (the chat state's "awaiting", core/conversation/state.py).
     # The ratio's first count is kept in the chat state (``VALUES``); the second completes the answer.
     _input("input", {"officer": ONLY_OWN}, {"awaiting": "input", "unit": "U", "slot": "TY", "values": "VALUES"},

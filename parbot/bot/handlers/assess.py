@@ -13,7 +13,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from ...core.conversation import engine
 from ...core.conversation.callbacks import pattern
 from ...core.conversation.events import Command, Edit, Event, Press, Sender, Text, Upload
-from ...core.conversation.turn import Env
 from ...core.services.assessment import DOWNLOAD_LIMIT
 from ..deps import Deps
 from ..render import deliver
@@ -31,9 +30,7 @@ def sender_of(update: Update) -> Sender:
 async def run(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event,
               message_id: int | None = None) -> None:
     deps: Deps = context.application.bot_data["deps"]
-    env = Env(now=deps.now(), tz=deps.settings.timezone, store=deps.store,
-              admin_contact=deps.settings.admin_contact)
-    reply = await asyncio.to_thread(engine.handle, deps.uow(), sender_of(update), event, env=env,
+    reply = await asyncio.to_thread(engine.handle, deps.uow(), sender_of(update), event, env=deps.env(),
                                     message_id=message_id)
     await deliver(update, context, reply)
 
@@ -49,6 +46,10 @@ async def assess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run(update, context, Command("status"))
+
+
+async def channels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await run(update, context, Command("kenh"))
 
 
 async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,6 +88,7 @@ def register(application: Application) -> None:
     new = PRIVATE & filters.UpdateType.MESSAGE  # edits are routed by bot/app.py
     application.add_handler(CommandHandler("assess", assess_command, filters=new))
     application.add_handler(CommandHandler("status", status_command, filters=new))
+    application.add_handler(CommandHandler("kenh", channels_command, filters=new))
     application.add_handler(CallbackQueryHandler(on_callback, pattern=pattern(engine.VERBS)))
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(new & (filters.Document.ALL | filters.PHOTO), on_file))

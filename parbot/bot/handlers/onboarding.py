@@ -7,12 +7,14 @@ from telegram.error import TelegramError
 from telegram.ext import (Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, ContextTypes,
                           MessageHandler, filters)
 
+from ...core.conversation.events import Command
 from ...core.errors import DomainError
+from ...core.links import ACCOUNT_CODE
 from ...core.permissions import Grant, Role
-from ...core.services import people
+from ...core.services import channels, people
 from ...i18n import LANGUAGES, t
 from ...i18n.roles import grant_text
-from .assess import open_workspace
+from .assess import open_workspace, run
 from .common import Turn, for_members, log
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -21,7 +23,7 @@ GROUPS = filters.ChatType.GROUPS
 # Commands each role sees in its menu and in /help, in that order: every feature's in this one table (assess,
 # status: handlers/assess.py; appraise, explain: handlers/appraise.py; result, ranking, progress:
 # handlers/reports.py), each described by "command.<name>" in the catalogs.
-COMMON_COMMANDS = ["help", "lang"]
+COMMON_COMMANDS = ["help", "lang", "kenh"]
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.OFFICER: ("assess", "status", "explain", "result"),
     Role.UNIT_LEADER: ("assess", "status", "explain", "result", "ranking"),
@@ -67,7 +69,9 @@ async def _roles_text(turn: Turn) -> str:
 async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     turn = await Turn.start(update, context)
     user, deps = update.effective_user, turn.deps
-    if context.args:
+    if context.args and ACCOUNT_CODE.match(context.args[0]):
+        await _link(turn, context.args[0])
+    elif context.args:
         try:
             _, _, added = await turn.run(people.accept_invite, context.args[0], telegram_id=user.id,
                                          chat_id=update.effective_chat.id, name=user.full_name,
@@ -89,6 +93,23 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await turn.send(turn.t("onboarding.welcome_back", name=user.first_name, roles=await _roles_text(turn)))
     if any(g.role in (Role.OFFICER, Role.UNIT_LEADER) for g in turn.identity.grants):
         await open_workspace(turn)
+
+
+async def _link(turn: Turn, code: str) -> None:
+    """An account code from the person's Zalo chat (/kenh there): this Telegram account becomes theirs."""
+    user, chat, deps = turn.update.effective_user, turn.update.effective_chat, turn.deps
+    try:
+        person, added = await turn.run(channels.link_account, code, channel="telegram", account_id=str(user.id),
+                                       chat_id=str(chat.id), name=user.full_name, key=deps.link_secret(),
+                                       now=deps.now())
+    except DomainError as error:
+        await turn.send(turn.error(error))
+        return
+    turn = await Turn.start(turn.update, turn.context)
+    await set_menu(turn)
+    await turn.send(turn.t("channel.linked" if added else "channel.linked_already", name=person.name,
+                           channel="Telegram"))
+    await run(turn.update, turn.context, Command("kenh"))
 
 
 @for_members

@@ -7,6 +7,8 @@ import asyncio
 import html
 import logging
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -17,6 +19,8 @@ from parbot.core.errors import DomainError
 from parbot.core.services import assessment
 from parbot.core.services import links as link_svc
 from parbot.i18n import error_text, t
+from parbot.settings import Settings
+from parbot.storage.evidence_store import EvidenceStore
 
 log = logging.getLogger(__name__)
 DEPS_KEY = web.AppKey("deps", Deps)
@@ -56,7 +60,7 @@ def _form(view: assessment.ItemView, lang: str, note: str = "") -> str:
 async def evidence_page(request: web.Request) -> web.Response:
     deps, lang = request.app[DEPS_KEY], _lang(request)
     try:
-        view = await asyncio.to_thread(link_svc.evidence_form, deps.uow(), key=_key(deps),
+        view = await asyncio.to_thread(link_svc.evidence_form, deps.uow(), key=deps.link_secret(),
                                        token=request.match_info["token"], now=deps.now())
     except DomainError as error:
         return _refused(request, error)
@@ -73,12 +77,54 @@ async def evidence_upload(request: web.Request) -> web.Response:
     if not data:
         return _refused(request, DomainError("evidence.empty"))
     try:
-        view, added = await asyncio.to_thread(link_svc.upload_evidence, deps.uow(), key=_key(deps), store=deps.store,
+        view, added = await asyncio.to_thread(link_svc.upload_evidence, deps.uow(), key=deps.link_secret(), store=deps.store,
                                               token=token, data=data, file_name=name, now=deps.now())
     except DomainError as error:
         return _refused(request, error)
     note = t("web.evidence.saved" if added else "web.evidence.duplicate", lang, name=name)
     return _page(t("web.evidence.title", lang), _form(view, lang, f'<p class="ok">{html.escape(note)}</p>'), lang)
+
+
+async def chart_image(request: web.Request) -> web.Response:
+    """A chart sent to a Zalo chat: the platform fetches it from here (signed, expiring, member only)."""
+    deps = request.app[DEPS_KEY]
+    try:
+        sha = await asyncio.to_thread(link_svc.open_chart, deps.uow(), key=deps.link_secret(),
+                                      token=request.match_info["token"], now=deps.now())
+        data = await asyncio.to_thread(chart_store(deps.store).read, sha)
+    except DomainError as error:
+        return _refused(request, error)
+    except (FileNotFoundError, ValueError):
+        raise web.HTTPNotFound() from None
+    return web.Response(body=data, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def chart_store(store: EvidenceStore) -> EvidenceStore:
+    """Charts sent by URL, by content, beside the evidence files (never mixed with them)."""
+    return EvidenceStore(store.root / "charts")
+
+
+@dataclass(frozen=True)
+class ChartLinks:
+    """What the Zalo sender needs to send a chart: it stores the PNG and signs the URL it is served at."""
+
+    public_url: str
+    key: str
+    store: EvidenceStore
+    ttl: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> "ChartLinks | None":
+        if not settings.public_url or settings.link_key is None:
+            return None  # not configured: the chart's caption goes out as text
+        return cls(settings.public_url.rstrip("/"), settings.link_key.get_secret_value(),
+                   chart_store(EvidenceStore(settings.evidence_dir)), timedelta(hours=settings.link_ttl_hours))
+
+    def url(self, person_id: int, unit_code: str, png: bytes, now: datetime) -> str:
+        blob = self.store.put(png)
+        token = link_svc.chart_token(key=self.key, person_id=person_id, unit_code=unit_code, sha256=blob.sha256,
+                                     now=now, ttl=self.ttl)
+        return f"{self.public_url}/l/chart/{token}"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -103,15 +149,12 @@ def _file_name(raw: str) -> str:
     return unicodedata.normalize("NFC", name)[:200] or "tep"
 
 
-def _key(deps: Deps) -> str | None:
-    return deps.settings.link_key.get_secret_value() if deps.settings.link_key else None
-
-
 def add_routes(app: web.Application, deps: Deps, *, health: bool = True) -> None:
     """``health=False``: the caller serves a /healthz of its own (the webhook server adds the sender)."""
     app[DEPS_KEY] = deps
     app.router.add_get("/l/evidence/{token}", evidence_page)
     app.router.add_post("/l/evidence/{token}", evidence_upload)
+    app.router.add_get("/l/chart/{token}", chart_image)
     if health:
         app.router.add_get("/healthz", healthz)
 

@@ -21,10 +21,10 @@ from ...core.conversation import engine
 from ...core.conversation.events import Command, Event, Sender, Text, Upload
 from ...core.conversation.screen import Expects, Screen
 from ...core.conversation.state import ChatState
-from ...core.conversation.turn import Env
 from ...core.errors import DomainError
 from ...core.permissions import Caller
-from ...core.services import assessment, links, people
+from ...core.links import ACCOUNT_CODE
+from ...core.services import assessment, channels, links, people
 from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
 from ...i18n import error_text, language, t
 from ..deps import Deps
@@ -128,7 +128,7 @@ class ZaloBot:
                 return (t("zalo.unknown_command", lang, name=command,
                           commands=", ".join(f"/{c}" for c in engine.COMMANDS)),)
             return self._turn(sender, Command(command, tuple(args)))
-        if not identity.grants and CODE.match(text):
+        if not identity.grants and (CODE.match(text) or ACCOUNT_CODE.match(text)):
             return self._accept(sender, text, lang)
         with (uow := self.deps.uow()):
             shown = uow.channel_choices.get(CHANNEL, sender.chat_id)
@@ -141,6 +141,8 @@ class ZaloBot:
 
     def _accept(self, sender: Sender, code: str, lang: str) -> tuple[str, ...]:
         deps = self.deps
+        if ACCOUNT_CODE.match(code):
+            return self._link(sender, code, lang)
         try:
             person, _, added = people.accept_invite_account(
                 deps.uow(), code, channel=CHANNEL, account_id=sender.account_id, chat_id=sender.chat_id,
@@ -157,6 +159,19 @@ class ZaloBot:
                     roles=roles)
         return (welcome, *self._turn(sender, Command("assess")))
 
+    def _link(self, sender: Sender, code: str, lang: str) -> tuple[str, ...]:
+        """An account code from the person's other channel (/kenh there): this Zalo account becomes theirs."""
+        deps = self.deps
+        try:
+            person, added = channels.link_account(deps.uow(), code, channel=CHANNEL, account_id=sender.account_id,
+                                                  chat_id=sender.chat_id, name=sender.name, key=deps.link_secret(),
+                                                  now=deps.now())
+        except DomainError as error:
+            return (error_text(error, lang, deps.settings.timezone),)
+        linked = t("channel.linked" if added else "channel.linked_already", person.language, name=person.name,
+                   channel="Zalo")
+        return (linked, *self._turn(sender, Command("kenh")))
+
     def _turn(self, sender: Sender, event: Event, shown: dict[str, str] | None = None) -> tuple[str, ...]:
         """The ONE engine call of an update, then the texts of its Reply (and an upload link where a file
         is awaited); the options now on view are stored unless they are those ``shown`` before (a reply
@@ -164,9 +179,7 @@ class ZaloBot:
         small message ids would look older than any Zalo one; a repeated webhook delivery is the webhook
         server's to drop."""
         deps = self.deps
-        env = Env(now=deps.now(), tz=deps.settings.timezone, store=deps.store,
-                  admin_contact=deps.settings.admin_contact)
-        reply = engine.handle(deps.uow(), sender, event, env=env)
+        reply = engine.handle(deps.uow(), sender, event, env=deps.env())
         identity = people.identify_account(deps.uow(), CHANNEL, sender.account_id)
         lang = identity.language or language(sender.language)
         rendered = render_reply(reply, lang)
@@ -191,7 +204,7 @@ class ZaloBot:
         caller = Caller.person(identity.person.id, identity.grants)
         try:
             item = assessment.item_view(uow, caller=caller, unit_code=state.unit, position=state.slot, now=now).item
-            token, _ = links.issue(uow, caller=caller, key=settings.link_key.get_secret_value(), purpose="evidence",
+            token, _ = links.issue(uow, caller=caller, key=self.deps.link_secret(), purpose="evidence",
                                    unit_code=state.unit, item_code=item.code, now=now,
                                    ttl=timedelta(hours=settings.link_ttl_hours))
         except DomainError as error:  # e.g. the deadline passed meanwhile: the screen said what matters

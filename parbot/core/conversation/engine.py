@@ -15,7 +15,7 @@ from ..errors import DomainError, WriteConflict
 from ..ports import UnitOfWork
 from ..services import people
 from ..services.assessment import current_tag
-from . import appraise, assess
+from . import appraise, assess, channels
 from .callbacks import MalformedCallback, decode
 from .events import Command, Edit, Event, Press, Sender, Text, Upload
 from .screen import Reply, Screen
@@ -24,9 +24,9 @@ from .turn import Env, Turn
 
 log = logging.getLogger("parbot.conversation")
 
-COMMANDS = {**assess.COMMANDS, **appraise.COMMANDS}
-VERBS = {**assess.VERBS, **appraise.VERBS}
-WRITING_VERBS = assess.WRITING_VERBS | appraise.WRITING_VERBS
+COMMANDS = {**assess.COMMANDS, **appraise.COMMANDS, **channels.COMMANDS}
+VERBS = {**assess.VERBS, **appraise.VERBS, **channels.VERBS}
+WRITING_VERBS = assess.WRITING_VERBS | appraise.WRITING_VERBS | channels.WRITING_VERBS
 
 
 def handle(uow: UnitOfWork, sender: Sender, event: Event, *, env: Env, message_id: int | None = None) -> Reply:

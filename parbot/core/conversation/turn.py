@@ -23,6 +23,7 @@ class Env:
     tz: str
     store: Any               # the evidence store: ``put(bytes) -> blob``
     admin_contact: str
+    link_key: str | None = None  # PARBOT_LINK_SECRET: signs the codes that link another channel
 
 
 class Turn:

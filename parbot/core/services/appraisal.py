@@ -40,6 +40,7 @@ from ..ports import UnitOfWork
 from ..results import NA, Mark, UnitRef, score_unit, survey_pending
 from ..text import clean_text
 from .assessment import DOWNLOAD_LIMIT
+from . import channels
 from .periods import get_period
 from .results import marks_from_scores
 from .scores import check_points, describe, put_score
@@ -576,9 +577,10 @@ class CloseSummary:
 def unit_recipients(uow: UnitOfWork, unit_code: str) -> list:
     """The unit's officers and leaders who can be messaged."""
     seen = {}
+    reaches = channels.reachable(uow)
     for role in (Role.OFFICER, Role.UNIT_LEADER):
         for person in uow.roles.holders(role.value, unit_code):
-            if person.chat_id is not None:
+            if reaches(person):
                 seen.setdefault(person.id, person)
     return list(seen.values())
 

@@ -15,7 +15,7 @@ from ..errors import DomainError
 from ..links import LinkClaims, sign, verify
 from ..permissions import Action, Caller
 from ..ports import UnitOfWork
-from . import assessment
+from . import assessment, channels
 
 EVIDENCE_TYPES = {
     "application/pdf": ".pdf",
@@ -91,9 +91,24 @@ def upload_evidence(uow: UnitOfWork, *, key: str | None, store: Any, token: str,
     if added:
         with uow:
             person = uow.people.get(claims.person_id)
-            if person is not None and person.chat_id is not None:
+            if person is not None and channels.reachable(uow)(person):
                 uow.outbox.enqueue(f"link/{claims.nonce}/{hashlib.sha256(data).hexdigest()[:16]}", person.id,
                                    person.chat_id, "evidence_received",
                                    {"unit": claims.unit_code, "item": claims.item_code, "file_name": file_name})
                 uow.commit()
     return view, added
+
+
+def chart_token(*, key: str | None, person_id: int, unit_code: str, sha256: str, now: datetime,
+                ttl: timedelta) -> str:
+    """A link to a chart sent to the person (stored by its SHA-256): Zalo takes photos only by URL."""
+    return sign(LinkClaims(purpose="chart", person_id=person_id, unit_code=unit_code, item_code=sha256,
+                           expires_at=now + ttl), key)
+
+
+def open_chart(uow: UnitOfWork, *, key: str | None, token: str, now: datetime) -> str:
+    """The SHA-256 of the chart behind a genuine, unexpired link of a person who is still a member."""
+    claims, caller = open_link(uow, key=key, token=token, purpose="chart", now=now)
+    if not caller.grants or not claims.item_code:
+        raise DomainError("link.invalid")
+    return claims.item_code

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..model import Period, UnitStage
+from . import channels
 from .periods import get_period
 from ..permissions import Role
 from ..ports import UnitOfWork
@@ -31,10 +32,11 @@ class SweepReport:
 
 
 def audience(uow: UnitOfWork) -> Audience:
-    """Reachable people by role (one query): those without a chat or marked unreachable get nothing."""
+    """Reachable people by role (two queries): those no channel reaches get nothing."""
     found = Audience()
+    reaches = channels.reachable(uow)
     for person, grant in uow.roles.all():
-        if person.chat_id is None or person.unreachable_at is not None:
+        if not reaches(person):
             continue
         r = Recipient(person.id, person.chat_id)
         if grant.role is Role.OFFICER and grant.unit_code:

@@ -18,6 +18,7 @@ from ..permissions import Action, Caller, Role, require
 from ..ports import UnitOfWork
 from ..results import NA, BlockResult, UnitResult
 from .appraisal import unit_recipients
+from . import channels
 from .periods import get_period
 from .results import block_results
 
@@ -130,11 +131,12 @@ def _queue(uow: UnitOfWork, period: Period, snapshot: Snapshot, now: datetime) -
         for person in unit_recipients(uow, unit["code"]):
             uow.outbox.enqueue(f"{prefix}/{unit['code']}/p{person.id}", person.id, person.chat_id, "result_notice",
                                payload, not_before=now)
-    leaders = {p.id: p for p in uow.roles.holders(Role.PROVINCE_LEADER.value) if p.chat_id is not None}
+    reaches = channels.reachable(uow)
+    leaders = {p.id: p for p in uow.roles.holders(Role.PROVINCE_LEADER.value) if reaches(p)}
     if period.config.leaders_see_block_ranking:
         for unit in data["units"]:
             leaders.update({p.id: p for p in uow.roles.holders(Role.UNIT_LEADER.value, unit["code"])
-                            if p.chat_id is not None})
+                            if reaches(p)})
     ranking = {**head, "average_index": data["average_index"],
                "rows": [{k: u[k] for k in ("rank", "code", "name", "total", "maximum", "index", "classification")}
                         for u in data["units"]]}
