@@ -59,7 +59,7 @@ async def pages(world, engine, tmp_path):  # noqa: F811
     uow, officer = world
     code, _ = people.create_invite(uow, caller=ADMIN, role="officer", expires_in=timedelta(days=30), now=OPENS,
                                    unit_code="X2")
-    other = people.accept_invite(uow, code, 101, 5101, "Minh", None, "vi", OPENS)[0]
+    other = people.accept_invite(uow, code, telegram_id=101, chat_id=5101, name="Minh", language="vi", now=OPENS)[0]
     clock, evidence = [NOW], tmp_path / "evidence"
     deps = Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=KEY), engine=engine,
                 store=EvidenceStore(evidence), clock=lambda: clock[0])

@@ -45,7 +45,7 @@ def test_a_zalo_person_links_telegram_and_is_known_there(province):
 
 
 def test_codes_expire_and_a_removed_member_or_someone_elses_account_is_refused(province):
-    person = people.accept_invite(province, invite(province), 4242, 4242, "Minh", None, "vi", NOW)[0]
+    person = people.accept_invite(province, invite(province), telegram_id=4242, chat_id=4242, name="Minh", language="vi", now=NOW)[0]
     accept(province, invite(province), account="z-taken")
     code = channels.link_code(province, caller=caller_of(province, person), channel="zalo", key=KEY, now=NOW)
     for account, at, error in (("z-1", NOW + channels.CODE_TTL, "channel.code_expired"),
@@ -60,14 +60,14 @@ def test_codes_expire_and_a_removed_member_or_someone_elses_account_is_refused(p
 
 
 def test_a_person_cannot_choose_a_channel_they_do_not_hold(province):
-    person = people.accept_invite(province, invite(province), 4343, 4343, "Hoa", None, "vi", NOW)[0]
+    person = people.accept_invite(province, invite(province), telegram_id=4343, chat_id=4343, name="Hoa", language="vi", now=NOW)[0]
     with pytest.raises(DomainError) as caught:
         channels.choose(province, caller=caller_of(province, person), channels={"zalo"}, now=NOW)
     assert caught.value.code == "channel.not_held"
 
 
 def test_members_list_shows_each_persons_channels_and_where_notices_go(province, cli):
-    person = people.accept_invite(province, invite(province), 4444, 4444, "Minh", None, "vi", NOW)[0]
+    person = people.accept_invite(province, invite(province), telegram_id=4444, chat_id=4444, name="Minh", language="vi", now=NOW)[0]
     caller = caller_of(province, person)
     link(province, channels.link_code(province, caller=caller, channel="zalo", key=KEY, now=NOW), "zalo", "z-44")
     channels.choose(province, caller=caller, channels={"zalo"}, now=NOW)

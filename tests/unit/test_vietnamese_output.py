@@ -134,8 +134,8 @@ def test_tables_name_roles_and_statuses_in_words(run, tmp_path):
         codes[role] = run("invite", "create", "--role", role, *scope).split("Mã: ")[1].split()[0]
     for number, role in enumerate(("officer", "appraiser", "province_leader", "admin"), start=1):
         get_settings.cache_clear()
-        people.accept_invite(uow(), codes[role], 100 + number, 100 + number, f"Người {number}", None, "vi",
-                             datetime.now(timezone.utc))
+        people.accept_invite(uow(), codes[role], telegram_id=100 + number, chat_id=100 + number,
+                             name=f"Người {number}", language="vi", now=datetime.now(timezone.utc))
     run("invite", "revoke", codes["unit_leader"])
     closes = re.search(r"self_assessment_closes: (\S{10})", (DATA / "vinhphuc-2019-period.yaml").read_text())[1]
     reminders = run("reminders", "preview", "--period", "2019", "--at", f"{closes}T06:00", "--days", "3")
