@@ -111,7 +111,8 @@ class ZaloEmulatorServer:
     async def start(self) -> "ZaloEmulatorServer":
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.emulator.fetcher, self.emulator.poster = self._fetch, self._post
-        self._runner = web.AppRunner(build_app(self.emulator), access_log=None)
+        # A getUpdates long poll whose client went away would otherwise hold the shutdown for its 30 s.
+        self._runner = web.AppRunner(build_app(self.emulator), shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
