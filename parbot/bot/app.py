@@ -204,13 +204,15 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
             server = WebhookServer(deps, secret, zalo=zalo)
             port = await server.start(*listen)
             log.info("web server on %s:%s%s", listen[0], port, " (webhooks)" if webhook else "")
+        # Telegram's getMe first: a rejected token ends the start at once, not after Zalo became reachable.
+        if application is not None and not await initialize_when_reachable(application, stop,
+                                                                           settings.telegram_api_base):
+            return
         # Zalo before the jobs start: a refused setWebhook ends the start with no job in flight.
         if zalo_runner is not None and not await start_zalo(zalo_runner, stop, secret,
                                                             public and f"{public}{ZALO_PATH}"):
             return
         if application is not None:
-            if not await initialize_when_reachable(application, stop, settings.telegram_api_base):
-                return
             hooks_ran = True  # before the hooks run: a hook failing half-way still gets its shutdown hooks
             await run_post_init(application)  # the jobs start here (start_reminders)
             await application.start()

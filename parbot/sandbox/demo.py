@@ -244,6 +244,8 @@ class DemoRound:
             self.counts[key] = sum(o.counts[key] for o in self.cast.officers.values())
 
     async def reminders(self, late: list[str]) -> None:
+        # The bot's own sender runs beside this one: every round waits until the outbox is drained, rows the
+        # other sender holds included, so no reminder lands in a chat while its officer is at work.
         jobs = ReminderJobs(self.engine, self.application.bot, self.settings, now=self.clock)
         moments = [vn(2021, 1, 8, 8, 0, 30), vn(2021, 1, 12, 8, 0, 30), vn(2021, 1, 14, 8, 0, 30)]
         with self.report.stage("Nhắc hạn: quét mỗi phút và gửi qua hàng đợi (outbox)", moments[0],
@@ -251,7 +253,7 @@ class DemoRound:
             for moment in moments:
                 self.clock.set(moment)
                 await jobs.run_sweep()
-                await jobs.run_sender()
+                await self.drain()
                 advance(1)
                 if moment is moments[0]:  # the first late unit's officer adds Zalo, to be reminded there too
                     await self.add_zalo(self.cast.officers[late[0]])
@@ -262,7 +264,7 @@ class DemoRound:
                 if n:  # the second one only after the deadline-day reminder
                     self.clock.set(vn(2021, 1, 15, 8, 0, 30))
                     await jobs.run_sweep()
-                    await jobs.run_sender()
+                    await self.drain()
                     self.clock.set(vn(2021, 1, 15, 10, 0))
                 reminder = next(m for m in reversed(officer.user.bot_messages()) if (m.text or "").startswith("⏰"))
                 await officer.press(callback_data=reminder.inline_keyboard[0][0]["callback_data"])
@@ -270,7 +272,7 @@ class DemoRound:
                 await officer.work()
                 if not n:  # one file through the signed web link (what a Zalo chat cannot carry)
                     await self.upload_by_link(officer)
-                    await jobs.run_sender()
+                    await self.drain()
                 await officer.submit()
                 advance(1)
         await stop_jobs(jobs)
