@@ -590,6 +590,7 @@ class SqlUnitOfWork:
             self.session = Session(bind, expire_on_commit=False)
             for name, factory in self.repositories.items():
                 setattr(self, name, factory(self.session))
+            self.chat_states.deferring = self._reader
         self._depth += 1
         return self
 
@@ -606,10 +607,32 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self.session is not None
-        if self._depth == 1:
-            self.session.commit()
-        else:
+        if self._depth != 1:
             self.session.flush()
+        elif self._reader and self.chat_states.pending:
+            self._commit_reader()
+        else:
+            self.session.commit()
+
+    def _commit_reader(self) -> None:
+        """A reader that moved its chat state: written in its own transaction if SQLite lets it take the write
+        lock; else another writer committed since the turn read, the transaction is left (it wrote nothing:
+        a write would have taken the lock) and the state is written in a short one of its own, over the row
+        the turn read. Only if that row changed meanwhile does the turn re-run (WriteConflict)."""
+        self.session.flush()  # what else it wrote: a conflict there re-runs the turn as a writer
+        try:
+            written = self.chat_states.write_deferred(self.session.connection())
+        except sa.exc.OperationalError as exc:
+            if "locked" not in str(exc.orig):
+                raise
+            self.session.rollback()
+            with self.engine.begin() as connection:
+                if not self.chat_states.write_deferred(connection):
+                    raise WriteConflict() from None
+            return
+        if not written:
+            raise WriteConflict()
+        self.session.commit()
 
     def rollback(self) -> None:
         assert self.session is not None

@@ -176,13 +176,9 @@ def test_a_read_only_turn_runs_while_another_writer_holds_the_lock(sqlite_url, t
     assert t("button.submit", "vi") in [o.label for o in replies[0].screens[0].options]
 
 
-def test_a_reader_overtaken_by_another_writer_is_run_again_as_a_writer(sqlite_url, tmp_path):
-    """Opening an item moves the chat state: the reader turn must write, and if another writer committed
-    since it began reading, SQLite refuses the upgrade; the turn is run again, as a writer, and succeeds."""
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    world = _world(engine, tmp_path)
-    tag = option(world(Command("assess")), "ar", last=0)[:4]
+def _overtaking(engine, sqlite_url, change: str) -> list[bool]:
+    """When the reader turn first writes, another connection commits ``change`` at once: SQLite then refuses
+    the reader's upgrade. Returns the list that records the overtaking; reader begins are counted in it."""
     other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     overtaken: list[bool] = []
 
@@ -190,15 +186,48 @@ def test_a_reader_overtaken_by_another_writer_is_run_again_as_a_writer(sqlite_ur
         if conn.get_execution_options().get(READER_OPTION) and statement.startswith(("INSERT", "UPDATE")) \
                 and not overtaken:
             overtaken.append(True)
-            other.execute("UPDATE person SET username = 'overtaker'")  # a real change, committed at once
+            other.execute(change)
 
     sa.event.listen(engine, "before_cursor_execute", writer_first)
+    return overtaken
+
+
+def test_a_reader_overtaken_by_another_writer_writes_its_chat_state_alone(sqlite_url, tmp_path):
+    """Opening an item moves the chat state: the reader turn must write, and if another writer committed
+    since it began reading, SQLite refuses the upgrade. The turn wrote nothing else, so it is not run again:
+    its chat state is written in a short transaction of its own, over the row it read."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    world = _world(engine, tmp_path)
+    tag = option(world(Command("assess")), "ar", last=0)[:4]
+    overtaken = _overtaking(engine, sqlite_url, "UPDATE person SET username = 'overtaker'")
+    readers: list[bool] = []
+    sa.event.listen(engine, "begin", lambda conn: readers.append(bool(conn.get_execution_options().get(READER_OPTION))))
     try:
         reply = world(Press(f"{tag}:i:X1:3"))
     finally:
-        other.close()
         engine.dispose()
     assert overtaken and "1.1.4. " in reply.screens[0].text
+    assert readers == [True, False], "one reading turn, then the chat state's own write; no second turn"
+    assert world.state().slot == 3 and world.state().awaiting is Awaiting.INPUT
+
+
+def test_a_reader_whose_chat_state_changed_meanwhile_is_run_again_as_a_writer(sqlite_url, tmp_path):
+    """If what changed is the chat state the turn read (another process moved it), writing over it would lose
+    that change: the turn is run again as a writer, from the state as it now is."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    world = _world(engine, tmp_path)
+    tag = option(world(Command("assess")), "ar", last=0)[:4]
+    overtaken = _overtaking(engine, sqlite_url, "UPDATE chat_state SET updated_at = '2000-01-01 00:00:00'")
+    readers: list[bool] = []
+    sa.event.listen(engine, "begin", lambda conn: readers.append(bool(conn.get_execution_options().get(READER_OPTION))))
+    try:
+        reply = world(Press(f"{tag}:i:X1:3"))
+    finally:
+        engine.dispose()
+    assert overtaken and "1.1.4. " in reply.screens[0].text
+    assert readers == [True, False, False], "the reading turn, the refused state write, the turn as a writer"
     assert world.state().slot == 3 and world.state().awaiting is Awaiting.INPUT
 
 
