@@ -73,10 +73,16 @@ class SqlChatStates:
         self.session = session
         self.deferring = False
         self._read: dict[int, datetime | None] = {}  # person -> updated_at of the row read (None: no row)
+        self._rows: dict[int, ChatStateRow | None] = {}  # held: the session's identity map keeps rows weakly
         self.pending: dict[int, dict] = {}
 
+    def _row(self, person_id: int) -> ChatStateRow | None:
+        if person_id not in self._rows:
+            self._rows[person_id] = self.session.get(ChatStateRow, person_id)
+        return self._rows[person_id]
+
     def get(self, person_id: int) -> dict:
-        row = self.session.get(ChatStateRow, person_id)
+        row = self._row(person_id)
         self._read.setdefault(person_id, row.updated_at if row is not None else None)
         return dict(row.data) if row is not None else {}
 
@@ -86,7 +92,7 @@ class SqlChatStates:
                 self.get(person_id)
             self.pending[person_id] = dict(data)
             return
-        row = self.session.get(ChatStateRow, person_id) or ChatStateRow(person_id=person_id)
+        row = self._rows[person_id] = self._row(person_id) or ChatStateRow(person_id=person_id)
         row.data, row.updated_at = dict(data), utcnow()
         self.session.add(row)
         self.session.flush()
