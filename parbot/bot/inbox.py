@@ -3,9 +3,11 @@ offset (the next getUpdates), and marked once handled. After a kill -9 between t
 handles what its predecessor fetched but did not finish (an update handled and killed before its mark is
 handled again: at least once, never lost). An update Telegram delivers again is handled once.
 
-No round trip of its own per update: the fetch's transaction stores the batch, says which of it was handled
-before and writes the marks of the updates handled since the previous fetch; marks left when no fetch comes
-soon are written together after ``MARK_DELAY``. Within the process, the updates begun are remembered, so a
+No round trip of its own per update while many are handled at once: the fetch's transaction stores the
+batch, says which of it was handled before and writes the marks of the updates handled since the previous
+fetch; marks left when no fetch comes soon are written together after ``MARK_DELAY``. An update that ends
+with no other running is marked at once, in a transaction of its own: a quiet bot keeps the window in which
+a kill replays a handled update (a press replayed re-opens its screen) as short as it can be. Within the process, the updates begun are remembered, so a
 copy queued twice (replayed at start and fetched again) runs once, in its chat's turn. Webhook updates pass
 through: the webhook server checks and records them in the same inbox (bot/webhook.py)."""
 from __future__ import annotations
@@ -40,6 +42,7 @@ class InboxProcessor(ChatOrderedProcessor):
         self._stored: set[int] = set()  # in the inbox, not begun yet
         self._begun: OrderedDict[int, None] = OrderedDict()  # begun here, or handled before (the inbox says)
         self._marks: list[str] = []  # handled, the mark not written yet
+        self._running_polled = 0
         self._writing: asyncio.Task[None] | None = None
 
     def _remember(self, update_id: int) -> None:
@@ -76,9 +79,15 @@ class InboxProcessor(ChatOrderedProcessor):
                 return
             self._stored.discard(update_id)
             self._remember(update_id)
-            await coroutine  # PTB's process_update: a handler's failure is reported, not raised
+            self._running_polled += 1
+            try:
+                await coroutine  # PTB's process_update: a handler's failure is reported, not raised
+            finally:
+                self._running_polled -= 1
             self._marks.append(str(update_id))
-            if self._writing is None or self._writing.done():
+            if not self._running_polled:
+                await self.write_marks()
+            elif self._writing is None or self._writing.done():
                 self._writing = asyncio.get_running_loop().create_task(self._write_marks())
 
         await super().do_process_update(update, once())

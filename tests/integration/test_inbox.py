@@ -3,6 +3,8 @@ mark rides on the next fetch's transaction, and webhook updates (Telegram's numb
 recorded in the same table."""
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from telegram import Update
 from telegram.ext import ApplicationBuilder
@@ -43,11 +45,18 @@ def application(engine, fetched: list[list[dict]]):
 
 
 async def test_an_update_queued_twice_runs_once_and_its_mark_rides_on_the_next_fetch(engine):
-    app = application(engine, [[payload(101)], [payload(101), payload(102)]])
-    processor, runs = app.update_processor, Runs()
-    (first,) = await app.bot.get_updates()
+    """While another update still runs, a handled update's mark waits for the next fetch's transaction."""
+    app = application(engine, [[payload(101), payload(103, chat=6)], [payload(101), payload(102)]])
+    processor, runs, release = app.update_processor, Runs(), asyncio.Event()
+    first, slow = await app.bot.get_updates()
+
+    async def slow_handle() -> None:
+        await release.wait()
+        runs.ids.append(103)
+    other_chat = asyncio.create_task(processor.do_process_update(slow, slow_handle()))
+    await asyncio.sleep(0)  # 103 is running
     await processor.do_process_update(first, runs.handle(101))
-    assert not handled(engine, 101)  # not yet: no transaction of its own
+    assert not handled(engine, 101)  # not yet: no transaction of its own while 103 runs
 
     transactions: list[int] = []
 
@@ -58,10 +67,12 @@ async def test_an_update_queued_twice_runs_once_and_its_mark_rides_on_the_next_f
     sa.event.remove(engine, "begin", begun)
     assert len(transactions) == 1, "storing the batch and marking 101 share one transaction"
     assert handled(engine, 101) and not handled(engine, 102)
+    release.set()
+    await other_chat
+    assert handled(engine, 103), "the last update running is marked at once"
     for update in (again, second):
         await processor.do_process_update(update, runs.handle(update.update_id))
-    assert runs.ids == [101, 102]
-    await processor.shutdown()  # what is left is marked before the process ends
+    assert runs.ids == [101, 103, 102]
     assert handled(engine, 102)
 
 
