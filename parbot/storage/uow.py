@@ -553,6 +553,7 @@ class SqlStages(_Repo):
         there is a row to lock): read-modify-write paths of one unit run one after another on PostgreSQL.
         SQLite needs nothing more: its write transactions already run one at a time."""
         if for_update and self.session.get_bind().dialect.name == "postgresql":
+            # Never memoized, and its INSERT counts as a write: what was read before the lock is read again.
             statement = pg_insert(UnitStageRow).values(period_id=period_id, unit_code=unit_code, state={})
             self.session.execute(statement.on_conflict_do_nothing(index_elements=["period_id", "unit_code"]))
             row = self.session.get(UnitStageRow, (period_id, unit_code), with_for_update=True,
