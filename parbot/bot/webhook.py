@@ -9,7 +9,7 @@ A call without the secret (PARBOT_WEBHOOK_SECRET) or with a wrong one gets 403 a
 quotes what was sent. An update is answered 200 only once its handlers have run, and they commit what they
 change, so a platform that got no 200 (process killed, database down) sends the update again. Each
 chat's updates are handled one at a time, in arrival order, also across processes on one PostgreSQL
-(``ChatLocks``), and an update handled before is not applied again (storage/handled_updates.py).
+(``ChatLocks``), and an update handled before is not applied again (the inbox, storage/inbox.py).
 """
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ from sqlalchemy.pool import NullPool
 from telegram import Update
 from telegram.ext import Application
 
-from ..storage.handled_updates import HandledUpdates
+from ..storage.inbox import PruneClock, in_inbox
 from .deps import Deps
+from .inbox import KEEP_HANDLED
 from .jobs import ReminderJobs
 from .metrics import CHANNELS, CONTENT_TYPE, Handling, Metrics, backlog, outbox_counts
 from .updates import chat_key
@@ -129,7 +130,7 @@ class WebhookServer:
         self._secret = secret.encode() if secret else None
         self.metrics = Metrics(deps.engine)
         self.chat_locks = ChatLocks(deps.engine)
-        self.handled = HandledUpdates(deps.engine)
+        self.pruning = PruneClock(KEEP_HANDLED)
         self.app = web.Application(client_max_size=web_pages.UPLOAD_LIMIT)
         web_pages.add_routes(self.app, deps, health=False)
         self.app.router.add_post(TELEGRAM_PATH, self.on_telegram)
@@ -176,7 +177,7 @@ class WebhookServer:
         application = self.telegram
         with self.metrics.handling("telegram") as handling:
             # In the chat's turn within this process (the update processor), then among the processes.
-            handled_once = self._once(handling, "telegram", str(update.update_id), chat_key(update),
+            handled_once = self._once(handling, "telegram", str(update.update_id), data, chat_key(update),
                                       lambda: application.process_update(update))
             await application.update_processor.process_update(update, handled_once)
         return web.Response(status=200)
@@ -194,22 +195,30 @@ class WebhookServer:
         chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
         update_id, chat_id = message.get("message_id"), chat.get("id")
         with self.metrics.handling("zalo") as handling:
-            await self._once(handling, "zalo", str(update_id) if update_id is not None else None,
+            await self._once(handling, "zalo", str(update_id) if update_id is not None else None, data,
                              ("zalo", str(chat_id)) if chat_id is not None else None, lambda: self.zalo(data))
         return web.Response(status=200)
 
-    async def _once(self, handling: Handling, channel: str, update_id: str | None, chat: Hashable | None,
-                    handle: Callable[[], Awaitable[object]]) -> None:
+    async def _once(self, handling: Handling, channel: str, update_id: str | None, data: dict,
+                    chat: Hashable | None, handle: Callable[[], Awaitable[object]]) -> None:
         """Handles an update unless it was handled before (the platform re-sent it, maybe to another
-        process): checked and recorded under the chat's lock, so a copy waits for the original."""
+        process): checked and recorded in the inbox under the chat's lock, so a copy waits for the original."""
+        engine = self.deps.engine
         async with self.chat_locks.hold(chat):
-            if update_id is not None and await asyncio.to_thread(self.handled.seen, channel, update_id):
+            if update_id is not None and await asyncio.to_thread(
+                    in_inbox, engine, lambda inbox: inbox.handled(channel, update_id), reading=True):
                 handling.outcome = "duplicate"
                 log.info("%s update %s was handled before: not applied again", channel, update_id)
                 return
             await handle()
             if update_id is not None:
-                await asyncio.to_thread(self.handled.record, channel, update_id, self.deps.now())
+                cutoff = self.pruning.due()
+
+                def record(inbox) -> None:  # noqa: ANN001 - a SqlInbox
+                    inbox.record_handled(channel, update_id, data)
+                    if cutoff is not None:
+                        inbox.prune(cutoff)
+                await asyncio.to_thread(in_inbox, engine, record)
 
     # ---- for the operator ----------------------------------------------------------------------------
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from ..core.model import Invite
@@ -63,15 +66,48 @@ class SqlInvites:
 
 
 class SqlChatStates:
+    """A reader's unit of work (SqlUnitOfWork.reading) defers what ``put`` writes to its commit, which writes
+    each state only if it is still the one the turn read (``write_deferred``)."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.deferring = False
+        self._read: dict[int, datetime | None] = {}  # person -> updated_at of the row read (None: no row)
+        self._rows: dict[int, ChatStateRow | None] = {}  # held: the session's identity map keeps rows weakly
+        self.pending: dict[int, dict] = {}
+
+    def _row(self, person_id: int) -> ChatStateRow | None:
+        if person_id not in self._rows:
+            self._rows[person_id] = self.session.get(ChatStateRow, person_id)
+        return self._rows[person_id]
 
     def get(self, person_id: int) -> dict:
-        row = self.session.get(ChatStateRow, person_id)
+        row = self._row(person_id)
+        self._read.setdefault(person_id, row.updated_at if row is not None else None)
         return dict(row.data) if row is not None else {}
 
     def put(self, person_id: int, data: dict) -> None:
-        row = self.session.get(ChatStateRow, person_id) or ChatStateRow(person_id=person_id)
+        if self.deferring:
+            if person_id not in self._read:
+                self.get(person_id)
+            self.pending[person_id] = dict(data)
+            return
+        row = self._rows[person_id] = self._row(person_id) or ChatStateRow(person_id=person_id)
         row.data, row.updated_at = dict(data), utcnow()
         self.session.add(row)
         self.session.flush()
+
+    def write_deferred(self, connection: Connection) -> bool:
+        """Write the deferred states, each only over the row read; False if one was changed meanwhile."""
+        table, now = ChatStateRow.__table__, utcnow()
+        for person_id, data in self.pending.items():
+            read = self._read[person_id]
+            if read is None:
+                statement = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table).values(
+                    person_id=person_id, data=data, updated_at=now).on_conflict_do_nothing(index_elements=["person_id"])
+            else:
+                statement = sa.update(table).where(table.c.person_id == person_id, table.c.updated_at == read).values(
+                    data=data, updated_at=now)
+            if connection.execute(statement).rowcount != 1:
+                return False
+        return True

@@ -330,27 +330,17 @@ class SnapshotRow(SQLModel, table=True):
     reason: Optional[str] = None
 
 
-class HandledUpdateRow(SQLModel, table=True):
-    """An update taken through the webhook and handled: a platform that sends it again (it got no 200 in
-    time) or a second process that got it too finds it here and does not apply it twice. Rows older than
-    a day are pruned (storage/handled_updates.py)."""
-
-    __tablename__ = "handled_update"
-    channel: str = Field(max_length=16, primary_key=True)
-    update_id: str = Field(max_length=64, primary_key=True)
-    handled_at: datetime = _when(index=True)
-
-
 class InboxRow(SQLModel, table=True):
-    """An update as fetched from a channel, stored before the polling offset confirms it and marked once
-    handled, so a process killed in between handles it after its restart. Migration 0013; the repository is
-    storage/inbox.py."""
+    """An update of a channel and whether it was handled: a polled update is stored as fetched, before the
+    polling offset confirms it, so a process killed in between handles it after its restart; a webhook update
+    is recorded once handled, so a copy the platform sends again (to this process or another) is not applied
+    twice. Migrations 0013 and 0014; the repository is storage/inbox.py."""
 
     __tablename__ = "inbox"
     __table_args__ = (sa.UniqueConstraint("channel", "update_id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     channel: str = Field(default="telegram", max_length=16)
-    update_id: int = Field(sa_type=sa.BigInteger)
+    update_id: str = Field(max_length=64)  # Telegram's update_id in decimal, Zalo's message_id
     payload: dict = _json()
     received_at: datetime = _when()
     handled_at: Optional[datetime] = _when(nullable=True, index=True)

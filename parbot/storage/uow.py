@@ -78,6 +78,35 @@ def _plain(session: Session, table: type, *where: sa.ColumnElement[bool], order_
     return list(session.connection().execute(query if order_by is None else query.order_by(order_by)))
 
 
+_WRITES = "parbot_writes"  # Connection.info: statements that may have changed data, counted
+_READS = "parbot_reads"  # Session.info: reads of the current transaction -> (writes counted then, value)
+
+
+@sa.event.listens_for(Engine, "before_cursor_execute")
+def _count_writes(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001 - DBAPI
+    if not statement.startswith("SELECT"):  # a write, a savepoint's rollback: what was read may have changed
+        conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_reads(session: Session, transaction: object) -> None:
+    session.info.pop(_READS, None)  # the next transaction sees what others committed meanwhile
+
+
+def _memo(session: Session, key: Hashable, read: Callable[[], object]) -> object:
+    """A read repeated within one transaction (a turn's services each read the unit, its stage, answers and
+    evidence) is taken again only if the transaction wrote since; values are immutable or copied by callers."""
+    session.flush()  # pending changes count as writes, as the read's own autoflush would make them
+    connection = session.connection()
+    reads = session.info.setdefault(_READS, {})
+    hit = reads.get(key)
+    if hit is not None and hit[0] == connection.info.get(_WRITES, 0):
+        return hit[1]
+    value = read()
+    reads[key] = (connection.info.get(_WRITES, 0), value)
+    return value
+
+
 class _Repo:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -141,7 +170,8 @@ class SqlUnits(_Repo):
     """Units are versioned by year: ``get`` and ``list`` with a year give the version valid that year."""
 
     def versions(self, code: str) -> list[Unit]:
-        return [_unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from)]
+        return list(_memo(self.session, ("unit", code), lambda: tuple(  # type: ignore[arg-type]
+            _unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from))))
 
     def get(self, code: str, year: int | None = None) -> Unit | None:
         versions = self.versions(code)
@@ -464,8 +494,10 @@ class SqlAnswers(_Repo):
 
     def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
         """Read on every turn (the unit's overview): Core rows, no ORM objects to build and track."""
-        rows = _plain(self.session, AnswerRow, AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code)
-        return {r.item_code: _answer(r) for r in rows}
+        def read() -> dict[str, Answer]:
+            rows = _plain(self.session, AnswerRow, AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code)
+            return {r.item_code: _answer(r) for r in rows}
+        return dict(_memo(self.session, ("answers", period_id, unit_code), read))  # type: ignore[call-overload]
 
     def for_period(self, period_id: int) -> list[Answer]:
         return [_answer(r) for r in self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id))]
@@ -504,9 +536,9 @@ class SqlEvidence(_Repo):
 
     def for_unit(self, period_id: int, unit_code: str) -> list[Evidence]:
         """Read on every turn (the unit's overview), as answers are."""
-        rows = _plain(self.session, EvidenceRow, EvidenceRow.period_id == period_id, EvidenceRow.unit_code == unit_code,
-                      order_by=EvidenceRow.id)
-        return [_evidence(r) for r in rows]
+        return list(_memo(self.session, ("evidence", period_id, unit_code), lambda: tuple(  # type: ignore[arg-type]
+            _evidence(r) for r in _plain(self.session, EvidenceRow, EvidenceRow.period_id == period_id,
+                                         EvidenceRow.unit_code == unit_code, order_by=EvidenceRow.id))))
 
     def for_period(self, period_id: int) -> list[Evidence]:
         rows = self.session.exec(select(EvidenceRow).where(EvidenceRow.period_id == period_id).order_by(EvidenceRow.id))
@@ -528,13 +560,17 @@ class SqlStages(_Repo):
         there is a row to lock): read-modify-write paths of one unit run one after another on PostgreSQL.
         SQLite needs nothing more: its write transactions already run one at a time."""
         if for_update and self.session.get_bind().dialect.name == "postgresql":
+            # Never memoized, and its INSERT counts as a write: what was read before the lock is read again.
             statement = pg_insert(UnitStageRow).values(period_id=period_id, unit_code=unit_code, state={})
             self.session.execute(statement.on_conflict_do_nothing(index_elements=["period_id", "unit_code"]))
             row = self.session.get(UnitStageRow, (period_id, unit_code), with_for_update=True,
                                    populate_existing=True)
-        else:
+            return UnitStage(unit_code=unit_code) if row is None else _stage(row)
+
+        def read() -> UnitStage:
             row = self.session.get(UnitStageRow, (period_id, unit_code))
-        return UnitStage(unit_code=unit_code) if row is None else _stage(row)
+            return UnitStage(unit_code=unit_code) if row is None else _stage(row)
+        return _memo(self.session, ("stage", period_id, unit_code), read)  # type: ignore[return-value]
 
     def put(self, period_id: int, stage: UnitStage) -> None:
         row = self.session.get(UnitStageRow, (period_id, stage.unit_code)) or UnitStageRow(
@@ -597,6 +633,7 @@ class SqlUnitOfWork:
             self.session = Session(bind, expire_on_commit=False)
             for name, factory in self.repositories.items():
                 setattr(self, name, factory(self.session))
+            self.chat_states.deferring = self._reader
         self._depth += 1
         return self
 
@@ -613,10 +650,32 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self.session is not None
-        if self._depth == 1:
-            self.session.commit()
-        else:
+        if self._depth != 1:
             self.session.flush()
+        elif self._reader and self.chat_states.pending:
+            self._commit_reader()
+        else:
+            self.session.commit()
+
+    def _commit_reader(self) -> None:
+        """A reader that moved its chat state: written in its own transaction if SQLite lets it take the write
+        lock; else another writer committed since the turn read, the transaction is left (it wrote nothing:
+        a write would have taken the lock) and the state is written in a short one of its own, over the row
+        the turn read. Only if that row changed meanwhile does the turn re-run (WriteConflict)."""
+        self.session.flush()  # what else it wrote: a conflict there re-runs the turn as a writer
+        try:
+            written = self.chat_states.write_deferred(self.session.connection())
+        except sa.exc.OperationalError as exc:
+            if "locked" not in str(exc.orig):
+                raise
+            self.session.rollback()
+            with self.engine.begin() as connection:
+                if not self.chat_states.write_deferred(connection):
+                    raise WriteConflict() from None
+            return
+        if not written:
+            raise WriteConflict()
+        self.session.commit()
 
     def rollback(self) -> None:
         assert self.session is not None

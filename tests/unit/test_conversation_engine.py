@@ -176,30 +176,49 @@ def test_a_read_only_turn_runs_while_another_writer_holds_the_lock(sqlite_url, t
     assert t("button.submit", "vi") in [o.label for o in replies[0].screens[0].options]
 
 
-def test_a_reader_overtaken_by_another_writer_is_run_again_as_a_writer(sqlite_url, tmp_path):
-    """Opening an item moves the chat state: the reader turn must write, and if another writer committed
-    since it began reading, SQLite refuses the upgrade; the turn is run again, as a writer, and succeeds."""
+def _overtaken_press(sqlite_url, tmp_path, change: str):
+    """Opens item 1.1.4 (a reader turn that moves the chat state) while, at its first write, another
+    connection commits ``change`` at once, so SQLite refuses the reader's upgrade. Returns the
+    kinds of the transactions begun for the turn (True: reader)."""
     engine = make_engine(sqlite_url)
     upgrade(engine)
     world = _world(engine, tmp_path)
     tag = option(world(Command("assess")), "ar", last=0)[:4]
     other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     overtaken: list[bool] = []
+    readers: list[bool] = []
 
     def writer_first(conn, cursor, statement, parameters, context, executemany):
         if conn.get_execution_options().get(READER_OPTION) and statement.startswith(("INSERT", "UPDATE")) \
                 and not overtaken:
             overtaken.append(True)
-            other.execute("UPDATE person SET username = 'overtaker'")  # a real change, committed at once
+            other.execute(change)  # a real change, committed at once
 
     sa.event.listen(engine, "before_cursor_execute", writer_first)
+    sa.event.listen(engine, "begin", lambda conn: readers.append(bool(conn.get_execution_options().get(READER_OPTION))))
     try:
         reply = world(Press(f"{tag}:i:X1:3"))
+        turn = list(readers)
     finally:
         other.close()
         engine.dispose()
     assert overtaken and "1.1.4. " in reply.screens[0].text
     assert world.state().slot == 3 and world.state().awaiting is Awaiting.INPUT
+    return turn
+
+
+def test_a_reader_overtaken_by_another_writer_writes_its_chat_state_alone(sqlite_url, tmp_path):
+    """The overtaken turn wrote nothing but its chat state, so it is not run again: the state is written in
+    a short transaction of its own, over the row it read."""
+    readers = _overtaken_press(sqlite_url, tmp_path, "UPDATE person SET username = 'overtaker'")
+    assert readers == [True, False], "one reading turn, then the chat state's own write; no second turn"
+
+
+def test_a_reader_whose_chat_state_changed_meanwhile_is_run_again_as_a_writer(sqlite_url, tmp_path):
+    """If what changed is the chat state the turn read (another process moved it), writing over it would lose
+    that change: the turn is run again as a writer, from the state as it now is."""
+    readers = _overtaken_press(sqlite_url, tmp_path, "UPDATE chat_state SET updated_at = '2000-01-01 00:00:00'")
+    assert readers == [True, False, False], "the reading turn, the refused state write, the turn as a writer"
 
 
 def test_an_edited_count_replaces_the_one_awaited_and_other_edits_change_nothing(chat):
