@@ -253,7 +253,7 @@ class DemoRound:
             for moment in moments:
                 self.clock.set(moment)
                 await jobs.run_sweep()
-                await self.drain()
+                await self.drain(self.clock)
                 advance(1)
                 if moment is moments[0]:  # the first late unit's officer adds Zalo, to be reminded there too
                     await self.add_zalo(self.cast.officers[late[0]])
@@ -264,7 +264,7 @@ class DemoRound:
                 if n:  # the second one only after the deadline-day reminder
                     self.clock.set(vn(2021, 1, 15, 8, 0, 30))
                     await jobs.run_sweep()
-                    await self.drain()
+                    await self.drain(self.clock)
                     self.clock.set(vn(2021, 1, 15, 10, 0))
                 reminder = next(m for m in reversed(officer.user.bot_messages()) if (m.text or "").startswith("⏰"))
                 await officer.press(callback_data=reminder.inline_keyboard[0][0]["callback_data"])
@@ -272,7 +272,7 @@ class DemoRound:
                 await officer.work()
                 if not n:  # one file through the signed web link (what a Zalo chat cannot carry)
                     await self.upload_by_link(officer)
-                    await self.drain()
+                    await self.drain(self.clock)
                 await officer.submit()
                 advance(1)
         await stop_jobs(jobs)
@@ -467,10 +467,11 @@ class DemoRound:
                                                    if m.kind == "photo")
         self.report.note(f"{on_zalo} biểu đồ tới Zalo: ảnh do parbot phục vụ qua liên kết ký số, Zalo tải về.")
 
-    async def drain(self) -> None:
+    async def drain(self, now: Callable[[], datetime] = utc_now) -> None:
         """Run the outbox sender until every due row is handled (one row per chat per round, as it paces
-        chats). It reads the wall clock: every row the demo queued is dated on the demo's past calendar."""
-        jobs = ReminderJobs(self.engine, self.application.bot, self.settings, now=utc_now)
+        chats). By default it reads the wall clock: every row the demo queued is dated on the demo's past
+        calendar; reminders are sent on the demo's clock (the sender drops a reminder past its deadline)."""
+        jobs = ReminderJobs(self.engine, self.application.bot, self.settings, now=now)
         for _ in range(50):
             await jobs.run_sender()
             with self.uow() as uow:

@@ -133,6 +133,7 @@ async def test_a_zalo_officer_receives_the_chart_summary_as_a_photo_parbot_serve
     from aiohttp import web
 
     from parbot.bot.deps import Deps
+    from parbot.bot.outbox_kinds import RENDERERS
     from parbot.bot.sender import channel_senders
     from parbot.bot.web.app import build_app
     from parbot.bot.zalo.client import ZaloClient, ZaloError
@@ -162,7 +163,8 @@ async def test_a_zalo_officer_receives_the_chart_summary_as_a_photo_parbot_serve
             client = ZaloClient(zalo.token, api_base=zalo.base_url)
             fill(uow)
             pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
-            (sender,) = [s for s in channel_senders(engine, settings, None, client) if s.channel == "zalo"]
+            (sender,) = [s for s in channel_senders(engine, settings, None, client, renderers=RENDERERS)
+                         if s.channel == "zalo"]
             assert await sender.drain() == 1
             (photo,) = [m for m in user.received if m.kind == "photo"]
             assert photo.photo_url.startswith(f"{public}/l/chart/")
