@@ -304,7 +304,8 @@ def _label(column: str, short: bool) -> str:
 def _print_tables(period, tables, wide: bool) -> None:
     """The ranking as fits the terminal: every column with full names (--wide); from NARROW columns a table
     with short headers and wrapped names when it fits without cutting a number; else one unit per
-    paragraph. Every view shows the CSV's very strings."""
+    paragraph. Every view shows the CSV's very numbers; why a unit is left out reads in words (the CSV keeps
+    its code for scripts)."""
     import shutil
 
     from rich import box
@@ -315,7 +316,7 @@ def _print_tables(period, tables, wide: bool) -> None:
     for b, header, rows in tables:
         title = say("sheets.results.title", block=b.block_name, year=period.year,
                   average=_index(b.average_index))
-        cells = [[str(_render(v)) for v in r] for r in rows]
+        cells = [[_cell(h, v) for h, v in zip(header, r)] for r in rows]
         areas = [a for a in period.criteria_for(b.block).areas if f"area_{a.code}" in header]
         legend = say("sheets.results.legend", areas="; ".join(f"{a.code} = {a.short or a.name}" for a in areas))
         table = Table(title=title, caption=None if wide else legend, box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD)
@@ -340,6 +341,12 @@ def _print_tables(period, tables, wide: bool) -> None:
                 for line in _pack(fields, width - 3):
                     console.print("   " + line, markup=False, width=width, soft_wrap=False)
             console.print(legend, width=width, markup=False, soft_wrap=False)
+
+
+def _cell(column: str, value: object) -> str:
+    if column == "excluded" and value:
+        return say(f"report.label.excluded_{value}")
+    return str(_render(value))
 
 
 def _pack(fields: list[str], width: int) -> list[str]:
