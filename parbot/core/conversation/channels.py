@@ -7,11 +7,10 @@ from ...i18n import when
 from ..errors import DomainError
 from ..services import channels as svc
 from ..services.assessment import current_tag
-from .callbacks import Callback, MalformedCallback, encode, register_verbs
+from .callbacks import Callback, MalformedCallback, encode
 from .screen import Option
 from .turn import Turn
 
-register_verbs({"kn": 1})  # choose: t (Telegram), z (Zalo), b (both)
 CHOICES = {"t": ("telegram",), "z": ("zalo",), "b": ("telegram", "zalo")}
 WRITING_VERBS = frozenset({"kn"})
 
