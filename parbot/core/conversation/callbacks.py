@@ -45,7 +45,7 @@ VERBS: dict[str, int] = {
     "pe": 2,   # re-send the evidence files (the transport sends them: bot/handlers/appraise.py): unit, item
     "xl": 1,   # the items a unit may explain: unit
     "xi": 2,   # explain an item: unit, item
-    # where reminders go (core/conversation/channels.py)
+    # where a person's notices go (core/conversation/channels.py)
     "kn": 1,   # choose: t (Telegram), z (Zalo), b (both)
 }
 
