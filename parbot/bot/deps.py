@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy.engine import Engine
@@ -36,7 +36,8 @@ class Deps:
         """What a conversation turn needs from this process, as of now."""
         settings = self.settings
         return Env(now=self.now(), tz=settings.timezone, store=self.store, admin_contact=settings.admin_contact,
-                   link_key=self.link_secret())
+                   link_key=self.link_secret(), public_url=settings.public_url,
+                   link_ttl=timedelta(hours=settings.link_ttl_hours))
 
     def link_secret(self) -> str | None:
         """PARBOT_LINK_SECRET, which signs web links and account codes (None: not configured)."""

@@ -23,8 +23,10 @@ def markup(screen: Screen) -> InlineKeyboardMarkup | None:
 
 
 def messages(screen: Screen) -> list[str]:
-    """The screen's text in messages within Telegram's limit; the keyboard goes on the last one."""
-    return split_within(screen.blocks, MessageLimit.MAX_TEXT_LENGTH) or [""]
+    """The screen's text in messages within Telegram's limit; the keyboard goes on the last one. A web link
+    (an item's full rules) is always offered, as a line: the alternative to reading it in the chat."""
+    blocks = screen.blocks + ((screen.link.text,) if screen.link else ())
+    return split_within(blocks, MessageLimit.MAX_TEXT_LENGTH) or [""]
 
 
 async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:

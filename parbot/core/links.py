@@ -65,6 +65,11 @@ def sign(claims: LinkClaims, key: str | None) -> str:
     return f"{body}.{_mac(_check_key(key), body)}"
 
 
+def url(public_url: str, purpose: str, token: str) -> str:
+    """Where parbot's web pages (parbot.bot.web) serve a link of ``purpose``."""
+    return f"{public_url.rstrip('/')}/l/{purpose}/{token}"
+
+
 def verify(token: str, key: str | None, *, purpose: str, now: datetime) -> LinkClaims:
     """The claims of a genuine, unexpired link made for ``purpose``; DomainError ``link.invalid`` or
     ``link.expired`` otherwise (a tampered link and a foreign one answer alike)."""

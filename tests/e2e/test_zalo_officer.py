@@ -215,6 +215,34 @@ async def test_officer_completes_the_shipped_set_on_zalo_with_a_photo_and_a_link
     assert all(len(m.text) <= 2000 for m in officer.user.received)
 
 
+RULES = re.compile(r"https?://\S+/l/rules/\S+")
+
+
+async def test_a_shortened_item_screen_on_zalo_comes_with_its_full_rules_link(zalo, engine):
+    """An explanation longer than the chat shows cuts the item's screen: the bot sends the rules page's link
+    (saying what it is), and the page answers with the item's title and the whole explanation."""
+    server, runner = zalo
+    with SqlUnitOfWork(engine) as uow:
+        criteria = uow.periods.current().criteria_for("so")
+    item = next(i for i in sequence(criteria) if i.evidence == "required")
+    officer = Officer(server, runner, "zalo-7002", "Hoa")
+    await officer.say(invite(engine, "officer", "SNV"))
+    await officer.say("1")
+    assert shown_item(type("M", (), {"text": officer.screen()}), set(criteria.items)) == item.code
+    plain = await answer(officer, item)
+    assert not RULES.search(lines_of(plain)), "an item screen that fits is not followed by the rules link"
+    await officer.choose(t("button.explanation", "vi"))
+    why = "Biên bản họp ngày 12/3 <ghi rõ> " + "đã gửi kèm theo công văn của Sở, " * 15
+    texts = await officer.say(why)
+    link = RULES.search(lines_of(texts))
+    assert link and "Xem đầy đủ quy tắc chấm" in lines_of(texts)
+    assert all(len(text) <= 2000 for text in texts)
+    async with aiohttp.ClientSession() as session, session.get(link.group(0)) as page:
+        html = await page.text()
+    assert page.status == 200 and f"{item.code}. {item.name}" in html
+    assert "&lt;ghi rõ&gt;" in html and why.strip()[-20:] in html
+
+
 async def test_strangers_codes_commands_and_stickers_get_clear_answers(zalo, engine):
     server, runner = zalo
     stranger = Officer(server, runner, "zalo-9", "Khách")

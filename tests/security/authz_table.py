@@ -182,7 +182,11 @@ ZALO_TABLE: list[Entry] = [
 # each: only the person's own link for their unit and an item of its set, unexpired, while they are a member
 # and before the deadline, gets through; every other is refused (403, the reason in words) with nothing
 # written. "replayed" is the own link's upload sent again once saved: answered, nothing new written.
-LINK_PAGES = {("GET", "/l/evidence/{token}"), ("POST", "/l/evidence/{token}")}
+LINK_PAGES = {("GET", "/l/evidence/{token}"), ("POST", "/l/evidence/{token}"), ("GET", "/l/rules/{token}")}
 LINK_CASES = ("own", "replayed", "tampered", "other_person", "other_unit", "other_item", "other_purpose",
               "expired", "removed", "after_deadline")
-LINK_ALLOWED = frozenset({"own", "replayed"})
+# the purpose each page's links are signed for
+LINK_PURPOSES = {"/l/evidence/{token}": "evidence", "/l/rules/{token}": "rules"}
+LINK_ALLOWED = {"/l/evidence/{token}": frozenset({"own", "replayed"}),
+                # reading the rules writes nothing and is no less useful once the deadline has passed
+                "/l/rules/{token}": frozenset({"own", "replayed", "after_deadline"})}

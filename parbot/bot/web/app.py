@@ -1,5 +1,5 @@
-"""aiohttp pages for what a chat cannot carry: a phone-sized evidence upload form behind a signed link,
-and /healthz for the operator. Pages are Vietnamese (the person's language when known); every text is
+"""aiohttp pages for what a chat cannot carry, behind signed links: a phone-sized evidence upload form and
+an item's full rules; and /healthz for the operator. Pages are Vietnamese (the person's language when known); every text is
 escaped; errors are the catalog's message, never a traceback."""
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from aiohttp import web
 from sqlalchemy import text
 
 from parbot.bot.deps import Deps
+from parbot.core.conversation import views
 from parbot.core.errors import DomainError
+from parbot.core.links import url as link_url
 from parbot.core.services import assessment
 from parbot.core.services import links as link_svc
 from parbot.i18n import error_text, t
@@ -29,7 +31,8 @@ UPLOAD_LIMIT = assessment.DOWNLOAD_LIMIT + 64 * 1024  # the file and the form ar
 _PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:1rem auto;padding:0 1rem;line-height:1.5}}
-input,button{{font-size:1.1rem;width:100%;margin:.5rem 0;padding:.6rem}}.err{{color:#a00}}.ok{{color:#070}}</style>
+input,button{{font-size:1.1rem;width:100%;margin:.5rem 0;padding:.6rem}}.err{{color:#a00}}.ok{{color:#070}}
+.text{{white-space:pre-wrap}}</style>
 </head><body><h1>{title}</h1>{body}</body></html>"""
 
 
@@ -42,11 +45,11 @@ def _lang(request: web.Request) -> str:
     return "en" if request.query.get("lang") == "en" else request.app[DEPS_KEY].settings.language
 
 
-def _refused(request: web.Request, error: DomainError) -> web.Response:
+def _refused(request: web.Request, error: DomainError, title: str = "web.evidence.title") -> web.Response:
     lang = _lang(request)
     deps = request.app[DEPS_KEY]
     message = html.escape(error_text(error, lang, deps.settings.timezone))
-    return _page(t("web.evidence.title", lang), f'<p class="err">{message}</p>', lang, status=403)
+    return _page(t(title, lang), f'<p class="err">{message}</p>', lang, status=403)
 
 
 def _form(view: assessment.ItemView, lang: str, note: str = "") -> str:
@@ -83,6 +86,41 @@ async def evidence_upload(request: web.Request) -> web.Response:
         return _refused(request, error)
     note = t("web.evidence.saved" if added else "web.evidence.duplicate", lang, name=name)
     return _page(t("web.evidence.title", lang), _form(view, lang, f'<p class="ok">{html.escape(note)}</p>'), lang)
+
+
+def _rules(view: assessment.ItemView, lang: str) -> str:
+    """The item as the chat explains it, uncut: rule, guidance, evidence asked for, the unit's answer."""
+    item, ws, answer = view.item, view.ws, view.answer
+
+    def p(text: str, css: str = "text") -> str:
+        return f'<p class="{css}">{html.escape(text)}</p>'
+
+    parts = [p(views.header(ws, lang)), f"<h2>{html.escape(f'{item.code}. {item.label(lang)}')}</h2>"]
+    if item.prompt(lang) != item.label(lang):
+        parts.append(p(f"❓ {item.prompt(lang)}"))
+    parts += [p(t("assess.item.maximum", lang, maximum=views.num(item.maximum, lang))),
+              p(t("assess.item.scoring", lang, how=item.rule.describe(item.maximum, ws.unit.block, lang)))]
+    if item.guidance:
+        parts.append(p(t("assess.item.guidance", lang, guidance=item.guidance)))
+    parts.append(p(t(f"web.rules.evidence.{item.evidence}", lang)))
+    parts.append(p(views.answer_line(item, answer, lang)))
+    if view.evidence:
+        names = ", ".join(e.file_name or e.reference or t("assess.evidence.photo", lang) for e in view.evidence)
+        parts.append(p(t("assess.item.evidence", lang, count=len(view.evidence), names=names)))
+    if answer is not None and answer.explanation:
+        parts.append(p(t("assess.item.explanation", lang, explanation=answer.explanation)))
+    return "".join(parts)
+
+
+async def rules_page(request: web.Request) -> web.Response:
+    """An item's full rules, read-only: for a person who may still view the unit (after the deadline too)."""
+    deps, lang = request.app[DEPS_KEY], _lang(request)
+    try:
+        view = await asyncio.to_thread(link_svc.rules_view, deps.uow(), key=deps.link_secret(),
+                                       token=request.match_info["token"], now=deps.now())
+    except DomainError as error:
+        return _refused(request, error, "web.rules.title")
+    return _page(t("web.rules.title", lang), _rules(view, lang), lang)
 
 
 async def chart_image(request: web.Request) -> web.Response:
@@ -124,7 +162,7 @@ class ChartLinks:
         blob = self.store.put(png)
         token = link_svc.chart_token(key=self.key, person_id=person_id, unit_code=unit_code, sha256=blob.sha256,
                                      now=now, ttl=self.ttl)
-        return f"{self.public_url}/l/chart/{token}"
+        return link_url(self.public_url, "chart", token)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -155,6 +193,7 @@ def add_routes(app: web.Application, deps: Deps, *, health: bool = True) -> None
     app.router.add_get("/l/evidence/{token}", evidence_page)
     app.router.add_post("/l/evidence/{token}", evidence_upload)
     app.router.add_get("/l/chart/{token}", chart_image)
+    app.router.add_get("/l/rules/{token}", rules_page)
     if health:
         app.router.add_get("/healthz", healthz)
 

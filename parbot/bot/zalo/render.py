@@ -57,8 +57,10 @@ def render_screen(screen: Screen, lang: str) -> Rendered:
         if words:
             hint = f"{hint}, {t('zalo.reply.words', lang, words=', '.join(words))}"
         lines.append(hint)
-    blocks = [b for b in screen.blocks if b] + (["\n".join(lines)] if lines else [])
-    return Rendered(split(blocks), choices)
+    blocks = [b for b in screen.blocks if b]
+    if screen.link and (screen.link.shortened or len(split(blocks)) > 1):
+        blocks.append(screen.link.text)  # the chat could not carry it whole in one text: the page does
+    return Rendered(split(blocks + (["\n".join(lines)] if lines else [])), choices)
 
 
 def render_reply(reply: Reply, lang: str) -> Rendered:

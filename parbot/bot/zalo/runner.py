@@ -23,7 +23,7 @@ from ...core.conversation.screen import Expects, Screen
 from ...core.conversation.state import ChatState
 from ...core.errors import DomainError
 from ...core.permissions import Caller
-from ...core.links import ACCOUNT_CODE
+from ...core.links import ACCOUNT_CODE, url
 from ...core.services import assessment, channels, links, people
 from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
 from ...i18n import error_text, language, t
@@ -210,7 +210,7 @@ class ZaloBot:
         except DomainError as error:  # e.g. the deadline passed meanwhile: the screen said what matters
             log.info("no upload link: %s", error.code)
             return None
-        return t("zalo.evidence_link", lang, url=f"{settings.public_url.rstrip('/')}/l/evidence/{token}")
+        return t("zalo.evidence_link", lang, url=url(settings.public_url, "evidence", token))
 
     # -- polling --------------------------------------------------------------------------------------
 

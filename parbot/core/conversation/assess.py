@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from ...i18n import t
 from ..errors import DomainError
+from ..links import url
 from ..rules import AllOfRule, AnswerError, ChoiceRule, YesNoRule, parse_number
 from ..services import assessment as svc
+from ..services import links
 from ..services.assessment import DOWNLOAD_LIMIT, ItemView, Overview
 from . import views
 from .callbacks import Callback, MalformedCallback, encode
 from .events import Edit, Text, Upload
-from .screen import Expects, Option
+from .screen import Expects, Link, Option
 from .state import Awaiting, ChatState
 from .turn import Rows, Turn
 from .views import BUTTON_LIMIT, area_button, clip, typed
@@ -125,10 +127,24 @@ def show_item(turn: Turn, view: ItemView, *, mode: str = "answer", note: str | N
             prompt, awaiting = views.input_prompt(item, item.rule.inputs()[0].key, turn.lang), Awaiting.INPUT
         else:
             prompt = turn.t("assess.prompt.press")
-    text = views.item_text(view, turn.tz, turn.lang, note=note, prompt=prompt)
+    text, shortened = views.item_screen_text(view, turn.tz, turn.lang, note=note, prompt=prompt)
     turn.show(text, item_rows(view, turn.lang, held=held, next_slot=next_slot, review=review), new=new,
-              expects=_EXPECTS.get(awaiting))
+              expects=_EXPECTS.get(awaiting), link=_rules_link(turn, view, shortened))
     turn.state = ChatState(seen=turn.state.seen, unit=ws.unit.code, slot=item.position, awaiting=awaiting)
+
+
+def _rules_link(turn: Turn, view: ItemView, shortened: bool) -> Link | None:
+    """A signed link to the item's full rules page, for this person; None where links are not configured."""
+    env = turn.env
+    if not env.public_url or turn.identity.person is None:
+        return None
+    try:
+        token = links.rules_token(key=env.link_key, person_id=turn.person_id, unit_code=view.ws.unit.code,
+                                  item_code=view.item.code, now=turn.now, ttl=env.link_ttl)
+    except DomainError:  # no PARBOT_LINK_SECRET (or too short): the chat's text stands alone
+        return None
+    page = url(env.public_url, "rules", token) + ("?lang=en" if turn.lang == "en" else "")
+    return Link(turn.t("assess.item.rules_link", code=view.item.code, url=page), shortened)
 
 
 def show_review(turn: Turn, over: Overview, area: int | None = None, *, note: str | None = None,

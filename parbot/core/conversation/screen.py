@@ -34,12 +34,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A signed web page beside a screen (an item's full rules): a chat may not carry all of it."""
+    text: str               # says what the page is, with its URL
+    shortened: bool         # the screen's text was cut: a text-only channel must offer the page
+
+
+@dataclass(frozen=True)
 class Screen:
     blocks: tuple[str, ...]                         # paragraphs; renderers join and split them within limits
     rows: tuple[tuple[Option, ...], ...] = ()
     expects: Expects = Expects.NOTHING
     attachments: tuple[Attachment, ...] = ()
     replace: bool = True    # may replace the screen the pressed option was on (False: always a new message)
+    link: Link | None = None
 
     @property
     def text(self) -> str:

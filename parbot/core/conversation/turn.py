@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...i18n import error_text, t
@@ -10,7 +10,7 @@ from ..errors import DomainError
 from ..permissions import Caller
 from ..ports import UnitOfWork
 from ..services.people import Identity
-from .screen import Expects, Option, Screen
+from .screen import Expects, Link, Option, Screen
 from .state import ChatState
 
 Rows = list[list[Option]]
@@ -24,6 +24,8 @@ class Env:
     store: Any               # the evidence store: ``put(bytes) -> blob``
     admin_contact: str
     link_key: str | None = None  # PARBOT_LINK_SECRET: signs the codes that link another channel
+    public_url: str | None = None  # PARBOT_PUBLIC_URL: the base of signed web links (None: no links)
+    link_ttl: timedelta = timedelta(hours=72)  # PARBOT_LINK_TTL_HOURS
 
 
 class Turn:
@@ -59,11 +61,11 @@ class Turn:
         return error_text(error, self.lang, self.tz)
 
     def show(self, text: str, rows: Rows | None = None, *, new: bool = False,
-             expects: Expects | None = None) -> None:
+             expects: Expects | None = None, link: Link | None = None) -> None:
         """A screen that replaces the one the pressed option was on (``new``: always a new message)."""
         rows = rows or []
         self.screens.append(Screen(blocks=(text,), rows=tuple(tuple(r) for r in rows), replace=not new,
-                                   expects=expects or (Expects.PRESS if rows else Expects.NOTHING)))
+                                   expects=expects or (Expects.PRESS if rows else Expects.NOTHING), link=link))
 
     def send(self, text: str, rows: Rows | None = None, *, expects: Expects | None = None) -> None:
         self.show(text, rows, new=True, expects=expects)

@@ -58,6 +58,14 @@ def answer_text(item: Item, answer: Answer, lang: str) -> str:
     return next(num(v, lang) for v in value.values()) + unit
 
 
+def answer_line(item: Item, answer: Answer | None, lang: str) -> str:
+    """"Trả lời: … → n điểm" (or that there is none yet), on the item screen and the rules page."""
+    if answer is None:
+        return t("assess.item.unanswered", lang)
+    points = t("assess.answer.na_points", lang) if answer.not_applicable else num(answer.points, lang)
+    return t("assess.item.answer", lang, answer=answer_text(item, answer, lang), points=points)
+
+
 def deadline_text(ws: Workspace, tz: str, lang: str) -> str:
     """Days left, counted in Vietnam's calendar ("today" is the province's date, not the server's)."""
     zone = ZoneInfo(tz)
@@ -98,7 +106,16 @@ def area_button(over: Overview, index: int, lang: str) -> str:
     return clip(f"{mark} {area.code}. {label} · {progress.answered}/{progress.total}", BUTTON_LIMIT)
 
 
+EXPLANATION_LIMIT = 300
+
+
 def item_text(view: ItemView, tz: str, lang: str, *, note: str | None = None, prompt: str | None = None) -> str:
+    return item_screen_text(view, tz, lang, note=note, prompt=prompt)[0]
+
+
+def item_screen_text(view: ItemView, tz: str, lang: str, *, note: str | None = None,
+                     prompt: str | None = None) -> tuple[str, bool]:
+    """The item screen's text, and whether it was shortened to fit a chat (the rules page shows it all)."""
     ws, item, answer = view.ws, view.item, view.answer
     lines = []
     if note:
@@ -112,11 +129,7 @@ def item_text(view: ItemView, tz: str, lang: str, *, note: str | None = None, pr
     lines.append(t("assess.item.scoring", lang, how=item.rule.describe(item.maximum, ws.unit.block, lang)))
     if item.guidance:
         lines.append(t("assess.item.guidance", lang, guidance=item.guidance))
-    if answer is None:
-        lines.append(t("assess.item.unanswered", lang))
-    else:
-        points = t("assess.answer.na_points", lang) if answer.not_applicable else num(answer.points, lang)
-        lines.append(t("assess.item.answer", lang, answer=answer_text(item, answer, lang), points=points))
+    lines.append(answer_line(item, answer, lang))
     evidence = view.evidence
     if evidence:
         names = ", ".join(clip(e.file_name or e.reference or t("assess.evidence.photo", lang), 40) for e in evidence)
@@ -124,12 +137,14 @@ def item_text(view: ItemView, tz: str, lang: str, *, note: str | None = None, pr
     elif item.evidence == "required":
         lines.append(t("assess.item.evidence_required", lang))
     if answer is not None and answer.explanation:
-        lines.append(t("assess.item.explanation", lang, explanation=clip(answer.explanation, 300)))
+        lines.append(t("assess.item.explanation", lang, explanation=clip(answer.explanation, EXPLANATION_LIMIT)))
     if ws.read_only:
         lines.append(read_only_text(ws, tz, lang))
     elif prompt:
         lines += ["", prompt]
-    return clip("\n".join(lines), TEXT_LIMIT)
+    text = "\n".join(lines)
+    cut = len(text) > TEXT_LIMIT or bool(answer is not None and len(answer.explanation or "") > EXPLANATION_LIMIT)
+    return clip(text, TEXT_LIMIT), cut
 
 
 def input_prompt(item: Item, key: str, lang: str) -> str:

@@ -70,14 +70,33 @@ def open_link(uow: UnitOfWork, *, key: str | None, token: str, purpose: str, now
     return claims, caller
 
 
+def _linked_item(uow: UnitOfWork, *, key: str | None, token: str, purpose: str, now: datetime,
+                 action: Action) -> assessment.ItemView:
+    """The item a link names, as the person may still see it now (``action``: what they must still hold)."""
+    claims, caller = open_link(uow, key=key, token=token, purpose=purpose, now=now)
+    with uow:
+        ws = assessment._workspace(uow, caller, claims.unit_code, now, action)
+        item = assessment._item(ws, claims.item_code or "")
+        if action is Action.ASSESS:
+            assessment._writable(ws)
+        return assessment.view_from(assessment._overview(uow, ws), item)
+
+
 def evidence_form(uow: UnitOfWork, *, key: str | None, token: str, now: datetime) -> assessment.ItemView:
     """What the upload page shows; refused like the upload itself when the person may no longer add."""
-    claims, caller = open_link(uow, key=key, token=token, purpose="evidence", now=now)
-    with uow:
-        ws = assessment._workspace(uow, caller, claims.unit_code, now, Action.ASSESS)
-        item = assessment._item(ws, claims.item_code or "")
-        assessment._writable(ws)
-        return assessment.view_from(assessment._overview(uow, ws), item)
+    return _linked_item(uow, key=key, token=token, purpose="evidence", now=now, action=Action.ASSESS)
+
+
+def rules_token(*, key: str | None, person_id: int, unit_code: str, item_code: str, now: datetime,
+                ttl: timedelta) -> str:
+    """A link to an item's full rules for a person who is viewing the item (the screen checked the unit)."""
+    return sign(LinkClaims(purpose="rules", person_id=person_id, unit_code=unit_code, item_code=item_code,
+                           expires_at=now + ttl), key)
+
+
+def rules_view(uow: UnitOfWork, *, key: str | None, token: str, now: datetime) -> assessment.ItemView:
+    """The item behind a rules link, for a person who may still view the unit (read-only: no deadline)."""
+    return _linked_item(uow, key=key, token=token, purpose="rules", now=now, action=Action.VIEW_UNIT)
 
 
 def upload_evidence(uow: UnitOfWork, *, key: str | None, store: Any, token: str, data: bytes, file_name: str,
