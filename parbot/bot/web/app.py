@@ -7,6 +7,7 @@ import asyncio
 import html
 import logging
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote
@@ -60,14 +61,20 @@ def _form(view: assessment.ItemView, lang: str, note: str = "") -> str:
             f"<button type=\"submit\">{html.escape(t('web.evidence.send', lang))}</button></form>")
 
 
-async def evidence_page(request: web.Request) -> web.Response:
+async def _item_page(request: web.Request, open_view: Callable[..., assessment.ItemView], title: str,
+                     body: Callable[[assessment.ItemView, str], str]) -> web.Response:
+    """A page of one item behind a signed link: the view the link opens, or the refusal with its reason."""
     deps, lang = request.app[DEPS_KEY], _lang(request)
     try:
-        view = await asyncio.to_thread(link_svc.evidence_form, deps.uow(), key=deps.link_secret(),
+        view = await asyncio.to_thread(open_view, deps.uow(), key=deps.link_secret(),
                                        token=request.match_info["token"], now=deps.now())
     except DomainError as error:
-        return _refused(request, error)
-    return _page(t("web.evidence.title", lang), _form(view, lang), lang)
+        return _refused(request, error, title)
+    return _page(t(title, lang), body(view, lang), lang)
+
+
+async def evidence_page(request: web.Request) -> web.Response:
+    return await _item_page(request, link_svc.evidence_form, "web.evidence.title", _form)
 
 
 async def evidence_upload(request: web.Request) -> web.Response:
@@ -114,13 +121,7 @@ def _rules(view: assessment.ItemView, lang: str) -> str:
 
 async def rules_page(request: web.Request) -> web.Response:
     """An item's full rules, read-only: for a person who may still view the unit (after the deadline too)."""
-    deps, lang = request.app[DEPS_KEY], _lang(request)
-    try:
-        view = await asyncio.to_thread(link_svc.rules_view, deps.uow(), key=deps.link_secret(),
-                                       token=request.match_info["token"], now=deps.now())
-    except DomainError as error:
-        return _refused(request, error, "web.rules.title")
-    return _page(t("web.rules.title", lang), _rules(view, lang), lang)
+    return await _item_page(request, link_svc.rules_view, "web.rules.title", _rules)
 
 
 async def chart_image(request: web.Request) -> web.Response:
