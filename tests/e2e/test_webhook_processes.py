@@ -146,25 +146,30 @@ def reminder_due_now() -> tuple[ReminderPolicy, datetime]:
 
 
 class Balancer:
-    """The province's load balancer in front of the processes: deliveries go round robin, so one chat's
-    updates reach different processes, and every third one also reaches the next process at the same
-    moment (the platform sent it again, having no answer in time). It answers once all copies are."""
+    """The province's load balancer in front of the processes, without chat affinity: each chat's deliveries
+    go round robin from a different first process, so every chat's updates reach every process (a global
+    round robin would leave that to how the chats interleave), and every third one of a chat also reaches
+    the next process at the same moment (the platform sent it again, having no answer in time). It answers
+    once all copies are."""
 
     def __init__(self, ports: list[int]) -> None:
-        self.ports, self.deliveries, self.copies = ports, 0, 0
+        self.ports, self.copies = ports, 0
         self.statuses: list[int] = []
+        self.delivered: dict[str, int] = {}  # chat -> its deliveries so far
+        self.first: dict[str, int] = {}  # chat -> the index of the process its first update went to
         self.reached: dict[str, set[int]] = {}  # chat -> the processes its updates went to
 
     async def forward(self, request: web.Request) -> web.Response:
         body, headers = await request.read(), {k: v for k, v in request.headers.items()
                                                if k in (ZALO_SECRET_HEADER, "Content-Type")}
-        n = self.deliveries
-        self.deliveries += 1
-        targets = [self.ports[n % len(self.ports)]]
-        if n % 3 == 2:
-            targets.append(self.ports[(n + 1) % len(self.ports)])
-            self.copies += 1
         chat = json.loads(body)["message"]["chat"]["id"]
+        n = self.delivered.get(chat, 0)
+        self.delivered[chat] = n + 1
+        at = self.first.setdefault(chat, len(self.first)) + n
+        targets = [self.ports[at % len(self.ports)]]
+        if n % 3 == 2:
+            targets.append(self.ports[(at + 1) % len(self.ports)])
+            self.copies += 1
         self.reached.setdefault(chat, set()).update(targets)
         async with aiohttp.ClientSession() as session:
             async def post(port: int) -> int:
