@@ -40,11 +40,15 @@ options = Options()
 
 
 def lang() -> str:
-    """--lang, else PARBOT_LANGUAGE (environment, then .env), else Vietnamese. Read without building the
-    settings: `parbot --help` needs the language, and pydantic-settings alone costs more CPU than the whole
-    help; a wrong value falls back to Vietnamese, since the message saying so must be readable."""
-    if options.lang:
-        return options.lang
+    """--lang, else the configured language: resolved once per command (parbot.cli.localized), not per
+    message."""
+    return options.lang or configured_language()
+
+
+def configured_language() -> str:
+    """PARBOT_LANGUAGE (environment, then .env), else Vietnamese. Read without building the settings:
+    `parbot --help` needs the language, and pydantic-settings alone costs more CPU than the whole help; a
+    wrong value falls back to Vietnamese, since the message saying so must be readable."""
     value = os.environ.get("PARBOT_LANGUAGE")
     if not value and os.path.isfile(".env"):
         from dotenv import dotenv_values

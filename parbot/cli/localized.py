@@ -21,7 +21,7 @@ from typer._click.exceptions import (ClickException, MissingParameter, NoArgsIsH
 from typer._click.formatting import HelpFormatter
 from typer.core import TyperCommand, TyperGroup
 
-from .common import err_console, lang, options, say
+from .common import configured_language, err_console, lang, options, say
 
 # The section titles Typer writes, by their English text (they reach the formatter as plain strings).
 HEADINGS = {"Usage": "cli.click.usage", "Options": "cli.click.options", "Commands": "cli.click.commands",
@@ -116,7 +116,7 @@ class Group(_Localized, TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001
         """Click's errors are shown here, in the chosen language, instead of by Typer (in English)."""
         args = list(sys.argv[1:] if args is None else args)
-        options.lang = _lang_option(args)
+        options.lang = _lang_option(args) or configured_language()  # once: every message reads it
         localize(self, lang())
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)

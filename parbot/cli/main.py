@@ -26,7 +26,8 @@ def main(lang: Optional[Lang] = typer.Option(None, "--lang"),
     # Before any command: what reaches stderr through logging (Python's last-resort handler included) is
     # redacted; `parbot bot run` adds the configured tokens when it sets logging up.
     install()
-    options.lang = lang.value if lang else None
+    if lang:  # the group's main resolved it already; Typer parsed the same option
+        options.lang = lang.value
     options.debug = debug
 
 
