@@ -41,7 +41,7 @@ def of_person(uow: UnitOfWork, person: Person) -> Channels:
     rows = {a.channel: a for a in uow.channel_accounts.of_person(person.id)}
     held = [c for c in CHANNELS if c in rows or (c == "telegram" and person.telegram_id is not None)]
     chosen = [c for c in held if c in rows and rows[c].notify]
-    if "telegram" in held and ("telegram" not in rows or not chosen) and "telegram" not in chosen:
+    if "telegram" in held and ("telegram" not in rows or not chosen):  # neither can have chosen Telegram
         chosen.insert(0, "telegram")
     return Channels(tuple(held), tuple(chosen))
 
