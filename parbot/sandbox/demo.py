@@ -33,6 +33,7 @@ from ..bot.jobs import ReminderJobs, utc_now
 from ..bot.web.app import build_app as link_pages
 from ..bot.zalo.runner import ZaloRunner
 from ..core.links import ACCOUNT_CODE
+from ..core.links import url as link_url
 from ..core.decimals import fmt, round_half_up
 from ..core.rules import YesNoRule
 from ..core.permissions import Caller
@@ -316,7 +317,7 @@ class DemoRound:
         form = aiohttp.FormData()
         form.add_field("file", evidence_pdf(officer.unit, f"{item.code} (web)"), filename=name,
                        content_type="application/pdf")
-        async with aiohttp.ClientSession() as http, http.post(f"{self.public_url}/l/evidence/{token}",
+        async with aiohttp.ClientSession() as http, http.post(link_url(self.public_url, "evidence", token),
                                                               data=form) as page:
             if page.status != 200 or name not in await page.text():
                 self.problems.append(f"the upload through a web link answered {page.status}")
