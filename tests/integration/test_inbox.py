@@ -47,14 +47,15 @@ def application(engine, fetched: list[list[dict]]):
 async def test_an_update_queued_twice_runs_once_and_its_mark_rides_on_the_next_fetch(engine):
     """While another update still runs, a handled update's mark waits for the next fetch's transaction."""
     app = application(engine, [[payload(101), payload(103, chat=6)], [payload(101), payload(102)]])
-    processor, runs, release = app.update_processor, Runs(), asyncio.Event()
+    processor, runs, running, release = app.update_processor, Runs(), asyncio.Event(), asyncio.Event()
     first, slow = await app.bot.get_updates()
 
     async def slow_handle() -> None:
+        running.set()
         await release.wait()
         runs.ids.append(103)
     other_chat = asyncio.create_task(processor.do_process_update(slow, slow_handle()))
-    await asyncio.sleep(0)  # 103 is running
+    await running.wait()  # 103 is running
     await processor.do_process_update(first, runs.handle(101))
     assert not handled(engine, 101)  # not yet: no transaction of its own while 103 runs
 
