@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..bot.deps import Deps
-from ..bot.jobs import ReminderJobs, utc_now
+from ..bot.jobs import ReminderJobs, stop_jobs, sweep, utc_now
 from ..bot.web.app import build_app as link_pages
 from ..bot.zalo.runner import ZaloRunner
 from ..core.links import ACCOUNT_CODE
@@ -244,17 +244,19 @@ class DemoRound:
         for key in ("answers", "files", "references", "not_applicable", "corrections", "typos", "ratios"):
             self.counts[key] = sum(o.counts[key] for o in self.cast.officers.values())
 
+    async def reminder_round(self) -> None:
+        """The sweep on the demo's clock, then the outbox drained: the bot's own sender runs beside, and the
+        drain waits for the rows it holds too, so no reminder lands in a chat while its officer is at work."""
+        await asyncio.to_thread(sweep, self.engine, self.settings, self.clock())
+        await self.drain(self.clock)
+
     async def reminders(self, late: list[str]) -> None:
-        # The bot's own sender runs beside this one: every round waits until the outbox is drained, rows the
-        # other sender holds included, so no reminder lands in a chat while its officer is at work.
-        jobs = ReminderJobs(self.engine, self.application.bot, self.settings, now=self.clock)
         moments = [vn(2021, 1, 8, 8, 0, 30), vn(2021, 1, 12, 8, 0, 30), vn(2021, 1, 14, 8, 0, 30)]
         with self.report.stage("Nhắc hạn: quét mỗi phút và gửi qua hàng đợi (outbox)", moments[0],
                                len(moments) + len(late)) as advance:
             for moment in moments:
                 self.clock.set(moment)
-                await jobs.run_sweep()
-                await self.drain(self.clock)
+                await self.reminder_round()
                 advance(1)
                 if moment is moments[0]:  # the first late unit's officer adds Zalo, to be reminded there too
                     await self.add_zalo(self.cast.officers[late[0]])
@@ -264,8 +266,7 @@ class DemoRound:
                 self.clock.set(vn(2021, 1, 14 + n, 10, 0))
                 if n:  # the second one only after the deadline-day reminder
                     self.clock.set(vn(2021, 1, 15, 8, 0, 30))
-                    await jobs.run_sweep()
-                    await self.drain(self.clock)
+                    await self.reminder_round()
                     self.clock.set(vn(2021, 1, 15, 10, 0))
                 reminder = next(m for m in reversed(officer.user.bot_messages()) if (m.text or "").startswith("⏰"))
                 await officer.press(callback_data=reminder.inline_keyboard[0][0]["callback_data"])
@@ -276,7 +277,6 @@ class DemoRound:
                     await self.drain(self.clock)
                 await officer.submit()
                 advance(1)
-        await stop_jobs(jobs)
         self._tally()
         reminded = sum(self._reminders(self.cast.officers[u].user) for u in late)
         escalated = sum(self._reminders(self.cast.leaders[u].user) for u in late)
@@ -600,12 +600,6 @@ class DemoRound:
         ranking = {b.block: [(u.rank, u.unit.code, fmt(round_half_up(u.index, 2))) for u in b.units] for b in blocks}
         self.engine.dispose()
         return DemoResult(self.folder, self.folder / "parbot.db", files, ranking, dict(self.counts), self.problems)
-
-
-async def stop_jobs(jobs: ReminderJobs) -> None:
-    jobs.shutdown()
-    if jobs.zalo is not None:
-        await jobs.zalo.close()
 
 
 def run_demo(folder: Path, seed: int, console: Console) -> DemoResult:
