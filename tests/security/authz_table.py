@@ -163,7 +163,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
 # The same engine behind typed commands, typed numbers (the options on view, kept in channel_choice) and typed
 # text or photos: the same permissions as on Telegram, so the entries are the engine's, taken from TABLE. What
 # Zalo does differently is said here. A group chat's messages are ignored (nothing visible, nothing written).
-ZALO_COMMANDS = ("start", "assess", "status", "appraise", "explain", "kenh", "nosuch")
+ZALO_COMMANDS = ("start", "assess", "status", "appraise", "explain", "kenh", "ranking", "result", "nosuch")
 ZALO_ALLOW = {
     # "/start" of a member opens /assess (a stranger is told whom to ask): the unit's people only.
     "command:start": UNIT_PEOPLE,

@@ -21,6 +21,7 @@ from parbot.core.conversation import assess as assess_flow
 from parbot.core.conversation import callbacks, engine, views
 from parbot.core.conversation import turn as engine_turn
 from parbot.core.conversation.state import ChatState
+from parbot.bot import report_replies
 from parbot.bot.handlers.common import Turn
 from parbot.bot.zalo import runner as zalo_runner
 from parbot.core.model import Evidence, UnitStage
@@ -308,11 +309,12 @@ def said(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(Turn, "t", record_text)
     monkeypatch.setattr(Turn, "error", record_error)
-    # The engine, its turn and flows, the screens (read-only notices among them) and the Zalo runner translate
-    # through i18n.t.
-    for module in (engine, engine_turn, assess_flow, appraise_flow, views, zalo_runner):
+    # The engine, its turn and flows, the screens (read-only notices among them), the Zalo runner and both
+    # channels' /ranking and /result (report_replies) translate through i18n.t.
+    for module in (engine, engine_turn, assess_flow, appraise_flow, views, zalo_runner, report_replies):
         monkeypatch.setattr(module, "t", recording(module.t))
-    monkeypatch.setattr(engine_turn, "error_text", recording_error(engine_turn.error_text))
+    for module in (engine_turn, report_replies):
+        monkeypatch.setattr(module, "error_text", recording_error(module.error_text))
     return keys
 
 

@@ -9,7 +9,8 @@ from bot_session import said  # noqa: F401 - a fixture
 from zalo_session import zalo_matrix_for  # noqa: F401 - a fixture
 
 from authz_table import OTHER, OWN, ROLES, TABLE, ZALO_COMMANDS, ZALO_TABLE
-from parbot.core.conversation import callbacks, engine
+from parbot.bot.zalo import runner
+from parbot.core.conversation import callbacks
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +32,7 @@ def test_the_zalo_table_covers_every_command_verb_and_input():
     """A command the engine takes, a verb an option can carry or a typed-input state added without a Zalo
     entry fails here."""
     keys = {e.key for e in ZALO_TABLE}
-    assert {f"command:{c}" for c in (*engine.COMMANDS, "start")} <= keys  # the runner's "/start" besides
+    assert {f"command:{c}" for c in (*runner.COMMANDS, "start")} <= keys  # the runner's "/start" besides
     assert {e.name for e in ZALO_TABLE if e.kind == "command"} == set(ZALO_COMMANDS)
     assert {e.name for e in ZALO_TABLE if e.kind == "verb"} == set(callbacks.VERBS)
     assert {e.key for e in TABLE if e.kind == "input"} <= keys

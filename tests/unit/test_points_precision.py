@@ -138,7 +138,7 @@ def test_the_documented_option_validates():
 
 
 def test_the_chat_result_shows_points_at_the_sets_precision():
-    from parbot.bot.handlers.reports import lost_text, result_caption
+    from parbot.bot.report_replies import lost_text, result_caption
     from parbot.core.services.reporting import UnitView
 
     crit = criteria()
@@ -147,7 +147,7 @@ def test_the_chat_result_shows_points_at_the_sets_precision():
                           with_items=True)
     view = UnitView(block=block, unit=block.units[0], key="k")
     assert "97,685/100" in result_caption(view, "vi")
-    assert any("58,345" in line and "1,655" in line for line in lost_text(view, "vi"))
+    assert any("58,345" in line and "1,655" in line for line in lost_text(view, "vi", 4096))
 
 
 def test_the_workbook_formats_points_at_the_sets_precision_and_the_index_at_two():

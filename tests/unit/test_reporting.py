@@ -9,7 +9,7 @@ import pytest
 from appraisal_fixtures import ADMIN, T0, YEAR, build  # noqa: E402
 from test_publication import fill  # noqa: E402
 
-from parbot.bot.handlers.reports import ChartCache, lost_text, ranking_caption  # noqa: E402
+from parbot.bot.report_replies import ChartCache, lost_text, ranking_caption  # noqa: E402
 from parbot.core.errors import DomainError, PermissionDenied  # noqa: E402
 from parbot.core.permissions import Caller, Grant, Role  # noqa: E402
 from parbot.core.services import publication as pub  # noqa: E402
@@ -41,7 +41,7 @@ def test_a_snapshot_replays_to_the_published_results_with_reasons(uow):
     assert pub.content_hash(pub.canonical(block)) == snapshot.content_hash
     view = reporting.unit_result(uow, caller=SNV_OFFICER, unit_code="SNV", year=YEAR)
     assert [(i.code, i.points, i.reason) for i in view.lost] == [("1.1", 1, "Thiếu tài liệu"), ("3.1.1", 1.5, None)]
-    text = "\n".join(lost_text(view, "vi"))
+    text = "\n".join(lost_text(view, "vi", 4096))
     assert "1.1" in text and "Lý do: Thiếu tài liệu" in text and "1.2" not in text
 
 

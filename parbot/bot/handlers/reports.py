@@ -1,106 +1,31 @@
 """/ranking [block], /result [unit], /progress, and the outbox renderers for published results.
 
-Charts render in a worker thread while the chat shows "sending photo…". They are deterministic, so they are
-cached by content: the key is the view's content hash (a snapshot's, or the live results'), the chart kind
-and the language — a new revision or a changed score simply makes a new key. The cache is a bounded LRU.
+What /ranking and /result answer is the channels' shared report_replies; here the charts go as photos, drawn
+in a worker thread while the chat shows "sending photo…". Progress changes with every answer and is never
+cached; the published blocks the outbox renderers rebuild from snapshots are.
 """
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 
-from cachetools import LRUCache
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, MessageLimit
 from telegram.ext import Application, CommandHandler
 
 from ...core.errors import DomainError
 from ...core.services import reporting
 from ...core.model import Snapshot
 from ...i18n import t
-from ...reports import charts, num
+from ...reports import charts
+from ..report_replies import CAPTION_LIMIT, ChartCache, Charts, Message, ranking_caption, ranking_charts, \
+    result_caption, summary_chart
+from ..report_replies import ranking as ranking_reply
+from ..report_replies import result as result_reply
 from ..sender import RenderContext, Rendered
 from .common import Turn, for_members
 from .onboarding import PRIVATE
 
-CAPTION_LIMIT = 1024
-TEXT_LIMIT = 4096
-CACHE_SIZE = 256  # charts (about 60-150 kB each): tens of MB at most
-
-
-class ChartCache:
-    """Bounded LRU of rendered charts by content key; thread-safe (renders run in worker threads)."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._cache: LRUCache = LRUCache(maxsize=size)
-        self._lock = threading.Lock()
-        self.renders = 0  # how many times a chart was actually drawn
-
-    def get(self, key: tuple, render: Callable[[], object]):
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-        value = render()
-        with self._lock:
-            self.renders += 1
-            self._cache[key] = value
-        return value
-
-
-CACHE = ChartCache()
 _BLOCKS = ChartCache(16)  # published blocks rebuilt from snapshots, for the outbox renderers
-
-
-def ranking_charts(view: reporting.RankingView, lang: str) -> list[bytes]:
-    return CACHE.get(("ranking", view.key, lang), lambda: charts.ranking_pngs(view.result, lang))
-
-
-def summary_chart(view: reporting.UnitView, lang: str) -> bytes:
-    return CACHE.get(("summary", view.key, view.unit.unit.code, lang),
-                     lambda: charts.unit_summary_png(view.unit, view.block, lang=lang))
-
-
-def ranking_caption(view: reporting.RankingView, lang: str) -> str:
-    block, units = view.result, view.result.units
-
-    def fmt(u) -> str:  # noqa: ANN001 - a ranked unit of the view
-        return f"{u.rank}. {u.unit.name} – {num(u.index, lang)}%"
-
-    top = "; ".join(fmt(u) for u in units[:3]) or "—"
-    bottom = "; ".join(fmt(u) for u in units[-3:]) if len(units) > 3 else "—"
-    caption = t("reports.ranking.caption", lang, year=block.year, block=block.block_name,
-                provisional="" if view.published else t("reports.provisional", lang),
-                average=num(block.average_index, lang), count=len(units), top=top, bottom=bottom)
-    return caption[:CAPTION_LIMIT]
-
-
-def result_caption(view: reporting.UnitView, lang: str) -> str:
-    u, places = view.unit, view.block.points_decimals  # points at the criteria set's precision
-    return t("reports.result.caption", lang, unit=u.unit.name, year=view.block.year, index=num(u.index, lang),
-             rank=u.rank, of=u.rank_of, classification=u.classification or "—",
-             total=num(u.total, lang, False, places), maximum=num(u.maximum, lang, False, places))[:CAPTION_LIMIT]
-
-
-def lost_text(view: reporting.UnitView, lang: str) -> list[str]:
-    """The lost items with the appraisers' reasons, split into messages within Telegram's limit."""
-    lost, places = view.lost, view.block.points_decimals
-    if not lost:
-        return [t("reports.result.no_lost", lang)]
-    lines = [t("reports.result.lost_header", lang)]
-    for item in lost:
-        taken = item.points if item.section == "deduction" else item.lost
-        lines.append(t("reports.result.lost_line", lang, code=item.code, name=item.name,
-                       points=num(item.points, lang, False, places),
-                       maximum=num(item.maximum, lang, False, places), lost=num(taken, lang, False, places)))
-        if item.reason:
-            lines.append(t("reports.result.reason", lang, reason=item.reason))
-    messages, current = [], ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > TEXT_LIMIT:
-            messages.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line[:TEXT_LIMIT]
-    return messages + [current]
 
 
 async def _photos(turn: Turn, render: Callable[[], list[bytes]], caption: str) -> None:
@@ -114,45 +39,24 @@ async def _photos(turn: Turn, render: Callable[[], list[bytes]], caption: str) -
                                           filename=f"chart-{n + 1}.png")
 
 
+async def _send(turn: Turn, messages: list[Message]) -> None:
+    for message in messages:
+        if isinstance(message, Charts):
+            await _photos(turn, message.draw, message.caption)
+        else:
+            await turn.send(message)
+
+
 @for_members
 async def ranking_command(turn: Turn) -> None:
-    try:
-        if turn.context.args:
-            view = await turn.run(reporting.ranking, caller=turn.caller, block=turn.context.args[0])
-            await _photos(turn, lambda: ranking_charts(view, turn.lang), ranking_caption(view, turn.lang))
-            return
-        views = await turn.run(reporting.visible_rankings, caller=turn.caller)
-    except DomainError as error:
-        await turn.send(turn.error(error))
-        return
-    if len(views) == 1:
-        await _photos(turn, lambda: ranking_charts(views[0], turn.lang), ranking_caption(views[0], turn.lang))
-    elif not views:
-        await turn.send(turn.t("reports.ranking.none"))
-    else:
-        lines = [turn.t("reports.ranking.choose")] + [
-            turn.t("reports.ranking.block_line", code=v.result.block, block=v.result.block_name,
-                   count=len(v.result.units), average=num(v.result.average_index, turn.lang),
-                   provisional="" if v.published else turn.t("reports.provisional")) for v in views]
-        await turn.send("\n".join(lines))
+    await _send(turn, await turn.run(ranking_reply, caller=turn.caller, args=turn.context.args or (), lang=turn.lang,
+                                     tz=turn.tz, limit=MessageLimit.MAX_TEXT_LENGTH))
 
 
 @for_members
 async def result_command(turn: Turn) -> None:
-    grants = turn.identity.grants
-    codes = list(turn.context.args[:1]) or reporting.own_units(grants)
-    if not codes:
-        await turn.send(turn.t("reports.ranking.choose"))
-        return
-    for code in codes:
-        try:
-            view = await turn.run(reporting.unit_result, caller=turn.caller, unit_code=code)
-        except DomainError as error:
-            await turn.send(turn.error(error))
-            continue
-        await _photos(turn, lambda: [summary_chart(view, turn.lang)], result_caption(view, turn.lang))
-        for text in lost_text(view, turn.lang):
-            await turn.send(text)
+    await _send(turn, await turn.run(result_reply, caller=turn.caller, args=turn.context.args or (), lang=turn.lang,
+                                     tz=turn.tz, limit=MessageLimit.MAX_TEXT_LENGTH))
 
 
 @for_members

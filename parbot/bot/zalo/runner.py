@@ -1,7 +1,8 @@
 """The Zalo channel: updates from getUpdates (or the webhook) become conversation events, the engine runs
 the turn in a worker thread, and its Screens go back as texts (render.py).
 
-- ``message.text.received``: "/assess", "/status" are commands; "/start CODE", or a code typed by someone
+- ``message.text.received``: the engine's commands ("/assess", "/status", …) and "/ranking", "/result"
+  (report_replies, charts sent as signed /l/chart/ URLs the platform fetches) are commands; "/start CODE", or a code typed by someone
   the bot does not know yet, accepts the invitation (the Zalo account is linked through channel_account);
   a typed number or word of the options on view is their Press; anything else is typed text.
 - ``message.image.received``: the photo (fetched from its URL) is an Upload, evidence for the item on view.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -27,15 +29,28 @@ from ...core.links import ACCOUNT_CODE, url
 from ...core.services import assessment, channels, links, people
 from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
 from ...i18n import error_text, language, t
+from .. import report_replies
 from ..deps import Deps
-from .client import POLL_TIMEOUT, ZaloClient, ZaloError
-from .render import press_of, render_reply
+from ..web.app import ChartLinks
+from .client import POLL_TIMEOUT, TEXT_LIMIT, ZaloClient, ZaloError
+from .render import press_of, render_reply, split
 
 log = logging.getLogger("parbot.zalo")
 
 CHANNEL = "zalo"
 CODE = re.compile(rf"^[{re.escape(CODE_ALPHABET)}]{{{CODE_LENGTH}}}$")
 BACKOFF_START, BACKOFF_CEILING = 1.0, 60.0
+COMMANDS = (*engine.COMMANDS, *report_replies.COMMANDS)  # typed on Zalo; "/start" besides
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A chart sent by URL (sendPhoto): the platform fetches it from parbot's /l/chart/ page."""
+    url: str
+    caption: str | None
+
+
+Answer = tuple[str | Photo, ...]
 
 
 class _Chat:
@@ -46,8 +61,9 @@ class _Chat:
 
 
 class ZaloBot:
-    def __init__(self, deps: Deps, client: ZaloClient) -> None:
+    def __init__(self, deps: Deps, client: ZaloClient, charts: ChartLinks | None = None) -> None:
         self.deps, self.client = deps, client
+        self.charts = charts  # None: no PARBOT_PUBLIC_URL, charts' captions go as text
         self._chats: dict[str, _Chat] = {}
         self._tasks: set[asyncio.Task] = set()
         self.pause = asyncio.sleep  # between failed polls (tests count the pauses)
@@ -81,12 +97,15 @@ class ZaloBot:
             texts = (t("error.unexpected", self.deps.settings.language),)
         for text in texts:
             try:
-                await self.client.send_message(chat_id, text)
+                if isinstance(text, Photo):
+                    await self.client.send_photo(chat_id, text.url, text.caption)
+                else:
+                    await self.client.send_message(chat_id, text)
             except ZaloError as exc:
                 log.warning("zalo sendMessage to a chat failed: %s", exc)
                 break
 
-    async def _answer(self, update: dict, message: dict, chat_id: str, sender_id: str) -> tuple[str, ...]:
+    async def _answer(self, update: dict, message: dict, chat_id: str, sender_id: str) -> Answer:
         sender = Sender(channel=CHANNEL, account_id=sender_id, chat_id=chat_id, language=None, private=True,
                         name=str((message.get("from") or {}).get("display_name") or ""))
         name = update.get("event_name")
@@ -116,7 +135,7 @@ class ZaloBot:
 
     # -- in the worker thread -------------------------------------------------------------------------
 
-    def _text_turn(self, sender: Sender, text: str) -> tuple[str, ...]:
+    def _text_turn(self, sender: Sender, text: str) -> Answer:
         identity = people.identify_account(self.deps.uow(), CHANNEL, sender.account_id)
         lang = identity.language or self.deps.settings.language
         words = text.split()
@@ -124,15 +143,36 @@ class ZaloBot:
             command, args = words[0][1:].lower(), words[1:]
             if command == "start":
                 return self._accept(sender, args[0], lang) if args else self._start(identity, sender, lang)
+            if command in report_replies.COMMANDS:
+                return self._report(identity, command, args, lang)
             if command not in engine.COMMANDS:
-                return (t("zalo.unknown_command", lang, name=command,
-                          commands=", ".join(f"/{c}" for c in engine.COMMANDS)),)
+                return (t("zalo.unknown_command", lang, name=command, commands=", ".join(f"/{c}" for c in COMMANDS)),)
             return self._turn(sender, Command(command, tuple(args)))
         if not identity.grants and (CODE.match(text) or ACCOUNT_CODE.match(text)):
             return self._accept(sender, text, lang)
         with (uow := self.deps.uow()):
             shown = uow.channel_choices.get(CHANNEL, sender.chat_id)
         return self._turn(sender, press_of(shown, text) or Text(text), shown)
+
+    def _report(self, identity: Identity, command: str, args: list[str], lang: str) -> Answer:
+        """/ranking or /result, for members as on Telegram; each chart is stored and sent by a signed URL
+        naming the person (without PARBOT_PUBLIC_URL its caption goes as text)."""
+        deps = self.deps
+        if not identity.grants or identity.person is None:
+            return (t("onboarding.no_role", lang, contact=deps.settings.admin_contact),)
+        person_id = identity.person.id
+        messages = report_replies.COMMANDS[command](deps.uow(), caller=Caller.person(person_id, identity.grants),
+                                                    args=args, lang=lang, tz=deps.settings.timezone, limit=TEXT_LIMIT)
+        answer: list[str | Photo] = []
+        for message in messages:
+            if not isinstance(message, report_replies.Charts):
+                answer += split([message])
+            elif self.charts is None:
+                answer.append(message.caption)
+            else:
+                answer += [Photo(self.charts.url(person_id, message.unit_code, png, deps.now()),
+                                 message.caption if n == 0 else None) for n, png in enumerate(message.draw())]
+        return tuple(answer)
 
     def _start(self, identity: Identity, sender: Sender, lang: str) -> tuple[str, ...]:
         if not identity.grants:
@@ -255,7 +295,7 @@ def build_zalo_bot(deps: Deps) -> ZaloBot:
         raise SystemExit("PARBOT_ZALO_BOT_TOKEN is not set")
     client = ZaloClient(settings.zalo_token.get_secret_value(), api_base=settings.zalo_api_base,
                         proxy=settings.proxy_url)
-    return ZaloBot(deps, client)
+    return ZaloBot(deps, client, ChartLinks.of(settings))
 
 
 class ZaloRunner:

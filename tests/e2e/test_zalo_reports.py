@@ -1,0 +1,129 @@
+"""/ranking and /result typed on Zalo: the Zalo runner polls the Zalo emulator and answers as Telegram does
+(bot/report_replies.py), its charts sent by signed /l/chart/ URLs that the emulator fetches from parbot's web
+pages, as the platform would."""
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+from aiohttp import web
+from appraisal_fixtures import ADMIN, YEAR, build
+from PIL import Image
+from test_reports_e2e import fill
+
+from parbot.bot.deps import Deps
+from parbot.bot.web.app import build_app
+from parbot.bot.zalo.runner import ZaloRunner
+from parbot.core.permissions import Grant, Role
+from parbot.core.services import publication as pub
+from parbot.i18n import t
+from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
+from parbot.settings import Settings
+from parbot.storage.db import make_engine, upgrade
+from parbot.storage.evidence_store import EvidenceStore
+from parbot.storage.uow import SqlUnitOfWork
+
+pytestmark = pytest.mark.e2e
+KEY = "an-e2e-zalo-report-key"
+
+
+@pytest.fixture
+def engine(tmp_path):
+    """The appraisal tests' small province, every unit submitted, with people who joined on Zalo only."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'parbot.db'}")
+    upgrade(engine)
+    uow = SqlUnitOfWork(engine)
+    build(uow, tmp_path)
+    with uow:
+        for account, grant in (("z-leader", Grant(Role.PROVINCE_LEADER)), ("z-officer", Grant(Role.OFFICER, "SNV"))):
+            someone = uow.people.create(account, "vi")
+            uow.channel_accounts.link(someone.id, "zalo", account, account, account)
+            uow.roles.add(someone.id, grant)
+        uow.commit()
+    fill(uow)
+    yield engine
+    engine.dispose()
+
+
+class Chat:
+    """A Zalo user whose every message waits until the runner has handled it (an event, 30 s ceiling)."""
+
+    def __init__(self, zalo: ZaloEmulatorServer, runner: ZaloRunner, account: str) -> None:
+        self.user, self.handled, self._changed = zalo.user(account, account), 0, asyncio.Condition()
+        handle = runner.bot.handle_zalo_update
+
+        async def counted(update: dict) -> None:
+            await handle(update)
+            async with self._changed:
+                self.handled += 1
+                self._changed.notify_all()
+
+        runner.bot.handle_zalo_update = counted
+
+    async def say(self, text: str) -> list:
+        before, seen = self.handled, len(self.user.received)
+        await self.user.send_text(text)
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.handled > before), 30)
+        return self.user.received[seen:]
+
+
+@pytest.fixture
+async def zalo(engine, tmp_path):
+    evidence = tmp_path / "evidence"
+    store = EvidenceStore(evidence)
+    pages = web.AppRunner(build_app(Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=KEY), engine=engine,
+                                         store=store)))
+    await pages.setup()
+    await web.TCPSite(pages, "127.0.0.1", 0).start()
+    public = f"http://127.0.0.1:{pages.addresses[0][1]}"
+    async with ZaloEmulatorServer() as server:
+        settings = Settings(_env_file=None, PARBOT_ZALO_BOT_TOKEN=server.token, PARBOT_ZALO_API_BASE=server.base_url,
+                            PARBOT_PUBLIC_URL=public, PARBOT_LINK_SECRET=KEY, PARBOT_EVIDENCE_DIR=str(evidence),
+                            PARBOT_ADMIN_CONTACT="Sở Nội vụ")
+        runner = ZaloRunner(Deps(settings=settings, engine=engine, store=store))
+        await runner.start()
+        yield server, runner, public
+        await runner.stop()
+    await pages.cleanup()
+
+
+def png(message) -> Image.Image:
+    image = Image.open(io.BytesIO(message.photo))
+    assert image.format == "PNG"
+    return image
+
+
+async def test_a_leader_on_zalo_gets_the_ranking_chart_by_a_url_the_platform_fetched(engine, zalo):
+    server, runner, public = zalo
+    leader = Chat(server, runner, "z-leader")
+    (chart,) = await leader.say("/ranking so")
+    assert chart.kind == "photo" and chart.photo_url.startswith(f"{public}/l/chart/")
+    png(chart)  # the emulator fetched parbot's PNG, as sendPhoto(photo=URL) requires
+    assert "Sở, ban, ngành" in chart.text and "tạm tính" in chart.text and "1. Sở Tài chính – 100,00%" in chart.text
+    (choose,) = await leader.say("/ranking")  # every block is the province leader's: which one?
+    assert choose.kind == "text" and choose.text.startswith(t("reports.ranking.choose", "vi"))
+    assert "so" in choose.text and "xa" in choose.text
+
+    stranger = Chat(server, runner, "z-stranger")
+    (refused,) = await stranger.say("/ranking so")
+    assert refused.kind == "text" and refused.text == t("onboarding.no_role", "vi", contact="Sở Nội vụ")
+
+
+async def test_an_officer_on_zalo_gets_the_units_result_and_lost_items_once_published(engine, zalo):
+    server, runner, public = zalo
+    officer = Chat(server, runner, "z-officer")
+    (before,) = await officer.say("/result")
+    assert before.kind == "text" and before.text == t("error.report.not_published", "vi", year=YEAR)
+
+    pub.publish(SqlUnitOfWork(engine), caller=ADMIN, block="so", year=YEAR)
+    summary, lost = await officer.say("/result")
+    assert summary.kind == "photo" and summary.photo_url.startswith(f"{public}/l/chart/")
+    assert png(summary).size[0] == 1280 and "Xếp hạng: 2/2" in summary.text
+    assert lost.kind == "text" and "1.1 Kế hoạch CCHC: 1/2 (−1)" in lost.text and "Lý do: Thiếu tài liệu" in lost.text
+
+    (forged,) = await officer.say("/result STC")  # another unit's result: refused as on Telegram
+    assert forged.kind == "text" and forged.text == t("error.permission.denied", "vi")
+    (denied,) = await officer.say("/ranking so")
+    assert denied.text == t("error.permission.denied", "vi")
