@@ -24,8 +24,9 @@ def markup(screen: Screen) -> InlineKeyboardMarkup | None:
 
 def messages(screen: Screen) -> list[str]:
     """The screen's text in messages within Telegram's limit; the keyboard goes on the last one. A web link
-    (an item's full rules) is always offered, as a line: the alternative to reading it in the chat."""
-    blocks = screen.blocks + ((screen.link.text,) if screen.link else ())
+    (an item's full rules) is always offered, as a line: the alternative to reading it in the chat; so is the
+    upload page where a file is awaited, the alternative to sending it in the chat."""
+    blocks = screen.blocks + ((screen.link.text,) if screen.link else ()) + ((screen.upload,) if screen.upload else ())
     return split_within(blocks, MessageLimit.MAX_TEXT_LENGTH) or [""]
 
 

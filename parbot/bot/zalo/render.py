@@ -60,6 +60,8 @@ def render_screen(screen: Screen, lang: str) -> Rendered:
     blocks = [b for b in screen.blocks if b]
     if screen.link and (screen.link.shortened or len(split(blocks)) > 1):
         blocks.append(screen.link.text)  # the chat could not carry it whole in one text: the page does
+    if screen.upload:
+        blocks.append(screen.upload)  # Zalo carries photos, not documents: the page takes those
     return Rendered(split(blocks + (["\n".join(lines)] if lines else [])), choices)
 
 

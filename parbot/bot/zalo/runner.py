@@ -6,8 +6,8 @@ the turn in a worker thread, and its Screens go back as texts (render.py).
   the bot does not know yet, accepts the invitation (the Zalo account is linked through channel_account);
   a typed number or word of the options on view is their Press; anything else is typed text.
 - ``message.image.received``: the photo (fetched from its URL) is an Upload, evidence for the item on view.
-- Where a screen waits for a file, a signed upload link (parbot/bot/web) follows it: Zalo carries no
-  documents.
+- Where a screen waits for a file, its signed upload link (the engine's, parbot/bot/web serves the page)
+  takes the documents Zalo cannot carry.
 Each chat's updates are handled one after another; different chats at once.
 """
 from __future__ import annotations
@@ -16,17 +16,14 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from ...core.conversation import engine
 from ...core.conversation.events import Command, Event, Sender, Text, Upload
-from ...core.conversation.screen import Expects, Screen
-from ...core.conversation.state import ChatState
 from ...core.errors import DomainError
 from ...core.permissions import Caller
-from ...core.links import ACCOUNT_CODE, url
-from ...core.services import assessment, channels, links, people
+from ...core.links import ACCOUNT_CODE
+from ...core.services import assessment, channels, people
 from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
 from ...i18n import error_text, language, t
 from .. import report_replies
@@ -213,8 +210,7 @@ class ZaloBot:
         return (linked, *self._turn(sender, Command("kenh")))
 
     def _turn(self, sender: Sender, event: Event, shown: dict[str, str] | None = None) -> tuple[str, ...]:
-        """The ONE engine call of an update, then the texts of its Reply (and an upload link where a file
-        is awaited); the options now on view are stored unless they are those ``shown`` before (a reply
+        """The ONE engine call of an update, then the texts of its Reply; the options now on view are stored unless they are those ``shown`` before (a reply
         without options leaves them: the earlier screen's options still work, as old buttons do). No message id goes with it: the chat state is the person's, shared with Telegram, whose
         small message ids would look older than any Zalo one; a repeated webhook delivery is the webhook
         server's to drop."""
@@ -227,30 +223,7 @@ class ZaloBot:
             with (uow := deps.uow()):
                 uow.channel_choices.put(CHANNEL, sender.chat_id, rendered.choices)
                 uow.commit()
-        link = self._upload_link(identity, reply.screens, lang)
-        return rendered.texts + ((link,) if link else ())
-
-    def _upload_link(self, identity: Identity, screens: tuple[Screen, ...], lang: str) -> str | None:
-        settings = self.deps.settings
-        if not any(s.expects is Expects.FILE for s in screens) or identity.person is None:
-            return None
-        if not settings.public_url or settings.link_key is None:
-            return None  # not configured: photos sent in the chat still count
-        uow, now = self.deps.uow(), self.deps.now()
-        with uow:
-            state = ChatState.load(uow.chat_states.get(identity.person.id))
-        if state.unit is None or state.slot is None:
-            return None
-        caller = Caller.person(identity.person.id, identity.grants)
-        try:
-            item = assessment.item_view(uow, caller=caller, unit_code=state.unit, position=state.slot, now=now).item
-            token, _ = links.issue(uow, caller=caller, key=self.deps.link_secret(), purpose="evidence",
-                                   unit_code=state.unit, item_code=item.code, now=now,
-                                   ttl=timedelta(hours=settings.link_ttl_hours))
-        except DomainError as error:  # e.g. the deadline passed meanwhile: the screen said what matters
-            log.info("no upload link: %s", error.code)
-            return None
-        return t("zalo.evidence_link", lang, url=url(settings.public_url, "evidence", token))
+        return rendered.texts
 
     # -- polling --------------------------------------------------------------------------------------
 

@@ -129,7 +129,8 @@ def show_item(turn: Turn, view: ItemView, *, mode: str = "answer", note: str | N
             prompt = turn.t("assess.prompt.press")
     text, shortened = views.item_screen_text(view, turn.tz, turn.lang, note=note, prompt=prompt)
     turn.show(text, item_rows(view, turn.lang, held=held, next_slot=next_slot, review=review), new=new,
-              expects=_EXPECTS.get(awaiting), link=_rules_link(turn, view, shortened))
+              expects=_EXPECTS.get(awaiting), link=_rules_link(turn, view, shortened),
+              upload=_upload_link(turn, view) if awaiting is Awaiting.EVIDENCE else None)
     turn.state = ChatState(seen=turn.state.seen, unit=ws.unit.code, slot=item.position, awaiting=awaiting)
 
 
@@ -145,6 +146,21 @@ def _rules_link(turn: Turn, view: ItemView, shortened: bool) -> Link | None:
         return None
     page = url(env.public_url, "rules", token) + ("?lang=en" if turn.lang == "en" else "")
     return Link(turn.t("assess.item.rules_link", code=view.item.code, url=page), shortened)
+
+
+def _upload_link(turn: Turn, view: ItemView) -> str | None:
+    """The person's own signed upload page for the item (files a chat may not carry: PDF, DOCX, XLSX, images),
+    offered on every channel beside sending the file in the chat; None where links are not configured."""
+    env = turn.env
+    if not env.public_url or turn.identity.person is None:
+        return None
+    try:
+        token, _ = links.issue(turn.uow, caller=turn.caller, key=env.link_key, purpose="evidence",
+                               unit_code=view.ws.unit.code, item_code=view.item.code, now=turn.now, ttl=env.link_ttl)
+    except DomainError:  # no PARBOT_LINK_SECRET (or too short): the chat takes the file alone
+        return None
+    page = url(env.public_url, "evidence", token) + ("?lang=en" if turn.lang == "en" else "")
+    return turn.t("assess.item.upload_link", url=page)
 
 
 def show_review(turn: Turn, over: Overview, area: int | None = None, *, note: str | None = None,

@@ -48,6 +48,7 @@ class Screen:
     attachments: tuple[Attachment, ...] = ()
     replace: bool = True    # may replace the screen the pressed option was on (False: always a new message)
     link: Link | None = None
+    upload: str | None = None  # where the screen waits for a file: the line offering the signed upload page
 
     @property
     def text(self) -> str:

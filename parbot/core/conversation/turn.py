@@ -61,11 +61,12 @@ class Turn:
         return error_text(error, self.lang, self.tz)
 
     def show(self, text: str, rows: Rows | None = None, *, new: bool = False,
-             expects: Expects | None = None, link: Link | None = None) -> None:
+             expects: Expects | None = None, link: Link | None = None, upload: str | None = None) -> None:
         """A screen that replaces the one the pressed option was on (``new``: always a new message)."""
         rows = rows or []
         self.screens.append(Screen(blocks=(text,), rows=tuple(tuple(r) for r in rows), replace=not new,
-                                   expects=expects or (Expects.PRESS if rows else Expects.NOTHING), link=link))
+                                   expects=expects or (Expects.PRESS if rows else Expects.NOTHING), link=link,
+                                   upload=upload))
 
     def send(self, text: str, rows: Rows | None = None, *, expects: Expects | None = None) -> None:
         self.show(text, rows, new=True, expects=expects)
