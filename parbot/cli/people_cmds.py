@@ -128,6 +128,17 @@ def members_remove(who: str = typer.Argument(...),
     console.print(say("cli.members.removed", count=removed, who=who), markup=False)
 
 
+@members_app.command("merge")
+@handle_errors
+def members_merge(keep: str = typer.Argument(...), other: str = typer.Argument(...)) -> None:
+    from ..core.services import channels, people
+
+    merged = people.merge_members(uow(), caller=admin(), keep=keep, other=other, now=_now())
+    console.print(say("cli.members.merged", other=other, keep=keep, name=merged.person.name,
+                      channels=", ".join(channels.NAMES[c] for c in merged.channels) or "—",
+                      grants=merged.grants, pending=merged.pending), markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(invite_app, name="invite")
     app.add_typer(members_app, name="members")

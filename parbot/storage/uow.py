@@ -24,8 +24,9 @@ from .repos_appraisal import SqlSnapshots
 from .repos_channels import SqlChannelAccounts
 from .repos_choices import SqlChannelChoices
 from .repos_people import SqlChatStates, SqlInvites
-from .tables import (AnswerRow, AuditRow, BlockRow, CriteriaSetRow, EvidenceRow, PeriodCriteriaRow, PeriodRow,
-                     PersonRow, RoleRow, ScoreRow, UnitRow, UnitStageRow, utcnow)
+from .tables import (AnswerRow, AuditRow, BlockRow, ChannelAccountRow, ChatStateRow, CriteriaSetRow, EvidenceRow,
+                     InviteRow, OutboxRow, PeriodCriteriaRow, PeriodRow, PersonRow, RoleRow, ScoreRow, UnitRow,
+                     UnitStageRow, utcnow)
 
 
 
@@ -435,6 +436,44 @@ class SqlPeople(_Repo):
 
     def list(self) -> list[Person]:
         return [_person(r) for r in self.session.exec(select(PersonRow).order_by(PersonRow.id))]
+
+    def merge_into(self, other_id: int, keep_id: int) -> dict[str, int]:
+        """Move everything of person ``other_id`` to ``keep_id``, then delete ``other_id`` (the service checked
+        that nothing conflicts): the Telegram account, the channel accounts, the grants (one the kept person
+        holds already is dropped), the invitations used, the outbox rows (their channel and chat are the moved
+        accounts'). The chat state is dropped: the service puts the merged one. Returns how many grants,
+        accounts and pending outbox rows moved."""
+        s = self.session
+        other, keep = s.get(PersonRow, other_id), s.get(PersonRow, keep_id)
+        counts = dict.fromkeys(("grants", "accounts", "pending"), 0)
+        if other.telegram_id is not None:
+            moved = (other.telegram_id, other.chat_id, other.username, other.unreachable_at, other.unreachable_reason)
+            other.telegram_id = other.chat_id = None
+            s.add(other)
+            s.flush()  # telegram_id is unique
+            keep.telegram_id, keep.chat_id, keep.username, keep.unreachable_at, keep.unreachable_reason = moved
+            s.add(keep)
+        held = {(r.role, r.unit_code, r.block) for r in s.exec(select(RoleRow).where(RoleRow.person_id == keep_id))}
+        for role in s.exec(select(RoleRow).where(RoleRow.person_id == other_id)).all():
+            if (role.role, role.unit_code, role.block) in held:
+                s.delete(role)
+                continue
+            role.person_id = keep_id
+            counts["grants"] += 1
+        for account in s.exec(select(ChannelAccountRow).where(ChannelAccountRow.person_id == other_id)).all():
+            account.person_id = keep_id
+            counts["accounts"] += 1
+        for invite in s.exec(select(InviteRow).where(InviteRow.used_by == other_id)).all():
+            invite.used_by = keep_id
+        if (state := s.get(ChatStateRow, other_id)) is not None:
+            s.delete(state)
+        for row in s.exec(select(OutboxRow).where(OutboxRow.person_id == other_id)).all():
+            row.person_id = keep_id
+            counts["pending"] += row.status == "pending"
+        s.flush()
+        s.delete(other)
+        s.flush()
+        return counts
 
 
 class SqlRoles(_Repo):

@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from ..conversation.state import Awaiting, ChatState
 from ..decimals import as_count
 from ..errors import DomainError, NotFound
 from ..model import AuditEntry, Invite, Person
 from ..permissions import Action, Caller, Grant, Role, require, validate_scope
 from ..ports import UnitOfWork
+from .channels import NAMES, of_person
 
 # Letters and digits only: a deep-link payload allows them, and a code never starts with "-", which a command
 # line (`parbot invite revoke CODE`) would take for an option. 16 characters: about 95 bits.
@@ -282,6 +284,44 @@ def remove_member(uow: UnitOfWork, *, caller: Caller, who: str, now: datetime, r
             _audit(uow, actor, "member_remove", now, unit=grant.unit_code, old=f"person:{person.id} {grant.describe()}")
         uow.commit()
         return len(grants)
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What `members merge` moved to the kept person."""
+    person: Person
+    channels: tuple[str, ...]  # the other's channels, now the kept person's
+    grants: int                # grants moved (those the kept person held already were dropped)
+    pending: int               # notices still to send, now to the kept person
+
+
+def merge_members(uow: UnitOfWork, *, caller: Caller, keep: str, other: str, now: datetime) -> Merged:
+    """One person invited twice (an invitation accepted on Telegram, another on Zalo) ends as two person rows:
+    move everything of ``other`` to ``keep`` in one transaction and delete ``other``, audited. Refused (nothing
+    changed) when both hold an account on the same channel (a person has one per channel), or when both
+    chats wait for a typed answer (one of them would be lost). ``keep`` and ``other`` name people as for
+    ``remove_member`` (a Telegram id, p<id>, @username)."""
+    require(caller.grants, Action.ADMINISTER)
+    with uow:
+        kept, gone = _find_person(uow, keep), _find_person(uow, other)
+        if kept.id == gone.id:
+            raise DomainError("member.merge_same", person=keep)
+        held = of_person(uow, gone).held
+        both = [c for c in held if c in of_person(uow, kept).held]
+        if both:
+            raise DomainError("member.merge_channels", keep=keep, other=other,
+                              channels=", ".join(NAMES[c] for c in both))
+        mine, theirs = (ChatState.load(uow.chat_states.get(p.id)) for p in (kept, gone))
+        if Awaiting.NOTHING not in (mine.awaiting, theirs.awaiting):
+            raise DomainError("member.merge_waiting", keep=keep, other=other)
+        waiting = theirs if mine.awaiting is Awaiting.NOTHING and theirs.awaiting is not Awaiting.NOTHING else mine
+        state = waiting.model_copy(update={"seen": max(mine.seen, theirs.seen)})  # the chat that waits goes on
+        counts = uow.people.merge_into(gone.id, kept.id)
+        uow.chat_states.put(kept.id, state.dump())
+        _audit(uow, caller.actor, "member_merge", now, old=f"person:{gone.id}", new=f"person:{kept.id}",
+               reason=f"{','.join(held)}; {counts['grants']} grants, {counts['pending']} pending notices")
+        uow.commit()
+        return Merged(uow.people.get(kept.id), held, counts["grants"], counts["pending"])  # type: ignore[arg-type]
 
 
 def _find_person(uow: UnitOfWork, who: str) -> Person:
