@@ -2,9 +2,10 @@
 the turn in a worker thread, and its Screens go back as texts (render.py).
 
 - ``message.text.received``: the engine's commands ("/assess", "/status", …) and "/ranking", "/result"
-  (report_replies, charts sent as signed /l/chart/ URLs the platform fetches) are commands; "/start CODE", or a code typed by someone
-  the bot does not know yet, accepts the invitation (the Zalo account is linked through channel_account);
-  a typed number or word of the options on view is their Press; anything else is typed text.
+  (report_replies, charts sent as signed /l/chart/ URLs the platform fetches) are commands; "/start CODE",
+  or a code typed by someone the bot does not know yet, accepts the invitation (the Zalo account is linked
+  through channel_account); a typed number or word of the options on view is their Press; anything else is
+  typed text.
 - ``message.image.received``: the photo (fetched from its URL) is an Upload, evidence for the item on view.
 - Where a screen waits for a file, its signed upload link (the engine's, parbot/bot/web serves the page)
   takes the documents Zalo cannot carry.
@@ -99,7 +100,7 @@ class ZaloBot:
                 else:
                     await self.client.send_message(chat_id, text)
             except ZaloError as exc:
-                log.warning("zalo sendMessage to a chat failed: %s", exc)
+                log.warning("zalo send to a chat failed: %s", exc)
                 break
 
     async def _answer(self, update: dict, message: dict, chat_id: str, sender_id: str) -> Answer:
