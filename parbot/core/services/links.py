@@ -8,6 +8,7 @@ the chat is told through the outbox.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ EVIDENCE_TYPES = {
     "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
 }
 _MAGIC = {b"%PDF": "application/pdf", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # a chart link's item: the stored chart's hash
 _ZIP = b"PK\x03\x04"  # DOCX and XLSX are zip files: the extension tells which
 
 
@@ -141,7 +143,7 @@ def open_chart(uow: UnitOfWork, *, key: str | None, token: str, now: datetime) -
     demoted, an officer moved to another unit or a member removed since it was sent is refused."""
     claims, caller = open_link(uow, key=key, token=token, purpose="chart", now=now)
     year, kind, code = (claims.unit_code.split("/", 2) + ["", ""])[:3]
-    if not claims.item_code or not year.isdigit() or kind not in ("u", "b") or not code:
+    if not _SHA256.fullmatch(claims.item_code or "") or not year.isdigit() or kind not in ("u", "b") or not code:
         raise DomainError("link.invalid")
     with uow:
         period = get_period(uow, int(year))
