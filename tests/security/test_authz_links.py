@@ -144,10 +144,32 @@ async def test_every_link_is_allowed_or_refused_on_every_page_as_the_table_says(
         assert {"evidence", "audit", "outbox", "files"} <= set(changed), changed
 
 
-async def test_a_chart_is_served_only_to_a_person_whose_grants_cover_what_it_shows(engine, tmp_path):
-    """Every role (a person removed since the chart was sent among them) × a chart of its own unit, of another
-    unit, of its own block's ranking and another block's: served as CHART_ALLOWED says, else 403 with the
-    reason and every table and the chart folder unchanged."""
+class ChartSite:
+    """The 2020 province with one person per role (authz_table.GRANTS; "removed" removed), parbot's pages, and
+    charts stored and linked as the Zalo sender does."""
+
+    def __init__(self, engine, store: EvidenceStore, http: aiohttp.ClientSession, links: ChartLinks, ids: dict):
+        self.engine, self.store, self.http, self.links, self.ids = engine, store, http, links, ids
+
+    def link(self, person_id: int, png: bytes, **shows) -> tuple[str, bytes]:
+        """The chart stored and its link, for the person, showing a unit (``unit_code``) or ranking (``block``)."""
+        return self.links.url(person_id, link_svc.chart_scope(2020, **shows), png, PROVINCE_NOW), png
+
+    async def fetch(self, link: tuple[str, bytes]) -> tuple[bool, str]:
+        """Whether the chart's link served it (False: refused with the reason, nothing written), and what else
+        happened ("" or the problem: any other answer, or something written)."""
+        url, png = link
+        before = fingerprint(self.engine, self.store.root)
+        async with self.http.get(url) as page:
+            status, body = page.status, await page.read()
+        changed = sorted(k for k, v in fingerprint(self.engine, self.store.root).items() if before[k] != v)
+        served = status == 200 and body == png
+        refused = status == 403 and b'class="err"' in body and b"Traceback" not in body
+        return served, "" if (served or refused) and not changed else f"{status} {body[:80]!r}, wrote {changed}"
+
+
+@pytest.fixture
+async def charts(engine, tmp_path):
     load_province(engine, leaders_see_block_ranking=True)
     ids = {}
     with SqlUnitOfWork(engine) as uow:
@@ -157,36 +179,54 @@ async def test_a_chart_is_served_only_to_a_person_whose_grants_cover_what_it_sho
                 name, unit, block = GRANTS[role]
                 uow.roles.add(ids[role], Grant(Role(name), unit, block))
         uow.commit()
-        blocks = {u.code: u.block for u in uow.units.list(year=2020)}
     people.remove_member(SqlUnitOfWork(engine), caller=ADMIN, who=f"p{ids['removed']}", now=PROVINCE_NOW)
     store = EvidenceStore(tmp_path / "evidence")
     runner = web.AppRunner(build_app(Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=KEY), engine=engine,
                                           store=store, clock=lambda: PROVINCE_NOW)))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    public = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    links = ChartLinks(public, KEY, chart_store(store), timedelta(hours=2))
+    links = ChartLinks(f"http://127.0.0.1:{runner.addresses[0][1]}", KEY, chart_store(store), timedelta(hours=2))
+    async with aiohttp.ClientSession() as http:
+        yield ChartSite(engine, store, http, links, ids)
+    await runner.cleanup()
+
+
+async def test_a_chart_is_served_only_to_a_person_whose_grants_cover_what_it_shows(charts):
+    """Every role (a person removed since the chart was sent among them) × a chart of its own unit, of another
+    unit, of its own block's ranking and another block's: served as CHART_ALLOWED says, else 403 with the
+    reason and every table and the chart folder unchanged."""
+    with SqlUnitOfWork(charts.engine) as uow:
+        blocks = {u.code: u.block for u in uow.units.list(year=2020)}
     failures = []
-    try:
-        async with aiohttp.ClientSession() as http:
-            for role in ROLES:
-                own, other = UNITS[role]
-                scopes = {"own": {"unit_code": own}, "other": {"unit_code": other}, "own_block": {"block": blocks[own]},
-                          "other_block": {"block": next(b for b in ("so", "xa") if b != blocks[own])}}
-                for case in CHART_SCOPES:
-                    png = f"chart of {case} for {role}".encode()
-                    url = links.url(ids[role], link_svc.chart_scope(2020, **scopes[case]), png, PROVINCE_NOW)
-                    before = fingerprint(engine, store.root)
-                    async with http.get(url) as page:
-                        status, body = page.status, await page.read()
-                    changed = sorted(k for k, v in fingerprint(engine, store.root).items() if before[k] != v)
-                    served = status == 200 and body == png
-                    refused = status == 403 and b'class="err"' in body and b"Traceback" not in body
-                    if changed or served != (case in CHART_ALLOWED[role]) or not (served or refused):
-                        failures.append(f"{role} {case}: {status} {body[:80]!r}, wrote {changed}")
-    finally:
-        await runner.cleanup()
+    for role in ROLES:
+        own, other = UNITS[role]
+        shows = {"own": {"unit_code": own}, "other": {"unit_code": other}, "own_block": {"block": blocks[own]},
+                 "other_block": {"block": next(b for b in ("so", "xa") if b != blocks[own])}}
+        for case in CHART_SCOPES:
+            served, problem = await charts.fetch(charts.link(charts.ids[role], f"{case} for {role}".encode(),
+                                                             **shows[case]))
+            if problem or served != (case in CHART_ALLOWED[role]):
+                failures.append(f"{role} {case}: served={served} {problem}")
     assert not failures, "\n".join(failures)
+
+
+async def test_a_chart_sent_before_an_officer_moved_or_a_leader_was_demoted_is_refused_after(charts):
+    """The grants are read when the link is used: the officer's chart of SNV is refused once they were moved to
+    STC (whose chart they now get), the leader's block ranking once they are an officer of the unit only."""
+    officer, leader = charts.ids["officer"], charts.ids["unit_leader"]
+    sent = {"officer": charts.link(officer, b"SNV", unit_code="SNV"), "leader": charts.link(leader, b"so", block="so")}
+    for link in sent.values():
+        assert (await charts.fetch(link)) == (True, "")
+    people.remove_member(SqlUnitOfWork(charts.engine), caller=ADMIN, who=f"p{officer}", now=PROVINCE_NOW)
+    people.remove_member(SqlUnitOfWork(charts.engine), caller=ADMIN, who=f"p{leader}", now=PROVINCE_NOW)
+    with SqlUnitOfWork(charts.engine) as uow:
+        uow.roles.add(officer, Grant(Role.OFFICER, "STC"))
+        uow.roles.add(leader, Grant(Role.OFFICER, "SNV"))
+        uow.commit()
+    for link in sent.values():  # the same links, used after the change
+        assert (await charts.fetch(link)) == (False, "")
+    assert (await charts.fetch(charts.link(officer, b"STC", unit_code="STC"))) == (True, "")
+    assert (await charts.fetch(charts.link(leader, b"SNV result", unit_code="SNV"))) == (True, "")
 
 
 def test_the_table_covers_every_link_page(engine, tmp_path):
