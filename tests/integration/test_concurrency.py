@@ -160,6 +160,28 @@ def test_one_zalo_account_accepting_two_invitations_at_once_is_one_person_with_b
     assert _accounts(engine, "zalo") == [(person.id, "z-1")]
 
 
+def test_one_zalo_account_sending_an_account_code_and_an_invitation_at_once_is_one_persons(engine):
+    """A Telegram member's account code and an invitation typed from one new Zalo account at once: whichever
+    comes first, the account ends under one person and nothing crashes (the invitation then joins the person
+    the code linked, or the code is told the account is taken)."""
+    person, caller = _member(engine, _officer_invite(engine), "telegram", "700")
+    code = channels.link_code(SqlUnitOfWork(engine), caller=caller, channel="zalo", key=LINK_KEY, now=NOW)
+    invitation = people.create_invite(SqlUnitOfWork(engine), caller=ADMIN, role="unit_leader", unit_code="SNV",
+                                      expires_in=timedelta(days=1), now=NOW)[0]
+    linked, joined = _together([lambda: _link(engine, code, "zalo", "z-1"), lambda: people.accept_invite_account(
+        SqlUnitOfWork(engine), invitation, channel="zalo", account_id="z-1", chat_id="z-1", name="Lan",
+        language="vi", now=NOW)])
+    assert not isinstance(joined, Exception), joined
+    owner = joined[0].id
+    if isinstance(linked, Exception):
+        assert isinstance(linked, DomainError) and linked.code == "channel.account_taken", linked
+    else:
+        assert linked[0].id == owner == person.id
+    assert _accounts(engine, "zalo") == [(owner, "z-1")]
+    with SqlUnitOfWork(engine) as uow:
+        assert [g.role.value for g in uow.roles.grants(owner) if g.role.value == "unit_leader"] == ["unit_leader"]
+
+
 # ---- a unit's stage row: submission, answers, approval, appraisal rounds ----------------------------------
 
 def _province(engine, tmp_path, codes: list[str], approval: bool = False, submitted_at=None) -> SqlUnitOfWork:
