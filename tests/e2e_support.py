@@ -26,13 +26,14 @@ NOW = datetime.now(timezone.utc)
 
 
 def load_province(engine, *, approval: bool = False, opens: datetime | None = None,
-                  closes: datetime | None = None, reminders: ReminderPolicy = QUIET) -> None:
+                  closes: datetime | None = None, reminders: ReminderPolicy = QUIET,
+                  leaders_see_block_ranking: bool = False) -> None:
     """The 2020 sample units with the shipped 2020 sets; the self-assessment window is open now."""
     config = PeriodConfig(
         year=2020, criteria={"so": "2020-so.yaml", "huyen": "2020-huyen.yaml", "xa": "2020-xa.yaml"},
         deadlines=Deadlines(self_assessment_opens=opens or NOW - timedelta(days=1),
                             self_assessment_closes=closes or NOW + timedelta(days=10)),
-        leader_approval_required=approval, reminders=reminders)
+        leader_approval_required=approval, reminders=reminders, leaders_see_block_ranking=leaders_see_block_ranking)
     periods.save_period(SqlUnitOfWork(engine), caller=ADMIN, config=config)
     header, rows = read_table(SAMPLES / "units-2020.csv")
     units.import_units(SqlUnitOfWork(engine), caller=ADMIN, header=header, rows=rows)

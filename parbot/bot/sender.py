@@ -63,6 +63,7 @@ class Rendered:
     reply_markup: InlineKeyboardMarkup | None = None
     photo: bytes | None = None  # sent as a photo with ``text`` as its caption
     filename: str = "chart.png"
+    scope: str = ""  # the photo's links.chart_scope: what a link to it must still let its recipient see
 
 
 @dataclass
@@ -184,8 +185,8 @@ class ZaloTransport:
 
     async def send(self, item: OutboxItem, rendered: Rendered) -> None:
         if rendered.photo is not None and self.charts is not None and item.person_id is not None:
-            url = await asyncio.to_thread(self.charts.url, item.person_id, str(item.payload.get("code") or ""),
-                                          rendered.photo, self.now())  # the link names its recipient
+            url = await asyncio.to_thread(self.charts.url, item.person_id, rendered.scope, rendered.photo,
+                                          self.now())  # the link names its recipient and what it shows
             await self._call(self.client.send_photo(item.chat_ref, url, (rendered.text or "")[:ZALO_TEXT_LIMIT]), 0, 1)
             return
         parts = split_within([rendered.text or ""], ZALO_TEXT_LIMIT) or [""]

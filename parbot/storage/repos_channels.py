@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from .tables import ChannelAccountRow, utcnow
@@ -50,16 +51,19 @@ class SqlChannelAccounts:
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}")
         row = self._row(channel, account_id)
-        if row is not None:
-            if row.person_id != person_id:
-                raise ValueError("account already linked to another person")
-            row.chat_id, row.unreachable_at, row.unreachable_reason = chat_id, None, None
-            self.session.add(row)
-            return False
-        self.session.add(ChannelAccountRow(person_id=person_id, channel=channel, account_id=account_id,
-                                           chat_id=chat_id, display_name=display_name))
-        self.session.flush()
-        return True
+        if row is None:
+            try:
+                with self.session.begin_nested():
+                    self.session.add(ChannelAccountRow(person_id=person_id, channel=channel, account_id=account_id,
+                                                       chat_id=chat_id, display_name=display_name))
+                return True
+            except IntegrityError:  # linked by another transaction at this moment (PostgreSQL waited for it)
+                row = self._row(channel, account_id)
+        if row.person_id != person_id:
+            raise ValueError("account already linked to another person")
+        row.chat_id, row.unreachable_at, row.unreachable_reason = chat_id, None, None
+        self.session.add(row)
+        return False
 
     def of_person(self, person_id: int) -> list[ChannelAccount]:
         rows = self.session.exec(select(ChannelAccountRow).where(ChannelAccountRow.person_id == person_id)

@@ -374,8 +374,10 @@ def _person(row: PersonRow) -> Person:
 
 
 class SqlPeople(_Repo):
-    def get(self, person_id: int) -> Person | None:
-        row = self.session.get(PersonRow, person_id)
+    def get(self, person_id: int, for_update: bool = False) -> Person | None:
+        """With ``for_update`` the row is locked until the transaction ends and read again after the lock."""
+        row = (self.session.get(PersonRow, person_id, with_for_update=True, populate_existing=True) if for_update
+               else self.session.get(PersonRow, person_id))
         return None if row is None else _person(row)
 
     def by_telegram_id(self, telegram_id: int) -> Person | None:
@@ -411,11 +413,16 @@ class SqlPeople(_Repo):
         return _person(row)
 
     def attach_telegram(self, person_id: int, telegram_id: int, chat_id: int) -> None:
-        """A person who joined on another channel links their Telegram account (core/services/channels)."""
+        """A person who joined on another channel links their Telegram account (core/services/channels).
+        ValueError when the account is another person's, though linked by a transaction not yet committed
+        when this one looked (the unique Telegram id decides; PostgreSQL waits for that commit)."""
         row = self.session.get(PersonRow, person_id)
-        row.telegram_id, row.chat_id = telegram_id, chat_id
-        self.session.add(row)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                row.telegram_id, row.chat_id = telegram_id, chat_id
+                self.session.add(row)
+        except IntegrityError:
+            raise ValueError("account already linked to another person") from None
 
     def set_language(self, person_id: int, language: str) -> None:
         row = self.session.get(PersonRow, person_id)

@@ -147,6 +147,9 @@ async def test_a_zalo_officer_receives_the_chart_summary_as_a_photo_parbot_serve
         lan = uow.people.create("Lan", "vi")  # joined on Zalo: no Telegram chat
         uow.channel_accounts.link(lan.id, "zalo", "z-lan", "z-lan", "Lan")
         uow.roles.add(lan.id, Grant(Role.OFFICER, "SNV"))
+        hoa = uow.people.create("Hoa", "vi")  # the province leader, on Zalo too: the block's ranking
+        uow.channel_accounts.link(hoa.id, "zalo", "z-hoa", "z-hoa", "Hoa")
+        uow.roles.add(hoa.id, Grant(Role.PROVINCE_LEADER))
         uow.commit()
     clock = [datetime.now(timezone.utc)]
     key, evidence = "an-e2e-chart-link-key", tmp_path / "evidence"
@@ -160,12 +163,15 @@ async def test_a_zalo_officer_receives_the_chart_summary_as_a_photo_parbot_serve
     try:
         async with ZaloEmulatorServer() as zalo:
             user = zalo.emulator.add_user("z-lan", "Lan")
+            leader = zalo.emulator.add_user("z-hoa", "Hoa")
             client = ZaloClient(zalo.token, api_base=zalo.base_url)
             fill(uow)
             pub.publish(uow, caller=ADMIN, block="so", year=YEAR)
             (sender,) = [s for s in channel_senders(engine, settings, None, client, renderers=RENDERERS)
                          if s.channel == "zalo"]
-            assert await sender.drain() == 1
+            assert await sender.drain() == 2
+            (ranking,) = [m for m in leader.received if m.kind == "photo"]
+            assert ranking.photo_url.startswith(f"{public}/l/chart/") and Image.open(io.BytesIO(ranking.photo))
             (photo,) = [m for m in user.received if m.kind == "photo"]
             assert photo.photo_url.startswith(f"{public}/l/chart/")
             image = Image.open(io.BytesIO(photo.photo))

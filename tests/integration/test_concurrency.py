@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from decimal import Decimal
 
+import pytest
 from sqlmodel import select
 
 from appraisal_fixtures import COUNCIL, CRITERIA, IN_EXPLANATION, PERIOD, SELF, T0, YEAR, person
@@ -15,7 +16,7 @@ from parbot.core import appraisal_state
 from parbot.core.errors import DomainError
 from parbot.core.model import Answer, Block, Score, Unit, UnitStage
 from parbot.core.permissions import Grant, Role
-from parbot.core.services import appraisal, assessment, people, periods, units
+from parbot.core.services import appraisal, assessment, channels, people, periods, units
 from parbot.core.services.scores import put_score
 from parbot.core.services.tabular import Row
 from parbot.storage.tables import OutboxRow
@@ -61,6 +62,124 @@ def test_one_account_sending_its_code_five_times_at_once_joins_once(engine):
     with SqlUnitOfWork(engine) as uow:
         assert [p.telegram_id for p in uow.people.list()] == [1000]
         assert [p.telegram_id for p in uow.roles.holders("officer", "SNV")] == [1000]
+
+
+# ---- a second channel: account codes (/kenh) and invitations accepted on Zalo --------------------------------
+
+LINK_KEY = "a-concurrency-link-key"
+
+
+def _member(engine, code: str, channel: str, account: str):
+    """A person who joined with ``code`` on ``channel`` (Telegram: the account is the id), and the caller."""
+    if channel == "telegram":
+        person = people.accept_invite(SqlUnitOfWork(engine), code, telegram_id=int(account), chat_id=int(account),
+                                      name=f"p{account}", now=NOW)[0]
+    else:
+        person = people.accept_invite_account(SqlUnitOfWork(engine), code, channel=channel, account_id=account,
+                                              chat_id=account, name=f"p{account}", language="vi", now=NOW)[0]
+    return person, person_caller(SqlUnitOfWork(engine), person.id)
+
+
+def _link(engine, code: str, channel: str, account: str):
+    return channels.link_account(SqlUnitOfWork(engine), code, channel=channel, account_id=account, chat_id=account,
+                                 name=f"p{account}", key=LINK_KEY, now=NOW)
+
+
+def _accounts(engine, channel: str) -> list[tuple[int, str]]:
+    with SqlUnitOfWork(engine) as uow:
+        return sorted((a.person_id, a.account_id) for p in uow.people.list()
+                      for a in uow.channel_accounts.of_person(p.id) if a.channel == channel)
+
+
+@pytest.mark.parametrize("joined,other", [("telegram", "zalo"), ("zalo", "telegram")])
+def test_five_accounts_on_one_account_code_at_once_link_exactly_one(engine, joined, other):
+    """An account code is good for one account: five accounts of the other channel sending it at once end with
+    exactly one linked, the others told the person holds one there already."""
+    person, caller = _member(engine, _officer_invite(engine), joined, "700")
+    code = channels.link_code(SqlUnitOfWork(engine), caller=caller, channel=other, key=LINK_KEY, now=NOW)
+    accounts = [str(800 + n) for n in range(5)]
+    results = _together([lambda account=account: _link(engine, code, other, account) for account in accounts])
+    linked = [account for account, result in zip(accounts, results) if not isinstance(result, Exception)]
+    refused = [result.code if isinstance(result, DomainError) else repr(result)
+               for result in results if isinstance(result, Exception)]
+    assert len(linked) == 1 and refused == ["channel.already_held"] * 4, results
+    assert _accounts(engine, other) == [(person.id, linked[0])]
+    with SqlUnitOfWork(engine) as uow:
+        assert len(uow.people.list()) == 1
+        if other == "telegram":
+            assert uow.people.get(person.id).telegram_id == int(linked[0])
+
+
+@pytest.mark.parametrize("channel", ["zalo", "telegram"])
+def test_one_account_sending_two_peoples_codes_at_once_is_linked_to_one(engine, channel):
+    """Two people's account codes sent at once from one account: it ends linked to one of them, the other told
+    the account is taken (never a crash, never the account under two people)."""
+    joined = "telegram" if channel == "zalo" else "zalo"
+    codes = []
+    for n in range(2):
+        _, caller = _member(engine, _officer_invite(engine), joined, str(700 + n))
+        codes.append(channels.link_code(SqlUnitOfWork(engine), caller=caller, channel=channel, key=LINK_KEY, now=NOW))
+    results = _together([lambda code=code: _link(engine, code, channel, "900") for code in codes])
+    linked = [result[0].id for result in results if not isinstance(result, Exception)]
+    refused = [result.code if isinstance(result, DomainError) else repr(result)
+               for result in results if isinstance(result, Exception)]
+    assert len(linked) == 1 and refused == ["channel.account_taken"], results
+    assert _accounts(engine, channel) == [(linked[0], "900")]
+    if channel == "telegram":
+        with SqlUnitOfWork(engine) as uow:
+            assert [p.id for p in uow.people.list() if p.telegram_id == 900] == linked
+
+
+def test_ten_zalo_accounts_on_one_invitation_at_once_give_exactly_one_role(engine):
+    code = _officer_invite(engine)
+    accounts = [f"z-{n}" for n in range(ACCOUNTS)]
+    results = _together([lambda account=account: people.accept_invite_account(
+        SqlUnitOfWork(engine), code, channel="zalo", account_id=account, chat_id=account, name=account,
+        language="vi", now=NOW) for account in accounts])
+    granted = [account for account, result in zip(accounts, results) if not isinstance(result, Exception)]
+    refused = [result.code for result in results if isinstance(result, DomainError)]
+    assert len(granted) == 1 and refused == ["invite.used"] * (ACCOUNTS - 1), results
+    with SqlUnitOfWork(engine) as uow:
+        (holder,) = uow.roles.holders("officer", "SNV")
+        assert len(uow.people.list()) == 1  # the refused accounts left no person behind
+    assert _accounts(engine, "zalo") == [(holder.id, granted[0])]
+
+
+def test_one_zalo_account_accepting_two_invitations_at_once_is_one_person_with_both_roles(engine):
+    codes = [_officer_invite(engine)]
+    codes.append(people.create_invite(SqlUnitOfWork(engine), caller=ADMIN, role="unit_leader", unit_code="SNV",
+                                      expires_in=timedelta(days=1), now=NOW)[0])
+    results = _together([lambda code=code: people.accept_invite_account(
+        SqlUnitOfWork(engine), code, channel="zalo", account_id="z-1", chat_id="z-1", name="Lan", language="vi",
+        now=NOW) for code in codes])
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert [added for _, _, added in results] == [True, True]
+    with SqlUnitOfWork(engine) as uow:
+        (person,) = uow.people.list()
+        assert sorted(g.role.value for g in uow.roles.grants(person.id)) == ["officer", "unit_leader"]
+    assert _accounts(engine, "zalo") == [(person.id, "z-1")]
+
+
+def test_one_zalo_account_sending_an_account_code_and_an_invitation_at_once_is_one_persons(engine):
+    """A Telegram member's account code and an invitation typed from one new Zalo account at once: whichever
+    comes first, the account ends under one person and nothing crashes (the invitation then joins the person
+    the code linked, or the code is told the account is taken)."""
+    person, caller = _member(engine, _officer_invite(engine), "telegram", "700")
+    code = channels.link_code(SqlUnitOfWork(engine), caller=caller, channel="zalo", key=LINK_KEY, now=NOW)
+    invitation = people.create_invite(SqlUnitOfWork(engine), caller=ADMIN, role="unit_leader", unit_code="SNV",
+                                      expires_in=timedelta(days=1), now=NOW)[0]
+    linked, joined = _together([lambda: _link(engine, code, "zalo", "z-1"), lambda: people.accept_invite_account(
+        SqlUnitOfWork(engine), invitation, channel="zalo", account_id="z-1", chat_id="z-1", name="Lan",
+        language="vi", now=NOW)])
+    assert not isinstance(joined, Exception), joined
+    owner = joined[0].id
+    if isinstance(linked, Exception):
+        assert isinstance(linked, DomainError) and linked.code == "channel.account_taken", linked
+    else:
+        assert linked[0].id == owner == person.id
+    assert _accounts(engine, "zalo") == [(owner, "z-1")]
+    with SqlUnitOfWork(engine) as uow:
+        assert [g.role.value for g in uow.roles.grants(owner) if g.role.value == "unit_leader"] == ["unit_leader"]
 
 
 # ---- a unit's stage row: submission, answers, approval, appraisal rounds ----------------------------------

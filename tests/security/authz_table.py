@@ -182,11 +182,26 @@ ZALO_TABLE: list[Entry] = [
 # each: only the person's own link for their unit and an item of its set, unexpired, while they are a member
 # and before the deadline, gets through; every other is refused (403, the reason in words) with nothing
 # written. "replayed" is the own link's upload sent again once saved: answered, nothing new written.
-LINK_PAGES = {("GET", "/l/evidence/{token}"), ("POST", "/l/evidence/{token}"), ("GET", "/l/rules/{token}")}
+LINK_PAGES = {("GET", "/l/evidence/{token}"), ("POST", "/l/evidence/{token}"), ("GET", "/l/rules/{token}"),
+              ("GET", "/l/chart/{token}")}
 LINK_CASES = ("own", "replayed", "tampered", "other_person", "other_unit", "other_item", "other_purpose",
               "expired", "removed", "after_deadline")
 # the purpose each page's links are signed for
-LINK_PURPOSES = {"/l/evidence/{token}": "evidence", "/l/rules/{token}": "rules"}
+LINK_PURPOSES = {"/l/evidence/{token}": "evidence", "/l/rules/{token}": "rules", "/l/chart/{token}": "chart"}
 LINK_ALLOWED = {"/l/evidence/{token}": frozenset({"own", "replayed"}),
                 # reading the rules writes nothing and is no less useful once the deadline has passed
-                "/l/rules/{token}": frozenset({"own", "replayed", "after_deadline"})}
+                "/l/rules/{token}": frozenset({"own", "replayed", "after_deadline"}),
+                # a chart sent to a Zalo chat (the platform fetches it by URL): read-only, like the rules
+                "/l/chart/{token}": frozenset({"own", "replayed", "after_deadline"})}
+
+# The chart page by role (test_authz_links.py): a chart link names what the chart shows, a unit's result
+# ("own"/"other": the role's units in UNITS) or a block's ranking ("own_block": the block of the role's own
+# unit, "other_block": another block), and the page serves it only while the person's grants cover that now —
+# an officer moved to another unit holds a link of the "other" kind, a demoted leader one of "no_role".
+# Unit results: whoever may view the unit; rankings: the province-wide roles, and unit leaders their own
+# block's (the period there lets leaders see it).
+CHART_SCOPES = ("own", "other", "own_block", "other_block")
+CHART_ALLOWED = {"admin": frozenset(CHART_SCOPES), "province_leader": frozenset(CHART_SCOPES),
+                 "officer": frozenset({"own"}), "unit_leader": frozenset({"own", "own_block"}),
+                 "block_appraiser": frozenset({"own"}), "district_appraiser": frozenset({"own"}),
+                 "no_role": frozenset(), "removed": frozenset()}

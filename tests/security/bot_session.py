@@ -88,6 +88,12 @@ def explanation_round(engine) -> None:
     appraisal.close_round(SqlUnitOfWork(engine), caller=ADMIN, round_no=1, force=True, now=NOW)
 
 
+def _reflected(engine) -> sa.MetaData:
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    return metadata
+
+
 def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
@@ -105,28 +111,50 @@ def fingerprint(engine, evidence: Path) -> dict:
 
 class Cases:
     """What the Telegram and Zalo sessions share: the people's ids, the database baseline restored before each
-    case, the fingerprint a refused case must leave unchanged, and the verdict on one case."""
+    case, the fingerprint a refused case must leave unchanged, and the verdict on one case.
 
-    def __init__(self, engine, db_path: Path, evidence: Path, said: list[str]) -> None:
-        self.engine, self.db_path, self.evidence, self.said = engine, db_path, evidence, said
-        self.baseline = db_path.with_name("baseline.db")
+    The baseline: on SQLite a copy of the file (SQLite's backup API, both ways); on PostgreSQL a copy of every
+    table in schema ``baseline``, put back in one transaction (every table emptied, then refilled, in foreign-key
+    order). Ids a case drew from a sequence are not given back: the rows are the baseline's, ids and all."""
+
+    def __init__(self, engine, evidence: Path, said: list[str]) -> None:
+        self.engine, self.evidence, self.said = engine, evidence, said
         self.person_ids: dict[str, int] = {}
         self.crashes: list[BaseException] = []
+        if engine.dialect.name == "sqlite":
+            self.db_path = Path(engine.url.database)
+            self.baseline = self.db_path.with_name("baseline.db")
+        else:
+            self.tables = [f'"{t.name}"' for t in _reflected(engine).sorted_tables if t.name != "alembic_version"]
 
     def snapshot(self) -> None:
         """The state every case starts from (restored before each): after the people joined."""
         with SqlUnitOfWork(self.engine) as uow:
             self.tag = current_tag(uow)
             self.period = uow.periods.current()
-        with closing(sqlite3.connect(self.db_path)) as live, closing(sqlite3.connect(self.baseline)) as copy:
-            live.backup(copy)
+        if self.engine.dialect.name == "sqlite":
+            with closing(sqlite3.connect(self.db_path)) as live, closing(sqlite3.connect(self.baseline)) as copy:
+                live.backup(copy)
+        else:
+            with self.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA IF EXISTS baseline CASCADE"))
+                connection.execute(sa.text("CREATE SCHEMA baseline"))
+                for table in self.tables:
+                    connection.execute(sa.text(f"CREATE TABLE baseline.{table} AS TABLE public.{table}"))
         self.files = self._files()
         self.unchanged = self.fingerprint()
 
     def restore(self) -> None:
-        with closing(sqlite3.connect(self.baseline)) as copy, \
-                closing(sqlite3.connect(self.db_path, timeout=30)) as live:
-            copy.backup(live)
+        if self.engine.dialect.name == "sqlite":
+            with closing(sqlite3.connect(self.baseline)) as copy, \
+                    closing(sqlite3.connect(self.db_path, timeout=30)) as live:
+                copy.backup(live)
+        else:
+            with self.engine.begin() as connection:
+                for table in reversed(self.tables):  # DELETE: TRUNCATE costs ~100 ms for these small tables
+                    connection.execute(sa.text(f"DELETE FROM public.{table}"))
+                for table in self.tables:
+                    connection.execute(sa.text(f"INSERT INTO public.{table} SELECT * FROM baseline.{table}"))
         for path in set(self._files()) - set(self.files):
             (self.evidence / path).unlink()
 
@@ -201,8 +229,8 @@ class Cases:
 class Matrix(Cases):
     """One Telegram bot session: the people of every role, a group holding them all, the cases run one by one."""
 
-    def __init__(self, server, running: RunningBot, engine, db_path: Path, evidence: Path, said: list[str]):
-        super().__init__(engine, db_path, evidence, said)
+    def __init__(self, server, running: RunningBot, engine, evidence: Path, said: list[str]):
+        super().__init__(engine, evidence, said)
         self.server, self.running = server, running
         self.users: dict = {}
         self.handled = 0
@@ -336,7 +364,7 @@ async def matrix_for(emulator_server, tmp_path, said):  # noqa: F811 - the fixtu
             appraisal_period(engine, bot.deps.store)
         if phase == "explanation":
             explanation_round(engine)
-        matrix = Matrix(emulator_server, bot, engine, db_path, evidence, said)
+        matrix = Matrix(emulator_server, bot, engine, evidence, said)
         await matrix.start()
         return matrix
 

@@ -2,10 +2,13 @@
 SQLite and PostgreSQL: a link of another person, unit, item or purpose, tampered, expired, after the member was
 removed or (for the evidence upload) after the deadline is refused on every page with every table and the
 evidence folder unchanged; the own link's upload replayed once saved writes nothing new; the rules page shows
-the item's title to its own link and writes nothing."""
+the item's title to its own link and writes nothing. The chart page besides by role (authz_table.CHART_ALLOWED):
+every role's link to a chart of its own unit, another unit, its own block's ranking and another block's, served
+only while the person's grants cover what the chart shows, refused with nothing written otherwise."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import replace
 from datetime import timedelta
@@ -15,11 +18,15 @@ import pytest
 from aiohttp import web
 from bot_session import fingerprint
 from callers import ADMIN
+from e2e_support import NOW as PROVINCE_NOW
+from e2e_support import load_province
 from link_fixtures import CLOSES, KEY, NOW, OPENS, PDF, world  # noqa: F401 - the shared fixture
 
-from authz_table import LINK_ALLOWED, LINK_CASES, LINK_PAGES, LINK_PURPOSES
+from authz_table import (CHART_ALLOWED, CHART_SCOPES, GRANTS, LINK_ALLOWED, LINK_CASES, LINK_PAGES, LINK_PURPOSES,
+                         ROLES, UNITS)
 from parbot.bot.deps import Deps
-from parbot.bot.web.app import build_app
+from parbot.bot.web.app import ChartLinks, build_app, chart_store
+from parbot.core.permissions import Grant, Role
 from parbot.core.links import LinkClaims, sign
 from parbot.core.services import links as link_svc
 from parbot.core.services import people
@@ -29,6 +36,7 @@ from parbot.storage.evidence_store import EvidenceStore
 from parbot.storage.uow import SqlUnitOfWork
 
 ITEM = "1.1.1"
+CHART = b"\x89PNG\r\n\x1a\n a chart of X1"
 
 
 def _tampered(token: str, **claims) -> str:
@@ -43,9 +51,12 @@ class Pages:
         self.session, self.engine, self.evidence, self.clock = session, engine, evidence, clock
 
     async def open(self, method: str, token: str, page: str = "/l/evidence/{token}") -> tuple[int, str]:
+        """The status and the page's text (an image: ``image:`` and its SHA-256)."""
         path = page.format(token=token)
         if method == "GET":
             async with self.session.get(path) as page:
+                if page.content_type == "image/png":
+                    return page.status, f"image:{hashlib.sha256(await page.read()).hexdigest()}"
                 return page.status, await page.text()
         form = aiohttp.FormData()
         form.add_field("file", PDF, filename="kế hoạch.pdf", content_type="application/pdf")
@@ -76,10 +87,18 @@ async def pages(world, engine, tmp_path):  # noqa: F811
 async def link_for(case: str, pages: Pages, officer, other_id: int, purpose: str) -> str:
     """The link of ``case`` for a page of ``purpose``, and the world changed as the case needs (before the page
     is opened)."""
-    own, claims = link_svc.issue(SqlUnitOfWork(pages.engine), caller=officer, key=KEY, purpose=purpose,
-                                 unit_code="X1", item_code=ITEM, now=NOW, ttl=timedelta(hours=2))
+    if purpose == "chart":  # a chart of the unit's result, stored as the Zalo sender stores it
+        unit = lambda code: link_svc.chart_scope(2020, unit_code=code)  # noqa: E731
+        claims = LinkClaims(purpose="chart", person_id=officer.person_id, unit_code=unit("X1"),
+                            item_code=chart_store(EvidenceStore(pages.evidence)).put(CHART).sha256,
+                            expires_at=NOW + timedelta(hours=2))
+        own = sign(claims, KEY)
+    else:
+        unit = lambda code: code  # noqa: E731
+        own, claims = link_svc.issue(SqlUnitOfWork(pages.engine), caller=officer, key=KEY, purpose=purpose,
+                                     unit_code="X1", item_code=ITEM, now=NOW, ttl=timedelta(hours=2))
     foreign = "rules" if purpose == "evidence" else "evidence"
-    signed = {"other_person": replace(claims, person_id=other_id), "other_unit": replace(claims, unit_code="X2"),
+    signed = {"other_person": replace(claims, person_id=other_id), "other_unit": replace(claims, unit_code=unit("X2")),
               "other_item": replace(claims, item_code="9.9.9"), "other_purpose": replace(claims, purpose=foreign),
               "expired": replace(claims, expires_at=NOW - timedelta(seconds=1)),
               # the deadline moved before the link's own expiry: only the use-time check can refuse it
@@ -87,7 +106,7 @@ async def link_for(case: str, pages: Pages, officer, other_id: int, purpose: str
     if case in signed:  # a genuine signature the bot would never have issued: the use re-checks everything
         own = sign(signed[case], KEY)
     if case == "tampered":
-        own = _tampered(own, c="X2")
+        own = _tampered(own, c=unit("X2"))
     if case == "removed":
         people.remove_member(SqlUnitOfWork(pages.engine), caller=ADMIN, who=f"p{officer.person_id}", now=NOW)
     if case == "after_deadline":
@@ -111,6 +130,9 @@ async def test_every_link_is_allowed_or_refused_on_every_page_as_the_table_says(
         assert status == 403 and 'class="err"' in text and "Traceback" not in text, (method, status, text)
         assert t("error.generic", "vi") not in text  # the reason in words, not "something went wrong"
         assert changed == [], f"{case} {method}: refused but wrote {changed}"
+    elif page == "/l/chart/{token}":  # the stored chart itself, nothing written
+        assert status == 200 and changed == [], (status, changed)
+        assert text == f"image:{hashlib.sha256(CHART).hexdigest()}"
     elif page == "/l/rules/{token}":  # read-only: the item's code and title, nothing written
         assert status == 200 and changed == [], (status, changed)
         assert f"<h2>{ITEM}. " in text and "Điểm tối đa" in text
@@ -122,13 +144,96 @@ async def test_every_link_is_allowed_or_refused_on_every_page_as_the_table_says(
         assert {"evidence", "audit", "outbox", "files"} <= set(changed), changed
 
 
+class ChartSite:
+    """The 2020 province with one person per role (authz_table.GRANTS; "removed" removed), parbot's pages, and
+    charts stored and linked as the Zalo sender does."""
+
+    def __init__(self, engine, store: EvidenceStore, http: aiohttp.ClientSession, links: ChartLinks, ids: dict):
+        self.engine, self.store, self.http, self.links, self.ids = engine, store, http, links, ids
+
+    def link(self, person_id: int, png: bytes, **shows) -> tuple[str, bytes]:
+        """The chart stored and its link, for the person, showing a unit (``unit_code``) or ranking (``block``)."""
+        return self.links.url(person_id, link_svc.chart_scope(2020, **shows), png, PROVINCE_NOW), png
+
+    async def fetch(self, link: tuple[str, bytes]) -> tuple[bool, str]:
+        """Whether the chart's link served it (False: refused with the reason, nothing written), and what else
+        happened ("" or the problem: any other answer, or something written)."""
+        url, png = link
+        before = fingerprint(self.engine, self.store.root)
+        async with self.http.get(url) as page:
+            status, body = page.status, await page.read()
+        changed = sorted(k for k, v in fingerprint(self.engine, self.store.root).items() if before[k] != v)
+        served = status == 200 and body == png
+        refused = status == 403 and b'class="err"' in body and b"Traceback" not in body
+        return served, "" if (served or refused) and not changed else f"{status} {body[:80]!r}, wrote {changed}"
+
+
+@pytest.fixture
+async def charts(engine, tmp_path):
+    load_province(engine, leaders_see_block_ranking=True)
+    ids = {}
+    with SqlUnitOfWork(engine) as uow:
+        for role in ROLES:
+            ids[role] = uow.people.create(role, "vi").id
+            if role in GRANTS:
+                name, unit, block = GRANTS[role]
+                uow.roles.add(ids[role], Grant(Role(name), unit, block))
+        uow.commit()
+    people.remove_member(SqlUnitOfWork(engine), caller=ADMIN, who=f"p{ids['removed']}", now=PROVINCE_NOW)
+    store = EvidenceStore(tmp_path / "evidence")
+    runner = web.AppRunner(build_app(Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=KEY), engine=engine,
+                                          store=store, clock=lambda: PROVINCE_NOW)))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    links = ChartLinks(f"http://127.0.0.1:{runner.addresses[0][1]}", KEY, chart_store(store), timedelta(hours=2))
+    async with aiohttp.ClientSession() as http:
+        yield ChartSite(engine, store, http, links, ids)
+    await runner.cleanup()
+
+
+async def test_a_chart_is_served_only_to_a_person_whose_grants_cover_what_it_shows(charts):
+    """Every role (a person removed since the chart was sent among them) × a chart of its own unit, of another
+    unit, of its own block's ranking and another block's: served as CHART_ALLOWED says, else 403 with the
+    reason and every table and the chart folder unchanged."""
+    with SqlUnitOfWork(charts.engine) as uow:
+        blocks = {u.code: u.block for u in uow.units.list(year=2020)}
+    failures = []
+    for role in ROLES:
+        own, other = UNITS[role]
+        shows = {"own": {"unit_code": own}, "other": {"unit_code": other}, "own_block": {"block": blocks[own]},
+                 "other_block": {"block": next(b for b in ("so", "xa") if b != blocks[own])}}
+        for case in CHART_SCOPES:
+            served, problem = await charts.fetch(charts.link(charts.ids[role], f"{case} for {role}".encode(),
+                                                             **shows[case]))
+            if problem or served != (case in CHART_ALLOWED[role]):
+                failures.append(f"{role} {case}: served={served} {problem}")
+    assert not failures, "\n".join(failures)
+
+
+async def test_a_chart_sent_before_an_officer_moved_or_a_leader_was_demoted_is_refused_after(charts):
+    """The grants are read when the link is used: the officer's chart of SNV is refused once they were moved to
+    STC (whose chart they now get), the leader's block ranking once they are an officer of the unit only."""
+    officer, leader = charts.ids["officer"], charts.ids["unit_leader"]
+    sent = {"officer": charts.link(officer, b"SNV", unit_code="SNV"), "leader": charts.link(leader, b"so", block="so")}
+    for link in sent.values():
+        assert (await charts.fetch(link)) == (True, "")
+    people.remove_member(SqlUnitOfWork(charts.engine), caller=ADMIN, who=f"p{officer}", now=PROVINCE_NOW)
+    people.remove_member(SqlUnitOfWork(charts.engine), caller=ADMIN, who=f"p{leader}", now=PROVINCE_NOW)
+    with SqlUnitOfWork(charts.engine) as uow:
+        uow.roles.add(officer, Grant(Role.OFFICER, "STC"))
+        uow.roles.add(leader, Grant(Role.OFFICER, "SNV"))
+        uow.commit()
+    for link in sent.values():  # the same links, used after the change
+        assert (await charts.fetch(link)) == (False, "")
+    assert (await charts.fetch(charts.link(officer, b"STC", unit_code="STC"))) == (True, "")
+    assert (await charts.fetch(charts.link(leader, b"SNV result", unit_code="SNV"))) == (True, "")
+
+
 def test_the_table_covers_every_link_page(engine, tmp_path):
     """A page behind a signed link added to the web app without its cases fails here."""
     app = build_app(Deps(settings=Settings(_env_file=None), engine=engine, store=EvidenceStore(tmp_path)))
-    # the chart page serves a stored PNG by its hash, not an item: tests/e2e/test_reports_e2e.py fetches it
     routes = {(r.method, r.resource.canonical) for r in app.router.routes()
-              if r.resource is not None and r.resource.canonical.startswith("/l/") and r.method != "HEAD"
-              and r.resource.canonical != "/l/chart/{token}"}
+              if r.resource is not None and r.resource.canonical.startswith("/l/") and r.method != "HEAD"}
     assert routes == LINK_PAGES
     assert {page for _, page in LINK_PAGES} == LINK_PURPOSES.keys() == LINK_ALLOWED.keys()
     assert all(allowed <= set(LINK_CASES) for allowed in LINK_ALLOWED.values())

@@ -44,9 +44,9 @@ class _Failures(logging.Handler):
 
 
 class ZaloMatrix(Cases):
-    def __init__(self, server: ZaloEmulatorServer, runner: ZaloRunner, engine, db_path: Path, evidence: Path,
+    def __init__(self, server: ZaloEmulatorServer, runner: ZaloRunner, engine, evidence: Path,
                  said: list[str]) -> None:
-        super().__init__(engine, db_path, evidence, said)
+        super().__init__(engine, evidence, said)
         self.server, self.runner = server, runner
         self.users: dict = {}
         self.sent = self.handled = 0
@@ -118,15 +118,16 @@ class ZaloMatrix(Cases):
 
 
 @pytest.fixture
-async def zalo_matrix_for(tmp_path, said):
+async def zalo_matrix_for(database_url, tmp_path, said):
+    """On SQLite and PostgreSQL (conftest's database_url): the same cases, a fresh database per phase."""
     running = []
     failures = _Failures([])
     log = logging.getLogger("parbot.zalo")
     log.addHandler(failures)
 
     async def make(phase: str) -> ZaloMatrix:
-        db_path, evidence = tmp_path / "parbot.db", tmp_path / "evidence"
-        engine = make_engine(f"sqlite:///{db_path}")
+        evidence = tmp_path / "evidence"
+        engine = make_engine(database_url)
         upgrade(engine)
         load_province(engine, approval=True)
         store = EvidenceStore(evidence)
@@ -135,13 +136,13 @@ async def zalo_matrix_for(tmp_path, said):
         if phase == "explanation":
             explanation_round(engine)
         server = await ZaloEmulatorServer().__aenter__()
-        settings = Settings(_env_file=None, PARBOT_DATABASE_URL=f"sqlite:///{db_path}",
+        settings = Settings(_env_file=None, PARBOT_DATABASE_URL=database_url,
                             PARBOT_ZALO_BOT_TOKEN=server.token, PARBOT_ZALO_API_BASE=server.base_url,
                             PARBOT_EVIDENCE_DIR=str(evidence), PARBOT_ADMIN_CONTACT="Sở Nội vụ")
         runner = ZaloRunner(Deps(settings=settings, engine=engine, store=store))
         await runner.start()
         running.append((server, runner, engine))
-        matrix = ZaloMatrix(server, runner, engine, db_path, evidence, said)
+        matrix = ZaloMatrix(server, runner, engine, evidence, said)
         failures.crashes = matrix.crashes
         await matrix.start()
         return matrix

@@ -13,6 +13,7 @@ from telegram.constants import ChatAction, MessageLimit
 from telegram.ext import Application, CommandHandler
 
 from ...core.errors import DomainError
+from ...core.services import links as link_svc
 from ...core.services import reporting
 from ...core.model import Snapshot
 from ...i18n import t
@@ -99,7 +100,8 @@ def render_result_notice(context: RenderContext, item) -> Rendered | None:
     lang = context.language(item)
     view = reporting.UnitView(block, unit, snapshot.content_hash)
     caption = f"{result_caption(view, lang)}\n{t('reports.result.notice', lang, year=block.year)}"
-    return Rendered(text=caption[:CAPTION_LIMIT], photo=summary_chart(view, lang), filename="result.png")
+    return Rendered(text=caption[:CAPTION_LIMIT], photo=summary_chart(view, lang), filename="result.png",
+                    scope=link_svc.chart_scope(block.year, unit_code=unit.unit.code))
 
 
 def render_ranking(context: RenderContext, item) -> Rendered | None:
@@ -114,7 +116,8 @@ def render_ranking(context: RenderContext, item) -> Rendered | None:
     caption = ranking_caption(view, lang)
     if len(pages) > 1:  # one photo per notice: the first page, and how to see the rest
         caption = f"{caption}\n{t('reports.ranking.notice', lang, code=block.block, count=len(block.units))}"
-    return Rendered(text=caption[:CAPTION_LIMIT], photo=pages[0], filename="ranking.png")
+    return Rendered(text=caption[:CAPTION_LIMIT], photo=pages[0], filename="ranking.png",
+                    scope=link_svc.chart_scope(block.year, block=block.block))
 
 
 RENDERERS = {"result_notice": render_result_notice, "ranking": render_ranking}

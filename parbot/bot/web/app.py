@@ -125,7 +125,8 @@ async def rules_page(request: web.Request) -> web.Response:
 
 
 async def chart_image(request: web.Request) -> web.Response:
-    """A chart sent to a Zalo chat: the platform fetches it from here (signed, expiring, member only)."""
+    """A chart sent to a Zalo chat: the platform fetches it from here (signed, expiring, and only while the
+    person may still see the unit or ranking it shows)."""
     deps = request.app[DEPS_KEY]
     try:
         sha = await asyncio.to_thread(link_svc.open_chart, deps.uow(), key=deps.link_secret(),
@@ -159,9 +160,9 @@ class ChartLinks:
         return cls(settings.public_url.rstrip("/"), settings.link_key.get_secret_value(),
                    chart_store(EvidenceStore(settings.evidence_dir)), timedelta(hours=settings.link_ttl_hours))
 
-    def url(self, person_id: int, unit_code: str, png: bytes, now: datetime) -> str:
+    def url(self, person_id: int, scope: str, png: bytes, now: datetime) -> str:
         blob = self.store.put(png)
-        token = link_svc.chart_token(key=self.key, person_id=person_id, unit_code=unit_code, sha256=blob.sha256,
+        token = link_svc.chart_token(key=self.key, person_id=person_id, scope=scope, sha256=blob.sha256,
                                      now=now, ttl=self.ttl)
         return link_url(self.public_url, "chart", token)
 

@@ -4,7 +4,8 @@ on another channel to the same person.
 Linking uses an account code (core.links) that only the person can see, in a chat already theirs (``/kenh``):
 sent on the other channel like an invitation code, it links that account to the same person, never to a new
 one. A code is good for one account: once the person holds one on that channel it is refused. An account
-that already belongs to someone else is refused too (people are not merged here)."""
+that already belongs to someone else is refused too (people are not merged here). Both hold under concurrency:
+the person's row is locked while linking, and the account's unique key decides between two people's codes."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -95,7 +96,8 @@ def link_account(uow: UnitOfWork, code: str, *, channel: str, account_id: str, c
     newly linked); the same account sending the code again changes nothing."""
     person_id = verify_account_code(code, channel, key, now)
     with uow:
-        person = uow.people.get(person_id)
+        # Locked: accounts sending one code at once are taken one after another, and the second sees the first.
+        person = uow.people.get(person_id, for_update=True)
         if person is None or not uow.roles.grants(person_id):  # removed since the code was shown
             raise DomainError("channel.code_invalid")
         owner = _owner(uow, channel, account_id)
@@ -106,9 +108,12 @@ def link_account(uow: UnitOfWork, code: str, *, channel: str, account_id: str, c
         if channel in of_person(uow, person).held:  # the code was used already, by another account
             raise DomainError("channel.already_held", channel=NAMES.get(channel, channel))
         _telegram_row(uow, person)
-        if channel == "telegram":
-            uow.people.attach_telegram(person_id, int(account_id), int(chat_id))
-        uow.channel_accounts.link(person_id, channel, account_id, chat_id, name)
+        try:
+            if channel == "telegram":
+                uow.people.attach_telegram(person_id, int(account_id), int(chat_id))
+            uow.channel_accounts.link(person_id, channel, account_id, chat_id, name)
+        except ValueError:  # the account sent another person's code at the same moment, and that one won
+            raise DomainError("channel.account_taken", channel=NAMES[channel]) from None
         uow.audit.add(AuditEntry(actor=f"person:{person_id}", action="channel_link", unit_code=None, old=None,
                                  new=channel, reason=None, at=now))
         uow.commit()

@@ -8,6 +8,7 @@ the chat is told through the outbox.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ from ..errors import DomainError
 from ..links import LinkClaims, sign, verify
 from ..permissions import Action, Caller
 from ..ports import UnitOfWork
-from . import assessment, channels
+from . import assessment, channels, reporting
+from .periods import get_period
 
 EVIDENCE_TYPES = {
     "application/pdf": ".pdf",
@@ -24,6 +26,7 @@ EVIDENCE_TYPES = {
     "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
 }
 _MAGIC = {b"%PDF": "application/pdf", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # a chart link's item: the stored chart's hash
 _ZIP = b"PK\x03\x04"  # DOCX and XLSX are zip files: the extension tells which
 
 
@@ -118,16 +121,34 @@ def upload_evidence(uow: UnitOfWork, *, key: str | None, store: Any, token: str,
     return view, added
 
 
-def chart_token(*, key: str | None, person_id: int, unit_code: str, sha256: str, now: datetime,
+def chart_scope(year: int, *, unit_code: str | None = None, block: str | None = None) -> str:
+    """What a chart shows, as its link names it (the ``unit_code`` claim): one unit's result, or a block's
+    ranking; the period's year with it. Unit codes hold no "/", so the two never read alike."""
+    if (unit_code is None) == (block is None):
+        raise ValueError("a chart shows one unit or one block")
+    return f"{year}/u/{unit_code}" if unit_code is not None else f"{year}/b/{block}"
+
+
+def chart_token(*, key: str | None, person_id: int, scope: str, sha256: str, now: datetime,
                 ttl: timedelta) -> str:
-    """A link to a chart sent to the person (stored by its SHA-256): Zalo takes photos only by URL."""
-    return sign(LinkClaims(purpose="chart", person_id=person_id, unit_code=unit_code, item_code=sha256,
+    """A link to a chart sent to the person (stored by its SHA-256): Zalo takes photos only by URL. ``scope``:
+    chart_scope of what the chart shows."""
+    return sign(LinkClaims(purpose="chart", person_id=person_id, unit_code=scope, item_code=sha256,
                            expires_at=now + ttl), key)
 
 
 def open_chart(uow: UnitOfWork, *, key: str | None, token: str, now: datetime) -> str:
-    """The SHA-256 of the chart behind a genuine, unexpired link of a person who is still a member."""
+    """The SHA-256 of the chart behind a genuine, unexpired link, for a person whose grants still cover what
+    it shows: the unit (reporting.require_unit) or the block's ranking (reporting.require_ranking). A leader
+    demoted, an officer moved to another unit or a member removed since it was sent is refused."""
     claims, caller = open_link(uow, key=key, token=token, purpose="chart", now=now)
-    if not caller.grants or not claims.item_code:
+    year, kind, code = (claims.unit_code.split("/", 2) + ["", ""])[:3]
+    if not _SHA256.fullmatch(claims.item_code or "") or not year.isdigit() or kind not in ("u", "b") or not code:
         raise DomainError("link.invalid")
+    with uow:
+        period = get_period(uow, int(year))
+        if kind == "u":
+            reporting.require_unit(uow, period, caller.grants, code)
+        else:
+            reporting.require_ranking(uow, period, caller.grants, code)
     return claims.item_code

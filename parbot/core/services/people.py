@@ -241,7 +241,16 @@ def _grant(uow: UnitOfWork, invite: Invite, person: Person, now: datetime) -> bo
 def accept_invite_account(uow: UnitOfWork, code: str, *, channel: str, account_id: str, chat_id: str, name: str,
                           language: str | None, now: datetime) -> tuple[Person, Grant, bool]:
     """The same as accept_invite for an account of another channel (Zalo): the account is linked to a new
-    person (a channel_account row), or to the person it already belongs to."""
+    person (a channel_account row), or to the person it already belongs to. The same account accepting two
+    codes at once: the one whose new person lost the account's unique key runs again, for that person."""
+    try:
+        return _accept_invite_account(uow, code, channel, account_id, chat_id, name, language, now)
+    except ValueError:  # rolled back: the account now belongs to the person the other code created
+        return _accept_invite_account(uow, code, channel, account_id, chat_id, name, language, now)
+
+
+def _accept_invite_account(uow: UnitOfWork, code: str, channel: str, account_id: str, chat_id: str, name: str,
+                           language: str | None, now: datetime) -> tuple[Person, Grant, bool]:
     with uow:
         person_id = uow.channel_accounts.person_of(channel, account_id)
         person = uow.people.get(person_id) if person_id is not None else None
@@ -250,7 +259,7 @@ def accept_invite_account(uow: UnitOfWork, code: str, *, channel: str, account_i
             return person, invite.grant, False  # type: ignore[return-value]
         if person is None:
             person = uow.people.create(name, language if language in LANGUAGES else "vi")
-            uow.channel_accounts.link(person.id, channel, account_id, chat_id, name)
+            uow.channel_accounts.link(person.id, channel, account_id, chat_id, name)  # ValueError: taken meanwhile
         return person, invite.grant, _grant(uow, invite, person, now)
 
 

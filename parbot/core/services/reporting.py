@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..errors import DomainError, NotFound, PermissionDenied
-from ..model import Period, Snapshot
+from ..model import Period, Snapshot, Unit
 from ..permissions import UNIT_ROLES, Action, Caller, Grant, allowed, own_blocks, require
 from ..ports import UnitOfWork
 from ..results import NA, Band, BlockResult, ItemMarks, Ranking, UnitResult, UnitRef, compute_block
@@ -88,15 +88,20 @@ def ranking_blocks(uow: UnitOfWork, period: Period, grants: tuple[Grant, ...]) -
     return [b for b in period.blocks if b in own_blocks(grants, units)], False
 
 
+def require_ranking(uow: UnitOfWork, period: Period, grants: tuple[Grant, ...], block: str) -> bool:
+    """Refused unless the person may see the block's ranking now; whether they may see it live."""
+    if block not in period.criteria_sets:
+        raise NotFound("block.not_found", block=block, year=period.year)
+    blocks, live = ranking_blocks(uow, period, grants)
+    if block not in blocks:
+        raise PermissionDenied("permission.denied", action=Action.VIEW_RANKING.value, unit=block)
+    return live
+
+
 def ranking(uow: UnitOfWork, *, caller: Caller, block: str, year: int | None = None) -> RankingView:
-    grants = caller.grants
     with uow:
         period = get_period(uow, year)
-        if block not in period.criteria_sets:
-            raise NotFound("block.not_found", block=block, year=period.year)
-        blocks, live = ranking_blocks(uow, period, grants)
-        if block not in blocks:
-            raise PermissionDenied("permission.denied", action=Action.VIEW_RANKING.value, unit=block)
+        live = require_ranking(uow, period, caller.grants, block)
         found = published(uow, period, block)
         if found is not None:
             return RankingView(found[0], True, found[1].content_hash)
@@ -119,10 +124,7 @@ def unit_result(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | 
     """A unit's published result; refused unless the person may view that unit."""
     with uow:
         period = get_period(uow, year)
-        unit = uow.units.get(unit_code, period.year)
-        if unit is None:
-            raise PermissionDenied("permission.denied", action=Action.VIEW_UNIT.value, unit=unit_code)
-        require(caller.grants, Action.VIEW_UNIT, unit)
+        unit = require_unit(uow, period, caller.grants, unit_code)
         found = published(uow, period, unit.block)
         if found is None:
             raise DomainError("report.not_published", year=period.year)
@@ -131,6 +133,15 @@ def unit_result(uow: UnitOfWork, *, caller: Caller, unit_code: str, year: int | 
         if mine is None:
             raise DomainError("report.not_published", year=period.year)
         return UnitView(block, mine, snapshot.content_hash)
+
+
+def require_unit(uow: UnitOfWork, period: Period, grants: tuple[Grant, ...], unit_code: str) -> Unit:
+    """The unit as of the period, refused unless the person may view it (an unknown unit answers alike)."""
+    unit = uow.units.get(unit_code, period.year)
+    if unit is None:
+        raise PermissionDenied("permission.denied", action=Action.VIEW_UNIT.value, unit=unit_code)
+    require(grants, Action.VIEW_UNIT, unit)
+    return unit
 
 
 def own_units(grants: tuple[Grant, ...]) -> list[str]:
