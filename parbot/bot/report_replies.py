@@ -18,6 +18,7 @@ from cachetools import LRUCache
 from ..core.errors import DomainError
 from ..core.permissions import Caller
 from ..core.ports import UnitOfWork
+from ..core.services import links as link_svc
 from ..core.services import reporting
 from ..i18n import error_text, t
 from ..reports import charts, num
@@ -53,7 +54,7 @@ class Charts:
     """Chart images to draw and send as photos, the caption with the first."""
     draw: Callable[[], list[bytes]]
     caption: str
-    unit_code: str = ""  # the unit they show ("" for a block's ranking): a chart link names it
+    scope: str  # what they show (links.chart_scope): a link to them must still let its recipient see it
 
 
 Message = str | Charts
@@ -112,7 +113,8 @@ def lost_text(view: reporting.UnitView, lang: str, limit: int) -> list[str]:
 
 
 def _ranking(view: reporting.RankingView, lang: str) -> Charts:
-    return Charts(lambda: ranking_charts(view, lang), ranking_caption(view, lang))
+    return Charts(lambda: ranking_charts(view, lang), ranking_caption(view, lang),
+                  link_svc.chart_scope(view.result.year, block=view.result.block))
 
 
 def ranking(uow: UnitOfWork, *, caller: Caller, args: Sequence[str], lang: str, tz: str,
@@ -148,7 +150,8 @@ def result(uow: UnitOfWork, *, caller: Caller, args: Sequence[str], lang: str, t
         except DomainError as error:
             messages.append(error_text(error, lang, tz))
             continue
-        messages.append(Charts(lambda view=view: [summary_chart(view, lang)], result_caption(view, lang), code))
+        messages.append(Charts(lambda view=view: [summary_chart(view, lang)], result_caption(view, lang),
+                               link_svc.chart_scope(view.block.year, unit_code=view.unit.unit.code)))
         messages += lost_text(view, lang, limit)
     return messages
 

@@ -168,7 +168,7 @@ class ZaloBot:
             elif self.charts is None:
                 answer.append(message.caption)
             else:
-                answer += [Photo(self.charts.url(person_id, message.unit_code, png, deps.now()),
+                answer += [Photo(self.charts.url(person_id, message.scope, png, deps.now()),
                                  message.caption if n == 0 else None) for n, png in enumerate(message.draw())]
         return tuple(answer)
 
