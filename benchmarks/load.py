@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -293,7 +292,7 @@ class ChatBalancer:
     that is once the update is handled and its texts sent."""
 
     def __init__(self, ports: list[int]) -> None:
-        self.ports, self.of_chat, self.statuses = ports, {}, Counter()
+        self.ports, self.of_chat = ports, {}
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                              timeout=aiohttp.ClientTimeout(total=REPLY_TIMEOUT))
 
@@ -304,7 +303,6 @@ class ChatBalancer:
         headers = {k: v for k, v in request.headers.items() if k in (ZALO_SECRET_HEADER, "Content-Type")}
         async with self.session.post(f"http://127.0.0.1:{port}{ZALO_PATH}", data=body, headers=headers) as answer:
             await answer.read()
-        self.statuses[answer.status] += 1
         return web.Response(status=answer.status)
 
 
@@ -342,7 +340,7 @@ async def run_webhooks(count: int, n_officers: int, actions: int, folder: Path) 
                 before = sum(cpu_seconds(p.pid) for p in processes)
                 await _answer(officers, actions, run, opening=type_first_area)
                 run.cpu += sum(cpu_seconds(p.pid) for p in processes) - before
-                run.errors += sum(n for status, n in balancer.statuses.items() if status != 200)
+                run.errors += sum(1 for _, _, status in server.emulator.webhook_posts if status != 200)
         finally:
             for process in processes:
                 if process.returncode is None:
