@@ -7,6 +7,13 @@ action waiting for the bot's reply (closed loop: all officers at once saturate t
 same number of people and actions (alternately a text it echoes with a button, and a press it answers and edits).
 The slow-neighbour case repeats the parbot run while ``--leaders`` province leaders ask ``/ranking xa``.
 CPU is this process's (bot, emulator and driver together: the same for both bots, so the ratio is fair).
+
+``--channels zalo`` runs the same officers through the Zalo emulator (``ZaloChat``: they type the numbers of
+the options they read) beside a bare aiohttp echo bot polling it; ``--webhooks 1 3`` then runs them through
+that many `parbot bot run --webhook` processes on PostgreSQL behind a balancer with chat affinity, against
+the Zalo run polling on PostgreSQL:
+
+    python benchmarks/load.py --officers 30 --db postgresql --leaders 0 --channels zalo --webhooks 1 3
 """
 from __future__ import annotations
 
