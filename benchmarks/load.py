@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import json
+import os
 import platform
 import random
 import signal
