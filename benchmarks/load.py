@@ -405,9 +405,20 @@ async def run_echo(n_people: int, actions: int) -> Run:
     return run
 
 
+class ZaloEcho:
+    """The bare baseline on Zalo: a sendMessage echoing each text (fed by an aiohttp getUpdates loop)."""
+
+    def __init__(self, call: Callable[..., Awaitable[dict]]) -> None:
+        self.call = call
+
+    async def handle_zalo_update(self, update: dict) -> None:
+        message = update["message"]
+        await self.call("sendMessage", chat_id=message["chat"]["id"], text=message["text"])
+
+
 async def run_zalo_echo(n_people: int, actions: int) -> Run:
-    """The bare baseline on Zalo: aiohttp long-polling getUpdates (one update per call, as the platform
-    answers) and a sendMessage echoing each text, each update in its own task as parbot's runner does."""
+    """The echo bot long-polling getUpdates (one update per call, as the platform answers), each update in its
+    own task as parbot's runner does; its people wait for their answer as parbot's officers do (ZaloHandled)."""
     run = Run("echo zalo")
     async with ZaloEmulatorServer() as server, aiohttp.ClientSession() as http:
         api = f"{server.base_url}/bot{server.token}"
@@ -416,28 +427,26 @@ async def run_zalo_echo(n_people: int, actions: int) -> Run:
             async with http.post(f"{api}/{method}", json=params) as answer:
                 return await answer.json()
 
-        async def echo(message: dict) -> None:
-            await call("sendMessage", chat_id=message["chat"]["id"], text=message["text"])
-
-        stop, tasks = asyncio.Event(), set()
+        bot, stop, tasks = ZaloEcho(call), asyncio.Event(), set()
+        handled = ZaloHandled(bot)
 
         async def poll() -> None:
             while not stop.is_set():
                 answer = await call("getUpdates", timeout=1)
                 if answer["ok"]:
-                    task = asyncio.create_task(echo(answer["result"]["message"]))
+                    task = asyncio.create_task(bot.handle_zalo_update(answer["result"]))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
 
         poller = asyncio.create_task(poll())
         try:
-            users = [server.user(f"echo-{n}", f"Echo {n}") for n in range(n_people)]
+            users = [ZaloChat(server.user(f"echo-{n}", f"Echo {n}"), handled.settle) for n in range(n_people)]
 
-            async def one(user) -> None:  # noqa: ANN001
+            async def one(user: ZaloChat) -> None:
                 for step in range(actions):
-                    start, seen = time.perf_counter(), len(user.received)
-                    await user.send_text(f"{step + 1}")
-                    await server.emulator.wait_until(lambda: len(user.received) > seen, REPLY_TIMEOUT)
+                    start = time.perf_counter()
+                    user.send_text(f"{step + 1}")
+                    await user.wait_for_reply(REPLY_TIMEOUT)
                     run.latencies.append(time.perf_counter() - start)
 
             with Measure(run):

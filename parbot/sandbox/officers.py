@@ -283,7 +283,7 @@ class ZaloHandled:
     """The updates the Zalo bot has finished (answer sent), per chat: what a simulated Zalo user waits on
     when the bot polls (behind a webhook the platform's post returns once the update is handled)."""
 
-    def __init__(self, bot) -> None:  # noqa: ANN001 - a parbot.bot.zalo.runner.ZaloBot
+    def __init__(self, bot) -> None:  # noqa: ANN001 - a ZaloBot, or any bot with its handle_zalo_update
         self.counts: Counter[str] = Counter()
         self._changed = asyncio.Condition()
         original = bot.handle_zalo_update
