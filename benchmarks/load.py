@@ -7,40 +7,59 @@ action waiting for the bot's reply (closed loop: all officers at once saturate t
 same number of people and actions (alternately a text it echoes with a button, and a press it answers and edits).
 The slow-neighbour case repeats the parbot run while ``--leaders`` province leaders ask ``/ranking xa``.
 CPU is this process's (bot, emulator and driver together: the same for both bots, so the ratio is fair).
+
+``--channels zalo`` runs the same officers through the Zalo emulator (``ZaloChat``: they type the numbers of
+the options they read) beside a bare aiohttp echo bot polling it; ``--webhooks 1 3`` then runs them through
+that many `parbot bot run --webhook` processes on PostgreSQL behind a balancer with chat affinity, against
+the Zalo run polling on PostgreSQL:
+
+    python benchmarks/load.py --officers 30 --db postgresql --leaders 0 --channels zalo --webhooks 1 3
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
+import signal
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "tests")]
 
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from e2e.test_webhook_processes import bot_run_process, free_port, healthy  # noqa: E402
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from benchmarks._report import write_section  # noqa: E402
+from parbot.bot.deps import Deps  # noqa: E402
+from parbot.bot.webhook import ZALO_PATH, ZALO_SECRET_HEADER  # noqa: E402
+from parbot.bot.zalo.runner import ZaloRunner  # noqa: E402
 from parbot.core.period import Deadlines, PeriodConfig, ReminderPolicy  # noqa: E402
 from parbot.core.permissions import Caller  # noqa: E402
 from parbot.core.services import people, periods, units  # noqa: E402
 from parbot.core.services.tabular import Row  # noqa: E402
 from parbot.sandbox.emulator import EmulatorServer  # noqa: E402
-from parbot.sandbox.officers import Habits, Officer, Transcript  # noqa: E402
+from parbot.sandbox.officers import Habits, Officer, Transcript, ZaloChat, ZaloHandled  # noqa: E402
 from parbot.sandbox.runtime import running_bot  # noqa: E402
+from parbot.sandbox.zalo_emulator import ZaloEmulatorServer  # noqa: E402
 from parbot.settings import Settings  # noqa: E402
 from parbot.storage import sqlstats  # noqa: E402
 from parbot.storage.db import make_engine, upgrade  # noqa: E402
+from parbot.storage.evidence_store import EvidenceStore  # noqa: E402
 from parbot.storage.files import read_table  # noqa: E402
 from parbot.storage.uow import SqlUnitOfWork  # noqa: E402
 
@@ -60,6 +79,7 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     sql: dict[str, int] = field(default_factory=dict)
     errors: int = 0
+    sql_counted: bool = True  # transactions and statements counted (in this process)
 
     @property
     def rate(self) -> float:
@@ -160,7 +180,9 @@ async def join(server, engine, user_id: int, role: str, unit: str | None = None)
     return user
 
 
-async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, folder: Path) -> tuple[Run, Run | None]:
+@asynccontextmanager
+async def province(kind: str, n_officers: int, folder: Path):  # noqa: ANN201 - an async context manager
+    """A fresh database with the province loaded: (its URL, engine, the officers' units, the commune criteria)."""
     url, drop = fresh_database(kind, folder)
     engine = make_engine(url)
     try:
@@ -168,29 +190,38 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
         codes = load_province(engine, n_officers)
         with SqlUnitOfWork(engine) as uow:
             criteria = uow.periods.get(2020).criteria_for("xa")
+        yield url, engine, codes, criteria
+    finally:
+        engine.dispose()
+        drop()
+
+
+def officer(user, code: str, criteria, n: int, latencies: list[float]) -> TimedOfficer:  # noqa: ANN001
+    """The same officer on either channel: answers yes mostly, evidence as typed references, no slips."""
+    one = TimedOfficer(user, Transcript(), code, criteria, random.Random(n),
+                       Habits(yes_rate=0.9, not_applicable=False, typo=False, correction=False, files=0.0))
+    one.timeout, one.latencies = REPLY_TIMEOUT, latencies
+    return one
+
+
+async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, folder: Path) -> tuple[Run, Run | None]:
+    async with province(kind, n_officers, folder) as (url, engine, codes, criteria):
         async with EmulatorServer() as server:
             settings = Settings(_env_file=None, PARBOT_DATABASE_URL=url, TELEGRAM_BOT_TOKEN=server.token,
                                 TELEGRAM_API_BASE=server.base_url, PARBOT_EVIDENCE_DIR=str(folder / "evidence"))
             async with running_bot(settings, engine):
                 quiet = Run(f"parbot {kind}")
-                officers = []
-                for n, code in enumerate(codes):
-                    user = await join(server, engine, 700_000_000 + n, "officer", code)
-                    rng = random.Random(n)
-                    officer = TimedOfficer(user, Transcript(), code, criteria, rng,
-                                           Habits(yes_rate=0.9, not_applicable=False, typo=False,
-                                                  correction=False, files=0.0))
-                    officer.timeout, officer.latencies = REPLY_TIMEOUT, quiet.latencies
-                    officers.append(officer)
+                officers = [officer(await join(server, engine, 700_000_000 + n, "officer", code), code, criteria, n,
+                                    quiet.latencies) for n, code in enumerate(codes)]
                 # Officers answer in two halves: the first quiet, the second beside the leaders asking rankings.
                 first = actions if leaders == 0 else max(1, actions // 2)
-                await _answer(officers, first, quiet)
+                await _answer(officers, first, quiet, opening=press_first_area)
                 loud = None
                 if leaders:
                     heads = [await join(server, engine, 790_000_000 + n, "province_leader") for n in range(leaders)]
                     loud = Run(f"parbot {kind}, {leaders} leaders asking /ranking")
-                    for officer in officers:
-                        officer.latencies = loud.latencies
+                    for one in officers:
+                        one.latencies = loud.latencies
                     stop = asyncio.Event()
 
                     async def ask(user) -> None:  # noqa: ANN001
@@ -199,19 +230,54 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
                             await user.wait_for_reply(REPLY_TIMEOUT)
 
                     askers = [asyncio.create_task(ask(h)) for h in heads]
-                    await _answer(officers, actions - first, loud, resume=True)
+                    await _answer(officers, actions - first, loud)
                     stop.set()
                     await asyncio.gather(*askers, return_exceptions=True)
                 return quiet, loud
-    finally:
-        engine.dispose()
-        drop()
 
 
-async def _answer(officers: list[TimedOfficer], actions: int, run: Run, *, resume: bool = False) -> None:
+async def press_first_area(officer: TimedOfficer) -> None:
+    await officer.press(officer.buttons("ar")[0][0]["text"])
+
+
+async def type_first_area(officer: TimedOfficer) -> None:
+    await officer.type("1")  # on Zalo, an option is its number
+
+
+async def join_zalo(server: ZaloEmulatorServer, engine, n: int, code: str,  # noqa: ANN001
+                    settle=None) -> ZaloChat:  # noqa: ANN001 - ZaloHandled.settle or None
+    chat = ZaloChat(server.user(f"zalo-{800_000_000 + n}", f"Người {n}"), settle)
+    chat.send_text(invite(engine, "officer", code))  # a code typed by someone the bot does not know yet
+    await chat.wait_for_reply(REPLY_TIMEOUT, until=lambda msgs: any(m.inline_keyboard for m in msgs))
+    return chat
+
+
+async def run_parbot_zalo(kind: str, n_officers: int, actions: int, folder: Path) -> Run:
+    """The same officers on Zalo: the Zalo runner polls the Zalo emulator (one getUpdates at a time, one
+    update per answer, as the platform does), officers type the numbers of the options they read."""
+    async with province(kind, n_officers, folder) as (url, engine, codes, criteria):
+        async with ZaloEmulatorServer() as server:
+            settings = Settings(_env_file=None, PARBOT_DATABASE_URL=url, PARBOT_ZALO_BOT_TOKEN=server.token,
+                                PARBOT_ZALO_API_BASE=server.base_url, PARBOT_EVIDENCE_DIR=str(folder / "evidence"))
+            runner = ZaloRunner(Deps(settings=settings, engine=engine, store=EvidenceStore(settings.evidence_dir)))
+            handled = ZaloHandled(runner.bot)
+            await runner.start()
+            try:
+                run = Run(f"parbot zalo {kind}")
+                officers = [officer(await join_zalo(server, engine, n, code, handled.settle), code, criteria, n,
+                                    run.latencies) for n, code in enumerate(codes)]
+                await _answer(officers, actions, run, opening=type_first_area)
+                return run
+            finally:
+                await runner.stop()
+
+
+async def _answer(officers: list[TimedOfficer], actions: int, run: Run, *,
+                  opening: Callable[[TimedOfficer], Awaitable[None]] | None = None) -> None:
+    """Each officer opens the first area (``opening``; None: it is open) and answers ``actions`` items."""
     async def one(officer: TimedOfficer) -> None:
-        if not resume:
-            await officer.press(officer.buttons("ar")[0][0]["text"])
+        if opening is not None:
+            await opening(officer)
         await officer.work(limit=actions)
 
     before = len(run.latencies)
@@ -219,6 +285,78 @@ async def _answer(officers: list[TimedOfficer], actions: int, run: Run, *, resum
         results = await asyncio.gather(*(one(o) for o in officers), return_exceptions=True)
     run.errors += sum(isinstance(r, BaseException) for r in results)
     run.actions += len(run.latencies) - before
+
+
+# ---- several webhook processes ------------------------------------------------------------------------------
+
+PUBLIC = "https://parbot.load-benchmark.example.vn"  # the webhook's public URL, routed to the balancer
+WEBHOOK_SECRET = "load-benchmark-webhook-secret"
+
+
+class ChatBalancer:
+    """The reverse proxy in front of the processes, with chat affinity: a chat's first delivery goes to the
+    next process in turn and its later ones to the same process. It answers when the process answered,
+    that is once the update is handled and its texts sent."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports, self.of_chat = ports, {}
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                             timeout=aiohttp.ClientTimeout(total=REPLY_TIMEOUT))
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        chat = json.loads(body)["message"]["chat"]["id"]
+        port = self.ports[self.of_chat.setdefault(chat, len(self.of_chat)) % len(self.ports)]
+        headers = {k: v for k, v in request.headers.items() if k in (ZALO_SECRET_HEADER, "Content-Type")}
+        async with self.session.post(f"http://127.0.0.1:{port}{ZALO_PATH}", data=body, headers=headers) as answer:
+            await answer.read()
+        return web.Response(status=answer.status)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a running process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_webhooks(count: int, n_officers: int, actions: int, folder: Path) -> Run:
+    """The Zalo officers through ``count`` real `parbot bot run --webhook` processes on one PostgreSQL, behind
+    the balancer; the platform's post of each update returns once it is handled. CPU: the processes' and
+    this one's (emulator, balancer, officers); SQL is counted in the processes, so not here."""
+    run = Run(f"parbot zalo postgresql, {count} webhook process{'es' if count > 1 else ''}", sql_counted=False)
+    async with province("postgresql", n_officers, folder) as (url, engine, codes, criteria):
+        ports = [free_port() for _ in range(count)]
+        balancer = ChatBalancer(ports)
+        front = web.Application()
+        front.router.add_post(ZALO_PATH, balancer.forward)
+        proxy = web.AppRunner(front, access_log=None)
+        await proxy.setup()
+        await web.TCPSite(proxy, "127.0.0.1", 0).start()
+        processes: list[asyncio.subprocess.Process] = []
+        try:
+            async with ZaloEmulatorServer(url_map={PUBLIC: f"http://127.0.0.1:{proxy.addresses[0][1]}"}) as server:
+                env = {k: v for k, v in os.environ.items() if not k.endswith("TELEGRAM_BOT_TOKEN")} | {
+                    "PARBOT_DATABASE_URL": url, "PARBOT_EVIDENCE_DIR": str(folder / "evidence"),
+                    "PARBOT_ZALO_BOT_TOKEN": server.token, "PARBOT_ZALO_API_BASE": server.base_url,
+                    "PARBOT_PUBLIC_URL": PUBLIC, "PARBOT_WEBHOOK_SECRET": WEBHOOK_SECRET}
+                processes = [await bot_run_process(env, port, folder / f"webhook-{count}-{n}.log")
+                             for n, port in enumerate(ports)]
+                await asyncio.gather(*(healthy(port, p) for port, p in zip(ports, processes)))
+                officers = [officer(await join_zalo(server, engine, n, code), code, criteria, n, run.latencies)
+                            for n, code in enumerate(codes)]
+                before = sum(cpu_seconds(p.pid) for p in processes)
+                await _answer(officers, actions, run, opening=type_first_area)
+                run.cpu += sum(cpu_seconds(p.pid) for p in processes) - before
+                run.errors += sum(1 for _, _, status in server.emulator.webhook_posts if status != 200)
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                await asyncio.wait_for(process.wait(), REPLY_TIMEOUT)
+            await balancer.session.close()
+            await proxy.cleanup()
+    return run
 
 
 # ---- the echo bot -------------------------------------------------------------------------------------------
@@ -267,46 +405,121 @@ async def run_echo(n_people: int, actions: int) -> Run:
     return run
 
 
+class ZaloEcho:
+    """The bare baseline on Zalo: a sendMessage echoing each text (fed by an aiohttp getUpdates loop)."""
+
+    def __init__(self, call: Callable[..., Awaitable[dict]]) -> None:
+        self.call = call
+
+    async def handle_zalo_update(self, update: dict) -> None:
+        message = update["message"]
+        await self.call("sendMessage", chat_id=message["chat"]["id"], text=message["text"])
+
+
+async def run_zalo_echo(n_people: int, actions: int) -> Run:
+    """The echo bot long-polling getUpdates (one update per call, as the platform answers), each update in its
+    own task as parbot's runner does; its people wait for their answer as parbot's officers do (ZaloHandled)."""
+    run = Run("echo zalo")
+    async with ZaloEmulatorServer() as server, aiohttp.ClientSession() as http:
+        api = f"{server.base_url}/bot{server.token}"
+
+        async def call(method: str, **params: object) -> dict:
+            async with http.post(f"{api}/{method}", json=params) as answer:
+                return await answer.json()
+
+        bot, stop, tasks = ZaloEcho(call), asyncio.Event(), set()
+        handled = ZaloHandled(bot)
+
+        async def poll() -> None:
+            while not stop.is_set():
+                answer = await call("getUpdates", timeout=1)
+                if answer["ok"]:
+                    task = asyncio.create_task(bot.handle_zalo_update(answer["result"]))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+
+        poller = asyncio.create_task(poll())
+        try:
+            users = [ZaloChat(server.user(f"echo-{n}", f"Echo {n}"), handled.settle) for n in range(n_people)]
+
+            async def one(user: ZaloChat) -> None:
+                for step in range(actions):
+                    start = time.perf_counter()
+                    user.send_text(f"{step + 1}")
+                    await user.wait_for_reply(REPLY_TIMEOUT)
+                    run.latencies.append(time.perf_counter() - start)
+
+            with Measure(run):
+                results = await asyncio.gather(*(one(u) for u in users), return_exceptions=True)
+            run.errors = sum(isinstance(r, BaseException) for r in results)
+            run.actions = len(run.latencies)
+        finally:
+            stop.set()
+            await poller
+    return run
+
+
 # ---- report -------------------------------------------------------------------------------------------------
 
 def table(runs: list[tuple[int, Run]]) -> str:
     lines = ["| officers | bot | updates | updates/s | p50 s | p95 s | p99 s | CPU ms/update | transactions/update "
              "| statements/update | errors |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in runs:
-        sql = r.label.startswith("parbot")
+        sql = r.label.startswith("parbot") and r.sql_counted
+        per = [f"{r.per_update(k):.1f}" if sql else ("–" if r.label.startswith("parbot") else "0.0")
+               for k in ("transactions", "statements")]
         lines.append(f"| {n} | {r.label} | {r.actions} | {r.rate:.1f} | {r.pct(0.5):.3f} | {r.pct(0.95):.3f} | "
-                     f"{r.pct(0.99):.3f} | {1000 * r.cpu / max(1, r.actions):.1f} | "
-                     f"{r.per_update('transactions') if sql else 0:.1f} | {r.per_update('statements') if sql else 0:.1f}"
-                     f" | {r.errors} |")
+                     f"{r.pct(0.99):.3f} | {1000 * r.cpu / max(1, r.actions):.1f} | {per[0]} | {per[1]} | {r.errors} |")
     return "\n".join(lines)
 
 
-def ratio_line(ratios: dict[str, float]) -> str:
-    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-    return "parbot/echo throughput ratio: " + ", ".join(f"{v:.2f} ({names[k]})" for k, v in ratios.items())
+NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
-async def main_async(args: argparse.Namespace) -> tuple[str, list[tuple[int, Run]], dict[str, float]]:
+def ratio_line(ratios: dict[str, float], channel: str = "telegram") -> str:
+    where = "" if channel == "telegram" else " on Zalo"
+    return f"parbot/echo throughput ratio{where}: " + ", ".join(f"{v:.2f} ({NAMES[k]})" for k, v in ratios.items())
+
+
+def webhook_line(ratios: dict[int, float]) -> str:
+    return "webhook processes/one polling process throughput ratio (Zalo, PostgreSQL): " + ", ".join(
+        f"{v:.2f} ({n} process{'es' if n > 1 else ''})" for n, v in ratios.items())
+
+
+async def main_async(args: argparse.Namespace) -> tuple[str, list[tuple[int, Run]], dict[str, dict]]:
+    """Per size: each channel's echo bot, then parbot on each database; then the webhook processes (Zalo on
+    PostgreSQL), compared with the Zalo run polling on PostgreSQL. Ratios at the first size."""
     sqlstats.enable()
     runs: list[tuple[int, Run]] = []
-    ratios: dict[str, float] = {}
+    ratios: dict[str, dict] = {channel: {} for channel in args.channels} | ({"webhooks": {}} if args.webhooks else {})
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.officers:
-            echo = await run_echo(n, args.actions)
-            runs.append((n, echo))
-            for kind in args.db:
-                quiet, loud = await run_parbot(kind, n, args.actions, args.leaders if n == args.officers[0] else 0,
-                                               Path(tmp))
-                runs.append((n, quiet))
-                if loud:
-                    runs.append((n, loud))
-                if n == args.officers[0]:
-                    ratios[kind] = quiet.rate / echo.rate if echo.rate else 0.0
+            first = n == args.officers[0]
+            polling: Run | None = None
+            for channel in args.channels:
+                echo = await (run_echo(n, args.actions) if channel == "telegram" else run_zalo_echo(n, args.actions))
+                runs.append((n, echo))
+                for kind in args.db:
+                    if channel == "telegram":
+                        quiet, loud = await run_parbot(kind, n, args.actions, args.leaders if first else 0, Path(tmp))
+                    else:
+                        quiet, loud = await run_parbot_zalo(kind, n, args.actions, Path(tmp)), None
+                        polling = quiet if kind == "postgresql" else polling
+                    runs += [(n, quiet)] + ([(n, loud)] if loud else [])
+                    if first:
+                        ratios[channel][kind] = quiet.rate / echo.rate if echo.rate else 0.0
+            for count in args.webhooks:
+                hooked = await run_webhooks(count, n, args.actions, Path(tmp))
+                runs.append((n, hooked))
+                if first and polling is not None:
+                    ratios["webhooks"][count] = hooked.rate / polling.rate if polling.rate else 0.0
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # other work on the machine stretches wall times
+    lines = [ratio_line(ratios[c], c) for c in args.channels if ratios.get(c)]
+    if ratios.get("webhooks"):
+        lines.append(webhook_line(ratios["webhooks"]))
     body = (f"Command: `python benchmarks/load.py {' '.join(sys.argv[1:])}` (Python {platform.python_version()}, "
             f"{os.cpu_count()} cores shared with other work, load average at the end {load}).\n\n{table(runs)}\n\n"
-            f"{ratio_line(ratios)} "
-            f"(at {args.officers[0]} officers)\n")
+            + "\n".join(f"{line} (at {args.officers[0]} officers)" for line in lines) + "\n")
     return body, runs, ratios
 
 
@@ -316,6 +529,11 @@ def main() -> None:
     parser.add_argument("--db", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     parser.add_argument("--actions", type=int, default=6, help="items each officer answers")
     parser.add_argument("--leaders", type=int, default=10, help="slow neighbours at the first size (0: none)")
+    parser.add_argument("--channels", nargs="+", choices=("telegram", "zalo"), default=["telegram"],
+                        help="through the Telegram emulator, the Zalo emulator, or both (each beside its echo bot)")
+    parser.add_argument("--webhooks", type=int, nargs="*", default=[],
+                        help="also the Zalo officers through this many `parbot bot run --webhook` processes on "
+                             "PostgreSQL (e.g. 1 3), compared with one process polling (needs --channels zalo)")
     parser.add_argument("--write", type=Path, help="replace the 'Load' section of this Markdown file")
     parser.add_argument("--title", default="Load (conversation engine)")
     args = parser.parse_args()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import sqlalchemy as sa  # noqa: E402
 
 from benchmarks._report import write_section  # noqa: E402
 
@@ -44,6 +47,17 @@ async def main():
     await asyncio.Event().wait()
 asyncio.run(main())
 """
+
+
+async def drain_all(sender, expected: int, started: float) -> float:  # noqa: ANN001 - a Sender
+    """Drain until ``expected`` rows have an outcome (rows waiting on a chat's pace are left by one drain);
+    the seconds from ``started`` to the last outcome written."""
+    s = sender.stats
+    while True:
+        await sender.drain()
+        if s.sent + s.failed + s.unreachable >= expected:
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
 
 
 def stats(base: str) -> dict:
@@ -81,12 +95,7 @@ async def wave(officers: int, limited: bool, rate: float, workdir: Path) -> dict
             started = time.monotonic()
             sender = Sender(engine, bot, renderers=RENDERERS, rate_global=rate, rate_per_chat=1.0,
                             now=lambda: at + timedelta(seconds=time.monotonic() - started))
-            while True:
-                await sender.drain()
-                if sender.stats.sent + sender.stats.failed + sender.stats.unreachable >= queued:
-                    break
-                await asyncio.sleep(0.05)
-            elapsed = time.monotonic() - started
+            elapsed = await drain_all(sender, queued, started)
         emulated = stats(base)
     finally:
         emulator.kill()
@@ -98,13 +107,139 @@ async def wave(officers: int, limited: bool, rate: float, workdir: Path) -> dict
             "pacing": s.pacing_seconds}
 
 
+def zalo_officers(uow, count: int) -> list[str]:  # noqa: ANN001 - a unit of work
+    """``count`` officers who joined on Zalo (no Telegram account), two to a commune Z0000…; their Zalo ids."""
+    from parbot.core.model import Unit
+    from parbot.core.permissions import Grant, Role
+
+    ids = []
+    with uow:
+        for n in range(count):
+            code = f"Z{n // 2:04d}"
+            if n % 2 == 0:
+                uow.units.upsert(Unit(code, f"Xã Zalo {n // 2}", "xa"))
+            person = uow.people.create(f"Cán bộ Zalo {n}", "vi")
+            uow.roles.add(person.id, Grant(Role.OFFICER, code))
+            ids.append(f"zalo-{n}")
+            uow.channel_accounts.link(person.id, "zalo", ids[-1], ids[-1], person.name)
+        uow.commit()
+    return ids
+
+
+async def channel_wave(telegram: int, zalo: int, db: str, workdir: Path) -> list[dict]:
+    """One sweep over ``telegram`` officers on Telegram and ``zalo`` on Zalo, then each channel's sender at
+    its configured rates (the settings' defaults unless PARBOT_SEND_RATE_GLOBAL / PARBOT_ZALO_SEND_RATE_GLOBAL
+    say otherwise), both at once as `parbot bot run` sends them; Telegram's limits enforced by its emulator
+    (own process), Zalo's emulator (no published limits) in this one. Per channel: time to the last outcome,
+    the rate against the configured one, and what each recipient received."""
+    from benchmarks.load import fresh_database
+    from reminder_fixtures import VN, make_province
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    from parbot.bot.outbox_kinds import RENDERERS
+    from parbot.bot.sender import channel_senders
+    from parbot.bot.zalo.client import ZaloClient
+    from parbot.core.services.notifications import queue_due_notifications
+    from parbot.sandbox.emulator import DEFAULT_TOKEN
+    from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
+    from parbot.settings import Settings
+    from parbot.storage.db import make_engine, upgrade
+    from parbot.storage.uow import SqlUnitOfWork
+
+    url, drop = fresh_database(db, workdir)
+    engine = make_engine(url)
+    emulator = None
+    try:
+        upgrade(engine)
+        base_id = 10_000
+        make_province(SqlUnitOfWork(engine), units=telegram // 2, officers_per_unit=2, leaders=False, admins=0,
+                      telegram_base=base_id)
+        zalo_ids = zalo_officers(SqlUnitOfWork(engine), zalo)
+        at = datetime(2025, 12, 24, 8, 0, 30, tzinfo=VN)
+        swept = time.monotonic()
+        queued = queue_due_notifications(SqlUnitOfWork(engine), at).queued
+        sweep_seconds = time.monotonic() - swept
+        with SqlUnitOfWork(engine) as uow:
+            per_channel = {c: uow.session.execute(sa.text(
+                "SELECT count(*) FROM outbox WHERE channel = :c"), {"c": c}).scalar_one() for c in ("telegram", "zalo")}
+        assert sum(per_channel.values()) == queued, (per_channel, queued)
+        emulator = subprocess.Popen([sys.executable, "-c", EMULATOR, str(base_id + 1), str(telegram), "1"], cwd=ROOT,
+                                    stdout=subprocess.PIPE, text=True)
+        base = f"http://127.0.0.1:{int(emulator.stdout.readline())}"
+        settings = Settings(_env_file=None, PARBOT_DATABASE_URL=url)
+        async with ZaloEmulatorServer() as server, Bot(DEFAULT_TOKEN, base_url=f"{base}/bot",
+                                                       request=HTTPXRequest(connection_pool_size=128)) as bot:
+            for account in zalo_ids:
+                server.emulator.add_user(account, account)
+            client = ZaloClient(server.token, api_base=server.base_url)
+            started = time.monotonic()
+            senders = channel_senders(engine, settings, bot, client, renderers=RENDERERS,
+                                      now=lambda: at + timedelta(seconds=time.monotonic() - started))
+            try:
+                seconds = await asyncio.gather(*(drain_all(s, per_channel[s.channel], started) for s in senders))
+            finally:
+                await client.close()
+            zalo_got = [sum(1 for m in server.emulator.users[a].received if m.text.startswith(("⏰", "❗")))
+                        for a in zalo_ids]
+            zalo_messages = sum(len(server.emulator.users[a].received) for a in zalo_ids)
+        telegram_got = list(stats(base)["bot_sent"].values())
+        refused = (stats(base)["rate_limit"] or {}).get("refused", 0)
+    finally:
+        if emulator is not None:
+            emulator.kill()
+            emulator.wait()
+        engine.dispose()
+        drop()
+    got = {"telegram": telegram_got + [0] * (telegram - len(telegram_got)), "zalo": zalo_got}
+    out = []
+    for sender, elapsed in zip(senders, seconds):
+        channel, rate = sender.channel, sender.rate_global
+        counts = got[channel]
+        out.append({"channel": channel, "officers": len(counts), "queued": per_channel[channel],
+                    "sent": sender.stats.sent, "failed": sender.stats.failed + sender.stats.unreachable,
+                    "seconds": elapsed, "rate": sender.stats.sent / elapsed, "configured": rate,
+                    "ideal": per_channel[channel] / rate, "duplicates": sum(max(0, c - 1) for c in counts),
+                    "missed": sum(1 for c in counts if c == 0), "refused": refused if channel == "telegram" else 0,
+                    "messages": sum(counts) if channel == "telegram" else zalo_messages, "sweep": sweep_seconds})
+    return out
+
+
+def channel_table(rows: list[dict]) -> str:
+    lines = ["| channel | officers | reminders queued | sent | seconds to the last | ideal seconds (N / rate) "
+             "| achieved msg/s | configured msg/s | ideal/achieved time | messages delivered | duplicates | missed | 429s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['channel']} | {r['officers']:,} | {r['queued']:,} | {r['sent']:,} | {r['seconds']:.1f} | "
+                     f"{r['ideal']:.1f} | {r['rate']:.2f} | {r['configured']:g} | {r['ideal'] / r['seconds']:.3f} | "
+                     f"{r['messages']:,} | {r['duplicates']} | {r['missed']} | {r['refused']} |")
+    return "\n".join(lines)
+
+
+def waves_line(rows: list[dict]) -> str:
+    return "reminder wave ideal/achieved time ratio: " + ", ".join(
+        f"{r['ideal'] / r['seconds']:.3f} ({r['channel'].capitalize()})" for r in rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limited", type=int, default=2000)
     parser.add_argument("--lifted", type=int, default=10000)
     parser.add_argument("--rate", type=float, default=25.0, help="the sender's configured global rate")
     parser.add_argument("--write", type=Path)
+    parser.add_argument("--per-channel", type=int, nargs=2, metavar=("TELEGRAM", "ZALO"),
+                        help="instead: the wave per channel, this many officers on each (e.g. 500 500)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="for --per-channel")
     args = parser.parse_args()
+    if args.per_channel:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = asyncio.run(channel_wave(*args.per_channel, args.db, Path(tmp)))
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"Command: `python benchmarks/reminders.py {' '.join(sys.argv[1:])}` (Python "
+              f"{platform.python_version()}, {args.db}, load average at the end {load}); one sweep queued "
+              f"{sum(r['queued'] for r in rows):,} reminders in {rows[0]['sweep']:.1f} s.\n\n{channel_table(rows)}"
+              f"\n\n{waves_line(rows)}\n")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         limited = asyncio.run(wave(args.limited, True, args.rate, Path(tmp)))
         print(limited, flush=True)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 from decimal import Decimal
+from types import SimpleNamespace
 
 from ..core.conversation.callbacks import MalformedCallback, decode
 from ..core.criteria import BlockCriteria, Item
@@ -18,6 +21,7 @@ from ..core.rules import AllOfRule, ChoiceRule, DirectPointsRule, PerOccurrenceR
 from ..core.services.assessment import sequence
 from ..i18n import t
 from .emulator import Message, SimUser
+from .zalo_emulator import ZaloSimUser
 
 LANG = "vi"
 REFERENCES = ("Kế hoạch số 15/KH-UBND ngày 10/01/2020", "Báo cáo số 212/BC-UBND ngày 05/12/2020",
@@ -242,3 +246,123 @@ class Officer(Person):
     @property
     def remaining(self) -> int:
         return sum(1 for i in sequence(self.criteria) if i.code not in self.answered)
+
+
+# ---- the same people on Zalo --------------------------------------------------------------------------------
+
+ZALO_OPTION = re.compile(r"^([0-9]+|[a-z])\. (.+?)(?: \(([^()]+)\))?$")
+
+
+def zalo_options(text: str, lang: str = LANG) -> dict[str, str]:
+    """label -> what to type, from the numbered (or lettered) lines above a Zalo screen's "Trả lời …" line."""
+    lines = text.splitlines()
+    hints = (t("zalo.reply.numbers", lang, choices=""), t("zalo.reply.letters", lang, choices="").split(",")[0])
+    if not lines or not lines[-1].startswith(tuple(h.strip() for h in hints)):
+        return {}
+    found: dict[str, str] = {}
+    for line in reversed(lines[:-1]):
+        match = ZALO_OPTION.match(line)
+        if match is None:
+            break
+        found[match.group(2)] = match.group(1)
+    return found
+
+
+@dataclass(frozen=True)
+class ZaloScreen:
+    """A Zalo text read as a Telegram message: its listed options are its buttons (no callback data)."""
+
+    text: str
+    inline_keyboard: list[list[dict]]
+
+    def find_button(self, *, text: str | None = None, callback_data: str | None = None) -> dict | None:
+        return next((b for row in self.inline_keyboard for b in row if text is None or b["text"] == text), None)
+
+
+class ZaloHandled:
+    """The updates the Zalo bot has finished (answer sent), per chat: what a simulated Zalo user waits on
+    when the bot polls (behind a webhook the platform's post returns once the update is handled)."""
+
+    def __init__(self, bot) -> None:  # noqa: ANN001 - a ZaloBot, or any bot with its handle_zalo_update
+        self.counts: Counter[str] = Counter()
+        self._changed = asyncio.Condition()
+        original = bot.handle_zalo_update
+
+        async def counted(update: dict) -> None:
+            try:
+                await original(update)
+            finally:
+                async with self._changed:
+                    self.counts[str(update["message"]["chat"]["id"])] += 1
+                    self._changed.notify_all()
+
+        bot.handle_zalo_update = counted  # the poller calls it for each update
+
+    async def settle(self, chat: "ZaloChat") -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.counts[chat.id] >= chat.sent)
+
+
+class ZaloChat:
+    """A Zalo emulator user behind the interface ``Person`` drives (a Telegram ``SimUser``'s), so the same
+    officer script runs on Zalo: the latest text listing options is the screen, pressing an option types
+    its number, a command is typed. ``settle`` (``ZaloHandled.settle``) waits until the bot handled all
+    this chat's updates; without it, each send returns once handled (the webhook's way)."""
+
+    def __init__(self, user: ZaloSimUser, settle: Callable[["ZaloChat"], Awaitable[None]] | None = None) -> None:
+        self.zalo, self.settle = user, settle
+        self.sent = 0
+        self._pending: list[asyncio.Future] = []
+        self._mark = 0
+        self._screens: list[ZaloScreen] = []
+
+    @property
+    def id(self) -> str:
+        return self.zalo.id
+
+    @property
+    def chat(self) -> SimpleNamespace:  # what Transcript reads
+        return SimpleNamespace(id=self.id, version=len(self.zalo.received))
+
+    @property
+    def user(self) -> SimpleNamespace:  # what Person.name reads
+        return SimpleNamespace(first_name=self.zalo.record.display_name)
+
+    def bot_messages(self) -> list[ZaloScreen]:
+        received = self.zalo.received
+        for message in received[len(self._screens):]:
+            options = zalo_options(message.text)
+            self._screens.append(ZaloScreen(message.text, [[{"text": label, "key": key}]
+                                                           for label, key in reversed(options.items())]))
+        return self._screens
+
+    def send_text(self, text: str) -> None:
+        self.sent += 1
+        self._mark = len(self.zalo.received)
+        self._pending.append(asyncio.ensure_future(self.zalo.send_text(text)))
+
+    def send_command(self, command: str, *args: str) -> None:
+        self.send_text(" ".join(["/" + command.lstrip("/"), *args]))
+
+    def send_document(self, data: bytes, file_name: str, mime_type: str | None = None) -> None:
+        raise ValueError("Zalo carries no documents: files go through the signed upload link")
+
+    def press(self, text: str | None = None, *, callback_data: str | None = None) -> None:
+        """Type the number (or letter) of the option so labelled on the latest screen listing options."""
+        screen = next(s for s in reversed(self.bot_messages()) if s.inline_keyboard)
+        button = screen.find_button(text=text)
+        if button is None or callback_data is not None:
+            raise ValueError(f"no option {text!r} on the screen (Zalo options have no callback data)")
+        self.send_text(button["key"])
+
+    async def wait_for_reply(self, timeout: float = 60.0, *,
+                             until: Callable[[list], bool] | None = None) -> list[ZaloScreen]:
+        """The bot's texts since the last action, once it handled this chat's updates."""
+        pending, self._pending = self._pending, []
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*pending)
+            if self.settle is not None:
+                await self.settle(self)
+            if until is not None:
+                await self.zalo.emulator.wait_until(lambda: until(self.bot_messages()[self._mark:]), timeout)
+        return self.bot_messages()[self._mark:]

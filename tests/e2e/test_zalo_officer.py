@@ -23,6 +23,7 @@ from parbot.bot.zalo.runner import ZaloBot, ZaloRunner
 from parbot.core.rules import AllOfRule, ChoiceRule, YesNoRule
 from parbot.core.services.assessment import sequence
 from parbot.i18n import t
+from parbot.sandbox.officers import zalo_options
 from parbot.sandbox.webchat import Sandbox
 from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
 from parbot.settings import Settings
@@ -35,7 +36,6 @@ pytestmark = pytest.mark.e2e
 KEY = "an-e2e-link-signing-key"
 PNG = b"\x89PNG\r\n\x1a\n" + b"anh chup bien ban" * 10
 PDF = b"%PDF-1.4\n% bien ban hop\n"
-OPTION = re.compile(r"^([0-9]+|[a-z])\. (.+?)(?: \(([^()]+)\))?$")
 LINK = re.compile(r"https?://\S+/l/evidence/\S+")
 
 
@@ -81,16 +81,7 @@ class Officer:
     @staticmethod
     def options_of(text: str) -> dict[str, str]:
         """label -> what to type, from the option lines above the "Trả lời …" line."""
-        lines = text.splitlines()
-        if not lines or not (lines[-1].startswith("Trả lời") or lines[-1].startswith("Gõ số liệu")):
-            return {}
-        found: dict[str, str] = {}
-        for line in reversed(lines[:-1]):
-            match = OPTION.match(line)
-            if match is None:
-                break
-            found[match.group(2)] = match.group(1)
-        return found
+        return zalo_options(text)
 
     async def choose(self, label: str) -> list[str]:
         return await self.say(self.options_of(self.screen())[label])

@@ -8,7 +8,7 @@ from benchmarks.load import main_async
 
 
 async def test_load_benchmark_runs_at_tiny_size():
-    args = argparse.Namespace(officers=[3], db=["sqlite"], actions=2, leaders=1)
+    args = argparse.Namespace(officers=[3], db=["sqlite"], actions=2, leaders=1, channels=["telegram"], webhooks=[])
     body, runs, ratios = await main_async(args)
     labels = [r.label for _, r in runs]
     assert labels == ["echo", "parbot sqlite", "parbot sqlite, 1 leaders asking /ranking"]
@@ -17,5 +17,5 @@ async def test_load_benchmark_runs_at_tiny_size():
         assert run.seconds > 0 and run.pct(0.5) > 0
     parbot = runs[1][1]
     assert parbot.sql["transactions"] > 0 and parbot.sql["statements"] >= parbot.sql["transactions"]
-    assert ratios["sqlite"] > 0
+    assert ratios["telegram"]["sqlite"] > 0
     assert re.search(r"^parbot/echo throughput ratio: \d+\.\d\d \(SQLite\)", body, re.M)
