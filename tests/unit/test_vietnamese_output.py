@@ -19,7 +19,9 @@ from tests.unit.test_criteria import VALID
 # Words a Vietnamese sentence never needs; a hit is English that slipped through.
 TELLTALE = re.compile(r"\b(the|not|must|is|are|should|cannot|Error|Refused|points|item|items|unknown|missing|"
                       r"duplicate|expected|invalid|block|tier|values|maximum|unit|officer|appraiser|leader|"
-                      r"pending|sent|failed|skipped|attempts|Nothing|found|add up)\b", re.IGNORECASE)
+                      r"pending|sent|failed|skipped|attempts|Nothing|found|add up|kept|renamed|changed|replaced|"
+                      r"removed|added|characters|file|directory|permission|denied|byte|codec|while|scanning|"
+                      r"allowed|here)\b", re.IGNORECASE)
 # Codes, keys, paths and file names are the reader's own text: anything with a dot, slash, underscore,
 # or bracket inside, a command in backticks, an option (--block) or a quoted value.
 ALLOWED = re.compile(r"`[^`]*`|\S*[._/\[\]]\S*|--\S+|“[^”]*”|'[^']*'")
