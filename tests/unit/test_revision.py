@@ -322,6 +322,26 @@ def test_what_officers_are_sent_and_the_audit_read_in_vietnamese(world, cli, tmp
     assert "par2020-xa version 1 → 2: item removed" in in_english and "kept 32, changed 1, split or merged 1" in in_english
 
 
+def test_a_mapping_file_that_cannot_be_read_says_why_in_vietnamese(world, cli, tmp_path):
+    """The reason a mapping file is refused is a catalog message, not the OS's, the codec's or PyYAML's
+    English (issue 12); nothing is attached."""
+    (tmp_path / "v2.yaml").write_text(revised_text(), encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "big.yaml").write_text("1.1.4: 1.1.4a\n" * (rev.MAX_MAPPING_CHARS // 10), encoding="utf-8")
+    (tmp_path / "colon.yaml").write_text("1.1.4: a: b\n", encoding="utf-8")
+    (tmp_path / "latin1.yaml").write_bytes(b"1.1.4: H\xe0 N\xf4i\n")
+    expected = {"missing.yaml": "không có tệp này", "folder": "đây là một thư mục",
+                "big.yaml": f"tệp quá lớn ({rev.MAX_MAPPING_CHARS // 10 * 14} ký tự; tối đa {rev.MAX_MAPPING_CHARS})",
+                "colon.yaml": "dòng 1, cột 9: dấu hai chấm “:” không được đứng ở đây",
+                "latin1.yaml": "không phải văn bản UTF-8 (byte thứ 9)"}
+    for name, words in expected.items():
+        code, out, err = cli("--lang", "vi", "framework", "revise", "v2.yaml", "--period", "2020", "--map", name)
+        assert code != 0 and f"Không đọc được tệp đối chiếu {name}: {words}" in err, err
+        assert english(out + err) == [], err
+    uow, _ = world
+    assert state(uow)[0].criteria_sets["xa"].spec.version == 1
+
+
 def test_an_approval_of_content_that_changed_is_voided(world):
     """X2 only answered a kept item, yet its leader approved a self-assessment that now lacks new items."""
     uow, who = world

@@ -20,7 +20,7 @@ from tests.unit.test_criteria import VALID
 TELLTALE = re.compile(r"\b(the|not|must|is|are|should|cannot|Error|Refused|points|item|items|unknown|missing|"
                       r"duplicate|expected|invalid|block|tier|values|maximum|unit|officer|appraiser|leader|"
                       r"pending|sent|failed|skipped|attempts|Nothing|found|add up|kept|renamed|changed|replaced|"
-                      r"removed|added|characters|file|directory|permission|denied|byte|codec|while|scanning|"
+                      r"removed|added|characters|file|directory|permission|denied|codec|while|scanning|"
                       r"allowed|here)\b", re.IGNORECASE)
 # Codes, keys, paths and file names are the reader's own text: anything with a dot, slash, underscore,
 # or bracket inside, a command in backticks, an option (--block) or a quoted value.
@@ -216,3 +216,42 @@ def test_the_same_problem_on_many_rows_is_listed_once_with_the_rows(run):
     refused = run("scores", "import", "s.csv", "--period", "2020")
     assert "dòng 3–4, 6, cột “unit”: không có đơn vị mã “ZZZ”" in refused
     assert "dòng 5, cột “unit”: không có đơn vị mã “YYY”" in refused
+
+
+UNREADABLE = {  # a criteria file as it goes wrong on a first day, and the words that must say why
+    "missing.yaml": (None, "không có tệp này"),
+    "latin1.yaml": (b"title: H\xe0 N\xf4i\n", "không phải văn bản UTF-8"),
+    "tab.yaml": (b"format: parbot/criteria-set@1\nareas:\n\t- code: '1'\n", "ký tự tab"),
+    "colon.yaml": (b"format: parbot/criteria-set@1\ntitle: a: b\n", "dấu hai chấm"),
+    "quote.yaml": (b"format: parbot/criteria-set@1\ntitle: \"Chi so\n", "chưa đóng"),
+}
+
+
+@pytest.mark.parametrize("name", UNREADABLE)
+def test_why_a_file_cannot_be_read_is_said_in_vietnamese(run, tmp_path, name):
+    """The operating system's and PyYAML's English reasons never reach the reader: each is a code with a
+    catalog message (core.errors.file_problem, yaml_problem)."""
+    data, words = UNREADABLE[name]
+    if data is not None:
+        (tmp_path / name).write_bytes(data)
+    output = run("framework", "validate", tmp_path / name)
+    assert words in output and english(output) == [], output
+
+
+def test_every_reason_a_file_cannot_be_read_has_both_messages():
+    import errno
+
+    import yaml
+
+    from parbot.core.errors import _YAML_PROBLEMS, file_problem, yaml_problem
+    from parbot.i18n import catalog
+
+    errors = [FileNotFoundError(errno.ENOENT, "x"), NotADirectoryError(errno.ENOTDIR, "x"),
+              IsADirectoryError(errno.EISDIR, "x"), PermissionError(errno.EACCES, "x"), OSError(errno.EIO, "x"),
+              UnicodeDecodeError("utf-8", b"\xe0", 0, 1, "x")]
+    codes = {file_problem(e).code for e in errors} | {f"yaml.{code}" for _, code in _YAML_PROBLEMS}
+    codes.add(yaml_problem(yaml.YAMLError("?")).code)
+    assert len(codes) == 5 + 8
+    for lang in ("vi", "en"):
+        assert {f"problem.{code}" for code in codes} <= set(catalog(lang))
+    assert file_problem(OSError(errno.EIO, "Input/output error")).params == {"error": "EIO"}

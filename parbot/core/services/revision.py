@@ -21,7 +21,7 @@ import yaml
 
 from ..criteria import BlockCriteria, CriteriaSet, Item
 from ..decimals import fmt
-from ..errors import DomainError, Message, ValidationFailed
+from ..errors import DomainError, Message, ValidationFailed, file_problem, yaml_problem
 from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
@@ -98,13 +98,14 @@ def load_mapping(path: Path) -> dict[str, tuple[str, ...]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DomainError("revision.mapping_unreadable", file=str(path), reason=str(exc)) from None
+        raise DomainError("revision.mapping_unreadable", file=str(path), reason=file_problem(exc)) from None
     if len(text) > MAX_MAPPING_CHARS:
-        raise DomainError("revision.mapping_unreadable", file=str(path), reason=f"> {MAX_MAPPING_CHARS} characters")
+        raise DomainError("revision.mapping_unreadable", file=str(path),
+                          reason=Message("criteria.too_large", size=len(text), limit=MAX_MAPPING_CHARS))
     try:
         raw = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds only str, list, dict
     except yaml.YAMLError as exc:
-        raise DomainError("revision.mapping_unreadable", file=str(path), reason=str(exc).splitlines()[0]) from None
+        raise DomainError("revision.mapping_unreadable", file=str(path), reason=yaml_problem(exc)) from None
     if raw is None:
         return {}
     problems = []
