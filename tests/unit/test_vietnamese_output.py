@@ -255,3 +255,17 @@ def test_every_reason_a_file_cannot_be_read_has_both_messages():
     for lang in ("vi", "en"):
         assert {f"problem.{code}" for code in codes} <= set(catalog(lang))
     assert file_problem(OSError(errno.EIO, "Input/output error")).params == {"error": "EIO"}
+
+
+def test_a_missing_column_names_the_required_and_the_optional_ones_in_words(run, tmp_path):
+    """The columns are the file's real headers; the words around them (which are optional) are Vietnamese."""
+    run("period", "create", DATA / "vinhphuc-2019-period.yaml")
+    (tmp_path / "units.csv").write_text("code,name,khoi\nSNV,Sở Nội vụ,so_ban_nganh\n", encoding="utf-8")
+    (tmp_path / "scores.csv").write_text("unit,item,points\nSNV,1.1,1\n", encoding="utf-8")
+    units, scores = run("units", "import", tmp_path / "units.csv"), run("scores", "import", tmp_path / "scores.csv",
+                                                                                     "--period", "2019")
+    assert ("thiếu cột “block” (cần các cột: “code”, “name”, “block”; không bắt buộc: “parent”, “valid_from”, "
+            "“valid_to”, “predecessors”, “block_name”)") in units
+    assert "cột “khoi” không dùng được (các cột: “code”, “name”, “block”; không bắt buộc: “parent”," in units
+    assert "thiếu cột “source” (cần các cột: “unit”, “item”, “source”, “points”; không bắt buộc: “reason”)" in scores
+    assert english(units + scores) == []

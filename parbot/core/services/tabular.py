@@ -33,6 +33,13 @@ def where(row: Row, column: str, problem: str) -> Message:
     return Message("row.cell", line=row.line, column=column, problem=problem)
 
 
+def columns(required: tuple[str, ...], optional: tuple[str, ...]) -> Message:
+    """The headers a table takes, each quoted as its reader's language quotes a column, the optional ones
+    said so."""
+    return Message("file.columns", required=[Message("file.column_name", column=c) for c in required],
+                   optional=[Message("file.column_name", column=c) for c in optional])
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """The text of a CSV file and the encoding it was written in."""
     for bom, encoding in _BOMS:
