@@ -9,6 +9,7 @@ import functools
 import getpass
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -259,9 +260,33 @@ def _message(error: Exception) -> tuple[str, int] | None:
 
     if isinstance(error, (OperationalError, ArgumentError)):
         url = _hide_password(settings().database_url)
-        return say("cli.database_unreachable", url=url, reason=str(getattr(error, "orig", None) or error)
-                   .strip().splitlines()[0]), 1
+        return say("cli.database_unreachable", url=url, reason=_database_reason(error)), 1
     return None
+
+
+# What the drivers say (libpq, sqlite3, SQLAlchemy) on the usual mistakes in PARBOT_DATABASE_URL, and the
+# catalog key saying it in the reader's language; the groups name what the reader wrote.
+DATABASE_REASONS = [(re.compile(r'role "(?P<name>[^"]+)" does not exist'), "cli.database.no_role"),
+                    (re.compile(r'password authentication failed for user "(?P<name>[^"]+)"'),
+                     "cli.database.bad_password"),
+                    (re.compile(r'database "(?P<name>[^"]+)" does not exist'), "cli.database.no_database"),
+                    (re.compile(r"Connection refused"), "cli.database.refused"),
+                    (re.compile(r"failed to resolve host '(?P<host>[^']+)'"), "cli.database.no_host"),
+                    (re.compile(r"timeout expired|timed out"), "cli.database.timeout"),
+                    (re.compile(r"unable to open database file"), "cli.database.sqlite_cannot_open"),
+                    (re.compile(r"Can't load plugin: sqlalchemy\.dialects:(?P<scheme>[^.\s]+)"),
+                     "cli.database.unknown_scheme")]
+
+
+def _database_reason(error: Exception) -> str:
+    """Why the database cannot be reached, in words; a driver message not known here is not shown in
+    English: `--debug` prints it with the traceback."""
+    text = str(getattr(error, "orig", None) or error)
+    for pattern, key in DATABASE_REASONS:
+        found = pattern.search(text)
+        if found:
+            return say(key, **found.groupdict())
+    return say("cli.database.other")
 
 
 class Steps:

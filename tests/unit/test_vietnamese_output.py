@@ -269,3 +269,24 @@ def test_a_missing_column_names_the_required_and_the_optional_ones_in_words(run,
     assert "cột “khoi” không dùng được (các cột: “code”, “name”, “block”; không bắt buộc: “parent”," in units
     assert "thiếu cột “source” (cần các cột: “unit”, “item”, “source”, “points”; không bắt buộc: “reason”)" in scores
     assert english(units + scores) == []
+
+
+DATABASES = {  # a wrong PARBOT_DATABASE_URL as a newcomer writes it, and what the refusal must say
+    "postgresql+psycopg://postgres@127.0.0.1:1/parbot": "máy chủ không nhận kết nối",
+    "foo://x": "không nhận ra loại cơ sở dữ liệu “foo”",
+    "postgresql+psycopg://parbot_nobody@127.0.0.1:5432/postgres": "máy chủ không có người dùng “parbot_nobody”",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/parbot_none": "máy chủ không có cơ sở dữ liệu “parbot_none”",
+}
+
+
+@pytest.mark.parametrize("url", DATABASES)
+def test_why_the_database_cannot_be_reached_is_said_in_vietnamese(run, monkeypatch, url):
+    """The driver's English (libpq, SQLAlchemy) is put in words for the usual mistakes (issue 12)."""
+    if "5432" in url:
+        from tests.conftest import require_postgres
+
+        require_postgres()
+    monkeypatch.setenv("PARBOT_DATABASE_URL", url)
+    output = run("units", "list")
+    assert "Không kết nối được cơ sở dữ liệu" in output and DATABASES[url] in output, output
+    assert english(output) == [] and "Traceback" not in output
