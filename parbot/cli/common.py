@@ -54,7 +54,10 @@ def configured_language() -> str:
     if not value and os.path.isfile(".env"):
         from dotenv import dotenv_values
 
-        value = dotenv_values(".env", encoding="utf-8").get("PARBOT_LANGUAGE")
+        try:
+            value = dotenv_values(".env", encoding="utf-8").get("PARBOT_LANGUAGE")
+        except UnicodeDecodeError:  # the settings refuse the file, in Vietnamese
+            value = None
     return value if value in ("vi", "en") else "vi"
 
 
@@ -94,9 +97,13 @@ def _refuse_missing_sqlite(url: str) -> None:
 
 
 def settings() -> Settings:
+    from ..core.errors import DomainError, file_problem
     from ..settings import get_settings
 
-    return get_settings()
+    try:
+        return get_settings()
+    except UnicodeDecodeError as error:  # .env saved by Notepad in the Windows code page or UTF-16
+        raise DomainError("settings.env_encoding", reason=file_problem(error)) from None
 
 
 def uow(create: bool = False) -> SqlUnitOfWork:
@@ -255,7 +262,10 @@ def _message(error: Exception) -> tuple[str, int] | None:
     if isinstance(error, PermissionError):
         return say("cli.file_forbidden", path=error.filename or error), 2
     if isinstance(error, UnicodeDecodeError):
-        return say("cli.file_encoding", reason=error.reason), 2
+        from ..core.errors import file_problem
+        from ..i18n import render
+
+        return say("cli.file_encoding", reason=render(file_problem(error), lang())), 2
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     if isinstance(error, (OperationalError, ArgumentError)):

@@ -290,3 +290,18 @@ def test_why_the_database_cannot_be_reached_is_said_in_vietnamese(run, monkeypat
     output = run("units", "list")
     assert "Không kết nối được cơ sở dữ liệu" in output and DATABASES[url] in output, output
     assert english(output) == [] and "Traceback" not in output
+
+
+@pytest.mark.parametrize("encoding", ["cp1258", "utf-16"])
+def test_an_env_file_saved_in_another_encoding_is_refused_in_vietnamese(run, tmp_path, encoding):
+    """Notepad saves .env in the Windows code page or as UTF-16: the language it names cannot be read, so the
+    refusal is Vietnamese, with or without --lang, and no traceback."""
+    (tmp_path / ".env").write_bytes("PARBOT_LANGUAGE=vi\nPARBOT_TIMEZONE=Asia/Ho_Chi_Minh  # Hà Đông\n"
+                                    .encode(encoding))
+    with_lang = run("units", "list")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["units", "list"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    for output in (with_lang, result.stdout + result.stderr):
+        assert "Không đọc được tệp .env: không phải văn bản UTF-8" in output, output
+        assert english(output) == [] and "Traceback" not in output
