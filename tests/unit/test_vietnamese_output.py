@@ -4,6 +4,7 @@ tests/e2e/test_demo.py."""
 from __future__ import annotations
 
 import csv
+import errno
 import re
 from pathlib import Path
 
@@ -305,3 +306,20 @@ def test_an_env_file_saved_in_another_encoding_is_refused_in_vietnamese(run, tmp
     for output in (with_lang, result.stdout + result.stderr):
         assert "Không đọc được tệp .env: không phải văn bản UTF-8" in output, output
         assert english(output) == [] and "Traceback" not in output
+
+
+def test_a_table_the_os_or_the_csv_reader_refuses_is_explained_in_vietnamese(run, tmp_path, monkeypatch):
+    """A cell beyond the csv module's limit, and a read the operating system fails: the reason is a catalog
+    message, not the library's English (issue 12)."""
+    (tmp_path / "big.csv").write_text("code,name,block\nSNV," + "x" * 200_000 + ",so\n", encoding="utf-8")
+    big = run("units", "import", tmp_path / "big.csv")
+    assert "big.csv: tệp CSV bị lỗi (có ô dài hơn 131072 ký tự)." in big and english(big) == [], big
+    (tmp_path / "units.csv").write_text("code,name,block\n", encoding="utf-8")
+
+    def fails(self):  # noqa: ANN001, ANN202 - Path.read_bytes on a failing disk
+        raise OSError(errno.EIO, "Input/output error", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", fails)
+    failed = run("units", "import", tmp_path / "units.csv")
+    assert "units.csv: không mở được tệp (hệ điều hành báo lỗi EIO khi đọc tệp)." in failed, failed
+    assert english(failed) == []

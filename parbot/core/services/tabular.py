@@ -78,8 +78,10 @@ def parse_csv(data: bytes, name: str) -> tuple[list[str], list[Row]]:
     delimiter = _delimiter(lines[0][1])
     try:
         records = list(csv.reader(io.StringIO("\n".join(line for _, line in lines)), delimiter=delimiter))
-    except csv.Error as exc:
-        raise ValidationFailed("file.unreadable", [Message("file.bad_csv", path=name, detail=str(exc))]) from None
+    except csv.Error as exc:  # the reader is not strict: a cell beyond the csv module's limit, in practice
+        detail = Message("read.csv_cell_too_long", limit=csv.field_size_limit()) if "field limit" in str(exc) \
+            else Message("read.csv_syntax")
+        raise ValidationFailed("file.unreadable", [Message("file.bad_csv", path=name, detail=detail)]) from None
     header = [_text(h).lower() for h in records[0]]
     rows = []
     problems = []
