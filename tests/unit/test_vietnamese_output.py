@@ -323,3 +323,17 @@ def test_a_table_the_os_or_the_csv_reader_refuses_is_explained_in_vietnamese(run
     failed = run("units", "import", tmp_path / "units.csv")
     assert "units.csv: không mở được tệp (hệ điều hành báo lỗi EIO khi đọc tệp)." in failed, failed
     assert english(failed) == []
+
+
+def test_a_stored_criteria_set_no_longer_valid_is_explained_in_vietnamese():
+    """A set stored by an earlier release that today's checks refuse: its problems are rendered in the
+    reader's language, not pasted in as English text."""
+    from parbot.core.errors import DomainError
+    from parbot.i18n import error_text
+    from parbot.storage.uow import _parse
+
+    with pytest.raises(DomainError) as refused:
+        _parse("0" * 64, VALID.replace("total_max: 5", "total_max: 6", 1))
+    text = error_text(refused.value, "vi")
+    assert text.startswith("Bộ tiêu chí đã lưu trong cơ sở dữ liệu không còn hợp lệ: ") and "cộng lại được" in text
+    assert english(text) == [], text
