@@ -104,8 +104,8 @@ def read_workbook(path: str | Path) -> Workbook:
 
 
 def _damaged(path: Path, exc: Exception) -> ValidationFailed:
-    return ValidationFailed("file.unreadable", [Message("file.not_a_workbook", path=str(path),
-                                                        detail=exc.__class__.__name__)])
+    return ValidationFailed("file.unreadable", [Message("file.not_a_workbook", path=str(path), detail=Message(
+        "read.workbook_damaged", error=exc.__class__.__name__))])
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[Row]]:

@@ -337,3 +337,16 @@ def test_a_stored_criteria_set_no_longer_valid_is_explained_in_vietnamese():
     text = error_text(refused.value, "vi")
     assert text.startswith("Bộ tiêu chí đã lưu trong cơ sở dữ liệu không còn hợp lệ: ") and "cộng lại được" in text
     assert english(text) == [], text
+
+
+def test_a_damaged_workbook_is_explained_in_vietnamese(run, tmp_path):
+    """An XLSX whose parts openpyxl cannot read: the refusal says what to do, the exception's class only as
+    an error code (it was "(KeyError)" alone, issue 12)."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "units.xlsx", "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+    output = run("units", "import", tmp_path / "units.xlsx")
+    assert "units.xlsx: không phải bảng tính Excel (.xlsx) đọc được (tệp hỏng hoặc không do Excel lưu: hãy mở " \
+           "trong Excel rồi lưu lại; mã lỗi " in output, output
+    assert english(output) == []
