@@ -446,7 +446,7 @@ AUDIT_TEXTS = [(re.compile(r"^(?P<word>na|closed|open|submitted|forced)$"), "cli
                (re.compile(r"^evidence (?P<id>\d+) of (?P<item>\S+)$"), "cli.audit.value.evidence_moved"),
                (re.compile(r"^(?P<what>answer|explanation) (?P<item>\S+) changed$"), "cli.audit.value.{what}_changed"),
                (re.compile(f"^{_SET} v(?P<version>\\d+)$"), "cli.audit.value.set_version"),
-               (re.compile(f"^{_REVISION}$"), "cli.audit.value.revision"),
+               (re.compile(f"^{_REVISION}$"), "revise.label"),
                (re.compile(f"^{_REVISION}: (?P<kind>changed|replaced|removed)$"), "cli.audit.value.revision_{kind}"),
                (re.compile(f"^{_REVISION}: (?P<items>\\S+(?:, \\S+)*)$"), "cli.audit.value.revision_reopen")]
 _COUNTS = re.compile(f"^(?:(?:{_KINDS}) \\d+(?:, |$))+$")  # a revision's summary: "kept 32, changed 1"

@@ -258,7 +258,7 @@ def test_the_notice_reads_what_changed(world):
     rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference="v2.yaml", now=LATER, mapping=SPLIT)
     rendered = render_notice(uow, next(n for n in revision_notices(uow) if n.payload["unit"] == "X1"))
     lines = rendered.text.splitlines()
-    assert lines[0] == "🔄 Bộ tiêu chí đánh giá của Xã X1 đã được sửa đổi (par2020-xa v1 → v2)."
+    assert lines[0] == "🔄 Bộ tiêu chí đánh giá của Xã X1 đã được sửa đổi (par2020-xa phiên bản 1 → 2)."
     assert lines[2].startswith("• 1.1.4 → 1.1.4a, 1.1.4b. Mức độ thực hiện kế hoạch CCHC: được thay bằng")
     assert lines[3] == ("• 1.2.2. Tất cả báo cáo có đầy đủ nội dung theo hướng dẫn: thay đổi cách chấm hoặc "
                         "điểm tối đa (1 → 2 điểm), cần trả lời lại.")
