@@ -93,6 +93,7 @@ OUTBOX_ERRORS = [(re.compile(r"^delivery unknown: (?P<detail>.+)$", re.DOTALL), 
                  (re.compile(r"^part (?P<part>\d+/\d+): (?P<detail>.+)$", re.DOTALL), "cli.outbox.error.part"),
                  (re.compile(r"^render: (?P<detail>.+)$", re.DOTALL), "cli.outbox.error.render"),
                  (re.compile(r"^no renderer for kind (?P<kind>\S+)$"), "cli.outbox.error.no_renderer"),
+                 (re.compile(r"^recipient unreachable$"), "cli.outbox.error.unreachable"),  # storage's
                  (re.compile(r"bot was blocked by the user"), "cli.outbox.error.blocked"),
                  (re.compile(r"user is deactivated"), "cli.outbox.error.deactivated"),
                  (re.compile(r"[Cc]hat not found"), "cli.outbox.error.chat_not_found"),

@@ -341,6 +341,7 @@ def test_outbox_commands(cli, database_url):
 ERRORS = {  # what the sender stores in a row's error, and how `parbot outbox status` says it
     "403 Forbidden: bot was blocked by the user": "người nhận đã chặn bot",
     "403 Forbidden: user is deactivated": "tài khoản của người nhận đã bị xóa",
+    "recipient unreachable": "người nhận đã không nhận được tin trước đó (chặn bot hoặc xóa tài khoản): không gửi nữa",
     "BadRequest: Chat not found": "không tìm thấy cuộc trò chuyện (người nhận chưa bấm Start với bot?)",
     "delivery unknown: TimedOut: ReadTimeout": "không rõ đã gửi được chưa (không gửi lại): hết thời gian chờ",
     "delivery unknown: part 2/3: ZaloError 500": "không rõ đã gửi được chưa (không gửi lại): phần 2/3: "
@@ -363,7 +364,7 @@ def test_outbox_status_says_why_a_message_was_not_sent_in_words(cli, database_ur
     with uow:
         for error in ERRORS:
             item = uow.outbox_rows.claim("w", NOW, 1, SECOND)[0]
-            status = "unreachable" if error.startswith("403") else "uncertain" if "unknown" in error else "failed"
+            status = "unreachable" if error.startswith(("403", "recipient")) else "uncertain" if "unknown" in error else "failed"
             uow.outbox_rows.mark_final(item.id, "w", status, error, 1)
         uow.commit()
     code, out, _ = cli("--lang", "vi", "outbox", "status")
