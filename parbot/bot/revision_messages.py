@@ -19,7 +19,9 @@ def render_revision(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
     if period is None or ctx.uow.units.get(p["unit"]) is None:
         return None
     lang = ctx.language(item)
-    lines = [t("revise.notice.header", lang, unit=p["unit_name"], set=p["set"]),
+    before, after = p["versions"]
+    label = t("revise.label", lang, set=p["set"], old=before, new=after)
+    lines = [t("revise.notice.header", lang, unit=p["unit_name"], set=label),
              t("revise.notice.kept", lang, count=p["kept"])]
     for change in p["changes"]:
         old, new = change["old"], ", ".join(change["new"])

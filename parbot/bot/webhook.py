@@ -14,6 +14,7 @@ chat's updates are handled one at a time, in arrival order, also across processe
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import logging
 from collections.abc import AsyncIterator, Hashable
@@ -28,6 +29,7 @@ from sqlalchemy.pool import NullPool
 from telegram import Update
 from telegram.ext import Application
 
+from ..core.errors import Message
 from ..storage.inbox import PruneClock, in_inbox
 from .deps import Deps
 from .inbox import KEEP_HANDLED
@@ -46,11 +48,17 @@ ZaloHandler = Callable[[dict], Awaitable[None]]
 
 
 class ListenFailed(Exception):
-    """The server could not listen where it was told (port taken, address not this machine's)."""
+    """The server could not listen where it was told (port taken, address not this machine's); ``reason`` is
+    a Message (``problem.listen.*``), not the operating system's English."""
 
-    def __init__(self, host: str, port: int, reason: str) -> None:
-        super().__init__(f"{host}:{port}: {reason}")
-        self.reason = reason
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        reason = LISTEN_REASONS.get(error.errno)
+        self.reason = Message(f"listen.{reason}") if reason else \
+            Message("listen.os_error", error=errno.errorcode.get(error.errno or 0, "?"))
+        super().__init__(f"{host}:{port}: {self.reason}")
+
+
+LISTEN_REASONS = {errno.EADDRINUSE: "in_use", errno.EADDRNOTAVAIL: "not_here", errno.EACCES: "forbidden"}
 
 
 CHAT_LOCKS = 0x70617262  # "parb": the advisory-lock namespace of chats (two-key locks, apart from the sender's)
@@ -254,7 +262,7 @@ class WebhookServer:
             await web.TCPSite(self._runner, host, port).start()
         except OSError as error:
             await self.stop()
-            raise ListenFailed(host, port, error.strerror or type(error).__name__) from None
+            raise ListenFailed(host, port, error) from None
         return self._runner.addresses[0][1]
 
     async def stop(self) -> None:

@@ -30,7 +30,7 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v"),
             webhook: bool = typer.Option(False, "--webhook"),
             listen: str | None = typer.Option(None, "--listen", metavar="HOST:PORT")
             ) -> None:
-    from ..i18n import t
+    from ..i18n import render, t
 
     current = settings()
     if webhook and listen is None:
@@ -70,8 +70,8 @@ def bot_run(verbose: bool = typer.Option(False, "--verbose", "-v"),
         err_console.print(t("webhook.sqlite_taken", current.language, database=current.database_url), markup=False)
         raise typer.Exit(1) from None
     except ListenFailed as error:
-        err_console.print(t("webhook.listen_failed", current.language, listen=listen, reason=error.reason),
-                          markup=False)
+        err_console.print(t("webhook.listen_failed", current.language, listen=listen,
+                            reason=render(error.reason, current.language)), markup=False)
         raise typer.Exit(1) from None
 
 

@@ -9,6 +9,7 @@ import functools
 import getpass
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -53,7 +54,10 @@ def configured_language() -> str:
     if not value and os.path.isfile(".env"):
         from dotenv import dotenv_values
 
-        value = dotenv_values(".env", encoding="utf-8").get("PARBOT_LANGUAGE")
+        try:
+            value = dotenv_values(".env", encoding="utf-8").get("PARBOT_LANGUAGE")
+        except UnicodeDecodeError:  # the settings refuse the file, in Vietnamese
+            value = None
     return value if value in ("vi", "en") else "vi"
 
 
@@ -93,9 +97,13 @@ def _refuse_missing_sqlite(url: str) -> None:
 
 
 def settings() -> Settings:
+    from ..core.errors import DomainError, file_problem
     from ..settings import get_settings
 
-    return get_settings()
+    try:
+        return get_settings()
+    except UnicodeDecodeError as error:  # .env saved by Notepad in the Windows code page or UTF-16
+        raise DomainError("settings.env_encoding", reason=file_problem(error)) from None
 
 
 def uow(create: bool = False) -> SqlUnitOfWork:
@@ -254,14 +262,41 @@ def _message(error: Exception) -> tuple[str, int] | None:
     if isinstance(error, PermissionError):
         return say("cli.file_forbidden", path=error.filename or error), 2
     if isinstance(error, UnicodeDecodeError):
-        return say("cli.file_encoding", reason=error.reason), 2
+        from ..core.errors import file_problem
+        from ..i18n import render
+
+        return say("cli.file_encoding", reason=render(file_problem(error), lang())), 2
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     if isinstance(error, (OperationalError, ArgumentError)):
         url = _hide_password(settings().database_url)
-        return say("cli.database_unreachable", url=url, reason=str(getattr(error, "orig", None) or error)
-                   .strip().splitlines()[0]), 1
+        return say("cli.database_unreachable", url=url, reason=_database_reason(error)), 1
     return None
+
+
+# What the drivers say (libpq, sqlite3, SQLAlchemy) on the usual mistakes in PARBOT_DATABASE_URL, and the
+# catalog key saying it in the reader's language; the groups name what the reader wrote.
+DATABASE_REASONS = [(re.compile(r'role "(?P<name>[^"]+)" does not exist'), "cli.database.no_role"),
+                    (re.compile(r'password authentication failed for user "(?P<name>[^"]+)"'),
+                     "cli.database.bad_password"),
+                    (re.compile(r'database "(?P<name>[^"]+)" does not exist'), "cli.database.no_database"),
+                    (re.compile(r"Connection refused"), "cli.database.refused"),
+                    (re.compile(r"failed to resolve host '(?P<host>[^']+)'"), "cli.database.no_host"),
+                    (re.compile(r"timeout expired|timed out"), "cli.database.timeout"),
+                    (re.compile(r"unable to open database file"), "cli.database.sqlite_cannot_open"),
+                    (re.compile(r"Can't load plugin: sqlalchemy\.dialects:(?P<scheme>[^.\s]+)"),
+                     "cli.database.unknown_scheme")]
+
+
+def _database_reason(error: Exception) -> str:
+    """Why the database cannot be reached, in words; a driver message not known here is not shown in
+    English: `--debug` prints it with the traceback."""
+    text = str(getattr(error, "orig", None) or error)
+    for pattern, key in DATABASE_REASONS:
+        found = pattern.search(text)
+        if found:
+            return say(key, **found.groupdict())
+    return say("cli.database.other")
 
 
 class Steps:

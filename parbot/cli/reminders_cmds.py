@@ -1,6 +1,7 @@
 """`parbot reminders preview` and `parbot outbox status|retry`."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo
@@ -82,8 +83,33 @@ def status(show: int = typer.Option(10, "--show", min=0)) -> None:
         console.print(say("cli.outbox.next_due", at=f"{next_due.astimezone(tz):%H:%M:%S %d/%m/%Y}"), markup=False)
     for item in problems:
         console.print(say("cli.outbox.problem", id=item.id, status=say(f"outbox.status.{item.status}"),
-                          kind=_kind(item.kind), chat=item.chat_id, attempts=item.attempts, error=item.error or ""),
-                      markup=False)
+                          kind=_kind(item.kind), chat=item.chat_id, attempts=item.attempts,
+                          error=outbox_error(item.error) if item.error else ""), markup=False)
+
+
+# What bot.sender stores in a row's error: its own sentences, the prefixes it adds, and the platforms' usual
+# refusals (Telegram's and Zalo's English), each with the catalog key saying the same.
+OUTBOX_ERRORS = [(re.compile(r"^delivery unknown: (?P<detail>.+)$", re.DOTALL), "cli.outbox.error.unknown"),
+                 (re.compile(r"^part (?P<part>\d+/\d+): (?P<detail>.+)$", re.DOTALL), "cli.outbox.error.part"),
+                 (re.compile(r"^render: (?P<detail>.+)$", re.DOTALL), "cli.outbox.error.render"),
+                 (re.compile(r"^no renderer for kind (?P<kind>\S+)$"), "cli.outbox.error.no_renderer"),
+                 (re.compile(r"^recipient unreachable$"), "cli.outbox.error.unreachable"),  # storage's
+                 (re.compile(r"bot was blocked by the user"), "cli.outbox.error.blocked"),
+                 (re.compile(r"user is deactivated"), "cli.outbox.error.deactivated"),
+                 (re.compile(r"[Cc]hat not found"), "cli.outbox.error.chat_not_found"),
+                 (re.compile(r"^(TimedOut|ReadTimeout|TimeoutError)\b"), "cli.outbox.error.timeout")]
+
+
+def outbox_error(text: str) -> str:
+    """A row's error in words; a platform's text not known here is quoted as the platform's."""
+    for pattern, key in OUTBOX_ERRORS:
+        found = pattern.search(text)
+        if found:
+            params = found.groupdict()
+            if "detail" in params and key != "cli.outbox.error.render":  # the rest is a stored error too
+                params["detail"] = outbox_error(params["detail"])
+            return say(key, **params)
+    return say("cli.outbox.error.platform", detail=text)
 
 
 def _kind(kind: str) -> str:

@@ -436,16 +436,28 @@ def _audit_actor(actor: str) -> str:
 
 # The words the services store in an audit row's old, new and reason (core/services: assessment, appraisal,
 # revision), and the catalog key saying the same; anything else (points, names, references) is shown as stored.
+# Rows keep these codes rather than sentences, so rows written in any release read in the reader's language.
+_SET = r"(?P<set>[A-Za-z0-9][A-Za-z0-9._-]{0,23})"  # a criteria set's code (core.criteria.Code)
+_REVISION = _SET + r" v(?P<old>\d+) → v(?P<new>\d+)"  # core.services.revision's label of one revision
+_KINDS = "kept|renamed|changed|replaced|removed|added"  # core.services.revision's kinds of change
 AUDIT_TEXTS = [(re.compile(r"^(?P<word>na|closed|open|submitted|forced)$"), "cli.audit.value.{word}"),
                (re.compile(r"^reference (?P<text>.+)$", re.DOTALL), "cli.audit.value.reference"),
                (re.compile(r"^file (?P<hash>[0-9a-f]+)$"), "cli.audit.value.file"),
                (re.compile(r"^evidence (?P<id>\d+) of (?P<item>\S+)$"), "cli.audit.value.evidence_moved"),
-               (re.compile(r"^(?P<what>answer|explanation) (?P<item>\S+) changed$"), "cli.audit.value.{what}_changed")]
+               (re.compile(r"^(?P<what>answer|explanation) (?P<item>\S+) changed$"), "cli.audit.value.{what}_changed"),
+               (re.compile(f"^{_SET} v(?P<version>\\d+)$"), "cli.audit.value.set_version"),
+               (re.compile(f"^{_REVISION}$"), "revise.label"),
+               (re.compile(f"^{_REVISION}: (?P<kind>changed|replaced|removed)$"), "cli.audit.value.revision_{kind}"),
+               (re.compile(f"^{_REVISION}: (?P<items>\\S+(?:, \\S+)*)$"), "cli.audit.value.revision_reopen")]
+_COUNTS = re.compile(f"^(?:(?:{_KINDS}) \\d+(?:, |$))+$")  # a revision's summary: "kept 32, changed 1"
 
 
 def _audit_value(value: str | None) -> str:
     if value is None:
         return "∅"
+    if _COUNTS.match(value):
+        return ", ".join(say(f"cli.audit.value.count_{kind}", count=count)
+                         for kind, count in (part.split(" ") for part in value.split(", ")))
     for pattern, key in AUDIT_TEXTS:
         match = pattern.match(value)
         if match:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from .decimals import MAX_INTEGER_DIGITS, MAX_LENGTH, MAX_PLACES, ZERO, NumberError, fmt
-from .errors import Message, schema_problem
+from .errors import Message, file_problem, schema_problem, yaml_problem
 from .rules import RULE_KINDS, PointsSpec, Rule, SurveyRule, TiersRule, _coerce_points, resolve
 
 FORMAT = "parbot/criteria-set@1"
@@ -349,7 +349,7 @@ def read_text(path: str | Path) -> tuple[str | None, list[Problem]]:
     try:
         return Path(path).read_text(encoding="utf-8"), []
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(str(path), "", None, Message("criteria.unreadable", detail=str(exc)))]
+        return None, [Problem(str(path), "", None, Message("criteria.unreadable", detail=file_problem(exc)))]
 
 
 # A criteria set of 2025 is ~60 kB with nesting depth ~8; these bounds leave room while refusing documents
@@ -414,7 +414,7 @@ def validate_document(text: str, file: str, model: type[M], not_a_mapping: str,
         raw = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        checker.problems.append(Problem(file, "", mark.line + 1 if mark else None, Message("criteria.not_yaml", detail=str(exc))))
+        checker.problems.append(Problem(file, "", mark.line + 1 if mark else None, Message("criteria.not_yaml", detail=yaml_problem(exc))))
         return None, checker, None
     if node is not None:
         checker.lines = _line_index(node)

@@ -5,6 +5,7 @@ named parameters, rendered in the reader's language by ``parbot.i18n.render`` fr
 """
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -91,6 +92,34 @@ def schema_problem(error: dict[str, Any], **params: Any) -> Message | None:
         return None
     ctx = {k: _shown(v) if not isinstance(v, str) else v for k, v in (error.get("ctx") or {}).items()}
     return Message(code, **{"input": _shown(error.get("input")), **ctx, **params})
+
+
+def file_problem(error: OSError | UnicodeDecodeError) -> Message:
+    """Why a file could not be read, as a Message: the operating system's and codec's English text is not
+    for the reader (the traceback keeps it under --debug)."""
+    if isinstance(error, UnicodeDecodeError):
+        return Message("read.not_utf8", position=error.start + 1)
+    for kind, code in ((FileNotFoundError, "missing"), (NotADirectoryError, "missing"),
+                       (IsADirectoryError, "folder"), (PermissionError, "forbidden")):
+        if isinstance(error, kind):
+            return Message(f"read.{code}")
+    return Message("read.os_error", error=errno.errorcode.get(error.errno or 0, "?"))
+
+
+# What PyYAML says (the start of its "problem"), and the code of our message saying the same with the fix.
+_YAML_PROBLEMS = (("mapping values are not allowed", "colon"), ("found character '\\t'", "tab"),
+                  ("could not find expected ':'", "no_colon"), ("found unexpected end of stream", "unclosed"),
+                  ("expected ','", "unclosed"), ("found undefined alias", "alias"), ("expected <block end>", "indent"),
+                  ("did not find expected", "indent"), ("found character", "character"))
+
+
+def yaml_problem(error: Exception) -> Message:
+    """A PyYAML error (yaml.YAMLError) as a Message with what to fix, at the column PyYAML points to; its
+    English text is not shown. Anything not recognised is a syntax error at that place."""
+    problem = getattr(error, "problem", None) or ""
+    mark = getattr(error, "problem_mark", None)
+    code = next((code for start, code in _YAML_PROBLEMS if problem.startswith(start)), "syntax")
+    return Message(f"yaml.{code}", line=mark.line + 1 if mark else "?", column=mark.column + 1 if mark else "?")
 
 
 class WriteConflict(Exception):

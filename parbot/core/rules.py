@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from .decimals import HUNDRED, MAX_INTEGER_DIGITS, MAX_LENGTH, MAX_PLACES, ZERO, NumberError, fmt, round_half_up, \
     to_decimal
+from ..i18n import t
 from .errors import DomainError
 
 PointsSpec = Union[Decimal, dict[str, Decimal]]
@@ -136,6 +137,13 @@ class YesNoRule(_RuleBase):
     def yes_points(self, maximum: Decimal, block: str) -> Decimal:
         return maximum if self.yes is None else resolve(self.yes, block)
 
+    def labels(self, lang: str) -> tuple[str, str]:
+        """The two answers' words: the criteria file's own; in English the catalog's (a file has no English
+        labels for them)."""
+        if lang == "en":
+            return t("common.yes", lang), t("common.no", lang)
+        return self.yes_label, self.no_label
+
     def inputs(self) -> list[Input]:
         return [Input(key="yes", label="", kind="boolean")]
 
@@ -157,7 +165,8 @@ class YesNoRule(_RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         yes, no = fmt(self.yes_points(maximum, block), lang == 'vi'), fmt(resolve(self.no, block), lang == 'vi')
-        return f"{self.yes_label}: {yes} ; {self.no_label}: {no}"
+        yes_label, no_label = self.labels(lang)
+        return f"{yes_label}: {yes} ; {no_label}: {no}"
 
 
 class Option(_Strict):
@@ -167,6 +176,9 @@ class Option(_Strict):
     points: PointsSpec
 
     _points = field_validator("points", mode="before")(_coerce_points)
+
+    def label_in(self, lang: str) -> str:
+        return self.label_en if lang == "en" and self.label_en else self.label
 
 
 class ChoiceRule(_RuleBase):
@@ -195,7 +207,7 @@ class ChoiceRule(_RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         return " ; ".join(
-            f"{(o.label_en if lang == 'en' and o.label_en else o.label)}: {fmt(resolve(o.points, block), lang == 'vi')}"
+            f"{o.label_in(lang)}: {fmt(resolve(o.points, block), lang == 'vi')}"
             for o in self.options
         )
 
@@ -238,15 +250,19 @@ class Tier(_Strict):
             return False
         return True
 
-    def text(self, unit: str, decimal_comma: bool = False) -> str:
+    def text(self, unit: str, lang: str) -> str:
         low, low_incl = self.lower()
         high, high_incl = self.upper()
         parts = []
         if low is not None:
-            parts.append(f"{'≥' if low_incl else '>'} {fmt(low, decimal_comma)}{unit}")
+            parts.append(f"{'≥' if low_incl else '>'} {fmt(low, lang == 'vi')}{unit}")
         if high is not None:
-            parts.append(f"{'≤' if high_incl else '<'} {fmt(high, decimal_comma)}{unit}")
-        return self.label or (" và ".join(parts) if parts else "mọi giá trị")
+            parts.append(f"{'≤' if high_incl else '<'} {fmt(high, lang == 'vi')}{unit}")
+        if self.label:
+            return self.label
+        if len(parts) == 2:
+            return t("rule.tier.between", lang, low=parts[0], high=parts[1])
+        return parts[0] if parts else t("rule.tier.any", lang)
 
 
 ZeroDenominator = Literal["not_applicable", "full", "zero"]
@@ -341,7 +357,8 @@ class TiersRule(_RatioInputs, _RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         unit = "%" if self.measure == "ratio" else self.unit
-        return " ; ".join(f"{t.text(unit, lang == 'vi')}: {fmt(resolve(t.points, block), lang == 'vi')}" for t in self.tiers)
+        return " ; ".join(f"{tier.text(unit, lang)}: {fmt(resolve(tier.points, block), lang == 'vi')}"
+                          for tier in self.tiers)
 
 
 class ProportionalRule(_RatioInputs, _RuleBase):
@@ -368,9 +385,7 @@ class ProportionalRule(_RatioInputs, _RuleBase):
         return [ZERO, maximum] + ([zero] if zero is not None else [])
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
-        if lang == "en":
-            return f"points = ratio × {fmt(maximum, lang == 'vi')}"
-        return f"Điểm = tỷ lệ × {fmt(maximum, lang == 'vi')}"
+        return t("rule.describe.proportional", lang, maximum=fmt(maximum, lang == 'vi'))
 
 
 class PerOccurrenceRule(_RuleBase):
@@ -407,17 +422,16 @@ class PerOccurrenceRule(_RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         per, cap = fmt(resolve(self.per, block), lang == 'vi'), fmt(self.capped(maximum, block), lang == 'vi')
-        if lang == "en":
-            verb = "minus" if self.mode == "subtract" else "plus"
-            return f"{verb} {per} per occurrence, at most {cap}"
-        verb = "trừ" if self.mode == "subtract" else "cộng"
-        return f"Mỗi lần {verb} {per} điểm, tối đa {cap} điểm"
+        return t(f"rule.describe.{self.mode}", lang, per=per, cap=cap)
 
 
 class Condition(_Strict):
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,16}$")]
     label: str
     label_en: str | None = None
+
+    def label_in(self, lang: str) -> str:
+        return self.label_en if lang == "en" and self.label_en else self.label
 
 
 class AllOfRule(_RuleBase):
@@ -451,9 +465,7 @@ class AllOfRule(_RuleBase):
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
         full = fmt(self.full(maximum, block), lang == 'vi')
-        if lang == "en":
-            return f"all conditions met: {full} ; otherwise 0"
-        return f"Đạt đủ tất cả điều kiện: {full} ; không đủ: 0"
+        return t("rule.describe.all_of", lang, full=full)
 
 
 class DirectPointsRule(_RuleBase):
@@ -484,9 +496,7 @@ class DirectPointsRule(_RuleBase):
         return [ZERO, maximum]
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
-        if lang == "en":
-            return f"points from 0 to {fmt(maximum, lang == 'vi')} in steps of {fmt(self.step, lang == 'vi')}"
-        return f"Chấm từ 0 đến {fmt(maximum, lang == 'vi')} điểm, bước {fmt(self.step, lang == 'vi')}"
+        return t("rule.describe.points", lang, maximum=fmt(maximum, lang == 'vi'), step=fmt(self.step, lang == 'vi'))
 
 
 class SurveyRule(_RuleBase):
@@ -508,7 +518,7 @@ class SurveyRule(_RuleBase):
         return [ZERO, maximum]
 
     def describe(self, maximum: Decimal, block: str, lang: str = "vi") -> str:
-        return "by the survey" if lang == "en" else "Điểm theo kết quả điều tra xã hội học"
+        return t("rule.describe.survey", lang)
 
     @property
     def self_scored(self) -> bool:

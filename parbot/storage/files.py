@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from ..core.errors import Message, ValidationFailed
+from ..core.errors import Message, ValidationFailed, file_problem
 from ..core.services.tabular import Row, parse_csv
 
 
@@ -34,7 +34,7 @@ def read_table(path: str | Path) -> tuple[list[str], list[Row]]:
         if suffix in (".csv", ".txt", ""):
             return parse_csv(path.read_bytes(), str(path))
     except OSError as exc:
-        raise ValidationFailed("file.unreadable", [Message("file.os_error", path=str(path), detail=exc.strerror)]) \
+        raise ValidationFailed("file.unreadable", [Message("file.os_error", path=str(path), detail=file_problem(exc))]) \
             from None
     raise ValidationFailed("file.unsupported", [Message("file.unsupported", path=str(path))])
 
@@ -104,8 +104,8 @@ def read_workbook(path: str | Path) -> Workbook:
 
 
 def _damaged(path: Path, exc: Exception) -> ValidationFailed:
-    return ValidationFailed("file.unreadable", [Message("file.not_a_workbook", path=str(path),
-                                                        detail=exc.__class__.__name__)])
+    return ValidationFailed("file.unreadable", [Message("file.not_a_workbook", path=str(path), detail=Message(
+        "read.workbook_damaged", error=exc.__class__.__name__))])
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[Row]]:

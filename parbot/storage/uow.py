@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
-from ..core.errors import DomainError, WriteConflict
+from ..core.errors import DomainError, Message, WriteConflict
 from ..core.model import Answer, AuditEntry, ScoreValue, Block, Evidence, Period, Person, Score, Unit, UnitStage
 from ..core.period import PeriodConfig
 from ..core.permissions import Grant, Role
@@ -59,7 +59,8 @@ _periods = _ContentCache(64)  # (id, year, config JSON, links with their sets' h
 def _parse(content_hash: str, text: str) -> CriteriaSet:
     criteria_set, problems = parse_criteria_set(text, f"stored set {content_hash[:12]}")
     if criteria_set is None:
-        raise DomainError("criteria.stored_invalid", problems="; ".join(map(str, problems)))
+        raise DomainError("criteria.stored_invalid", problems=[
+            Message("criteria.at", path=p.path, problem=p.message) if p.path else p.message for p in problems])
     return criteria_set
 
 

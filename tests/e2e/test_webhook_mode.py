@@ -3,6 +3,7 @@ signed-link pages), fed with updates the emulator produced, as Telegram would po
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from datetime import datetime, timedelta, timezone
@@ -19,6 +20,7 @@ from parbot.bot.app import serve
 from parbot.bot.deps import Deps
 from parbot.bot.webhook import TELEGRAM_SECRET_HEADER, ZALO_SECRET_HEADER, ListenFailed, WebhookServer
 from parbot.cli.main import app as cli
+from parbot.i18n import has, render
 from parbot.storage.evidence_store import EvidenceStore
 from parbot.storage.tables import OutboxRow, PersonRow
 from parbot.storage.uow import SqlUnitOfWork
@@ -185,7 +187,11 @@ async def test_a_taken_port_is_a_clear_error(settings, engine, tmp_path):
         server = WebhookServer(Deps(settings=settings, engine=engine, store=EvidenceStore(tmp_path)), SECRET)
         with pytest.raises(ListenFailed) as refused:
             await server.start("127.0.0.1", taken.getsockname()[1])
-    assert "in use" in refused.value.reason
+    assert render(refused.value.reason, "vi") == "cổng này đang được một chương trình khác dùng"
+    assert render(refused.value.reason, "en") == "another program is using this port"
+    for code in (errno.EADDRNOTAVAIL, errno.EACCES, errno.EIO):  # each reason has its words in both languages
+        reason = ListenFailed("127.0.0.1", 80, OSError(code, "x")).reason
+        assert all(has(f"problem.{reason.code}", lang) for lang in ("vi", "en"))
 
 
 def test_cli_refuses_webhook_mode_without_secret_or_with_a_bad_address(monkeypatch, tmp_path):

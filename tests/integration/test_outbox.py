@@ -330,9 +330,46 @@ def test_outbox_commands(cli, database_url):
     table = [[cell.strip() for cell in re.split("[┃│]", line)[1:-1]] for line in out.splitlines() if line[:1] in "┃│"]
     assert table[0] == ["loại", "chờ gửi", "đang gửi", "đã gửi", "bỏ qua", "không gửi được", "lỗi", "chưa rõ"]
     assert table[1] == ["test", "0", "0", "0", "0", "0", "2", "0"] and "boom a" in out
-    assert re.search(r"#\d+ +lỗi +test +chat 1 +5 lần thử +boom a", out)
+    assert re.search(r"#\d+ +lỗi +test +chat 1 +5 lần thử +nền tảng nhắn tin báo: “boom a”", out)
     assert cli("outbox", "retry", "--id", str(rows(uow)[0].id))[1].strip() == "Đã xếp lại 1 dòng vào hàng đợi gửi."
     assert [r.status for r in rows(uow)] == ["pending", "failed"]
     assert cli("outbox", "retry", "--all-failed")[1].strip() == "Đã xếp lại 1 dòng vào hàng đợi gửi."
     assert [(r.status, r.attempts) for r in rows(uow)] == [("pending", 0), ("pending", 0)]
     assert cli("outbox", "retry")[0] == 2
+
+
+ERRORS = {  # what the sender stores in a row's error, and how `parbot outbox status` says it
+    "403 Forbidden: bot was blocked by the user": "người nhận đã chặn bot",
+    "403 Forbidden: user is deactivated": "tài khoản của người nhận đã bị xóa",
+    "recipient unreachable": "người nhận đã không nhận được tin trước đó (chặn bot hoặc xóa tài khoản): không gửi nữa",
+    "BadRequest: Chat not found": "không tìm thấy cuộc trò chuyện (người nhận chưa bấm Start với bot?)",
+    "delivery unknown: TimedOut: ReadTimeout": "không rõ đã gửi được chưa (không gửi lại): hết thời gian chờ",
+    "delivery unknown: part 2/3: ZaloError 500": "không rõ đã gửi được chưa (không gửi lại): phần 2/3: "
+                               "nền tảng nhắn tin báo: “ZaloError 500”",
+    "render: KeyError('unit')": "parbot không dựng được tin nhắn (lỗi phần mềm, hãy báo người phát triển: "
+                                "“KeyError('unit')”)",
+    "no renderer for kind survey_ready": "parbot chưa biết cách soạn loại tin “survey_ready”",
+}
+
+
+def test_outbox_status_says_why_a_message_was_not_sent_in_words(cli, database_url):
+    """The sender's own sentences and the platforms' usual refusals read in Vietnamese; any other platform
+    text is quoted as the platform's (issue 12)."""
+    from parbot.storage.db import make_engine
+    from tests.unit.test_vietnamese_output import english
+
+    assert cli("db", "upgrade")[0] == 0
+    uow = SqlUnitOfWork(make_engine(database_url))
+    queue(uow, *((f"k{n}", n) for n in range(len(ERRORS))))
+    with uow:
+        for error in ERRORS:
+            item = uow.outbox_rows.claim("w", NOW, 1, SECOND)[0]
+            status = "unreachable" if error.startswith(("403", "recipient")) else "uncertain" if "unknown" in error else "failed"
+            uow.outbox_rows.mark_final(item.id, "w", status, error, 1)
+        uow.commit()
+    code, out, _ = cli("--lang", "vi", "outbox", "status")
+    lines = [line.rstrip() for line in out.splitlines() if line.startswith("#")]
+    assert code == 0 and len(lines) == len(ERRORS)
+    for words in ERRORS.values():  # listed by status: failed, unreachable, uncertain
+        assert any(line.endswith(words) for line in lines), (words, lines)
+    assert english(out) == []

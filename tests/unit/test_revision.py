@@ -27,6 +27,7 @@ from parbot.core.services.progress import compute_progress
 from parbot.core.services.results import period_results
 from parbot.core.services.scores import put_score
 from parbot.storage.tables import OutboxRow
+from tests.unit.test_vietnamese_output import english
 
 OPENS = datetime(2020, 12, 1, 1, 0, tzinfo=timezone.utc)
 CLOSES = datetime(2021, 1, 15, 10, 0, tzinfo=timezone.utc)
@@ -107,6 +108,18 @@ def revision_notices(uow):
     with uow:
         return [r.model_copy() for r in uow.session.exec(select(OutboxRow).where(OutboxRow.kind == rev.NOTICE)
                                                          .order_by(OutboxRow.id))]
+
+
+def render_notice(uow, row):
+    """What the sender would send for one outbox row of a revision notice."""
+    from parbot.bot.outbox_kinds import RENDERERS
+    from parbot.bot.sender import RenderContext
+    from parbot.storage.outbox_sender_repo import OutboxItem
+
+    with uow:
+        return RENDERERS[rev.NOTICE](RenderContext(uow=uow, now=LATER, tz="Asia/Ho_Chi_Minh"), OutboxItem(
+            id=1, key=row.key, person_id=row.person_id, chat_id=row.chat_id, kind=row.kind, payload=row.payload,
+            status="pending", attempts=0, not_before=LATER))
 
 
 def total(uow, unit):
@@ -243,17 +256,9 @@ def test_a_bad_mapping_or_an_older_version_is_refused_with_nothing_written(world
 def test_the_notice_reads_what_changed(world):
     uow, who = world
     rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference="v2.yaml", now=LATER, mapping=SPLIT)
-    from parbot.bot.outbox_kinds import RENDERERS
-    from parbot.bot.sender import RenderContext
-    from parbot.storage.outbox_sender_repo import OutboxItem
-
-    row = next(n for n in revision_notices(uow) if n.payload["unit"] == "X1")
-    with uow:
-        rendered = RENDERERS[rev.NOTICE](RenderContext(uow=uow, now=LATER, tz="Asia/Ho_Chi_Minh"), OutboxItem(
-            id=1, key=row.key, person_id=row.person_id, chat_id=row.chat_id, kind=row.kind, payload=row.payload,
-            status="pending", attempts=0, not_before=LATER))
+    rendered = render_notice(uow, next(n for n in revision_notices(uow) if n.payload["unit"] == "X1"))
     lines = rendered.text.splitlines()
-    assert lines[0] == "🔄 Bộ tiêu chí đánh giá của Xã X1 đã được sửa đổi (par2020-xa v1 → v2)."
+    assert lines[0] == "🔄 Bộ tiêu chí đánh giá của Xã X1 đã được sửa đổi (par2020-xa phiên bản 1 → 2)."
     assert lines[2].startswith("• 1.1.4 → 1.1.4a, 1.1.4b. Mức độ thực hiện kế hoạch CCHC: được thay bằng")
     assert lines[3] == ("• 1.2.2. Tất cả báo cáo có đầy đủ nội dung theo hướng dẫn: thay đổi cách chấm hoặc "
                         "điểm tối đa (1 → 2 điểm), cần trả lời lại.")
@@ -284,6 +289,57 @@ def test_the_command_prints_the_mapping_in_vietnamese_then_applies_once(world, c
     assert state(uow)[0].criteria_sets["xa"].spec.version == 2
     code, out, _ = cli("framework", "revise", "v2.yaml", "--period", "2020", "--map", "map.yaml")
     assert code == 0 and "Kỳ 2020 đã dùng par2020-xa phiên bản 2: không có gì thay đổi." in out
+
+
+def test_what_officers_are_sent_and_the_audit_read_in_vietnamese(world, cli, tmp_path):
+    """A revision's notices and its audit rows (`parbot audit`) carry no English word (issue 12): what the
+    service stores (the change's kind, the counts of the summary) is put in words when shown."""
+    (tmp_path / "v2.yaml").write_text(revised_text(), encoding="utf-8")
+    (tmp_path / "map.yaml").write_text("1.1.4: [1.1.4a, 1.1.4b]\n", encoding="utf-8")
+    code, out, err = cli("--lang", "vi", "framework", "revise", "v2.yaml", "--period", "2020", "--map", "map.yaml")
+    assert code == 0, out + err
+    uow, _ = world
+    notices = "\n".join(render_notice(uow, row).text for row in revision_notices(uow))
+    code, audit, _ = cli("--lang", "vi", "audit", "--period", "2020")
+    assert code == 0
+    lines = audit.splitlines()
+
+    def reason(*words: str) -> str:  # what the row with all these words ends with (rich expands the tabs)
+        line = next(line for line in lines if all(w in line for w in words))
+        return line.rstrip()
+
+    assert reason("bỏ theo phiên bản mới", "1.3.1").endswith("par2020-xa phiên bản 1 → 2: tiêu chí bị bãi bỏ")
+    assert reason("bỏ theo phiên bản mới", "1.1.4 ").endswith(
+        "par2020-xa phiên bản 1 → 2: tiêu chí được tách/gộp thành tiêu chí mới")
+    assert reason("bỏ theo phiên bản mới", "1.2.2", "thẩm định").endswith(
+        "par2020-xa phiên bản 1 → 2: tiêu chí đã thay đổi")
+    summary = reason("đổi phiên bản bộ tiêu chí")
+    assert "par2020-xa phiên bản 1 → par2020-xa phiên bản 2" in summary
+    assert summary.endswith("giữ nguyên 32, thay đổi 1, tách/gộp 1, bãi bỏ 1")
+    assert reason("mở lại để trả lời").endswith("par2020-xa phiên bản 1 → 2: cần trả lời lại 1.1.4a, 1.1.4b, 1.2.2")
+    assert english(notices) == [] and english(audit) == []
+    _, in_english, _ = cli("--lang", "en", "audit", "--period", "2020")
+    assert "par2020-xa version 1 → 2: item removed" in in_english and "kept 32, changed 1, split or merged 1" in in_english
+
+
+def test_a_mapping_file_that_cannot_be_read_says_why_in_vietnamese(world, cli, tmp_path):
+    """The reason a mapping file is refused is a catalog message, not the OS's, the codec's or PyYAML's
+    English (issue 12); nothing is attached."""
+    (tmp_path / "v2.yaml").write_text(revised_text(), encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "big.yaml").write_text("1.1.4: 1.1.4a\n" * (rev.MAX_MAPPING_CHARS // 10), encoding="utf-8")
+    (tmp_path / "colon.yaml").write_text("1.1.4: a: b\n", encoding="utf-8")
+    (tmp_path / "latin1.yaml").write_bytes(b"1.1.4: H\xe0 N\xf4i\n")
+    expected = {"missing.yaml": "không có tệp này", "folder": "đây là một thư mục",
+                "big.yaml": f"tệp quá lớn ({rev.MAX_MAPPING_CHARS // 10 * 14} ký tự; tối đa {rev.MAX_MAPPING_CHARS})",
+                "colon.yaml": "dòng 1, cột 9: dấu hai chấm “:” không được đứng ở đây",
+                "latin1.yaml": "không phải văn bản UTF-8 (byte thứ 9)"}
+    for name, words in expected.items():
+        code, out, err = cli("--lang", "vi", "framework", "revise", "v2.yaml", "--period", "2020", "--map", name)
+        assert code != 0 and f"Không đọc được tệp đối chiếu {name}: {words}" in err, err
+        assert english(out + err) == [], err
+    uow, _ = world
+    assert state(uow)[0].criteria_sets["xa"].spec.version == 1
 
 
 def test_an_approval_of_content_that_changed_is_voided(world):

@@ -309,3 +309,34 @@ def test_proportional_never_exceeds_the_maximum(maximum, numerator, extra, decim
     r = rule(kind="proportional", zero_denominator="full", decimals=decimals)
     points = score(r, {"numerator": str(numerator), "denominator": str(numerator + extra)}, str(maximum))
     assert D(0) <= points <= maximum
+
+
+RULES = [  # a rule of each kind, how the item screen tells its scoring in Vietnamese, then in English
+    ({"kind": "yes_no"}, "Có / Đạt: 2 ; Không / Không đạt: 0", "Yes: 2 ; No: 0"),
+    ({"kind": "choice", "options": [{"code": "a", "label": "Đúng hạn", "label_en": "On time", "points": 2},
+                                    {"code": "b", "label": "Muộn", "points": 0.5}]},
+     "Đúng hạn: 2 ; Muộn: 0,5", "On time: 2 ; Muộn: 0.5"),
+    ({"kind": "tiers", "measure": "ratio", "tiers": [{"at_least": 90, "points": 2},
+                                                     {"at_least": 70, "below": 90, "points": 1},
+                                                     {"below": 70, "points": 0}]},
+     "≥ 90%: 2 ; ≥ 70% và < 90%: 1 ; < 70%: 0", "≥ 90%: 2 ; ≥ 70% and < 90%: 1 ; < 70%: 0"),
+    ({"kind": "tiers", "tiers": [{"points": 2}]}, "mọi giá trị: 2", "any value: 2"),
+    ({"kind": "proportional"}, "Điểm = tỷ lệ × 2", "points = ratio × 2"),
+    ({"kind": "per_occurrence", "per": 0.5}, "Mỗi lần trừ 0,5 điểm, tối đa 2 điểm",
+     "minus 0.5 per occurrence, at most 2"),
+    ({"kind": "per_occurrence", "per": 0.25, "mode": "add", "cap": 1}, "Mỗi lần cộng 0,25 điểm, tối đa 1 điểm",
+     "plus 0.25 per occurrence, at most 1"),
+    ({"kind": "all_of", "conditions": [{"code": "a", "label": "Đủ"}, {"code": "b", "label": "Đúng hạn"}]},
+     "Đạt đủ tất cả điều kiện: 2 ; không đủ: 0", "all conditions met: 2 ; otherwise 0"),
+    ({"kind": "points"}, "Chấm từ 0 đến 2 điểm, bước 0,25", "points from 0 to 2 in steps of 0.25"),
+    ({"kind": "survey"}, "Điểm theo kết quả điều tra xã hội học", "by the survey"),
+]
+
+
+@pytest.mark.parametrize("spec,vi,en", RULES, ids=[f"{s['kind']}-{n}" for n, (s, *_) in enumerate(RULES)])
+def test_a_rule_tells_its_scoring_in_the_readers_language(spec, vi, en):
+    """Through the catalogs (keys rule.describe.*), not an inline `if lang == "en"` (issue 12: one message
+    mechanism); the English text has no Vietnamese joiner or default label left in it."""
+    rule = TypeAdapter(Rule).validate_python(spec)
+    assert (rule.describe(Decimal(2), "so", "vi"), rule.describe(Decimal(2), "so", "en")) == (vi, en)
+

@@ -4,6 +4,7 @@ tests/e2e/test_demo.py."""
 from __future__ import annotations
 
 import csv
+import errno
 import re
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from tests.unit.test_criteria import VALID
 # Words a Vietnamese sentence never needs; a hit is English that slipped through.
 TELLTALE = re.compile(r"\b(the|not|must|is|are|should|cannot|Error|Refused|points|item|items|unknown|missing|"
                       r"duplicate|expected|invalid|block|tier|values|maximum|unit|officer|appraiser|leader|"
-                      r"pending|sent|failed|skipped|attempts|Nothing|found|add up)\b", re.IGNORECASE)
+                      r"pending|sent|failed|skipped|attempts|Nothing|found|add up|kept|renamed|changed|replaced|"
+                      r"removed|added|characters|file|directory|permission|denied|codec|while|scanning|"
+                      r"allowed|here)\b", re.IGNORECASE)
 # Codes, keys, paths and file names are the reader's own text: anything with a dot, slash, underscore,
 # or bracket inside, a command in backticks, an option (--block) or a quoted value.
 ALLOWED = re.compile(r"`[^`]*`|\S*[._/\[\]]\S*|--\S+|“[^”]*”|'[^']*'")
@@ -214,3 +217,136 @@ def test_the_same_problem_on_many_rows_is_listed_once_with_the_rows(run):
     refused = run("scores", "import", "s.csv", "--period", "2020")
     assert "dòng 3–4, 6, cột “unit”: không có đơn vị mã “ZZZ”" in refused
     assert "dòng 5, cột “unit”: không có đơn vị mã “YYY”" in refused
+
+
+UNREADABLE = {  # a criteria file as it goes wrong on a first day, and the words that must say why
+    "missing.yaml": (None, "không có tệp này"),
+    "latin1.yaml": (b"title: H\xe0 N\xf4i\n", "không phải văn bản UTF-8"),
+    "tab.yaml": (b"format: parbot/criteria-set@1\nareas:\n\t- code: '1'\n", "ký tự tab"),
+    "colon.yaml": (b"format: parbot/criteria-set@1\ntitle: a: b\n", "dấu hai chấm"),
+    "quote.yaml": (b"format: parbot/criteria-set@1\ntitle: \"Chi so\n", "chưa đóng"),
+}
+
+
+@pytest.mark.parametrize("name", UNREADABLE)
+def test_why_a_file_cannot_be_read_is_said_in_vietnamese(run, tmp_path, name):
+    """The operating system's and PyYAML's English reasons never reach the reader: each is a code with a
+    catalog message (core.errors.file_problem, yaml_problem)."""
+    data, words = UNREADABLE[name]
+    if data is not None:
+        (tmp_path / name).write_bytes(data)
+    output = run("framework", "validate", tmp_path / name)
+    assert words in output and english(output) == [], output
+
+
+def test_every_reason_a_file_cannot_be_read_has_both_messages():
+    import errno
+
+    import yaml
+
+    from parbot.core.errors import _YAML_PROBLEMS, file_problem, yaml_problem
+    from parbot.i18n import catalog
+
+    errors = [FileNotFoundError(errno.ENOENT, "x"), NotADirectoryError(errno.ENOTDIR, "x"),
+              IsADirectoryError(errno.EISDIR, "x"), PermissionError(errno.EACCES, "x"), OSError(errno.EIO, "x"),
+              UnicodeDecodeError("utf-8", b"\xe0", 0, 1, "x")]
+    codes = {file_problem(e).code for e in errors} | {f"yaml.{code}" for _, code in _YAML_PROBLEMS}
+    codes.add(yaml_problem(yaml.YAMLError("?")).code)
+    assert len(codes) == 5 + 8
+    for lang in ("vi", "en"):
+        assert {f"problem.{code}" for code in codes} <= set(catalog(lang))
+    assert file_problem(OSError(errno.EIO, "Input/output error")).params == {"error": "EIO"}
+
+
+def test_a_missing_column_names_the_required_and_the_optional_ones_in_words(run, tmp_path):
+    """The columns are the file's real headers; the words around them (which are optional) are Vietnamese."""
+    run("period", "create", DATA / "vinhphuc-2019-period.yaml")
+    (tmp_path / "units.csv").write_text("code,name,khoi\nSNV,Sở Nội vụ,so_ban_nganh\n", encoding="utf-8")
+    (tmp_path / "scores.csv").write_text("unit,item,points\nSNV,1.1,1\n", encoding="utf-8")
+    units, scores = run("units", "import", tmp_path / "units.csv"), run("scores", "import", tmp_path / "scores.csv",
+                                                                                     "--period", "2019")
+    assert ("thiếu cột “block” (cần các cột: “code”, “name”, “block”; không bắt buộc: “parent”, “valid_from”, "
+            "“valid_to”, “predecessors”, “block_name”)") in units
+    assert "cột “khoi” không dùng được (các cột: “code”, “name”, “block”; không bắt buộc: “parent”," in units
+    assert "thiếu cột “source” (cần các cột: “unit”, “item”, “source”, “points”; không bắt buộc: “reason”)" in scores
+    assert english(units + scores) == []
+
+
+DATABASES = {  # a wrong PARBOT_DATABASE_URL as a newcomer writes it, and what the refusal must say
+    "postgresql+psycopg://postgres@127.0.0.1:1/parbot": "máy chủ không nhận kết nối",
+    "foo://x": "không nhận ra loại cơ sở dữ liệu “foo”",
+    "postgresql+psycopg://parbot_nobody@127.0.0.1:5432/postgres": "máy chủ không có người dùng “parbot_nobody”",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/parbot_none": "máy chủ không có cơ sở dữ liệu “parbot_none”",
+}
+
+
+@pytest.mark.parametrize("url", DATABASES)
+def test_why_the_database_cannot_be_reached_is_said_in_vietnamese(run, monkeypatch, url):
+    """The driver's English (libpq, SQLAlchemy) is put in words for the usual mistakes (issue 12)."""
+    if "5432" in url:
+        from tests.conftest import require_postgres
+
+        require_postgres()
+    monkeypatch.setenv("PARBOT_DATABASE_URL", url)
+    output = run("units", "list")
+    assert "Không kết nối được cơ sở dữ liệu" in output and DATABASES[url] in output, output
+    assert english(output) == [] and "Traceback" not in output
+
+
+@pytest.mark.parametrize("encoding", ["cp1258", "utf-16"])
+def test_an_env_file_saved_in_another_encoding_is_refused_in_vietnamese(run, tmp_path, encoding):
+    """Notepad saves .env in the Windows code page or as UTF-16: the language it names cannot be read, so the
+    refusal is Vietnamese, with or without --lang, and no traceback."""
+    (tmp_path / ".env").write_bytes("PARBOT_LANGUAGE=vi\nPARBOT_TIMEZONE=Asia/Ho_Chi_Minh  # Hà Đông\n"
+                                    .encode(encoding))
+    with_lang = run("units", "list")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["units", "list"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    for output in (with_lang, result.stdout + result.stderr):
+        assert "Không đọc được tệp .env: không phải văn bản UTF-8" in output, output
+        assert english(output) == [] and "Traceback" not in output
+
+
+def test_a_table_the_os_or_the_csv_reader_refuses_is_explained_in_vietnamese(run, tmp_path, monkeypatch):
+    """A cell beyond the csv module's limit, and a read the operating system fails: the reason is a catalog
+    message, not the library's English (issue 12)."""
+    (tmp_path / "big.csv").write_text("code,name,block\nSNV," + "x" * 200_000 + ",so\n", encoding="utf-8")
+    big = run("units", "import", tmp_path / "big.csv")
+    assert "big.csv: tệp CSV bị lỗi (có ô dài hơn 131072 ký tự)." in big and english(big) == [], big
+    (tmp_path / "units.csv").write_text("code,name,block\n", encoding="utf-8")
+
+    def fails(self):  # noqa: ANN001, ANN202 - Path.read_bytes on a failing disk
+        raise OSError(errno.EIO, "Input/output error", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", fails)
+    failed = run("units", "import", tmp_path / "units.csv")
+    assert "units.csv: không mở được tệp (hệ điều hành báo lỗi EIO khi đọc tệp)." in failed, failed
+    assert english(failed) == []
+
+
+def test_a_stored_criteria_set_no_longer_valid_is_explained_in_vietnamese():
+    """A set stored by an earlier release that today's checks refuse: its problems are rendered in the
+    reader's language, not pasted in as English text."""
+    from parbot.core.errors import DomainError
+    from parbot.i18n import error_text
+    from parbot.storage.uow import _parse
+
+    with pytest.raises(DomainError) as refused:
+        _parse("0" * 64, VALID.replace("total_max: 5", "total_max: 6", 1))
+    text = error_text(refused.value, "vi")
+    assert text.startswith("Bộ tiêu chí đã lưu trong cơ sở dữ liệu không còn hợp lệ: ") and "cộng lại được" in text
+    assert english(text) == [], text
+
+
+def test_a_damaged_workbook_is_explained_in_vietnamese(run, tmp_path):
+    """An XLSX whose parts openpyxl cannot read: the refusal says what to do, the exception's class only as
+    an error code (it was "(KeyError)" alone, issue 12)."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "units.xlsx", "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+    output = run("units", "import", tmp_path / "units.xlsx")
+    assert "units.xlsx: không phải bảng tính Excel (.xlsx) đọc được (tệp hỏng hoặc không do Excel lưu: hãy mở " \
+           "trong Excel rồi lưu lại; mã lỗi " in output, output
+    assert english(output) == []

@@ -49,12 +49,10 @@ def item_rows(view: ItemView, lang: str, *, held: str = "", next_slot: int | Non
     rule = it.rule
     if not ws.read_only:
         if isinstance(rule, YesNoRule):
-            yes = t("common.yes", lang) if lang == "en" else rule.yes_label
-            no = t("common.no", lang) if lang == "en" else rule.no_label
+            yes, no = rule.labels(lang)
             rows.append([_o(f"✅ {yes}", tag, "a", unit, slot, "y"), _o(f"❌ {no}", tag, "a", unit, slot, "n")])
         elif isinstance(rule, ChoiceRule):
-            rows += [[_o(o.label_en if lang == "en" and o.label_en else o.label, tag, "a", unit, slot, o.code)]
-                     for o in rule.options]
+            rows += [[_o(o.label_in(lang), tag, "a", unit, slot, o.code)] for o in rule.options]
         elif isinstance(rule, AllOfRule):
             rows.append([_o(t("common.yes", lang), tag, "c", unit, slot, held + "y"),
                          _o(t("common.no", lang), tag, "c", unit, slot, held + "n")])

@@ -41,15 +41,11 @@ def answer_text(item: Item, answer: Answer, lang: str) -> str:
         return t("assess.answer.na", lang)
     rule, value = item.rule, answer.value
     if isinstance(rule, YesNoRule):
-        if lang == "en":
-            return t("common.yes" if value["yes"] else "common.no", lang)
-        return rule.yes_label if value["yes"] else rule.no_label
+        return rule.labels(lang)[0 if value["yes"] else 1]
     if isinstance(rule, ChoiceRule):
-        option = rule.option(value["option"])
-        return option.label_en if lang == "en" and option.label_en else option.label
+        return rule.option(value["option"]).label_in(lang)
     if isinstance(rule, AllOfRule):
-        return "; ".join(f"{'✅' if value['conditions'][c.code] else '❌'} {c.label_en if lang == 'en' and c.label_en else c.label}"
-                         for c in rule.conditions)
+        return "; ".join(f"{'✅' if value['conditions'][c.code] else '❌'} {c.label_in(lang)}" for c in rule.conditions)
     if "numerator" in value:
         numerator, denominator = to_decimal(value["numerator"]), to_decimal(value["denominator"])
         share = f" ({num(percent(numerator, denominator), lang)}%)" if denominator else ""
@@ -156,8 +152,8 @@ def input_prompt(item: Item, key: str, lang: str) -> str:
 def condition_prompt(item: Item, held: str, lang: str) -> str:
     rule: AllOfRule = item.rule
     condition = rule.conditions[len(held)]
-    label = condition.label_en if lang == "en" and condition.label_en else condition.label
-    return t("assess.prompt.condition", lang, index=len(held) + 1, count=len(rule.conditions), label=label)
+    return t("assess.prompt.condition", lang, index=len(held) + 1, count=len(rule.conditions),
+             label=condition.label_in(lang))
 
 
 def saved_note(view: ItemView, lang: str) -> str:

@@ -21,7 +21,7 @@ import yaml
 
 from ..criteria import BlockCriteria, CriteriaSet, Item
 from ..decimals import fmt
-from ..errors import DomainError, Message, ValidationFailed
+from ..errors import DomainError, Message, ValidationFailed, file_problem, yaml_problem
 from ..model import Answer, AuditEntry, Evidence, Period, Score, Unit
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
@@ -98,13 +98,14 @@ def load_mapping(path: Path) -> dict[str, tuple[str, ...]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DomainError("revision.mapping_unreadable", file=str(path), reason=str(exc)) from None
+        raise DomainError("revision.mapping_unreadable", file=str(path), reason=file_problem(exc)) from None
     if len(text) > MAX_MAPPING_CHARS:
-        raise DomainError("revision.mapping_unreadable", file=str(path), reason=f"> {MAX_MAPPING_CHARS} characters")
+        raise DomainError("revision.mapping_unreadable", file=str(path),
+                          reason=Message("criteria.too_large", size=len(text), limit=MAX_MAPPING_CHARS))
     try:
         raw = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds only str, list, dict
     except yaml.YAMLError as exc:
-        raise DomainError("revision.mapping_unreadable", file=str(path), reason=str(exc).splitlines()[0]) from None
+        raise DomainError("revision.mapping_unreadable", file=str(path), reason=yaml_problem(exc)) from None
     if raw is None:
         return {}
     problems = []
@@ -202,8 +203,9 @@ def _copy_evidence(uow: UnitOfWork, period: Period, evidence: list[Evidence], ol
                 audit("revision_evidence", item_code=code, old=old, new=f"evidence {e.id} of {old}")
 
 
-def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevision, caller: Caller, label: str,
+def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevision, caller: Caller, set_code: str,
                  now: datetime) -> UnitRevision:
+    label = f"{set_code} v{block.old_version} → v{block.new_version}"  # audit and history; shown in words by the CLI
     stage = uow.stages.get(period.id, unit.code, for_update=True)
     answers = uow.answers.for_unit(period.id, unit.code)
     scores = uow.scores.for_period(period.id, [unit.code])
@@ -267,7 +269,8 @@ def _revise_unit(uow: UnitOfWork, period: Period, unit: Unit, block: BlockRevisi
             changed = replace(changed, approved_at=None, approved_by=None)
             audit("approval_void", reason=label)
         uow.stages.put(period.id, changed)
-    payload = {"year": period.year, "unit": unit.code, "unit_name": unit.name, "set": label,
+    payload = {"year": period.year, "unit": unit.code, "unit_name": unit.name, "set": set_code,
+               "versions": [block.old_version, block.new_version],
                "kept": sum(c.kind in (KEPT, RENAMED) for c in block.changes), "reopened": reopened,
                "to_answer": list(to_answer),
                "changes": [{"kind": c.kind, "old": c.old_code, "new": list(c.new_codes),
@@ -313,10 +316,9 @@ def revise(uow: UnitOfWork, *, caller: Caller, criteria_set: CriteriaSet, refere
         results = []
         for block in todo:
             old_set = period.criteria_sets[block]
-            label = f"{criteria_set.code} v{old_set.spec.version} → v{criteria_set.spec.version}"
             plan = BlockRevision(block, old_set.spec.version, criteria_set.spec.version,
                                  compare(old_set.for_block(block), criteria_set.for_block(block), mapping), ())
-            units = tuple(_revise_unit(uow, period, unit, plan, caller, label, now)
+            units = tuple(_revise_unit(uow, period, unit, plan, caller, criteria_set.code, now)
                           for unit in uow.units.list(block=block, year=period.year))
             counts = Counter(c.kind for c in plan.changes)
             uow.audit.add(AuditEntry(actor=caller.actor, action="criteria_revision", period_id=period.id,

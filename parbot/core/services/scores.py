@@ -11,9 +11,10 @@ from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
 from ..rules import AllOfRule, ChoiceRule, DirectPointsRule, TiersRule, YesNoRule
 from .periods import get_period
-from .tabular import Row, where
+from .tabular import Row, columns, where
 
 COLUMNS = ("unit", "item", "source", "points")
+OPTIONAL = ("reason",)
 
 
 def describe(score: Score | None) -> str | None:
@@ -98,8 +99,8 @@ def import_scores(uow: UnitOfWork, *, caller: Caller, year: int, header: list[st
     """Validate every row, then write all or nothing. Returns (rows, changed scores)."""
     require(caller.grants, Action.ADMINISTER)
     actor = caller.actor
-    problems = [Message("file.missing_column", column=c, expected="unit, item, source, points[, reason]")
-                for c in COLUMNS if c not in header]
+    expected = columns(COLUMNS, OPTIONAL)
+    problems = [Message("file.missing_column", column=c, expected=expected) for c in COLUMNS if c not in header]
     if problems:
         raise ValidationFailed("scores.invalid", problems)
     scores: list[Score] = []

@@ -33,6 +33,13 @@ def where(row: Row, column: str, problem: str) -> Message:
     return Message("row.cell", line=row.line, column=column, problem=problem)
 
 
+def columns(required: tuple[str, ...], optional: tuple[str, ...]) -> Message:
+    """The headers a table takes, each quoted as its reader's language quotes a column, the optional ones
+    said so."""
+    return Message("file.columns", required=[Message("file.column_name", column=c) for c in required],
+                   optional=[Message("file.column_name", column=c) for c in optional])
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """The text of a CSV file and the encoding it was written in."""
     for bom, encoding in _BOMS:
@@ -71,8 +78,10 @@ def parse_csv(data: bytes, name: str) -> tuple[list[str], list[Row]]:
     delimiter = _delimiter(lines[0][1])
     try:
         records = list(csv.reader(io.StringIO("\n".join(line for _, line in lines)), delimiter=delimiter))
-    except csv.Error as exc:
-        raise ValidationFailed("file.unreadable", [Message("file.bad_csv", path=name, detail=str(exc))]) from None
+    except csv.Error as exc:  # the reader is not strict: a cell beyond the csv module's limit, in practice
+        detail = Message("read.csv_cell_too_long", limit=csv.field_size_limit()) if "field limit" in str(exc) \
+            else Message("read.csv_syntax")
+        raise ValidationFailed("file.unreadable", [Message("file.bad_csv", path=name, detail=detail)]) from None
     header = [_text(h).lower() for h in records[0]]
     rows = []
     problems = []

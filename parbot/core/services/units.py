@@ -8,7 +8,7 @@ from ..errors import Message, ValidationFailed
 from ..model import Block, Unit
 from ..permissions import Action, Caller, require
 from ..ports import UnitOfWork
-from .tabular import Row, where
+from .tabular import Row, columns, where
 
 COLUMNS = ("code", "name", "block")
 OPTIONAL = ("parent", "valid_from", "valid_to", "predecessors", "block_name")
@@ -30,7 +30,7 @@ def import_units(uow: UnitOfWork, *, caller: Caller, header: list[str], rows: li
     A row is a version of a unit from ``valid_from``: the same code with a later ``valid_from`` (a department
     moving block, a renamed commune) adds a version and closes the open one, so earlier years keep theirs."""
     require(caller.grants, Action.ADMINISTER)
-    expected = ", ".join(COLUMNS + OPTIONAL)
+    expected = columns(COLUMNS, OPTIONAL)
     problems = [Message("file.missing_column", column=c, expected=expected) for c in COLUMNS if c not in header]
     problems += [Message("file.unknown_column", column=c[:40], expected=expected) for c in header
                  if c not in COLUMNS + OPTIONAL]
