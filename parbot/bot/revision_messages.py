@@ -19,8 +19,10 @@ def render_revision(ctx: RenderContext, item: OutboxItem) -> Rendered | None:
     if period is None or ctx.uow.units.get(p["unit"]) is None:
         return None
     lang = ctx.language(item)
-    before, after = p["versions"]
-    label = t("revise.label", lang, set=p["set"], old=before, new=after)
+    if "versions" in p:
+        label = t("revise.label", lang, set=p["set"], old=p["versions"][0], new=p["versions"][1])
+    else:  # queued before notices carried the versions: "set" held the whole label then
+        label = p["set"]
     lines = [t("revise.notice.header", lang, unit=p["unit_name"], set=label),
              t("revise.notice.kept", lang, count=p["kept"])]
     for change in p["changes"]:

@@ -391,3 +391,13 @@ async def test_the_sender_delivers_one_notice_per_unit_through_the_emulator(worl
     assert "được mở lại" in x1[0].text and "được mở lại" not in x2[0].text
     assert x2[0].text.splitlines()[-1] == "Hãy trả lời các tiêu chí: 1.1.4a, 1.1.4b, 1.2.2."
     assert x1[0].inline_keyboard[0][0]["text"]
+
+
+def test_a_notice_queued_before_notices_carried_versions_still_reads(world):
+    """Rows queued by the previous release hold the whole label in "set" and no "versions"."""
+    uow, who = world
+    rev.revise(uow, caller=ADMIN, criteria_set=revised(), reference="v2.yaml", now=LATER, mapping=SPLIT)
+    notice = next(n for n in revision_notices(uow) if n.payload["unit"] == "X1")
+    old_payload = {k: v for k, v in notice.payload.items() if k != "versions"} | {"set": "par2020-xa v1 → v2"}
+    rendered = render_notice(uow, notice.model_copy(update={"payload": old_payload}))
+    assert rendered.text.splitlines()[0] == "🔄 Bộ tiêu chí đánh giá của Xã X1 đã được sửa đổi (par2020-xa v1 → v2)."
