@@ -24,7 +24,9 @@ def _postgres_reason() -> str | None:
         engine.dispose()
         return None
     except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
-        return f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
+        # What the server or the socket said (refused, too many clients, no such role), not only the class.
+        said = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        return f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}: {said}"
 
 
 _PG_REASON = _postgres_reason()

@@ -1,6 +1,6 @@
 """A bot session for the security tests: the real Application on the Bot API emulator with one person per role
 (tests/security/authz_table.py), a group holding them all, and cases run one at a time from the same database
-state (SQLite's backup API restores it before each case) — see test_authz_matrix.py."""
+state (Cases restores it before each case, on SQLite and PostgreSQL) — see test_authz_matrix.py."""
 from __future__ import annotations
 
 import asyncio
@@ -347,15 +347,16 @@ def said(monkeypatch) -> list[str]:
 
 
 @pytest.fixture
-async def matrix_for(emulator_server, tmp_path, said):  # noqa: F811 - the fixture imported above
+async def matrix_for(emulator_server, database_url, tmp_path, said):  # noqa: F811 - the fixture imported above
+    """On SQLite and PostgreSQL (conftest's database_url): the same cases, a fresh database per phase."""
     running = []
 
     async def make(phase: str) -> Matrix:
-        db_path, evidence = tmp_path / "parbot.db", tmp_path / "evidence"
-        engine = make_engine(f"sqlite:///{db_path}")
+        evidence = tmp_path / "evidence"
+        engine = make_engine(database_url)
         upgrade(engine)
         load_province(engine, approval=True)
-        settings = Settings(_env_file=None, PARBOT_DATABASE_URL=f"sqlite:///{db_path}",
+        settings = Settings(_env_file=None, PARBOT_DATABASE_URL=database_url,
                             TELEGRAM_BOT_TOKEN=emulator_server.token, TELEGRAM_API_BASE=emulator_server.base_url,
                             PARBOT_EVIDENCE_DIR=str(evidence), PARBOT_ADMIN_CONTACT="Sở Nội vụ")
         bot = await RunningBot(settings, engine).start()

@@ -3,9 +3,10 @@
 Every command, button verb and typed-input state × every role × own unit / other unit / group chat. The real
 Application (as `parbot bot run` builds it) polls the Bot API emulator: the guards under test are the ones a
 person meets, from PTB's filters to the services. One bot session per phase runs all its cases one after
-another; before each case the SQLite database is restored from the phase's baseline (SQLite's backup API) and
-new evidence files are removed, so cases do not depend on each other. A case is over when the bot has
-finished handling its update (counted at the update processor), never after a sleep.
+another, on SQLite and on PostgreSQL (conftest's database_url); before each case the database is restored
+from the phase's baseline (bot_session.Cases) and new evidence files are removed, so cases do not depend on
+each other. A case is over when the bot has finished handling its update (counted at the update processor),
+never after a sleep.
 
 A case is "refused" when the bot answered with a refusal (which catalog keys the turn used are recorded) or
 did nothing visible; a refused case must leave every table but chat_state and the evidence folder unchanged.
