@@ -143,15 +143,13 @@ class ZaloBot:
             command, args = words[0][1:].lower(), words[1:]
             if command in engine.COMMANDS:
                 return self._turn(sender, Command(command, tuple(args)))
-            if command not in report_replies.COMMANDS and command != "start":
-                lang = self._identity(sender).language or self.deps.settings.language
-                return (t("zalo.unknown_command", lang, name=command, commands=", ".join(f"/{c}" for c in COMMANDS)),)
-            with (uow := self.deps.uow()):
-                identity = people.identify_account(uow, CHANNEL, sender.account_id)
-                lang = identity.language or self.deps.settings.language
-                if command != "start":
-                    return self._report(uow, identity, command, args, lang)
-            return self._accept(sender, args[0], lang) if args else self._start(identity, sender, lang)
+            if command in report_replies.COMMANDS:
+                return self._report(sender, command, args)
+            identity = self._identity(sender)
+            lang = identity.language or self.deps.settings.language
+            if command == "start":
+                return self._accept(sender, args[0], lang) if args else self._start(identity, sender, lang)
+            return (t("zalo.unknown_command", lang, name=command, commands=", ".join(f"/{c}" for c in COMMANDS)),)
         if CODE.match(text) or ACCOUNT_CODE.match(text):
             identity = self._identity(sender)
             if not identity.grants:
@@ -161,16 +159,21 @@ class ZaloBot:
     def _identity(self, sender: Sender) -> Identity:
         return people.identify_account(self.deps.uow(), CHANNEL, sender.account_id)
 
-    def _report(self, uow: UnitOfWork, identity: Identity, command: str, args: list[str], lang: str) -> Answer:
-        """/ranking or /result, for members as on Telegram, in the unit of work that found ``identity``; each
-        chart is stored and sent by a signed URL naming the person (without PARBOT_PUBLIC_URL its caption goes
-        as text)."""
+    def _report(self, sender: Sender, command: str, args: list[str]) -> Answer:
+        """/ranking or /result, for members as on Telegram, in one unit of work with the account's lookup;
+        each chart is stored and sent by a signed URL naming the person (without PARBOT_PUBLIC_URL its caption
+        goes as text)."""
         deps = self.deps
-        if not identity.grants or identity.person is None:
+        with (uow := deps.uow()):
+            identity = people.identify_account(uow, CHANNEL, sender.account_id)
+            lang = identity.language or deps.settings.language
+            person_id = identity.person.id if identity.grants and identity.person else None
+            messages = [] if person_id is None else report_replies.COMMANDS[command](
+                uow, caller=Caller.person(person_id, identity.grants), args=args, lang=lang,
+                tz=deps.settings.timezone, limit=TEXT_LIMIT)
+            uow.commit()  # the account marked reachable, if it was not
+        if person_id is None:
             return (t("onboarding.no_role", lang, contact=deps.settings.admin_contact),)
-        person_id = identity.person.id
-        messages = report_replies.COMMANDS[command](uow, caller=Caller.person(person_id, identity.grants),
-                                                    args=args, lang=lang, tz=deps.settings.timezone, limit=TEXT_LIMIT)
         answer: list[str | Photo] = []
         for message in messages:
             if not isinstance(message, report_replies.Charts):

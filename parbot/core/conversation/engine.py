@@ -44,10 +44,10 @@ def handle(uow: UnitOfWork, sender: Sender, event: Event | TypedEvent, *, env: E
     (a keyboard forwarded to a group, or a forged press there, changes nothing).
 
     A channel that keeps its screen in the database (Zalo) gives ``event`` as a function of the unit of work
-    and ``shown``: both run inside the turn's one transaction. Such a turn begins as a reader, as a press
-    that opens something does (the event is not known before); one that writes after another writer
-    committed runs once more as a writer."""
-    if not callable(event) and _may_write(event):
+    and ``shown``: both run inside the turn's one transaction, which begins as a writer (nearly every such
+    turn stores the options it now shows; begun as readers, on SQLite they re-ran as writers whenever
+    another writer had committed meanwhile)."""
+    if callable(event) or shown is not None or _may_write(event):
         return _turn(uow, sender, event, env, message_id, shown)
     try:
         return _turn(uow.reading(), sender, event, env, message_id, shown)
