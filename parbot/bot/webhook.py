@@ -71,8 +71,8 @@ class ChatLocks:
     inbox check, the turn, the record). Within the process the asyncio lock keeps arrival order; between
     processes (a re-sent copy) the inbox, checked under the lock, drops the copy whichever comes second.
 
-    If the lock connection dies, the server drops every lock on it: the next call reconnects and takes again
-    the locks of the chats still being handled here. One that another process took in between is logged:
+    If the lock connection dies, the server drops every lock on it: the next lock reconnects (a release has
+    nothing left to release) and first takes again the locks of the chats still being handled here. One that another process took in between is logged:
     until this process finishes that update, a copy of it could run there at the same time (the inbox
     records it once, but both might answer)."""
 
@@ -90,6 +90,15 @@ class ChatLocks:
         self.pause = asyncio.sleep  # between tries of a chat another process holds (tests count the pauses)
 
     def _call(self, function: str, key: str) -> bool:
+        had_connection = self._connection is not None
+        try:
+            return self._connected(function, key)
+        except sa.exc.DBAPIError:
+            if not had_connection:
+                raise
+            return self._connected(function, key)  # the connection had died: once more, on a new one
+
+    def _connected(self, function: str, key: str) -> bool:
         try:
             if self._connection is None:
                 self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -121,7 +130,7 @@ class ChatLocks:
         if self._connection is None:  # it went with the connection
             return
         try:
-            self._call("pg_advisory_unlock", key)
+            self._connected("pg_advisory_unlock", key)  # not on a new connection: it would not hold the lock
         except sa.exc.DBAPIError as error:  # the connection died: the lock went with it
             log.warning("the chat locks' connection failed (%s); reconnecting at the next lock",
                         type(error).__name__)

@@ -130,6 +130,35 @@ async def test_a_hundred_chats_in_flight_share_one_lock_connection(pg_engine):
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_dead_lock_connection_is_replaced_and_the_chats_in_hand_locked_again(pg_engine):
+    locks, other = ChatLocks(pg_engine), ChatLocks(pg_engine)
+    paused, entered = counting_pauses(other), asyncio.Event()
+
+    async def other_process() -> None:
+        async with other.hold(("chat", 1)):
+            entered.set()
+
+    try:
+        async with locks.hold(("chat", 1)):
+            with pg_engine.connect() as connection:  # the server ends the lock connection (and its locks)
+                connection.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND application_name = 'parbot-chat-locks'"))
+            async with asyncio.timeout(30):
+                while lock_connections(pg_engine):
+                    await asyncio.sleep(0.05)
+            async with locks.hold(("chat", 2)):  # on a new connection, which took chat 1's lock again first
+                task = asyncio.create_task(other_process())
+                await asyncio.wait_for(paused.wait(), 30)
+                assert not entered.is_set() and lock_connections(pg_engine) == 2
+        await asyncio.wait_for(task, 30)  # released on the new connection
+        assert entered.is_set()
+    finally:
+        locks.close()
+        other.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_updates_reaching_two_processes_are_applied_once(pg_engine, database_url, emulator_server, tmp_path):
     load_province(pg_engine)
     settings_kw = dict(_env_file=None, PARBOT_DATABASE_URL=database_url, TELEGRAM_BOT_TOKEN=emulator_server.token,
