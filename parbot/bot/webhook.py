@@ -66,30 +66,82 @@ CHAT_LOCKS = 0x70617262  # "parb": the advisory-lock namespace of chats (two-key
 
 class ChatLocks:
     """One update of a chat at a time, in arrival order: an asyncio lock per chat within the process and,
-    on PostgreSQL with several processes behind one URL, a session advisory lock per chat among them. The
-    advisory locks sit on connections of their own, outside the pool the handlers draw from, and wait in
-    threads of their own, so waiting for a chat never starves the handlers of other chats."""
+    on PostgreSQL with several processes behind one URL, a session advisory lock per chat among them.
 
-    def __init__(self, engine: Engine, max_held: int = 32) -> None:
-        self.engine = (sa.create_engine(engine.url, poolclass=NullPool)
+    All the advisory locks a process holds sit on ONE connection of its own, outside the pool the handlers
+    draw from, so a process uses one connection for them whatever the number of chats in flight (one per
+    chat in flight exhausted ``max_connections`` at 100 officers). Each is taken with
+    ``pg_try_advisory_lock``; a chat another process holds is tried again after a pause growing from 10 ms to
+    0.5 s, waited on asyncio, so a waiting chat holds neither a thread nor a connection and never holds up
+    the others; it is released with ``pg_advisory_unlock`` on the same connection. Chosen over a bounded pool
+    of connections blocking in ``pg_advisory_lock`` (the bound would cap the chats in flight, and the
+    waits would hold threads) and over transaction-level locks (an update spans several transactions: the
+    inbox check, the turn, the record). Within the process the asyncio lock keeps arrival order; between
+    processes (a re-sent copy) the inbox, checked under the lock, drops the copy whichever comes second.
+
+    If the lock connection dies, the server drops every lock on it: the next lock reconnects (a release has
+    nothing left to release) and first takes again the locks of the chats still being handled here. One that another process took in between is logged:
+    until this process finishes that update, a copy of it could run there at the same time (the inbox
+    records it once, but both might answer)."""
+
+    PAUSE_START, PAUSE_CEILING = 0.01, 0.5
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = (sa.create_engine(engine.url, poolclass=NullPool,
+                                        connect_args={"application_name": "parbot-chat-locks"})
                        if engine.dialect.name == "postgresql" else None)
-        self._threads = ThreadPoolExecutor(max_held, thread_name_prefix="chat-lock") if self.engine else None
+        # The connection is used from one thread: its calls are short (no waits on the server).
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="chat-locks") if self.engine else None
+        self._connection: Connection | None = None
+        self._held: set[str] = set()  # chats whose advisory lock this process holds
         self._local: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # chat -> (lock, updates holding or waiting)
+        self.pause = asyncio.sleep  # between tries of a chat another process holds (tests count the pauses)
 
-    def _lock(self, key: str) -> Connection:
-        connection = self.engine.connect()
+    def _call(self, function: str, key: str) -> bool:
+        had_connection = self._connection is not None
         try:
-            connection.execute(sa.text("SELECT pg_advisory_lock(:ns, hashtext(:key))"),
-                               {"ns": CHAT_LOCKS, "key": key})
-            connection.commit()
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+            return self._connected(function, key)
+        except sa.exc.DBAPIError:
+            if not had_connection:
+                raise
+            return self._connected(function, key)  # the connection had died: once more, on a new one
 
-    @staticmethod
-    def _unlock(connection: Connection) -> None:
-        connection.close()  # a session lock ends with its session
+    def _connected(self, function: str, key: str) -> bool:
+        try:
+            if self._connection is None:
+                self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                for held in sorted(self._held):  # the locks the server dropped with the last connection
+                    if not self._execute("pg_try_advisory_lock", held):
+                        self._held.discard(held)
+                        log.warning("a chat's lock went with its connection and another process took it")
+            return self._execute(function, key)
+        except sa.exc.DBAPIError:
+            if self._connection is not None:
+                self._connection.invalidate()
+                self._connection = None
+            raise
+
+    def _execute(self, function: str, key: str) -> bool:
+        return bool(self._connection.execute(sa.text(f"SELECT {function}(:ns, hashtext(:key))"),
+                                             {"ns": CHAT_LOCKS, "key": key}).scalar_one())
+
+    def _try_lock(self, key: str) -> bool:
+        if not self._call("pg_try_advisory_lock", key):
+            return False
+        self._held.add(key)
+        return True
+
+    def _unlock(self, key: str) -> None:
+        if key not in self._held:  # lost with a connection and taken by another process meanwhile
+            return
+        self._held.discard(key)
+        if self._connection is None:  # it went with the connection
+            return
+        try:
+            self._connected("pg_advisory_unlock", key)  # not on a new connection: it would not hold the lock
+        except sa.exc.DBAPIError as error:  # the connection died: the lock went with it
+            log.warning("the chat locks' connection failed (%s); reconnecting at the next lock",
+                        type(error).__name__)
 
     @asynccontextmanager
     async def _in_process(self, chat: Hashable) -> AsyncIterator[None]:
@@ -114,16 +166,21 @@ class ChatLocks:
             if self.engine is None:
                 yield
                 return
-            loop = asyncio.get_running_loop()
-            connection = await loop.run_in_executor(self._threads, self._lock, repr(chat))
+            loop, key, pause = asyncio.get_running_loop(), repr(chat), self.PAUSE_START
+            while not await loop.run_in_executor(self._thread, self._try_lock, key):
+                await self.pause(pause)
+                pause = min(pause * 2, self.PAUSE_CEILING)
             try:
                 yield
             finally:
-                await loop.run_in_executor(self._threads, self._unlock, connection)
+                await loop.run_in_executor(self._thread, self._unlock, key)
 
     def close(self) -> None:
         if self.engine is not None:
-            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._thread.shutdown(wait=True, cancel_futures=True)
+            if self._connection is not None:
+                self._connection.close()  # the session's locks end with it
+                self._connection = None
             self.engine.dispose()
 
 

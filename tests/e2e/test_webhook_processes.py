@@ -5,6 +5,7 @@ in order while their sweeps queue a reminder once and one sender sends it once."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -44,22 +45,30 @@ def pg_engine(database_url):
     engine.dispose()
 
 
-async def waiting_locks(engine, count: int) -> None:
-    """Until ``count`` advisory locks are being waited for on the server (a ceiling, not a timing)."""
-    async with asyncio.timeout(30):
-        while True:
-            with engine.connect() as connection:
-                waiting = connection.execute(sa.text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar_one()
-            if waiting == count:
-                return
-            await asyncio.sleep(0.05)
+def counting_pauses(locks: ChatLocks) -> asyncio.Event:
+    """Set once ``locks`` found a chat held by another process and paused before trying again."""
+    paused = asyncio.Event()
+
+    async def pause(seconds: float) -> None:
+        paused.set()
+        await asyncio.sleep(0)
+
+    locks.pause = pause
+    return paused
+
+
+def lock_connections(engine) -> int:
+    """The chat locks' connections to this test's database, as the server lists them."""
+    with engine.connect() as connection:
+        return connection.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'parbot-chat-locks'")).scalar_one()
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_chat_is_handled_by_one_process_at_a_time(pg_engine):
     first, second = ChatLocks(pg_engine), ChatLocks(pg_engine)  # as two processes hold them
-    entered = asyncio.Event()
+    entered, paused = asyncio.Event(), counting_pauses(second)
 
     async def second_process() -> None:
         async with second.hold(("chat", 1)):
@@ -68,7 +77,7 @@ async def test_a_chat_is_handled_by_one_process_at_a_time(pg_engine):
     try:
         async with first.hold(("chat", 1)):
             task = asyncio.create_task(second_process())
-            await waiting_locks(pg_engine, 1)
+            await asyncio.wait_for(paused.wait(), 30)  # it tried, found the chat held, and waits
             assert not entered.is_set()
             async with second.hold(("chat", 2)):  # another chat is not held up
                 pass
@@ -77,6 +86,76 @@ async def test_a_chat_is_handled_by_one_process_at_a_time(pg_engine):
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_hundred_chats_in_flight_share_one_lock_connection(pg_engine):
+    """100 chats with three updates each in flight at once, ten of the chats held by another process first:
+    the process connects once for all their locks, and each update is handled once, in its chat's order."""
+    locks, other = ChatLocks(pg_engine), ChatLocks(pg_engine)
+    connects = []
+    sa.event.listen(locks.engine, "connect", lambda *_: connects.append(1))
+    paused, release = counting_pauses(locks), asyncio.Event()
+    in_flight, handled = set(), []
+
+    async def update(chat: int, n: int) -> None:
+        async with locks.hold(("zalo", str(chat))):
+            in_flight.add(chat)
+            handled.append((chat, n))
+            await release.wait()
+
+    try:
+        async with contextlib.AsyncExitStack() as held_elsewhere:
+            for chat in range(10):
+                await held_elsewhere.enter_async_context(other.hold(("zalo", str(chat))))
+            tasks = [asyncio.create_task(update(chat, n)) for n in range(3) for chat in range(100)]
+            async with asyncio.timeout(60):
+                while len(in_flight) < 90:  # every chat not held elsewhere is being handled
+                    await asyncio.sleep(0.01)
+            assert lock_connections(pg_engine) == 2 and len(connects) == 1  # one per process
+            await asyncio.wait_for(paused.wait(), 30)
+            assert not in_flight & set(range(10))
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        assert sorted(handled) == [(chat, n) for chat in range(100) for n in range(3)]  # once each
+        for chat in range(100):
+            assert [n for c, n in handled if c == chat] == [0, 1, 2]
+        assert len(connects) == 1 and lock_connections(pg_engine) == 2
+    finally:
+        locks.close()
+        other.close()
+    async with asyncio.timeout(30):  # the server ends a closed connection's backend on its own time
+        while lock_connections(pg_engine):
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_dead_lock_connection_is_replaced_and_the_chats_in_hand_locked_again(pg_engine):
+    locks, other = ChatLocks(pg_engine), ChatLocks(pg_engine)
+    paused, entered = counting_pauses(other), asyncio.Event()
+
+    async def other_process() -> None:
+        async with other.hold(("chat", 1)):
+            entered.set()
+
+    try:
+        async with locks.hold(("chat", 1)):
+            with pg_engine.connect() as connection:  # the server ends the lock connection (and its locks)
+                connection.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND application_name = 'parbot-chat-locks'"))
+            async with asyncio.timeout(30):
+                while lock_connections(pg_engine):
+                    await asyncio.sleep(0.05)
+            async with locks.hold(("chat", 2)):  # on a new connection, which took chat 1's lock again first
+                task = asyncio.create_task(other_process())
+                await asyncio.wait_for(paused.wait(), 30)
+                assert not entered.is_set() and lock_connections(pg_engine) == 2
+        await asyncio.wait_for(task, 30)  # released on the new connection
+        assert entered.is_set()
+    finally:
+        locks.close()
+        other.close()
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

@@ -33,6 +33,16 @@ async def test_load_benchmark_on_zalo_beside_its_echo_bot():
     assert re.search(r"^parbot/echo throughput ratio on Zalo: \d+\.\d\d \(SQLite\)", body, re.M)
 
 
+async def test_a_zalo_update_costs_the_transactions_of_a_telegram_one():
+    """The same officer script on both channels: a Zalo update's account, the options on view and the turn
+    share one unit of work, as a Telegram update's do."""
+    _, runs, _ = await main_async(tiny(officers=[3], actions=3, channels=["telegram", "zalo"]))
+    by_label = {r.label: r for _, r in runs}
+    telegram, zalo = by_label["parbot sqlite"], by_label["parbot zalo sqlite"]
+    assert telegram.errors == zalo.errors == 0
+    assert zalo.per_update("transactions") <= telegram.per_update("transactions")
+
+
 @pytest.mark.postgres
 async def test_load_benchmark_through_webhook_processes_beside_one_polling():
     from tests.conftest import require_postgres

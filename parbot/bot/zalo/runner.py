@@ -21,17 +21,19 @@ from typing import Any
 
 from ...core.conversation import engine
 from ...core.conversation.events import Command, Event, Sender, Text, Upload
+from ...core.conversation.screen import Reply
 from ...core.errors import DomainError
 from ...core.permissions import Caller
+from ...core.ports import UnitOfWork
 from ...core.links import ACCOUNT_CODE
 from ...core.services import assessment, channels, people
 from ...core.services.people import CODE_ALPHABET, CODE_LENGTH, Identity
-from ...i18n import error_text, language, t
+from ...i18n import error_text, t
 from .. import report_replies
 from ..deps import Deps
 from ..web.app import ChartLinks
 from .client import POLL_TIMEOUT, TEXT_LIMIT, ZaloClient, ZaloError
-from .render import press_of, render_reply, split
+from .render import Rendered, press_of, render_reply, split
 
 log = logging.getLogger("parbot.zalo")
 
@@ -134,33 +136,44 @@ class ZaloBot:
     # -- in the worker thread -------------------------------------------------------------------------
 
     def _text_turn(self, sender: Sender, text: str) -> Answer:
-        identity = people.identify_account(self.deps.uow(), CHANNEL, sender.account_id)
-        lang = identity.language or self.deps.settings.language
+        """A typed text in one unit of work, the engine's turn, unless it is a command answered outside the
+        engine (/start, /ranking, /result) or looks like a code someone without a role is accepting."""
         words = text.split()
         if words and words[0].startswith("/"):
             command, args = words[0][1:].lower(), words[1:]
+            if command in engine.COMMANDS:
+                return self._turn(sender, Command(command, tuple(args)))
+            if command in report_replies.COMMANDS:
+                return self._report(sender, command, args)
+            identity = self._identity(sender)
+            lang = identity.language or self.deps.settings.language
             if command == "start":
                 return self._accept(sender, args[0], lang) if args else self._start(identity, sender, lang)
-            if command in report_replies.COMMANDS:
-                return self._report(identity, command, args, lang)
-            if command not in engine.COMMANDS:
-                return (t("zalo.unknown_command", lang, name=command, commands=", ".join(f"/{c}" for c in COMMANDS)),)
-            return self._turn(sender, Command(command, tuple(args)))
-        if not identity.grants and (CODE.match(text) or ACCOUNT_CODE.match(text)):
-            return self._accept(sender, text, lang)
-        with (uow := self.deps.uow()):
-            shown = uow.channel_choices.get(CHANNEL, sender.chat_id)
-        return self._turn(sender, press_of(shown, text) or Text(text), shown)
+            return (t("zalo.unknown_command", lang, name=command, commands=", ".join(f"/{c}" for c in COMMANDS)),)
+        if CODE.match(text) or ACCOUNT_CODE.match(text):
+            identity = self._identity(sender)
+            if not identity.grants:
+                return self._accept(sender, text, identity.language or self.deps.settings.language)
+        return self._turn(sender, text)
 
-    def _report(self, identity: Identity, command: str, args: list[str], lang: str) -> Answer:
-        """/ranking or /result, for members as on Telegram; each chart is stored and sent by a signed URL
-        naming the person (without PARBOT_PUBLIC_URL its caption goes as text)."""
+    def _identity(self, sender: Sender) -> Identity:
+        return people.identify_account(self.deps.uow(), CHANNEL, sender.account_id)
+
+    def _report(self, sender: Sender, command: str, args: list[str]) -> Answer:
+        """/ranking or /result, for members as on Telegram, in one unit of work with the account's lookup;
+        each chart is stored and sent by a signed URL naming the person (without PARBOT_PUBLIC_URL its caption
+        goes as text)."""
         deps = self.deps
-        if not identity.grants or identity.person is None:
+        with (uow := deps.uow()):
+            identity = people.identify_account(uow, CHANNEL, sender.account_id)
+            lang = identity.language or deps.settings.language
+            person_id = identity.person.id if identity.grants and identity.person else None
+            messages = [] if person_id is None else report_replies.COMMANDS[command](
+                uow, caller=Caller.person(person_id, identity.grants), args=args, lang=lang,
+                tz=deps.settings.timezone, limit=TEXT_LIMIT)
+            uow.commit()  # the account marked reachable, if it was not
+        if person_id is None:
             return (t("onboarding.no_role", lang, contact=deps.settings.admin_contact),)
-        person_id = identity.person.id
-        messages = report_replies.COMMANDS[command](deps.uow(), caller=Caller.person(person_id, identity.grants),
-                                                    args=args, lang=lang, tz=deps.settings.timezone, limit=TEXT_LIMIT)
         answer: list[str | Photo] = []
         for message in messages:
             if not isinstance(message, report_replies.Charts):
@@ -210,21 +223,28 @@ class ZaloBot:
                    channel="Zalo")
         return (linked, *self._turn(sender, Command("kenh")))
 
-    def _turn(self, sender: Sender, event: Event, shown: dict[str, str] | None = None) -> tuple[str, ...]:
-        """The ONE engine call of an update, then the texts of its Reply; the options now on view are stored unless they are those ``shown`` before (a reply
-        without options leaves them: the earlier screen's options still work, as old buttons do). No message id goes with it: the chat state is the person's, shared with Telegram, whose
-        small message ids would look older than any Zalo one; a repeated webhook delivery is the webhook
-        server's to drop."""
-        deps = self.deps
-        reply = engine.handle(deps.uow(), sender, event, env=deps.env())
-        identity = people.identify_account(deps.uow(), CHANNEL, sender.account_id)
-        lang = identity.language or language(sender.language)
-        rendered = render_reply(reply, lang)
-        if rendered.choices and rendered.choices != shown:
-            with (uow := deps.uow()):
-                uow.channel_choices.put(CHANNEL, sender.chat_id, rendered.choices)
-                uow.commit()
-        return rendered.texts
+    def _turn(self, sender: Sender, event: Event | str) -> tuple[str, ...]:
+        """The ONE engine call of an update, in one unit of work, then the texts of its Reply. A typed text
+        (``str``) is read there: the option its number or word stands for among those on view, else typed
+        text. The options now on view are stored in the same transaction unless they are those on view before
+        (a reply without options leaves them: the earlier screen's options still work, as old buttons do). No
+        message id goes with it: the chat state is the person's, shared with Telegram, whose small message ids
+        would look older than any Zalo one; a repeated webhook delivery is the webhook server's to drop."""
+        on_view: list[dict[str, str]] = []  # the options on view before, once read
+        rendered: list[Rendered] = []
+
+        def typed(uow: UnitOfWork) -> Event:
+            on_view[:] = [uow.channel_choices.get(CHANNEL, sender.chat_id)]
+            return press_of(on_view[0], event) or Text(event)
+
+        def shown(uow: UnitOfWork, reply: Reply, lang: str) -> None:
+            rendered[:] = [render_reply(reply, lang)]
+            choices = rendered[0].choices
+            if choices and choices != (on_view[0] if on_view else uow.channel_choices.get(CHANNEL, sender.chat_id)):
+                uow.channel_choices.put(CHANNEL, sender.chat_id, choices)
+        engine.handle(self.deps.uow(), sender, typed if isinstance(event, str) else event, env=self.deps.env(),
+                      shown=shown)
+        return rendered[0].texts
 
     # -- polling --------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ once more as a writer.
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from ...i18n import language, t
 from ..errors import DomainError, WriteConflict
@@ -29,16 +30,29 @@ VERBS = {**assess.VERBS, **appraise.VERBS, **channels.VERBS}
 WRITING_VERBS = assess.WRITING_VERBS | appraise.WRITING_VERBS | channels.WRITING_VERBS
 
 
-def handle(uow: UnitOfWork, sender: Sender, event: Event, *, env: Env, message_id: int | None = None) -> Reply:
+# Reads the event inside the turn, from what the chat shows (Zalo: a typed "2" is the option numbered 2 there).
+TypedEvent = Callable[[UnitOfWork], Event]
+# Stores, inside the turn, what its Reply now shows (Zalo: the options a number will stand for), in the turn's
+# language.
+Shown = Callable[[UnitOfWork, Reply, str], None]
+
+
+def handle(uow: UnitOfWork, sender: Sender, event: Event | TypedEvent, *, env: Env, message_id: int | None = None,
+           shown: Shown | None = None) -> Reply:
     """The whole turn for one event of ``sender``; ``message_id`` (of a typed text or file) lets a message
     that Telegram redelivers after a crash be recognised and ignored. Options work in the private chat only
-    (a keyboard forwarded to a group, or a forged press there, changes nothing)."""
-    if _may_write(event):
-        return _turn(uow, sender, event, env, message_id)
+    (a keyboard forwarded to a group, or a forged press there, changes nothing).
+
+    A channel that keeps its screen in the database (Zalo) gives ``event`` as a function of the unit of work
+    and ``shown``: both run inside the turn's one transaction, which begins as a writer (nearly every such
+    turn stores the options it now shows; begun as readers, on SQLite they re-ran as writers whenever
+    another writer had committed meanwhile)."""
+    if callable(event) or shown is not None or _may_write(event):
+        return _turn(uow, sender, event, env, message_id, shown)
     try:
-        return _turn(uow.reading(), sender, event, env, message_id)
+        return _turn(uow.reading(), sender, event, env, message_id, shown)
     except WriteConflict:
-        return _turn(uow, sender, event, env, message_id)
+        return _turn(uow, sender, event, env, message_id, shown)
 
 
 def _verb(option_id: str) -> str | None:
@@ -58,22 +72,32 @@ def _may_write(event: Event) -> bool:
     return isinstance(event, (Text, Upload, Edit))
 
 
-def _turn(uow: UnitOfWork, sender: Sender, event: Event, env: Env, message_id: int | None) -> Reply:
+def _turn(uow: UnitOfWork, sender: Sender, event: Event | TypedEvent, env: Env, message_id: int | None,
+          shown: Shown | None) -> Reply:
     with uow:
         identity = people.identify_account(uow, sender.channel, sender.account_id)
         lang = identity.language or language(sender.language)
-        if not sender.private:  # in a group the answer would be saved and the unit's screen shown to all
-            return _refused(event, t("onboarding.private_only", lang))
-        if not identity.grants:
-            return _refused(event, t("onboarding.no_role", lang, contact=env.admin_contact))
-        person_id = identity.person.id  # type: ignore[union-attr]
-        stored = ChatState.load(uow.chat_states.get(person_id))
-        turn = Turn(uow, identity, lang, env, stored, message_id)
-        reply = _apply(turn, event, message_id)
-        if turn.state != stored:
-            uow.chat_states.put(person_id, turn.state.dump())
+        event = event(uow) if callable(event) else event
+        reply = _reply(uow, identity, lang, sender, event, env, message_id)
+        if shown is not None:
+            shown(uow, reply, lang)
         uow.commit()
         return reply
+
+
+def _reply(uow: UnitOfWork, identity: people.Identity, lang: str, sender: Sender, event: Event, env: Env,
+           message_id: int | None) -> Reply:
+    if not sender.private:  # in a group the answer would be saved and the unit's screen shown to all
+        return _refused(event, t("onboarding.private_only", lang))
+    if not identity.grants:
+        return _refused(event, t("onboarding.no_role", lang, contact=env.admin_contact))
+    person_id = identity.person.id  # type: ignore[union-attr]
+    stored = ChatState.load(uow.chat_states.get(person_id))
+    turn = Turn(uow, identity, lang, env, stored, message_id)
+    reply = _apply(turn, event, message_id)
+    if turn.state != stored:
+        uow.chat_states.put(person_id, turn.state.dump())
+    return reply
 
 
 def _refused(event: Event, text: str) -> Reply:
