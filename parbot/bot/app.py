@@ -39,7 +39,7 @@ log = logging.getLogger("parbot.bot")
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [inbox.replay, onboarding.default_menu,
                                                                    start_reminders]
-POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
+POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders, reports.close_charts]
 EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [assess.on_edit]
 START_RETRY_FIRST, START_RETRY_CAP = 1.0, 60.0  # seconds between attempts to reach the Bot API at start
 EDITS_FIRST = -100  # the handler group that sees edited messages before any feature's handlers

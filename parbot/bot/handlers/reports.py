@@ -1,6 +1,7 @@
 """/ranking [block], /result [unit], /progress, and the outbox renderers for published results.
 
-Charts render in a worker thread while the chat shows "sending photo…". They are deterministic, so they are
+Charts are drawn in the chart pool's worker process (``reports.chart_pool``: matplotlib never holds this
+process's GIL), waited on from a worker thread while the chat shows "sending photo…". They are deterministic, so they are
 cached by content: the key is the view's content hash (a snapshot's, or the live results'), the chart kind
 and the language — a new revision or a changed score simply makes a new key. The cache is a bounded LRU.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import Counter
 from collections.abc import Callable
 
 from cachetools import LRUCache
@@ -18,7 +20,7 @@ from ...core.errors import DomainError
 from ...core.services import reporting
 from ...core.model import Snapshot
 from ...i18n import t
-from ...reports import charts, num
+from ...reports import chart_pool, num
 from ..sender import RenderContext, Rendered
 from .common import Turn, for_members
 from .onboarding import PRIVATE
@@ -29,7 +31,7 @@ CACHE_SIZE = 256  # charts (about 60-150 kB each): tens of MB at most
 
 
 class ChartCache:
-    """Bounded LRU of rendered charts by content key; thread-safe (renders run in worker threads)."""
+    """Bounded LRU of rendered charts by content key; thread-safe (renders are waited on in worker threads)."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._cache: LRUCache = LRUCache(maxsize=size)
@@ -52,12 +54,12 @@ _BLOCKS = ChartCache(16)  # published blocks rebuilt from snapshots, for the out
 
 
 def ranking_charts(view: reporting.RankingView, lang: str) -> list[bytes]:
-    return CACHE.get(("ranking", view.key, lang), lambda: charts.ranking_pngs(view.result, lang))
+    return CACHE.get(("ranking", view.key, lang), lambda: chart_pool.ranking_pngs(view.result, lang))
 
 
 def summary_chart(view: reporting.UnitView, lang: str) -> bytes:
     return CACHE.get(("summary", view.key, view.unit.unit.code, lang),
-                     lambda: charts.unit_summary_png(view.unit, view.block, lang=lang))
+                     lambda: chart_pool.unit_summary_png(view.unit, view.block, lang))
 
 
 def ranking_caption(view: reporting.RankingView, lang: str) -> str:
@@ -104,7 +106,7 @@ def lost_text(view: reporting.UnitView, lang: str) -> list[str]:
 
 
 async def _photos(turn: Turn, render: Callable[[], list[bytes]], caption: str) -> None:
-    """Show "sending photo…" while the charts render off the event loop, then send them; the caption goes
+    """Show "sending photo…" while the charts are drawn off the event loop, then send them; the caption goes
     with the first."""
     chat_id = turn.update.effective_chat.id
     await turn.context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
@@ -162,13 +164,13 @@ async def progress_command(turn: Turn) -> None:
     except DomainError as error:
         await turn.send(turn.error(error))
         return
-    totals = {s: sum(c[s] for c in counts.values()) for s in charts.STATUSES}
+    totals: Counter[str] = sum((Counter(c) for c in counts.values()), Counter())
     with turn.deps.uow() as uow:
         year = uow.periods.current().year
     caption = turn.t("reports.progress.caption", year=year, submitted=totals["submitted"],
                      total=sum(totals.values()), late=totals["late"])
     # Progress changes with every answer: rendered each time, never cached.
-    await _photos(turn, lambda: [charts.progress_png(counts, turn.lang)], caption)
+    await _photos(turn, lambda: [chart_pool.progress_png(counts, turn.lang)], caption)
 
 
 # ---- outbox renderers (publication queues "result_notice" per unit member and "ranking" per leader) -------
@@ -214,6 +216,11 @@ def render_ranking(context: RenderContext, item) -> Rendered | None:
 
 
 RENDERERS = {"result_notice": render_result_notice, "ranking": render_ranking}
+
+
+async def close_charts(application: Application) -> None:
+    """When the bot stops: the chart pool's worker too (a post-shutdown hook)."""
+    await asyncio.to_thread(chart_pool.close)
 
 
 def register(application: Application) -> None:
