@@ -60,6 +60,7 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     sql: dict[str, int] = field(default_factory=dict)
     errors: int = 0
+    rankings: int = 0  # the leaders' /ranking answered while the officers pressed
 
     @property
     def rate(self) -> float:
@@ -188,6 +189,9 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
                 loud = None
                 if leaders:
                     heads = [await join(server, engine, 790_000_000 + n, "province_leader") for n in range(leaders)]
+                    for head in heads:  # warm-up, not measured: the chart pool's worker starts at the first chart
+                        head.send_command("ranking", "xa")
+                        await head.wait_for_reply(REPLY_TIMEOUT, until=lambda msgs: any(m.photo for m in msgs))
                     loud = Run(f"parbot {kind}, {leaders} leaders asking /ranking")
                     for officer in officers:
                         officer.latencies = loud.latencies
@@ -197,6 +201,7 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
                         while not stop.is_set():
                             user.send_command("ranking", "xa")
                             await user.wait_for_reply(REPLY_TIMEOUT)
+                            loud.rankings += 1
 
                     askers = [asyncio.create_task(ask(h)) for h in heads]
                     await _answer(officers, actions - first, loud, resume=True)
@@ -286,6 +291,13 @@ def ratio_line(ratios: dict[str, float]) -> str:
     return "parbot/echo throughput ratio: " + ", ".join(f"{v:.2f} ({names[k]})" for k, v in ratios.items())
 
 
+def rankings_line(runs: list[tuple[int, Run]]) -> str:
+    """How much charting the slow neighbours did: a row's p95 means little if they got few answers."""
+    loud = [r for _n, r in runs if r.rankings]
+    return ("\n/ranking answered meanwhile (each a ranking of every commune, drawn when the results changed): "
+            + ", ".join(f"{r.rankings} ({r.label})" for r in loud) + "\n") if loud else ""
+
+
 async def main_async(args: argparse.Namespace) -> tuple[str, list[tuple[int, Run]], dict[str, float]]:
     sqlstats.enable()
     runs: list[tuple[int, Run]] = []
@@ -306,7 +318,7 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[tuple[int, Run
     body = (f"Command: `python benchmarks/load.py {' '.join(sys.argv[1:])}` (Python {platform.python_version()}, "
             f"{os.cpu_count()} cores shared with other work, load average at the end {load}).\n\n{table(runs)}\n\n"
             f"{ratio_line(ratios)} "
-            f"(at {args.officers[0]} officers)\n")
+            f"(at {args.officers[0]} officers)\n{rankings_line(runs)}")
     return body, runs, ratios
 
 
