@@ -15,6 +15,8 @@ import asyncio
 import os
 import platform
 import random
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,16 +79,28 @@ class Run:
 
 
 class Measure:
-    """Wall time, CPU and SQL counts of the measured phase."""
+    """Wall time, CPU and SQL counts of the measured phase; with ``--py-spy FOLDER``, its samples too (steady
+    state only: set-up and imports are left out)."""
+
+    profile: Path | None = None
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self.spy: subprocess.Popen | None = None
 
     def __enter__(self) -> Measure:
+        if self.profile:
+            out = self.profile / f"{self.run.label.replace(' ', '_').replace(',', '').replace('/', '')}.txt"
+            self.spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                                         str(os.getpid()), "--format", "raw", "--gil", "--rate", "200", "-o", str(out)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wall, self.cpu, self.sql = time.perf_counter(), time.process_time(), sqlstats.snapshot()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.spy:
+            self.spy.send_signal(signal.SIGINT)
+            self.spy.wait()
         self.run.seconds = time.perf_counter() - self.wall
         self.run.cpu = time.process_time() - self.cpu
         end = sqlstats.snapshot()
@@ -330,7 +344,9 @@ def main() -> None:
     parser.add_argument("--leaders", type=int, default=10, help="slow neighbours at the first size (0: none)")
     parser.add_argument("--write", type=Path, help="replace the 'Load' section of this Markdown file")
     parser.add_argument("--title", default="Load (conversation engine)")
+    parser.add_argument("--py-spy", type=Path, help="folder for py-spy's raw samples of each measured parbot phase")
     args = parser.parse_args()
+    Measure.profile = args.py_spy
     body, _, _ = asyncio.run(main_async(args))
     print(body)
     if args.write:
