@@ -1,14 +1,16 @@
 """The SQL unit of work and the repositories behind core's ports."""
 from __future__ import annotations
 
+import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Callable, Hashable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
@@ -78,33 +80,44 @@ def _plain(session: Session, table: type, *where: sa.ColumnElement[bool], order_
     return list(session.connection().execute(query if order_by is None else query.order_by(order_by)))
 
 
-_WRITES = "parbot_writes"  # Connection.info: statements that may have changed data, counted
-_READS = "parbot_reads"  # Session.info: reads of the current transaction -> (writes counted then, value)
+_WRITES = "parbot_writes"  # Connection.info: statements that may have changed data, counted by table
+_READS = "parbot_reads"  # Session.info: reads of the current transaction -> (their tables' counts then, value)
+_ANY = "*"  # a statement whose table is not known (a savepoint's rollback...): every read may have changed
+_WRITE = re.compile(r'(?:INSERT(?: OR \w+)? INTO|UPDATE|DELETE FROM) "?(\w+)')
 
 
 @sa.event.listens_for(Engine, "before_cursor_execute")
 def _count_writes(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001 - DBAPI
-    if not statement.startswith("SELECT"):  # a write, a savepoint's rollback: what was read may have changed
-        conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+    if not statement.startswith("SELECT"):  # what was read of that table may have changed
+        written = _WRITE.match(statement)
+        conn.info.setdefault(_WRITES, Counter())[written.group(1) if written else _ANY] += 1
 
 
 @sa.event.listens_for(Session, "after_transaction_end")
-def _forget_reads(session: Session, transaction: object) -> None:
-    session.info.pop(_READS, None)  # the next transaction sees what others committed meanwhile
+def _forget_reads(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # not a flush's inner one: the next transaction sees what others committed
+        session.info.pop(_READS, None)
 
 
-def _memo(session: Session, key: Hashable, read: Callable[[], object]) -> object:
-    """A read repeated within one transaction (a turn's services each read the unit, its stage, answers and
-    evidence) is taken again only if the transaction wrote since; values are immutable or copied by callers."""
+def _memo(session: Session, key: Hashable, read: Callable[[], object], table: str) -> object:
+    """A read of ``table`` repeated within one transaction (a turn's services each read the unit, its stage,
+    answers and evidence; a write reads its row again) is taken again only if the transaction wrote to that
+    table since; values are immutable, copied by callers, or the ORM row the session would return anyway."""
     session.flush()  # pending changes count as writes, as the read's own autoflush would make them
-    connection = session.connection()
+    counts = session.connection().info.get(_WRITES, {})
+    stamp = (counts.get(_ANY, 0), counts.get(table, 0))
     reads = session.info.setdefault(_READS, {})
     hit = reads.get(key)
-    if hit is not None and hit[0] == connection.info.get(_WRITES, 0):
+    if hit is not None and hit[0] == stamp:
         return hit[1]
     value = read()
-    reads[key] = (connection.info.get(_WRITES, 0), value)
+    reads[key] = (stamp, value)
     return value
+
+
+def _forget(session: Session) -> None:
+    """What the transaction read is read again (on PostgreSQL, once a row lock was waited for)."""
+    session.info.pop(_READS, None)
 
 
 class _Repo:
@@ -171,7 +184,8 @@ class SqlUnits(_Repo):
 
     def versions(self, code: str) -> list[Unit]:
         return list(_memo(self.session, ("unit", code), lambda: tuple(  # type: ignore[arg-type]
-            _unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from))))
+            _unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from)),
+            UnitRow.__tablename__))
 
     def get(self, code: str, year: int | None = None) -> Unit | None:
         versions = self.versions(code)
@@ -304,9 +318,11 @@ class SqlScores(_Repo):
         return [ScoreValue(*row) for row in rows if row[0] in keep]
 
     def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> ScoreRow | None:
-        return self.session.exec(select(ScoreRow).where(
-            ScoreRow.period_id == period_id, ScoreRow.unit_code == unit_code, ScoreRow.item_code == item_code,
-            ScoreRow.source == source)).first()
+        """Read once for the check and the write of one score (the session returns the same object anyway)."""
+        return _memo(self.session, ("score", period_id, unit_code, item_code, source),  # type: ignore[return-value]
+                     lambda: self.session.exec(select(ScoreRow).where(
+                         ScoreRow.period_id == period_id, ScoreRow.unit_code == unit_code,
+                         ScoreRow.item_code == item_code, ScoreRow.source == source)).first(), ScoreRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str, source: str) -> Score | None:
         row = self._row(period_id, unit_code, item_code, source)
@@ -484,9 +500,11 @@ def _answer(row: AnswerRow) -> Answer:
 
 class SqlAnswers(_Repo):
     def _row(self, period_id: int, unit_code: str, item_code: str) -> AnswerRow | None:
-        return self.session.exec(select(AnswerRow).where(
-            AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code,
-            AnswerRow.item_code == item_code)).first()
+        """Read once for ``get`` then ``put`` of one answer (the session returns the same object anyway)."""
+        return _memo(self.session, ("answer", period_id, unit_code, item_code),  # type: ignore[return-value]
+                     lambda: self.session.exec(select(AnswerRow).where(
+                         AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code,
+                         AnswerRow.item_code == item_code)).first(), AnswerRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str) -> Answer | None:
         row = self._row(period_id, unit_code, item_code)
@@ -497,7 +515,8 @@ class SqlAnswers(_Repo):
         def read() -> dict[str, Answer]:
             rows = _plain(self.session, AnswerRow, AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code)
             return {r.item_code: _answer(r) for r in rows}
-        return dict(_memo(self.session, ("answers", period_id, unit_code), read))  # type: ignore[call-overload]
+        return dict(_memo(self.session, ("answers", period_id, unit_code), read,  # type: ignore[call-overload]
+                          AnswerRow.__tablename__))
 
     def for_period(self, period_id: int) -> list[Answer]:
         return [_answer(r) for r in self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id))]
@@ -538,7 +557,8 @@ class SqlEvidence(_Repo):
         """Read on every turn (the unit's overview), as answers are."""
         return list(_memo(self.session, ("evidence", period_id, unit_code), lambda: tuple(  # type: ignore[arg-type]
             _evidence(r) for r in _plain(self.session, EvidenceRow, EvidenceRow.period_id == period_id,
-                                         EvidenceRow.unit_code == unit_code, order_by=EvidenceRow.id))))
+                                         EvidenceRow.unit_code == unit_code, order_by=EvidenceRow.id)),
+            EvidenceRow.__tablename__))
 
     def for_period(self, period_id: int) -> list[Evidence]:
         rows = self.session.exec(select(EvidenceRow).where(EvidenceRow.period_id == period_id).order_by(EvidenceRow.id))
@@ -560,17 +580,19 @@ class SqlStages(_Repo):
         there is a row to lock): read-modify-write paths of one unit run one after another on PostgreSQL.
         SQLite needs nothing more: its write transactions already run one at a time."""
         if for_update and self.session.get_bind().dialect.name == "postgresql":
-            # Never memoized, and its INSERT counts as a write: what was read before the lock is read again.
+            # Never memoized; once the lock is held, what was read before it is read again.
             statement = pg_insert(UnitStageRow).values(period_id=period_id, unit_code=unit_code, state={})
             self.session.execute(statement.on_conflict_do_nothing(index_elements=["period_id", "unit_code"]))
             row = self.session.get(UnitStageRow, (period_id, unit_code), with_for_update=True,
                                    populate_existing=True)
+            _forget(self.session)
             return UnitStage(unit_code=unit_code) if row is None else _stage(row)
 
         def read() -> UnitStage:
             row = self.session.get(UnitStageRow, (period_id, unit_code))
             return UnitStage(unit_code=unit_code) if row is None else _stage(row)
-        return _memo(self.session, ("stage", period_id, unit_code), read)  # type: ignore[return-value]
+        return _memo(self.session, ("stage", period_id, unit_code), read,  # type: ignore[return-value]
+                     UnitStageRow.__tablename__)
 
     def put(self, period_id: int, stage: UnitStage) -> None:
         row = self.session.get(UnitStageRow, (period_id, stage.unit_code)) or UnitStageRow(
