@@ -98,7 +98,8 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     builder = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-               .concurrent_updates(inbox.InboxProcessor(engine)).rate_limiter(RetryAfterLimiter())
+               .concurrent_updates(inbox.InboxProcessor(engine))
+               .rate_limiter(RetryAfterLimiter(in_flight=BOT_API_CONNECTIONS))
                .connection_pool_size(BOT_API_CONNECTIONS).pool_timeout(POOL_WAIT)
                .post_init(run_post_init).post_shutdown(run_post_shutdown))
     if settings.proxy_url:  # where api.telegram.org is reachable only through the province's proxy
