@@ -72,12 +72,22 @@ def _criteria_set(session: Session, set_id: int, content_hash: str) -> CriteriaS
     return _criteria_sets.get(content_hash, build)  # type: ignore[return-value]
 
 
-def _plain(session: Session, table: type, *where: sa.ColumnElement[bool], order_by: object = None) -> list[sa.Row]:
-    """A table's rows as Core rows (attribute access like the ORM object's, without building and tracking one);
-    pending changes are flushed first, as the ORM's autoflush would."""
+_PLAIN: dict[tuple, sa.Select] = {}  # (table, order_by, columns compared): its statement, built once
+
+
+def _plain(session: Session, table: type, *, order_by: str | None = None, **equal: object) -> list[sa.Row]:
+    """A table's rows whose columns ``equal`` the values given, as Core rows (attribute access like the ORM
+    object's, without building and tracking one); pending changes are flushed first, as the ORM's autoflush
+    would. The statement of each shape is built once and bound each time: building it cost more than running it."""
     session.flush()
-    query = sa.select(table.__table__).where(*where)  # type: ignore[attr-defined]
-    return list(session.connection().execute(query if order_by is None else query.order_by(order_by)))
+    shape = (table, order_by, *equal)
+    query = _PLAIN.get(shape)
+    if query is None:
+        columns = table.__table__.c  # type: ignore[attr-defined]
+        query = sa.select(table.__table__).where(  # type: ignore[attr-defined]
+            *(columns[name] == sa.bindparam(name) for name in equal))
+        query = _PLAIN[shape] = query if order_by is None else query.order_by(columns[order_by])
+    return list(session.connection().execute(query, equal))
 
 
 _WRITES = "parbot_writes"  # Connection.info: statements that may have changed data, counted by table
@@ -184,7 +194,7 @@ class SqlUnits(_Repo):
 
     def versions(self, code: str) -> list[Unit]:
         return list(_memo(self.session, ("unit", code), lambda: tuple(  # type: ignore[arg-type]
-            _unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from)),
+            _unit(r) for r in _plain(self.session, UnitRow, code=code, order_by="valid_from")),
             UnitRow.__tablename__))
 
     def get(self, code: str, year: int | None = None) -> Unit | None:
@@ -395,7 +405,7 @@ class SqlPeople(_Repo):
 
     def by_telegram_id(self, telegram_id: int) -> Person | None:
         """Every update starts here: a Core row, not an ORM object."""
-        rows = _plain(self.session, PersonRow, PersonRow.telegram_id == telegram_id)
+        rows = _plain(self.session, PersonRow, telegram_id=telegram_id)
         return _person(rows[0]) if rows else None
 
     def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
@@ -455,7 +465,7 @@ class SqlPeople(_Repo):
 
 class SqlRoles(_Repo):
     def grants(self, person_id: int) -> list[Grant]:
-        rows = _plain(self.session, RoleRow, RoleRow.person_id == person_id, order_by=RoleRow.id)
+        rows = _plain(self.session, RoleRow, person_id=person_id, order_by="id")
         return [Grant(Role(r.role), r.unit_code, r.block) for r in rows]
 
     def add(self, person_id: int, grant: Grant, invite_id: int | None = None) -> bool:
@@ -513,7 +523,7 @@ class SqlAnswers(_Repo):
     def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
         """Read on every turn (the unit's overview): Core rows, no ORM objects to build and track."""
         def read() -> dict[str, Answer]:
-            rows = _plain(self.session, AnswerRow, AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code)
+            rows = _plain(self.session, AnswerRow, period_id=period_id, unit_code=unit_code)
             return {r.item_code: _answer(r) for r in rows}
         return dict(_memo(self.session, ("answers", period_id, unit_code), read,  # type: ignore[call-overload]
                           AnswerRow.__tablename__))
@@ -556,8 +566,8 @@ class SqlEvidence(_Repo):
     def for_unit(self, period_id: int, unit_code: str) -> list[Evidence]:
         """Read on every turn (the unit's overview), as answers are."""
         return list(_memo(self.session, ("evidence", period_id, unit_code), lambda: tuple(  # type: ignore[arg-type]
-            _evidence(r) for r in _plain(self.session, EvidenceRow, EvidenceRow.period_id == period_id,
-                                         EvidenceRow.unit_code == unit_code, order_by=EvidenceRow.id)),
+            _evidence(r) for r in _plain(self.session, EvidenceRow, period_id=period_id, unit_code=unit_code,
+                                         order_by="id")),
             EvidenceRow.__tablename__))
 
     def for_period(self, period_id: int) -> list[Evidence]:
