@@ -598,9 +598,9 @@ class SqlStages(_Repo):
             _forget(self.session)
             return UnitStage(unit_code=unit_code) if row is None else _stage(row)
 
-        def read() -> UnitStage:
-            row = self.session.get(UnitStageRow, (period_id, unit_code))
-            return UnitStage(unit_code=unit_code) if row is None else _stage(row)
+        def read() -> UnitStage:  # read on every turn: a Core row, not an ORM object to build and track
+            rows = _plain(self.session, UnitStageRow, period_id=period_id, unit_code=unit_code)
+            return UnitStage(unit_code=unit_code) if not rows else _stage(rows[0])
         return _memo(self.session, ("stage", period_id, unit_code), read,  # type: ignore[return-value]
                      UnitStageRow.__tablename__)
 
