@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -80,6 +81,7 @@ class Run:
     sql: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     sql_counted: bool = True  # transactions and statements counted (in this process)
+    rankings: int = 0  # the leaders' /ranking answered while the officers pressed
 
     @property
     def rate(self) -> float:
@@ -96,16 +98,28 @@ class Run:
 
 
 class Measure:
-    """Wall time, CPU and SQL counts of the measured phase."""
+    """Wall time, CPU and SQL counts of the measured phase; with ``--py-spy FOLDER``, its samples too (steady
+    state only: set-up and imports are left out)."""
+
+    profile: Path | None = None
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self.spy: subprocess.Popen | None = None
 
     def __enter__(self) -> Measure:
+        if self.profile:
+            out = self.profile / f"{self.run.label.replace(' ', '_').replace(',', '').replace('/', '')}.txt"
+            self.spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                                         str(os.getpid()), "--format", "raw", "--gil", "--rate", "200", "-o", str(out)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wall, self.cpu, self.sql = time.perf_counter(), time.process_time(), sqlstats.snapshot()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.spy:
+            self.spy.send_signal(signal.SIGINT)
+            self.spy.wait()
         self.run.seconds = time.perf_counter() - self.wall
         self.run.cpu = time.process_time() - self.cpu
         end = sqlstats.snapshot()
@@ -219,6 +233,9 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
                 loud = None
                 if leaders:
                     heads = [await join(server, engine, 790_000_000 + n, "province_leader") for n in range(leaders)]
+                    for head in heads:  # warm-up, not measured: the chart pool's worker starts at the first chart
+                        head.send_command("ranking", "xa")
+                        await head.wait_for_reply(REPLY_TIMEOUT, until=lambda msgs: any(m.photo for m in msgs))
                     loud = Run(f"parbot {kind}, {leaders} leaders asking /ranking")
                     for one in officers:
                         one.latencies = loud.latencies
@@ -228,6 +245,7 @@ async def run_parbot(kind: str, n_officers: int, actions: int, leaders: int, fol
                         while not stop.is_set():
                             user.send_command("ranking", "xa")
                             await user.wait_for_reply(REPLY_TIMEOUT)
+                            loud.rankings += 1
 
                     askers = [asyncio.create_task(ask(h)) for h in heads]
                     await _answer(officers, actions - first, loud)
@@ -486,6 +504,13 @@ def webhook_line(ratios: dict[int, float]) -> str:
         f"{v:.2f} ({n} process{'es' if n > 1 else ''})" for n, v in ratios.items())
 
 
+def rankings_line(runs: list[tuple[int, Run]]) -> str:
+    """How much charting the slow neighbours did: a row's p95 means little if they got few answers."""
+    loud = [r for _n, r in runs if r.rankings]
+    return ("\n/ranking answered meanwhile (each a ranking of every commune, drawn when the results changed): "
+            + ", ".join(f"{r.rankings} ({r.label})" for r in loud) + "\n") if loud else ""
+
+
 async def main_async(args: argparse.Namespace) -> tuple[str, list[tuple[int, Run]], dict[str, dict]]:
     """Per size: each channel's echo bot, then parbot on each database; then the webhook processes (Zalo on
     PostgreSQL), compared with the Zalo run polling on PostgreSQL. Ratios at the first size."""
@@ -519,7 +544,7 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[tuple[int, Run
         lines.append(webhook_line(ratios["webhooks"]))
     body = (f"Command: `python benchmarks/load.py {' '.join(sys.argv[1:])}` (Python {platform.python_version()}, "
             f"{os.cpu_count()} cores shared with other work, load average at the end {load}).\n\n{table(runs)}\n\n"
-            + "\n".join(f"{line} (at {args.officers[0]} officers)" for line in lines) + "\n")
+            + "\n".join(f"{line} (at {args.officers[0]} officers)" for line in lines) + "\n" + rankings_line(runs))
     return body, runs, ratios
 
 
@@ -536,7 +561,9 @@ def main() -> None:
                              "PostgreSQL (e.g. 1 3), compared with one process polling (needs --channels zalo)")
     parser.add_argument("--write", type=Path, help="replace the 'Load' section of this Markdown file")
     parser.add_argument("--title", default="Load (conversation engine)")
+    parser.add_argument("--py-spy", type=Path, help="folder for py-spy's raw samples of each measured parbot phase")
     args = parser.parse_args()
+    Measure.profile = args.py_spy
     body, _, _ = asyncio.run(main_async(args))
     print(body)
     if args.write:

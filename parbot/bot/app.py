@@ -39,9 +39,14 @@ log = logging.getLogger("parbot.bot")
 HANDLER_MODULES = [onboarding, appraise, assess, reports]
 POST_INIT_HOOKS: list[Callable[[Application], Awaitable[None]]] = [inbox.replay, onboarding.default_menu,
                                                                    start_reminders]
-POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders]
+POST_SHUTDOWN_HOOKS: list[Callable[[Application], Awaitable[None]]] = [stop_reminders, reports.close_charts]
 EDIT_HANDLERS: list[Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]] = [assess.on_edit]
 START_RETRY_FIRST, START_RETRY_CAP = 1.0, 60.0  # seconds between attempts to reach the Bot API at start
+# Bot API connections. httpcore scans every pooled connection (a readability check each) for every request,
+# and with PTB's 256 a busy bot kept about one per chat being answered open: 16 cut CPU per update by ~10 % at
+# 100 officers (benchmarks/load.py, alternate runs). A request that finds none free waits for one up to
+# POOL_WAIT s (PTB's default 1 s would turn a busy minute into lost replies).
+BOT_API_CONNECTIONS, POOL_WAIT = 16, 30.0
 EDITS_FIRST = -100  # the handler group that sees edited messages before any feature's handlers
 
 
@@ -93,7 +98,9 @@ def build_application(settings: Settings, engine: Engine, deps: Deps | None = No
     base = settings.telegram_api_base.rstrip("/")
     builder = (ApplicationBuilder().token(settings.telegram_token.get_secret_value())
                .base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-               .concurrent_updates(inbox.InboxProcessor(engine)).rate_limiter(RetryAfterLimiter())
+               .concurrent_updates(inbox.InboxProcessor(engine))
+               .rate_limiter(RetryAfterLimiter(in_flight=BOT_API_CONNECTIONS))
+               .connection_pool_size(BOT_API_CONNECTIONS).pool_timeout(POOL_WAIT)
                .post_init(run_post_init).post_shutdown(run_post_shutdown))
     if settings.proxy_url:  # where api.telegram.org is reachable only through the province's proxy
         builder = builder.proxy(settings.proxy_url).get_updates_proxy(settings.proxy_url)
@@ -245,8 +252,10 @@ async def serve(settings: Settings, *, webhook: bool = False, listen: tuple[str,
             if hooks_ran:
                 await run_post_shutdown(application)
             await application.shutdown()
-        elif jobs is not None:
-            await stop_jobs(jobs)
+        else:
+            if jobs is not None:
+                await stop_jobs(jobs)
+            await reports.close_charts(None)  # Zalo alone: no Telegram post-shutdown hook closes the chart worker
         release()
         engine.dispose()
 

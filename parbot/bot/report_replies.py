@@ -4,8 +4,9 @@ charts in the person's language. Telegram (handlers/reports.py) sends the charts
 
 Charts are deterministic, so they are cached by content: the key is the view's content hash (a snapshot's,
 or the live results'), the chart kind and the language — a new revision or a changed score simply makes a
-new key. The cache is a bounded LRU. Charts are drawn only when the channel sends them (``Charts.draw``, in a
-worker thread).
+new key. The cache is a bounded LRU. Charts are drawn only when the channel sends them (``Charts.draw``, waited
+on from a worker thread), in the chart pool's worker process (``reports.chart_pool``: matplotlib never holds the
+bot's GIL).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..core.ports import UnitOfWork
 from ..core.services import links as link_svc
 from ..core.services import reporting
 from ..i18n import error_text, t
-from ..reports import charts, num
+from ..reports import chart_pool, num
 
 CAPTION_LIMIT = 1024  # Telegram's; Zalo takes 2,000
 CACHE_SIZE = 256  # charts (about 60-150 kB each): tens of MB at most
@@ -61,12 +62,12 @@ Message = str | Charts
 
 
 def ranking_charts(view: reporting.RankingView, lang: str) -> list[bytes]:
-    return CACHE.get(("ranking", view.key, lang), lambda: charts.ranking_pngs(view.result, lang))
+    return CACHE.get(("ranking", view.key, lang), lambda: chart_pool.ranking_pngs(view.result, lang))
 
 
 def summary_chart(view: reporting.UnitView, lang: str) -> bytes:
     return CACHE.get(("summary", view.key, view.unit.unit.code, lang),
-                     lambda: charts.unit_summary_png(view.unit, view.block, lang=lang))
+                     lambda: chart_pool.unit_summary_png(view.unit, view.block, lang))
 
 
 def ranking_caption(view: reporting.RankingView, lang: str) -> str:

@@ -99,10 +99,13 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
 class RetryAfterLimiter(BaseRateLimiter[None]):
     """Interactive replies refused with 429 are sent again once ``retry_after`` has passed, up to
-    ``max_retries`` times; everything else passes straight through."""
+    ``max_retries`` times; everything else passes straight through. At most ``in_flight`` calls are under
+    way at once (the connection pool's size): the others wait here, on a semaphore, rather than in
+    httpcore's pool, which scans every queued request against every connection each time one frees."""
 
-    def __init__(self, max_retries: int = 3) -> None:
+    def __init__(self, max_retries: int = 3, in_flight: int = 16) -> None:
         self.max_retries = max_retries
+        self._in_flight = asyncio.Semaphore(in_flight)
 
     async def initialize(self) -> None:
         """Nothing to allocate."""
@@ -116,7 +119,8 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
         attempt = 0
         while True:
             try:
-                return await callback(*args, **kwargs)
+                async with self._in_flight:  # released while waiting out a 429
+                    return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if not INTERACTIVE.get() or attempt >= self.max_retries:
                     raise

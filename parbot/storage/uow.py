@@ -1,14 +1,16 @@
 """The SQL unit of work and the repositories behind core's ports."""
 from __future__ import annotations
 
+import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Callable, Hashable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, select
 
 from ..core.criteria import CriteriaSet, parse_criteria_set
@@ -72,41 +74,62 @@ def _criteria_set(session: Session, set_id: int, content_hash: str) -> CriteriaS
     return _criteria_sets.get(content_hash, build)  # type: ignore[return-value]
 
 
-def _plain(session: Session, table: type, *where: sa.ColumnElement[bool], order_by: object = None) -> list[sa.Row]:
-    """A table's rows as Core rows (attribute access like the ORM object's, without building and tracking one);
-    pending changes are flushed first, as the ORM's autoflush would."""
+_PLAIN: dict[tuple, sa.Select] = {}  # (table, order_by, columns compared): its statement, built once
+
+
+def _plain(session: Session, table: type, *, order_by: str | None = None, **equal: object) -> list[sa.Row]:
+    """A table's rows whose columns ``equal`` the values given, as Core rows (attribute access like the ORM
+    object's, without building and tracking one); pending changes are flushed first, as the ORM's autoflush
+    would. The statement of each shape is built once and bound each time: building it cost more than running it."""
     session.flush()
-    query = sa.select(table.__table__).where(*where)  # type: ignore[attr-defined]
-    return list(session.connection().execute(query if order_by is None else query.order_by(order_by)))
+    shape = (table, order_by, *equal)
+    query = _PLAIN.get(shape)
+    if query is None:
+        columns = table.__table__.c  # type: ignore[attr-defined]
+        query = sa.select(table.__table__).where(  # type: ignore[attr-defined]
+            *(columns[name] == sa.bindparam(name) for name in equal))
+        query = _PLAIN[shape] = query if order_by is None else query.order_by(columns[order_by])
+    return list(session.connection().execute(query, equal))
 
 
-_WRITES = "parbot_writes"  # Connection.info: statements that may have changed data, counted
-_READS = "parbot_reads"  # Session.info: reads of the current transaction -> (writes counted then, value)
+_WRITES = "parbot_writes"  # Connection.info: statements that may have changed data, counted by table
+_READS = "parbot_reads"  # Session.info: reads of the current transaction -> (their tables' counts then, value)
+_ANY = "*"  # a statement whose table is not known (a savepoint's rollback...): every read may have changed
+_WRITE = re.compile(r'(?:INSERT(?: OR \w+)? INTO|UPDATE|DELETE FROM) "?(\w+)')
 
 
 @sa.event.listens_for(Engine, "before_cursor_execute")
 def _count_writes(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001 - DBAPI
-    if not statement.startswith("SELECT"):  # a write, a savepoint's rollback: what was read may have changed
-        conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+    if not statement.startswith("SELECT"):  # what was read of that table may have changed
+        written = _WRITE.match(statement)
+        conn.info.setdefault(_WRITES, Counter())[written.group(1) if written else _ANY] += 1
 
 
 @sa.event.listens_for(Session, "after_transaction_end")
-def _forget_reads(session: Session, transaction: object) -> None:
-    session.info.pop(_READS, None)  # the next transaction sees what others committed meanwhile
+def _forget_reads(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # not a flush's inner one: the next transaction sees what others committed
+        session.info.pop(_READS, None)
 
 
-def _memo(session: Session, key: Hashable, read: Callable[[], object]) -> object:
-    """A read repeated within one transaction (a turn's services each read the unit, its stage, answers and
-    evidence) is taken again only if the transaction wrote since; values are immutable or copied by callers."""
+def _memo(session: Session, key: Hashable, read: Callable[[], object], table: str) -> object:
+    """A read of ``table`` repeated within one transaction (a turn's services each read the unit, its stage,
+    answers and evidence; a write reads its row again) is taken again only if the transaction wrote to that
+    table since; values are immutable, copied by callers, or the ORM row the session would return anyway."""
     session.flush()  # pending changes count as writes, as the read's own autoflush would make them
-    connection = session.connection()
+    counts = session.connection().info.get(_WRITES, {})
+    stamp = (counts.get(_ANY, 0), counts.get(table, 0))
     reads = session.info.setdefault(_READS, {})
     hit = reads.get(key)
-    if hit is not None and hit[0] == connection.info.get(_WRITES, 0):
+    if hit is not None and hit[0] == stamp:
         return hit[1]
     value = read()
-    reads[key] = (connection.info.get(_WRITES, 0), value)
+    reads[key] = (stamp, value)
     return value
+
+
+def _forget(session: Session) -> None:
+    """What the transaction read is read again (on PostgreSQL, once a row lock was waited for)."""
+    session.info.pop(_READS, None)
 
 
 class _Repo:
@@ -173,7 +196,8 @@ class SqlUnits(_Repo):
 
     def versions(self, code: str) -> list[Unit]:
         return list(_memo(self.session, ("unit", code), lambda: tuple(  # type: ignore[arg-type]
-            _unit(r) for r in _plain(self.session, UnitRow, UnitRow.code == code, order_by=UnitRow.valid_from))))
+            _unit(r) for r in _plain(self.session, UnitRow, code=code, order_by="valid_from")),
+            UnitRow.__tablename__))
 
     def get(self, code: str, year: int | None = None) -> Unit | None:
         versions = self.versions(code)
@@ -306,9 +330,11 @@ class SqlScores(_Repo):
         return [ScoreValue(*row) for row in rows if row[0] in keep]
 
     def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> ScoreRow | None:
-        return self.session.exec(select(ScoreRow).where(
-            ScoreRow.period_id == period_id, ScoreRow.unit_code == unit_code, ScoreRow.item_code == item_code,
-            ScoreRow.source == source)).first()
+        """Read once for the check and the write of one score (the session returns the same object anyway)."""
+        return _memo(self.session, ("score", period_id, unit_code, item_code, source),  # type: ignore[return-value]
+                     lambda: self.session.exec(select(ScoreRow).where(
+                         ScoreRow.period_id == period_id, ScoreRow.unit_code == unit_code,
+                         ScoreRow.item_code == item_code, ScoreRow.source == source)).first(), ScoreRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str, source: str) -> Score | None:
         row = self._row(period_id, unit_code, item_code, source)
@@ -383,7 +409,7 @@ class SqlPeople(_Repo):
 
     def by_telegram_id(self, telegram_id: int) -> Person | None:
         """Every update starts here: a Core row, not an ORM object."""
-        rows = _plain(self.session, PersonRow, PersonRow.telegram_id == telegram_id)
+        rows = _plain(self.session, PersonRow, telegram_id=telegram_id)
         return _person(rows[0]) if rows else None
 
     def ensure(self, telegram_id: int, chat_id: int | None, name: str, username: str | None,
@@ -486,7 +512,7 @@ class SqlPeople(_Repo):
 
 class SqlRoles(_Repo):
     def grants(self, person_id: int) -> list[Grant]:
-        rows = _plain(self.session, RoleRow, RoleRow.person_id == person_id, order_by=RoleRow.id)
+        rows = _plain(self.session, RoleRow, person_id=person_id, order_by="id")
         return [Grant(Role(r.role), r.unit_code, r.block) for r in rows]
 
     def add(self, person_id: int, grant: Grant, invite_id: int | None = None) -> bool:
@@ -531,9 +557,11 @@ def _answer(row: AnswerRow) -> Answer:
 
 class SqlAnswers(_Repo):
     def _row(self, period_id: int, unit_code: str, item_code: str) -> AnswerRow | None:
-        return self.session.exec(select(AnswerRow).where(
-            AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code,
-            AnswerRow.item_code == item_code)).first()
+        """Read once for ``get`` then ``put`` of one answer (the session returns the same object anyway)."""
+        return _memo(self.session, ("answer", period_id, unit_code, item_code),  # type: ignore[return-value]
+                     lambda: self.session.exec(select(AnswerRow).where(
+                         AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code,
+                         AnswerRow.item_code == item_code)).first(), AnswerRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str) -> Answer | None:
         row = self._row(period_id, unit_code, item_code)
@@ -542,9 +570,10 @@ class SqlAnswers(_Repo):
     def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
         """Read on every turn (the unit's overview): Core rows, no ORM objects to build and track."""
         def read() -> dict[str, Answer]:
-            rows = _plain(self.session, AnswerRow, AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code)
+            rows = _plain(self.session, AnswerRow, period_id=period_id, unit_code=unit_code)
             return {r.item_code: _answer(r) for r in rows}
-        return dict(_memo(self.session, ("answers", period_id, unit_code), read))  # type: ignore[call-overload]
+        return dict(_memo(self.session, ("answers", period_id, unit_code), read,  # type: ignore[call-overload]
+                          AnswerRow.__tablename__))
 
     def for_period(self, period_id: int) -> list[Answer]:
         return [_answer(r) for r in self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id))]
@@ -584,8 +613,9 @@ class SqlEvidence(_Repo):
     def for_unit(self, period_id: int, unit_code: str) -> list[Evidence]:
         """Read on every turn (the unit's overview), as answers are."""
         return list(_memo(self.session, ("evidence", period_id, unit_code), lambda: tuple(  # type: ignore[arg-type]
-            _evidence(r) for r in _plain(self.session, EvidenceRow, EvidenceRow.period_id == period_id,
-                                         EvidenceRow.unit_code == unit_code, order_by=EvidenceRow.id))))
+            _evidence(r) for r in _plain(self.session, EvidenceRow, period_id=period_id, unit_code=unit_code,
+                                         order_by="id")),
+            EvidenceRow.__tablename__))
 
     def for_period(self, period_id: int) -> list[Evidence]:
         rows = self.session.exec(select(EvidenceRow).where(EvidenceRow.period_id == period_id).order_by(EvidenceRow.id))
@@ -607,17 +637,19 @@ class SqlStages(_Repo):
         there is a row to lock): read-modify-write paths of one unit run one after another on PostgreSQL.
         SQLite needs nothing more: its write transactions already run one at a time."""
         if for_update and self.session.get_bind().dialect.name == "postgresql":
-            # Never memoized, and its INSERT counts as a write: what was read before the lock is read again.
+            # Never memoized; once the lock is held, what was read before it is read again.
             statement = pg_insert(UnitStageRow).values(period_id=period_id, unit_code=unit_code, state={})
             self.session.execute(statement.on_conflict_do_nothing(index_elements=["period_id", "unit_code"]))
             row = self.session.get(UnitStageRow, (period_id, unit_code), with_for_update=True,
                                    populate_existing=True)
+            _forget(self.session)
             return UnitStage(unit_code=unit_code) if row is None else _stage(row)
 
-        def read() -> UnitStage:
-            row = self.session.get(UnitStageRow, (period_id, unit_code))
-            return UnitStage(unit_code=unit_code) if row is None else _stage(row)
-        return _memo(self.session, ("stage", period_id, unit_code), read)  # type: ignore[return-value]
+        def read() -> UnitStage:  # read on every turn: a Core row, not an ORM object to build and track
+            rows = _plain(self.session, UnitStageRow, period_id=period_id, unit_code=unit_code)
+            return UnitStage(unit_code=unit_code) if not rows else _stage(rows[0])
+        return _memo(self.session, ("stage", period_id, unit_code), read,  # type: ignore[return-value]
+                     UnitStageRow.__tablename__)
 
     def put(self, period_id: int, stage: UnitStage) -> None:
         row = self.session.get(UnitStageRow, (period_id, stage.unit_code)) or UnitStageRow(

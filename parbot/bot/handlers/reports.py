@@ -7,6 +7,7 @@ cached; the published blocks the outbox renderers rebuild from snapshots are.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 
 from telegram.constants import ChatAction, MessageLimit
@@ -17,7 +18,7 @@ from ...core.services import links as link_svc
 from ...core.services import reporting
 from ...core.model import Snapshot
 from ...i18n import t
-from ...reports import charts
+from ...reports import chart_pool
 from ..report_replies import CAPTION_LIMIT, ChartCache, Charts, Message, ranking_caption, ranking_charts, \
     result_caption, summary_chart
 from ..report_replies import ranking as ranking_reply
@@ -67,13 +68,13 @@ async def progress_command(turn: Turn) -> None:
     except DomainError as error:
         await turn.send(turn.error(error))
         return
-    totals = {s: sum(c[s] for c in counts.values()) for s in charts.STATUSES}
+    totals: Counter[str] = sum((Counter(c) for c in counts.values()), Counter())
     with turn.deps.uow() as uow:
         year = uow.periods.current().year
     caption = turn.t("reports.progress.caption", year=year, submitted=totals["submitted"],
                      total=sum(totals.values()), late=totals["late"])
     # Progress changes with every answer: rendered each time, never cached.
-    await _photos(turn, lambda: [charts.progress_png(counts, turn.lang)], caption)
+    await _photos(turn, lambda: [chart_pool.progress_png(counts, turn.lang)], caption)
 
 
 # ---- outbox renderers (publication queues "result_notice" per unit member and "ranking" per leader) -------
@@ -121,6 +122,11 @@ def render_ranking(context: RenderContext, item) -> Rendered | None:
 
 
 RENDERERS = {"result_notice": render_result_notice, "ranking": render_ranking}
+
+
+async def close_charts(application: Application | None) -> None:
+    """When the bot stops: the chart pool's worker too (a post-shutdown hook)."""
+    await asyncio.to_thread(chart_pool.close)
 
 
 def register(application: Application) -> None:
