@@ -379,6 +379,20 @@ async def run_webhooks(count: int, n_officers: int, actions: int, folder: Path) 
 
 # ---- the echo bot -------------------------------------------------------------------------------------------
 
+async def _echoed(users: list, actions: int, run: Run, act: Callable[..., Awaitable[None]]) -> None:
+    """Each person takes ``actions`` steps (``act(user, step)``), each timed from the action to the reply."""
+    async def one(user) -> None:  # noqa: ANN001 - a Telegram SimUser or a ZaloChat
+        for step in range(actions):
+            start = time.perf_counter()
+            await act(user, step)
+            run.latencies.append(time.perf_counter() - start)
+
+    with Measure(run):
+        results = await asyncio.gather(*(one(u) for u in users), return_exceptions=True)
+    run.errors = sum(isinstance(r, BaseException) for r in results)
+    run.actions = len(run.latencies)
+
+
 async def run_echo(n_people: int, actions: int) -> Run:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(
@@ -401,21 +415,15 @@ async def run_echo(n_people: int, actions: int) -> Run:
         try:
             users = [server.create_user(600_000_000 + n, f"Echo {n}") for n in range(n_people)]
 
-            async def one(user) -> None:  # noqa: ANN001
-                for step in range(actions):
-                    start = time.perf_counter()
-                    if step % 2 == 0:
-                        user.send_text(f"{step}")
-                        await user.wait_for_reply(REPLY_TIMEOUT)
-                    else:
-                        user.press("✅")
-                        await user.wait_for_reply(REPLY_TIMEOUT, until=lambda ms: ms[-1].edited)
-                    run.latencies.append(time.perf_counter() - start)
+            async def act(user, step: int) -> None:  # noqa: ANN001
+                if step % 2 == 0:
+                    user.send_text(f"{step}")
+                    await user.wait_for_reply(REPLY_TIMEOUT)
+                else:
+                    user.press("✅")
+                    await user.wait_for_reply(REPLY_TIMEOUT, until=lambda ms: ms[-1].edited)
 
-            with Measure(run):
-                results = await asyncio.gather(*(one(u) for u in users), return_exceptions=True)
-            run.errors = sum(isinstance(r, BaseException) for r in results)
-            run.actions = len(run.latencies)
+            await _echoed(users, actions, run, act)
         finally:
             await app.updater.stop()
             await app.stop()
@@ -460,17 +468,11 @@ async def run_zalo_echo(n_people: int, actions: int) -> Run:
         try:
             users = [ZaloChat(server.user(f"echo-{n}", f"Echo {n}"), handled.settle) for n in range(n_people)]
 
-            async def one(user: ZaloChat) -> None:
-                for step in range(actions):
-                    start = time.perf_counter()
-                    user.send_text(f"{step + 1}")
-                    await user.wait_for_reply(REPLY_TIMEOUT)
-                    run.latencies.append(time.perf_counter() - start)
+            async def act(user: ZaloChat, step: int) -> None:
+                user.send_text(f"{step + 1}")
+                await user.wait_for_reply(REPLY_TIMEOUT)
 
-            with Measure(run):
-                results = await asyncio.gather(*(one(u) for u in users), return_exceptions=True)
-            run.errors = sum(isinstance(r, BaseException) for r in results)
-            run.actions = len(run.latencies)
+            await _echoed(users, actions, run, act)
         finally:
             stop.set()
             await poller

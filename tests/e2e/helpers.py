@@ -1,6 +1,7 @@
 """Driving the officer's side of the conversation the way a person would: read the screen, press, type."""
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from parbot.core.criteria import BlockCriteria, Item
@@ -93,3 +94,43 @@ def expected_points(item: Item, block: str) -> Decimal:
     parsed = rule.parse(dict(zip(key_sets, values)))
     points = rule.score(parsed, item.maximum, block)
     return points if points is not None else Decimal(0)
+
+
+class ZaloPerson:
+    """A Zalo emulator user typing to the bot; each step waits until the runner has handled the update (an
+    event, with a generous ceiling) and returns what the bot sent meanwhile."""
+
+    def __init__(self, server, runner, user_id: str, name: str) -> None:  # noqa: ANN001 - emulator, ZaloRunner
+        self.user = server.user(user_id, name)
+        self.server = server
+        self.handled = 0
+        self._changed = asyncio.Condition()
+        original = runner.bot.handle_zalo_update
+
+        async def counted(update: dict) -> None:
+            await original(update)
+            async with self._changed:
+                self.handled += 1
+                self._changed.notify_all()
+
+        runner.bot.handle_zalo_update = counted  # the poller calls it for each update
+
+    async def _wait(self, before: int) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.handled > before), 30)
+
+    async def send(self, text: str) -> list:
+        """The bot's messages (texts and photos) in answer to ``text``."""
+        before, seen = self.handled, len(self.user.received)
+        await self.user.send_text(text)
+        await self._wait(before)
+        return self.user.received[seen:]
+
+    async def say(self, text: str) -> list[str]:
+        return [m.text for m in await self.send(text)]
+
+    async def photo(self, data: bytes) -> list[str]:
+        before, seen = self.handled, len(self.user.received)
+        await self.user.send_image(data, mime_type="image/png")
+        await self._wait(before)
+        return [m.text for m in self.user.received[seen:]]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from helpers import ZaloPerson
 from aiohttp import web
 from e2e_support import invite, rows, shown_item
 from helpers import REFERENCE, expected_points, typed_answer
@@ -39,40 +40,8 @@ PDF = b"%PDF-1.4\n% bien ban hop\n"
 LINK = re.compile(r"https?://\S+/l/evidence/\S+")
 
 
-class Officer:
-    """A Zalo user who reads the bot's texts and answers by typing; each step waits until the bot has
-    handled the update (an event, with a generous ceiling)."""
-
-    def __init__(self, server: ZaloEmulatorServer, runner: ZaloRunner, user_id: str, name: str) -> None:
-        self.user = server.user(user_id, name)
-        self.server = server
-        self.handled = 0
-        self._changed = asyncio.Condition()
-        original = runner.bot.handle_zalo_update
-
-        async def counted(update: dict) -> None:
-            await original(update)
-            async with self._changed:
-                self.handled += 1
-                self._changed.notify_all()
-
-        runner.bot.handle_zalo_update = counted  # the poller calls it for each update
-
-    async def _wait(self, before: int) -> None:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: self.handled > before), 30)
-
-    async def say(self, text: str) -> list[str]:
-        before, seen = self.handled, len(self.user.received)
-        await self.user.send_text(text)
-        await self._wait(before)
-        return [m.text for m in self.user.received[seen:]]
-
-    async def photo(self, data: bytes) -> list[str]:
-        before, seen = self.handled, len(self.user.received)
-        await self.user.send_image(data, mime_type="image/png")
-        await self._wait(before)
-        return [m.text for m in self.user.received[seen:]]
+class Officer(ZaloPerson):
+    """A Zalo user who reads the bot's texts and answers by typing the options it lists."""
 
     def screen(self) -> str:
         """The latest text listing options: the screen the officer looks at."""

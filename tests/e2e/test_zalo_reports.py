@@ -3,12 +3,12 @@
 pages, as the platform would."""
 from __future__ import annotations
 
-import asyncio
 import io
 
 import pytest
 from aiohttp import web
 from appraisal_fixtures import ADMIN, YEAR, build
+from helpers import ZaloPerson
 from PIL import Image
 from test_reports_e2e import fill
 
@@ -46,29 +46,6 @@ def engine(tmp_path):
     engine.dispose()
 
 
-class Chat:
-    """A Zalo user whose every message waits until the runner has handled it (an event, 30 s ceiling)."""
-
-    def __init__(self, zalo: ZaloEmulatorServer, runner: ZaloRunner, account: str) -> None:
-        self.user, self.handled, self._changed = zalo.user(account, account), 0, asyncio.Condition()
-        handle = runner.bot.handle_zalo_update
-
-        async def counted(update: dict) -> None:
-            await handle(update)
-            async with self._changed:
-                self.handled += 1
-                self._changed.notify_all()
-
-        runner.bot.handle_zalo_update = counted
-
-    async def say(self, text: str) -> list:
-        before, seen = self.handled, len(self.user.received)
-        await self.user.send_text(text)
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: self.handled > before), 30)
-        return self.user.received[seen:]
-
-
 @pytest.fixture
 async def zalo(engine, tmp_path):
     evidence = tmp_path / "evidence"
@@ -97,33 +74,33 @@ def png(message) -> Image.Image:
 
 async def test_a_leader_on_zalo_gets_the_ranking_chart_by_a_url_the_platform_fetched(engine, zalo):
     server, runner, public = zalo
-    leader = Chat(server, runner, "z-leader")
-    (chart,) = await leader.say("/ranking so")
+    leader = ZaloPerson(server, runner, "z-leader", "z-leader")
+    (chart,) = await leader.send("/ranking so")
     assert chart.kind == "photo" and chart.photo_url.startswith(f"{public}/l/chart/")
     png(chart)  # the emulator fetched parbot's PNG, as sendPhoto(photo=URL) requires
     assert "Sở, ban, ngành" in chart.text and "tạm tính" in chart.text and "1. Sở Tài chính – 100,00%" in chart.text
-    (choose,) = await leader.say("/ranking")  # every block is the province leader's: which one?
+    (choose,) = await leader.send("/ranking")  # every block is the province leader's: which one?
     assert choose.kind == "text" and choose.text.startswith(t("reports.ranking.choose", "vi"))
     assert "so" in choose.text and "xa" in choose.text
 
-    stranger = Chat(server, runner, "z-stranger")
-    (refused,) = await stranger.say("/ranking so")
+    stranger = ZaloPerson(server, runner, "z-stranger", "z-stranger")
+    (refused,) = await stranger.send("/ranking so")
     assert refused.kind == "text" and refused.text == t("onboarding.no_role", "vi", contact="Sở Nội vụ")
 
 
 async def test_an_officer_on_zalo_gets_the_units_result_and_lost_items_once_published(engine, zalo):
     server, runner, public = zalo
-    officer = Chat(server, runner, "z-officer")
-    (before,) = await officer.say("/result")
+    officer = ZaloPerson(server, runner, "z-officer", "z-officer")
+    (before,) = await officer.send("/result")
     assert before.kind == "text" and before.text == t("error.report.not_published", "vi", year=YEAR)
 
     pub.publish(SqlUnitOfWork(engine), caller=ADMIN, block="so", year=YEAR)
-    summary, lost = await officer.say("/result")
+    summary, lost = await officer.send("/result")
     assert summary.kind == "photo" and summary.photo_url.startswith(f"{public}/l/chart/")
     assert png(summary).size[0] == 1280 and "Xếp hạng: 2/2" in summary.text
     assert lost.kind == "text" and "1.1 Kế hoạch CCHC: 1/2 (−1)" in lost.text and "Lý do: Thiếu tài liệu" in lost.text
 
-    (forged,) = await officer.say("/result STC")  # another unit's result: refused as on Telegram
+    (forged,) = await officer.send("/result STC")  # another unit's result: refused as on Telegram
     assert forged.kind == "text" and forged.text == t("error.permission.denied", "vi")
-    (denied,) = await officer.say("/ranking so")
+    (denied,) = await officer.send("/ranking so")
     assert denied.text == t("error.permission.denied", "vi")
