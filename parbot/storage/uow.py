@@ -561,20 +561,29 @@ def _answer(row: AnswerRow) -> Answer:
                   answered_by=row.answered_by, answered_at=row.answered_at)
 
 
+_ANSWER = AnswerRow.__table__  # type: ignore[attr-defined]
+_ANSWER_INSERT = sa.insert(_ANSWER)
+_ANSWER_UPDATE = sa.update(_ANSWER).where(_ANSWER.c.id == sa.bindparam("row_id"))
+_ANSWER_DELETE = sa.delete(_ANSWER).where(_ANSWER.c.id == sa.bindparam("row_id"))
+
+
 class SqlAnswers(_Repo):
-    def _row(self, period_id: int, unit_code: str, item_code: str) -> AnswerRow | None:
-        """Read once for ``get`` then ``put`` of one answer (the session returns the same object anyway)."""
-        return _memo(self.session, ("answer", period_id, unit_code, item_code),  # type: ignore[return-value]
-                     lambda: self.session.exec(select(AnswerRow).where(
-                         AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code,
-                         AnswerRow.item_code == item_code)).first(), AnswerRow.__tablename__)
+    """Read and written with Core, never as ORM objects (built, tracked and flushed on every typed answer)."""
+
+    def _row(self, period_id: int, unit_code: str, item_code: str) -> sa.Row | None:
+        """Read once for ``get`` then ``put`` of one answer."""
+        def read() -> sa.Row | None:
+            rows = _plain(self.session, AnswerRow, period_id=period_id, unit_code=unit_code, item_code=item_code)
+            return rows[0] if rows else None
+        return _memo(self.session, ("answer", period_id, unit_code, item_code), read,  # type: ignore[return-value]
+                     AnswerRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str) -> Answer | None:
         row = self._row(period_id, unit_code, item_code)
         return None if row is None else _answer(row)
 
     def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
-        """Read on every turn (the unit's overview): Core rows, no ORM objects to build and track."""
+        """Read on every turn (the unit's overview)."""
         def read() -> dict[str, Answer]:
             rows = _plain(self.session, AnswerRow, period_id=period_id, unit_code=unit_code)
             return {r.item_code: _answer(r) for r in rows}
@@ -582,22 +591,23 @@ class SqlAnswers(_Repo):
                           AnswerRow.__tablename__))
 
     def for_period(self, period_id: int) -> list[Answer]:
-        return [_answer(r) for r in self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id))]
+        return [_answer(r) for r in _plain(self.session, AnswerRow, period_id=period_id)]
 
     def put(self, period_id: int, answer: Answer) -> None:
-        row = self._row(period_id, answer.unit_code, answer.item_code) or AnswerRow(
-            period_id=period_id, unit_code=answer.unit_code, item_code=answer.item_code)
-        row.value, row.not_applicable, row.points = answer.value, answer.not_applicable, answer.points
-        row.explanation, row.answered_by = answer.explanation, answer.answered_by
-        row.answered_at = answer.answered_at or utcnow()
-        self.session.add(row)
-        self.session.flush()
+        row = self._row(period_id, answer.unit_code, answer.item_code)
+        values = {"value": answer.value, "not_applicable": answer.not_applicable, "points": answer.points,
+                  "explanation": answer.explanation, "answered_by": answer.answered_by,
+                  "answered_at": answer.answered_at or utcnow()}
+        if row is None:
+            self.session.connection().execute(_ANSWER_INSERT, {
+                "period_id": period_id, "unit_code": answer.unit_code, "item_code": answer.item_code, **values})
+        else:
+            self.session.connection().execute(_ANSWER_UPDATE, {"row_id": row.id, **values})
 
     def delete(self, period_id: int, unit_code: str, item_code: str) -> None:
         row = self._row(period_id, unit_code, item_code)
         if row is not None:
-            self.session.delete(row)
-            self.session.flush()
+            self.session.connection().execute(_ANSWER_DELETE, {"row_id": row.id})
 
 
 def _evidence(row: EvidenceRow) -> Evidence:
