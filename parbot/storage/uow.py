@@ -311,12 +311,24 @@ def _score(row: ScoreRow) -> Score:
                  by=row.by, at=row.at)
 
 
+_SCORE = ScoreRow.__table__  # type: ignore[attr-defined]
+_SCORE_INSERT = sa.insert(_SCORE)
+_SCORE_UPDATE = sa.update(_SCORE).where(_SCORE.c.id == sa.bindparam("row_id"))
+_SCORE_DELETE = sa.delete(_SCORE).where(_SCORE.c.id == sa.bindparam("row_id"))
+
+
 class SqlScores(_Repo):
-    def for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[Score]:
-        query = select(ScoreRow).where(ScoreRow.period_id == period_id)
+    """Read and written with Core rows, never as ORM objects (built, tracked and flushed on every answer)."""
+
+    def _select(self, period_id: int, unit_codes: list[str] | None = None) -> sa.Result:
+        self.session.flush()  # pending changes first, as the ORM's autoflush would
+        query = sa.select(_SCORE).where(_SCORE.c.period_id == period_id)
         if unit_codes is not None:
-            query = query.where(ScoreRow.unit_code.in_(list(unit_codes)))
-        return [_score(r) for r in self.session.exec(query)]
+            query = query.where(_SCORE.c.unit_code.in_(unit_codes))
+        return self.session.connection().execute(query)
+
+    def for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[Score]:
+        return [_score(r) for r in self._select(period_id, None if unit_codes is None else list(unit_codes))]
 
     def values_for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[ScoreValue]:
         """The engine's read: Core rows into named tuples, no ORM objects. Building a model object per row
@@ -329,27 +341,26 @@ class SqlScores(_Repo):
         keep = set(unit_codes)  # filtering here beats thousands of IN parameters for a large block
         return [ScoreValue(*row) for row in rows if row[0] in keep]
 
-    def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> ScoreRow | None:
-        """Read once for the check and the write of one score (the session returns the same object anyway)."""
-        return _memo(self.session, ("score", period_id, unit_code, item_code, source),  # type: ignore[return-value]
-                     lambda: self.session.exec(select(ScoreRow).where(
-                         ScoreRow.period_id == period_id, ScoreRow.unit_code == unit_code,
-                         ScoreRow.item_code == item_code, ScoreRow.source == source)).first(), ScoreRow.__tablename__)
+    def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> sa.Row | None:
+        """Read once for the check and the write of one score."""
+        def read() -> sa.Row | None:
+            rows = _plain(self.session, ScoreRow, period_id=period_id, unit_code=unit_code, item_code=item_code,
+                          source=source)
+            return rows[0] if rows else None
+        return _memo(self.session, ("score", period_id, unit_code, item_code, source), read,  # type: ignore[return-value]
+                     ScoreRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str, source: str) -> Score | None:
         row = self._row(period_id, unit_code, item_code, source)
         return None if row is None else _score(row)
 
-    def _rows(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ScoreRow]:
+    def _rows(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], sa.Row]:
         if len(keys) == 1:
             row = self._row(period_id, *keys[0])
             return {keys[0]: row} if row is not None else {}
-        query = select(ScoreRow).where(ScoreRow.period_id == period_id)
         units = sorted({k[0] for k in keys})
-        if len(units) <= CHUNK:
-            query = query.where(ScoreRow.unit_code.in_(units))
         wanted = set(keys)
-        return {key: r for r in self.session.exec(query)
+        return {key: r for r in self._select(period_id, units if len(units) <= CHUNK else None)
                 if (key := (r.unit_code, r.item_code, r.source)) in wanted}
 
     def existing(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Score]:
@@ -360,19 +371,26 @@ class SqlScores(_Repo):
             return
         rows = self._rows(period_id, [(s.unit_code, s.item_code, s.source) for s in scores])
         now = utcnow()
+        inserts, updates = [], []
         for score in scores:
-            row = rows.get((score.unit_code, score.item_code, score.source)) or ScoreRow(
-                period_id=period_id, unit_code=score.unit_code, item_code=score.item_code, source=score.source)
-            row.points, row.not_applicable, row.reason = score.points, score.not_applicable, score.reason
-            row.appraisal_round, row.by, row.at = score.appraisal_round, score.by, score.at or now
-            self.session.add(row)
-        self.session.flush()
+            values = {"points": score.points, "not_applicable": score.not_applicable, "reason": score.reason,
+                      "appraisal_round": score.appraisal_round, "by": score.by, "at": score.at or now}
+            row = rows.get((score.unit_code, score.item_code, score.source))
+            if row is None:
+                inserts.append({"period_id": period_id, "unit_code": score.unit_code, "item_code": score.item_code,
+                                "source": score.source, **values})
+            else:
+                updates.append({"row_id": row.id, **values})
+        connection = self.session.connection()
+        if inserts:
+            connection.execute(_SCORE_INSERT, inserts)
+        if updates:
+            connection.execute(_SCORE_UPDATE, updates)
 
     def delete(self, period_id: int, unit_code: str, item_code: str, source: str) -> None:
         row = self._row(period_id, unit_code, item_code, source)
         if row is not None:
-            self.session.delete(row)
-            self.session.flush()
+            self.session.connection().execute(_SCORE_DELETE, {"row_id": row.id})
 
 
 _AUDIT_INSERT = sa.insert(AuditRow.__table__)  # type: ignore[attr-defined]
