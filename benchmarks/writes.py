@@ -1,5 +1,5 @@
-"""CPU of a typed answer's writes, without the bot: one transaction reads and writes an answer, its score and
-an audit row, then the unit's answers, as a turn does (SQLite file; foreign keys off, so no period is set up).
+"""CPU of a typed answer's writes, without the bot: one transaction reads and writes the chat state, an answer,
+its score and an audit row, then the unit's answers, as a turn does (SQLite file; foreign keys off, so no period is set up).
 
     python benchmarks/writes.py [--transactions 1000] [--repeats 5]
 
@@ -23,6 +23,7 @@ from parbot.storage.uow import SqlUnitOfWork
 
 def turn(engine: sa.Engine, item: str, points: int, now: datetime) -> None:
     with SqlUnitOfWork(engine) as uow:
+        state = uow.chat_states.get(1)
         uow.answers.get(1, "X01", item)
         uow.answers.put(1, Answer(unit_code="X01", item_code=item, value={"yes": points % 2 == 0}, not_applicable=False,
                                   points=Decimal(points), answered_at=now))
@@ -31,6 +32,7 @@ def turn(engine: sa.Engine, item: str, points: int, now: datetime) -> None:
         uow.audit.add(AuditEntry(actor="person:1", action="answer", period_id=1, unit_code="X01", item_code=item,
                                  old=str(points - 1), new=str(points), at=now))
         uow.answers.for_unit(1, "X01")
+        uow.chat_states.put(1, {**state, "item": item})
         uow.commit()
 
 
