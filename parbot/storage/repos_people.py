@@ -65,26 +65,34 @@ class SqlInvites:
         self.session.flush()
 
 
+_STATE = ChatStateRow.__table__
+_STATE_SELECT = sa.select(_STATE.c.data, _STATE.c.updated_at).where(_STATE.c.person_id == sa.bindparam("person_id"))
+_STATE_INSERT = sa.insert(_STATE)
+_STATE_UPDATE = sa.update(_STATE).where(_STATE.c.person_id == sa.bindparam("row_person_id"))
+
+
 class SqlChatStates:
     """A reader's unit of work (SqlUnitOfWork.reading) defers what ``put`` writes to its commit, which writes
-    each state only if it is still the one the turn read (``write_deferred``)."""
+    each state only if it is still the one the turn read (``write_deferred``). Read and written with Core (read
+    on every turn): no ORM object to build, track and flush."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.deferring = False
         self._read: dict[int, datetime | None] = {}  # person -> updated_at of the row read (None: no row)
-        self._rows: dict[int, ChatStateRow | None] = {}  # held: the session's identity map keeps rows weakly
+        self._rows: dict[int, tuple[dict, datetime] | None] = {}  # person -> (data, updated_at) as now stored
         self.pending: dict[int, dict] = {}
 
-    def _row(self, person_id: int) -> ChatStateRow | None:
+    def _row(self, person_id: int) -> tuple[dict, datetime] | None:
         if person_id not in self._rows:
-            self._rows[person_id] = self.session.get(ChatStateRow, person_id)
+            row = self.session.connection().execute(_STATE_SELECT, {"person_id": person_id}).first()
+            self._rows[person_id] = None if row is None else (row.data, row.updated_at)
         return self._rows[person_id]
 
     def get(self, person_id: int) -> dict:
         row = self._row(person_id)
-        self._read.setdefault(person_id, row.updated_at if row is not None else None)
-        return dict(row.data) if row is not None else {}
+        self._read.setdefault(person_id, row[1] if row is not None else None)
+        return dict(row[0]) if row is not None else {}
 
     def put(self, person_id: int, data: dict) -> None:
         if self.deferring:
@@ -92,10 +100,15 @@ class SqlChatStates:
                 self.get(person_id)
             self.pending[person_id] = dict(data)
             return
-        row = self._rows[person_id] = self._row(person_id) or ChatStateRow(person_id=person_id)
-        row.data, row.updated_at = dict(data), utcnow()
-        self.session.add(row)
-        self.session.flush()
+        existed, now = self._row(person_id) is not None, utcnow()
+        self.session.flush()  # the person may still be pending in the session
+        if existed:
+            self.session.connection().execute(_STATE_UPDATE, {"row_person_id": person_id, "data": dict(data),
+                                                              "updated_at": now})
+        else:
+            self.session.connection().execute(_STATE_INSERT, {"person_id": person_id, "data": dict(data),
+                                                              "updated_at": now})
+        self._rows[person_id] = (dict(data), now)
 
     def write_deferred(self, connection: Connection) -> bool:
         """Write the deferred states, each only over the row read; False if one was changed meanwhile."""

@@ -311,12 +311,24 @@ def _score(row: ScoreRow) -> Score:
                  by=row.by, at=row.at)
 
 
+_SCORE = ScoreRow.__table__  # type: ignore[attr-defined]
+_SCORE_INSERT = sa.insert(_SCORE)
+_SCORE_UPDATE = sa.update(_SCORE).where(_SCORE.c.id == sa.bindparam("row_id"))
+_SCORE_DELETE = sa.delete(_SCORE).where(_SCORE.c.id == sa.bindparam("row_id"))
+
+
 class SqlScores(_Repo):
-    def for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[Score]:
-        query = select(ScoreRow).where(ScoreRow.period_id == period_id)
+    """Read and written with Core rows, never as ORM objects (built, tracked and flushed on every answer)."""
+
+    def _select(self, period_id: int, unit_codes: list[str] | None = None) -> sa.Result:
+        self.session.flush()  # pending changes first, as the ORM's autoflush would
+        query = sa.select(_SCORE).where(_SCORE.c.period_id == period_id)
         if unit_codes is not None:
-            query = query.where(ScoreRow.unit_code.in_(list(unit_codes)))
-        return [_score(r) for r in self.session.exec(query)]
+            query = query.where(_SCORE.c.unit_code.in_(unit_codes))
+        return self.session.connection().execute(query)
+
+    def for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[Score]:
+        return [_score(r) for r in self._select(period_id, None if unit_codes is None else list(unit_codes))]
 
     def values_for_period(self, period_id: int, unit_codes: Iterable[str] | None = None) -> list[ScoreValue]:
         """The engine's read: Core rows into named tuples, no ORM objects. Building a model object per row
@@ -329,27 +341,26 @@ class SqlScores(_Repo):
         keep = set(unit_codes)  # filtering here beats thousands of IN parameters for a large block
         return [ScoreValue(*row) for row in rows if row[0] in keep]
 
-    def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> ScoreRow | None:
-        """Read once for the check and the write of one score (the session returns the same object anyway)."""
-        return _memo(self.session, ("score", period_id, unit_code, item_code, source),  # type: ignore[return-value]
-                     lambda: self.session.exec(select(ScoreRow).where(
-                         ScoreRow.period_id == period_id, ScoreRow.unit_code == unit_code,
-                         ScoreRow.item_code == item_code, ScoreRow.source == source)).first(), ScoreRow.__tablename__)
+    def _row(self, period_id: int, unit_code: str, item_code: str, source: str) -> sa.Row | None:
+        """Read once for the check and the write of one score."""
+        def read() -> sa.Row | None:
+            rows = _plain(self.session, ScoreRow, period_id=period_id, unit_code=unit_code, item_code=item_code,
+                          source=source)
+            return rows[0] if rows else None
+        return _memo(self.session, ("score", period_id, unit_code, item_code, source), read,  # type: ignore[return-value]
+                     ScoreRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str, source: str) -> Score | None:
         row = self._row(period_id, unit_code, item_code, source)
         return None if row is None else _score(row)
 
-    def _rows(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ScoreRow]:
+    def _rows(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], sa.Row]:
         if len(keys) == 1:
             row = self._row(period_id, *keys[0])
             return {keys[0]: row} if row is not None else {}
-        query = select(ScoreRow).where(ScoreRow.period_id == period_id)
         units = sorted({k[0] for k in keys})
-        if len(units) <= CHUNK:
-            query = query.where(ScoreRow.unit_code.in_(units))
         wanted = set(keys)
-        return {key: r for r in self.session.exec(query)
+        return {key: r for r in self._select(period_id, units if len(units) <= CHUNK else None)
                 if (key := (r.unit_code, r.item_code, r.source)) in wanted}
 
     def existing(self, period_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Score]:
@@ -360,26 +371,39 @@ class SqlScores(_Repo):
             return
         rows = self._rows(period_id, [(s.unit_code, s.item_code, s.source) for s in scores])
         now = utcnow()
+        inserts, updates = [], []
         for score in scores:
-            row = rows.get((score.unit_code, score.item_code, score.source)) or ScoreRow(
-                period_id=period_id, unit_code=score.unit_code, item_code=score.item_code, source=score.source)
-            row.points, row.not_applicable, row.reason = score.points, score.not_applicable, score.reason
-            row.appraisal_round, row.by, row.at = score.appraisal_round, score.by, score.at or now
-            self.session.add(row)
-        self.session.flush()
+            values = {"points": score.points, "not_applicable": score.not_applicable, "reason": score.reason,
+                      "appraisal_round": score.appraisal_round, "by": score.by, "at": score.at or now}
+            row = rows.get((score.unit_code, score.item_code, score.source))
+            if row is None:
+                inserts.append({"period_id": period_id, "unit_code": score.unit_code, "item_code": score.item_code,
+                                "source": score.source, **values})
+            else:
+                updates.append({"row_id": row.id, **values})
+        connection = self.session.connection()
+        if inserts:
+            connection.execute(_SCORE_INSERT, inserts)
+        if updates:
+            connection.execute(_SCORE_UPDATE, updates)
 
     def delete(self, period_id: int, unit_code: str, item_code: str, source: str) -> None:
         row = self._row(period_id, unit_code, item_code, source)
         if row is not None:
-            self.session.delete(row)
-            self.session.flush()
+            self.session.connection().execute(_SCORE_DELETE, {"row_id": row.id})
+
+
+_AUDIT_INSERT = sa.insert(AuditRow.__table__)  # type: ignore[attr-defined]
 
 
 class SqlAudit(_Repo):
     def add(self, entry: AuditEntry) -> None:
-        self.session.add(AuditRow(actor=entry.actor, action=entry.action, period_id=entry.period_id,
-                                  unit_code=entry.unit_code, item_code=entry.item_code, source=entry.source,
-                                  old=entry.old, new=entry.new, reason=entry.reason, at=entry.at or utcnow()))
+        """A Core insert, run at once: an audit row is never read back as an object, and building and flushing
+        an ORM one cost more than the insert (written on every answer and score)."""
+        self.session.connection().execute(_AUDIT_INSERT, {
+            "actor": entry.actor, "action": entry.action, "period_id": entry.period_id, "unit_code": entry.unit_code,
+            "item_code": entry.item_code, "source": entry.source, "old": entry.old, "new": entry.new,
+            "reason": entry.reason, "at": entry.at or utcnow()})
 
     def query(self, period_id: int | None = None, unit_code: str | None = None,
               item_code: str | None = None) -> list[AuditEntry]:
@@ -555,20 +579,29 @@ def _answer(row: AnswerRow) -> Answer:
                   answered_by=row.answered_by, answered_at=row.answered_at)
 
 
+_ANSWER = AnswerRow.__table__  # type: ignore[attr-defined]
+_ANSWER_INSERT = sa.insert(_ANSWER)
+_ANSWER_UPDATE = sa.update(_ANSWER).where(_ANSWER.c.id == sa.bindparam("row_id"))
+_ANSWER_DELETE = sa.delete(_ANSWER).where(_ANSWER.c.id == sa.bindparam("row_id"))
+
+
 class SqlAnswers(_Repo):
-    def _row(self, period_id: int, unit_code: str, item_code: str) -> AnswerRow | None:
-        """Read once for ``get`` then ``put`` of one answer (the session returns the same object anyway)."""
-        return _memo(self.session, ("answer", period_id, unit_code, item_code),  # type: ignore[return-value]
-                     lambda: self.session.exec(select(AnswerRow).where(
-                         AnswerRow.period_id == period_id, AnswerRow.unit_code == unit_code,
-                         AnswerRow.item_code == item_code)).first(), AnswerRow.__tablename__)
+    """Read and written with Core, never as ORM objects (built, tracked and flushed on every typed answer)."""
+
+    def _row(self, period_id: int, unit_code: str, item_code: str) -> sa.Row | None:
+        """Read once for ``get`` then ``put`` of one answer."""
+        def read() -> sa.Row | None:
+            rows = _plain(self.session, AnswerRow, period_id=period_id, unit_code=unit_code, item_code=item_code)
+            return rows[0] if rows else None
+        return _memo(self.session, ("answer", period_id, unit_code, item_code), read,  # type: ignore[return-value]
+                     AnswerRow.__tablename__)
 
     def get(self, period_id: int, unit_code: str, item_code: str) -> Answer | None:
         row = self._row(period_id, unit_code, item_code)
         return None if row is None else _answer(row)
 
     def for_unit(self, period_id: int, unit_code: str) -> dict[str, Answer]:
-        """Read on every turn (the unit's overview): Core rows, no ORM objects to build and track."""
+        """Read on every turn (the unit's overview)."""
         def read() -> dict[str, Answer]:
             rows = _plain(self.session, AnswerRow, period_id=period_id, unit_code=unit_code)
             return {r.item_code: _answer(r) for r in rows}
@@ -576,22 +609,23 @@ class SqlAnswers(_Repo):
                           AnswerRow.__tablename__))
 
     def for_period(self, period_id: int) -> list[Answer]:
-        return [_answer(r) for r in self.session.exec(select(AnswerRow).where(AnswerRow.period_id == period_id))]
+        return [_answer(r) for r in _plain(self.session, AnswerRow, period_id=period_id)]
 
     def put(self, period_id: int, answer: Answer) -> None:
-        row = self._row(period_id, answer.unit_code, answer.item_code) or AnswerRow(
-            period_id=period_id, unit_code=answer.unit_code, item_code=answer.item_code)
-        row.value, row.not_applicable, row.points = answer.value, answer.not_applicable, answer.points
-        row.explanation, row.answered_by = answer.explanation, answer.answered_by
-        row.answered_at = answer.answered_at or utcnow()
-        self.session.add(row)
-        self.session.flush()
+        row = self._row(period_id, answer.unit_code, answer.item_code)
+        values = {"value": answer.value, "not_applicable": answer.not_applicable, "points": answer.points,
+                  "explanation": answer.explanation, "answered_by": answer.answered_by,
+                  "answered_at": answer.answered_at or utcnow()}
+        if row is None:
+            self.session.connection().execute(_ANSWER_INSERT, {
+                "period_id": period_id, "unit_code": answer.unit_code, "item_code": answer.item_code, **values})
+        else:
+            self.session.connection().execute(_ANSWER_UPDATE, {"row_id": row.id, **values})
 
     def delete(self, period_id: int, unit_code: str, item_code: str) -> None:
         row = self._row(period_id, unit_code, item_code)
         if row is not None:
-            self.session.delete(row)
-            self.session.flush()
+            self.session.connection().execute(_ANSWER_DELETE, {"row_id": row.id})
 
 
 def _evidence(row: EvidenceRow) -> Evidence:
