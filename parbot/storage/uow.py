@@ -381,6 +381,7 @@ class SqlScores(_Repo):
                                 "source": score.source, **values})
             else:
                 updates.append({"row_id": row.id, **values})
+        self.session.flush()  # the units and period they refer to written first, as the ORM's flush would
         connection = self.session.connection()
         if inserts:
             connection.execute(_SCORE_INSERT, inserts)
@@ -400,6 +401,7 @@ class SqlAudit(_Repo):
     def add(self, entry: AuditEntry) -> None:
         """A Core insert, run at once: an audit row is never read back as an object, and building and flushing
         an ORM one cost more than the insert (written on every answer and score)."""
+        self.session.flush()  # what it may refer to (a unit, a period) written first, as the ORM's flush would
         self.session.connection().execute(_AUDIT_INSERT, {
             "actor": entry.actor, "action": entry.action, "period_id": entry.period_id, "unit_code": entry.unit_code,
             "item_code": entry.item_code, "source": entry.source, "old": entry.old, "new": entry.new,
@@ -616,6 +618,7 @@ class SqlAnswers(_Repo):
         values = {"value": answer.value, "not_applicable": answer.not_applicable, "points": answer.points,
                   "explanation": answer.explanation, "answered_by": answer.answered_by,
                   "answered_at": answer.answered_at or utcnow()}
+        self.session.flush()  # the unit and period it refers to written first, as the ORM's flush would
         if row is None:
             self.session.connection().execute(_ANSWER_INSERT, {
                 "period_id": period_id, "unit_code": answer.unit_code, "item_code": answer.item_code, **values})
