@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from decimal import Decimal
 
+from aiohttp import web
+
+from parbot.bot.deps import Deps
+from parbot.bot.web.app import build_app
+from parbot.bot.zalo.runner import ZaloRunner
 from parbot.core.criteria import BlockCriteria, Item
 from parbot.core.decimals import fmt
 from parbot.core.rules import AllOfRule, ChoiceRule, DirectPointsRule, PerOccurrenceRule, TiersRule, YesNoRule
 from parbot.core.services.assessment import sequence
 from parbot.i18n import t
+from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
+from parbot.settings import Settings
+from parbot.storage.evidence_store import EvidenceStore
 
 REFERENCE = "Số 15/KH-UBND ngày 10/01/2020"
 
@@ -134,3 +143,28 @@ class ZaloPerson:
         await self.user.send_image(data, mime_type="image/png")
         await self._wait(before)
         return [m.text for m in self.user.received[seen:]]
+
+
+@asynccontextmanager
+async def zalo_bot(engine, evidence, *, key: str, contact: str):  # noqa: ANN001 - an Engine, a Path
+    """The Zalo emulator, parbot's web pages (signed links) and the Zalo runner polling the emulator:
+    yields (emulator, runner, the pages' public URL)."""
+    store = EvidenceStore(evidence)
+    pages = web.AppRunner(build_app(Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=key), engine=engine,
+                                         store=store)))
+    await pages.setup()
+    await web.TCPSite(pages, "127.0.0.1", 0).start()
+    public = f"http://127.0.0.1:{pages.addresses[0][1]}"
+    try:
+        async with ZaloEmulatorServer() as server:
+            settings = Settings(_env_file=None, PARBOT_ZALO_BOT_TOKEN=server.token,
+                                PARBOT_ZALO_API_BASE=server.base_url, PARBOT_PUBLIC_URL=public,
+                                PARBOT_LINK_SECRET=key, PARBOT_EVIDENCE_DIR=str(evidence), PARBOT_ADMIN_CONTACT=contact)
+            runner = ZaloRunner(Deps(settings=settings, engine=engine, store=store))
+            await runner.start()
+            try:
+                yield server, runner, public
+            finally:
+                await runner.stop()
+    finally:
+        await pages.cleanup()

@@ -12,15 +12,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from helpers import ZaloPerson
-from aiohttp import web
+from helpers import ZaloPerson, zalo_bot
 from e2e_support import invite, rows, shown_item
 from helpers import REFERENCE, expected_points, typed_answer
 
-from parbot.bot.deps import Deps
-from parbot.bot.web.app import build_app
 from parbot.bot.zalo.client import ZaloClient
-from parbot.bot.zalo.runner import ZaloBot, ZaloRunner
+from parbot.bot.zalo.runner import ZaloBot
 from parbot.core.rules import AllOfRule, ChoiceRule, YesNoRule
 from parbot.core.services.assessment import sequence
 from parbot.i18n import t
@@ -28,7 +25,6 @@ from parbot.sandbox.officers import zalo_options
 from parbot.sandbox.webchat import Sandbox
 from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
 from parbot.settings import Settings
-from parbot.storage.evidence_store import EvidenceStore
 from parbot.storage.tables import ChannelAccountRow, EvidenceRow, PersonRow, ScoreRow, UnitStageRow
 from parbot.storage.uow import SqlUnitOfWork
 
@@ -66,23 +62,9 @@ def lines_of(texts: list[str]) -> str:
 @pytest.fixture
 async def zalo(engine, tmp_path: Path):
     """The Zalo emulator, parbot's web pages (signed links) and the Zalo runner polling the emulator."""
-    store = EvidenceStore(tmp_path / "evidence")
-    pages = web.AppRunner(build_app(Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=KEY), engine=engine,
-                                         store=store)))
-    await pages.setup()
-    await web.TCPSite(pages, "127.0.0.1", 0).start()
-    public = f"http://127.0.0.1:{pages.addresses[0][1]}"
-    async with ZaloEmulatorServer() as server:
-        settings = Settings(_env_file=None, PARBOT_ZALO_BOT_TOKEN=server.token, PARBOT_ZALO_API_BASE=server.base_url,
-                            PARBOT_PUBLIC_URL=public, PARBOT_LINK_SECRET=KEY,
-                            PARBOT_ADMIN_CONTACT="Sở Nội vụ (0274 3822 123)")
-        runner = ZaloRunner(Deps(settings=settings, engine=engine, store=store))
-        await runner.start()
-        try:
-            yield server, runner
-        finally:
-            await runner.stop()
-    await pages.cleanup()
+    async with zalo_bot(engine, tmp_path / "evidence", key=KEY, contact="Sở Nội vụ (0274 3822 123)") as (server,
+                                                                                                        runner, _):
+        yield server, runner
 
 
 async def answer(officer: Officer, item) -> list[str]:

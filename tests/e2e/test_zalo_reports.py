@@ -6,22 +6,15 @@ from __future__ import annotations
 import io
 
 import pytest
-from aiohttp import web
 from appraisal_fixtures import ADMIN, YEAR, build
-from helpers import ZaloPerson
+from helpers import ZaloPerson, zalo_bot
 from PIL import Image
 from test_reports_e2e import fill
 
-from parbot.bot.deps import Deps
-from parbot.bot.web.app import build_app
-from parbot.bot.zalo.runner import ZaloRunner
 from parbot.core.permissions import Grant, Role
 from parbot.core.services import publication as pub
 from parbot.i18n import t
-from parbot.sandbox.zalo_emulator import ZaloEmulatorServer
-from parbot.settings import Settings
 from parbot.storage.db import make_engine, upgrade
-from parbot.storage.evidence_store import EvidenceStore
 from parbot.storage.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.e2e
@@ -48,22 +41,8 @@ def engine(tmp_path):
 
 @pytest.fixture
 async def zalo(engine, tmp_path):
-    evidence = tmp_path / "evidence"
-    store = EvidenceStore(evidence)
-    pages = web.AppRunner(build_app(Deps(settings=Settings(_env_file=None, PARBOT_LINK_SECRET=KEY), engine=engine,
-                                         store=store)))
-    await pages.setup()
-    await web.TCPSite(pages, "127.0.0.1", 0).start()
-    public = f"http://127.0.0.1:{pages.addresses[0][1]}"
-    async with ZaloEmulatorServer() as server:
-        settings = Settings(_env_file=None, PARBOT_ZALO_BOT_TOKEN=server.token, PARBOT_ZALO_API_BASE=server.base_url,
-                            PARBOT_PUBLIC_URL=public, PARBOT_LINK_SECRET=KEY, PARBOT_EVIDENCE_DIR=str(evidence),
-                            PARBOT_ADMIN_CONTACT="Sở Nội vụ")
-        runner = ZaloRunner(Deps(settings=settings, engine=engine, store=store))
-        await runner.start()
-        yield server, runner, public
-        await runner.stop()
-    await pages.cleanup()
+    async with zalo_bot(engine, tmp_path / "evidence", key=KEY, contact="Sở Nội vụ") as bot:
+        yield bot
 
 
 def png(message) -> Image.Image:
